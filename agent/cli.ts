@@ -1,0 +1,150 @@
+/**
+ * Command-line parsing, node_exporter style (`--group.name=value` or `--group.name value`).
+ * Pure: returns a parsed command or a usage error; printing and exiting belong to main.ts.
+ */
+import { AgentError } from './errors.js';
+
+/** Default port; Prometheus' exporter range is 9100-9999 and 9739 is not taken by a common exporter. */
+export const DEFAULT_PORT = 9739;
+
+/** Log levels accepted by --log.level. */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Configuration of `multinet-agent run`. */
+export interface RunConfig {
+  readonly listenHost: string;
+  readonly listenPort: number;
+  readonly sysfsRoot: string;
+  readonly procfsRoot: string;
+  readonly logLevel: LogLevel;
+  readonly sysfsEnabled: boolean;
+  /** Per-collector time budget inside one scrape, milliseconds. */
+  readonly collectorTimeoutMs: number;
+}
+
+/** What the command line asks for. */
+export type Command =
+  | { readonly kind: 'run'; readonly config: RunConfig }
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' };
+
+interface FlagSpec {
+  readonly name: string;
+  readonly arg: string | undefined;
+  readonly help: string;
+  readonly default: string | undefined;
+}
+
+const FLAGS: readonly FlagSpec[] = [
+  { name: 'web.listen-address', arg: 'HOST:PORT', help: 'Address to serve /metrics, /healthz and /readyz on.', default: `:${DEFAULT_PORT}` },
+  { name: 'path.sysfs', arg: 'DIR', help: 'sysfs mount point.', default: '/sys' },
+  { name: 'path.procfs', arg: 'DIR', help: 'procfs mount point.', default: '/proc' },
+  { name: 'log.level', arg: LOG_LEVELS.join('|'), help: 'Only log messages at or above this level (to stderr, JSON).', default: 'info' },
+  { name: 'collector.sysfs', arg: undefined, help: 'Read speed, duplex, driver, PCI address and SR-IOV capacity from sysfs (--no-collector.sysfs turns it off).', default: 'on' },
+  { name: 'collector.timeout', arg: 'DURATION', help: 'Time budget of each collector inside one scrape (e.g. 500ms, 2s).', default: '2s' },
+  { name: 'version', arg: undefined, help: 'Print the version and exit.', default: undefined },
+  { name: 'help', arg: undefined, help: 'Print this help and exit.', default: undefined },
+];
+
+/** The --help text. */
+export function usage(): string {
+  const lines = [
+    'usage: multinet-agent [run] [flags]',
+    '',
+    'Exports Prometheus metrics for the network interfaces of this node: every link of the',
+    'network namespace it runs in, from rtnetlink and sysfs.',
+    '',
+    'flags:',
+  ];
+  for (const f of FLAGS) {
+    const left = `  --${f.name}${f.arg ? `=${f.arg}` : ''}`;
+    const def = f.default !== undefined ? ` (default ${f.default})` : '';
+    lines.push(`${left.padEnd(38)} ${f.help}${def}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function usageError(message: string): AgentError {
+  return new AgentError('E_USAGE', message);
+}
+
+/** Parses `host:port`, `:port` or `[v6]:port`. */
+export function parseListenAddress(value: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    throw usageError(`--web.listen-address: "${value}" is not HOST:PORT (e.g. :${DEFAULT_PORT}, 127.0.0.1:${DEFAULT_PORT}, [::1]:${DEFAULT_PORT})`);
+  }
+  // An empty host means every address, as in Go's net.Listen.
+  return { host: m[1] ?? (m[2] || '::'), port };
+}
+
+/** Parses a Go-style duration (`500ms`, `2s`, `1m`) into milliseconds. */
+export function parseDuration(flag: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(value);
+  if (!m) throw usageError(`--${flag}: "${value}" is not a duration (e.g. 500ms, 2s, 1m)`);
+  const n = Number(m[1]);
+  const ms = m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
+  if (ms <= 0) throw usageError(`--${flag}: must be greater than zero`);
+  return ms;
+}
+
+/** Parses argv (without node and the script). Throws AgentError E_USAGE naming the bad flag. */
+export function parseArgs(argv: readonly string[]): Command {
+  const args = [...argv];
+  if (args[0] !== undefined && !args[0].startsWith('-')) {
+    const sub = args.shift();
+    if (sub !== 'run') throw usageError(`unknown command "${sub}" (commands: run)`);
+  }
+  const values = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (!arg.startsWith('--')) throw usageError(`unexpected argument "${arg}"`);
+    const eq = arg.indexOf('=');
+    let name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+    let value: string | undefined = eq >= 0 ? arg.slice(eq + 1) : undefined;
+    let negated = false;
+    if (name.startsWith('no-')) {
+      negated = true;
+      name = name.slice(3);
+    }
+    const spec = FLAGS.find((f) => f.name === name);
+    if (!spec) throw usageError(`unknown flag --${name} (see --help)`);
+    if (spec.arg === undefined) {
+      if (value !== undefined) throw usageError(`--${name} takes no value`);
+      value = negated ? 'off' : 'on';
+    } else {
+      if (negated) throw usageError(`--no-${name}: --${name} is not a switch`);
+      if (value === undefined) {
+        value = args[++i];
+        if (value === undefined) throw usageError(`--${name} needs a value (${spec.arg})`);
+      }
+    }
+    values.set(name, value);
+  }
+  if (values.get('help') === 'on') return { kind: 'help' };
+  if (values.get('version') === 'on') return { kind: 'version' };
+
+  const get = (name: string): string => values.get(name) ?? (FLAGS.find((f) => f.name === name)?.default as string);
+  const { host, port } = parseListenAddress(get('web.listen-address'));
+  const logLevel = get('log.level');
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw usageError(`--log.level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+  for (const flag of ['path.sysfs', 'path.procfs']) {
+    if (get(flag) === '') throw usageError(`--${flag}: must not be empty`);
+  }
+  return {
+    kind: 'run',
+    config: {
+      listenHost: host,
+      listenPort: port,
+      sysfsRoot: get('path.sysfs'),
+      procfsRoot: get('path.procfs'),
+      logLevel: logLevel as LogLevel,
+      sysfsEnabled: get('collector.sysfs') === 'on',
+      collectorTimeoutMs: parseDuration('collector.timeout', get('collector.timeout')),
+    },
+  };
+}

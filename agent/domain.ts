@@ -1,0 +1,118 @@
+/**
+ * Domain types of the agent core. Plain readonly data: no I/O, no adapter libraries.
+ * Counters are bigint until the exporter; a value the kernel does not expose is `undefined`.
+ */
+
+declare const brand: unique symbol;
+/** A nominal type: a string or number that cannot be swapped for another of the same base. */
+export type Brand<T, B extends string> = T & { readonly [brand]: B };
+
+/** A network interface name as the kernel reports it (IFNAMSIZ, at most 15 bytes). */
+export type IfName = Brand<string, 'IfName'>;
+/** A PCI address in sysfs form, `0000:3b:00.0`. */
+export type PciAddress = Brand<string, 'PciAddress'>;
+/** A kernel interface index, unique within one network namespace. */
+export type IfIndex = Brand<number, 'IfIndex'>;
+/** A network namespace id as seen from the namespace that asks (`IFLA_LINK_NETNSID`). */
+export type NetnsId = Brand<number, 'NetnsId'>;
+
+/** RFC 2863 operational state, as `IFLA_OPERSTATE` / `/sys/class/net/<if>/operstate` names it. */
+export type OperState =
+  | 'unknown'
+  | 'notpresent'
+  | 'down'
+  | 'lowerlayerdown'
+  | 'testing'
+  | 'dormant'
+  | 'up';
+
+/** The 64-bit counters of `struct rtnl_link_stats64` that the agent exports. */
+export interface LinkCounters {
+  readonly rxBytes: bigint;
+  readonly rxPackets: bigint;
+  readonly rxErrors: bigint;
+  readonly rxDropped: bigint;
+  readonly rxMulticast: bigint;
+  readonly txBytes: bigint;
+  readonly txPackets: bigint;
+  readonly txErrors: bigint;
+  readonly txDropped: bigint;
+}
+
+/** One link as rtnetlink describes it, in the namespace that was dumped. */
+export interface NetLink {
+  readonly ifindex: IfIndex;
+  readonly name: IfName;
+  /** `IFLA_INFO_KIND` (macvlan, ipvlan, veth, bridge, vxlan, bond, vlan, ...); '' for a physical device or loopback. */
+  readonly kind: string;
+  /** `IFLA_INFO_SLAVE_KIND` when the link is enslaved (bridge, bond, ...); '' otherwise. */
+  readonly slaveKind: string;
+  /** `IFLA_LINK`: the lower device (macvlan/ipvlan/vlan parent, veth peer). */
+  readonly parentIfindex: IfIndex | undefined;
+  /** `IFLA_LINK_NETNSID`: set when the parent lives in another network namespace. */
+  readonly parentNetnsid: NetnsId | undefined;
+  /** `IFLA_MASTER`: the bridge, bond or VRF this link is enslaved to. */
+  readonly masterIfindex: IfIndex | undefined;
+  /** `IFF_UP`: administratively up. */
+  readonly adminUp: boolean;
+  readonly operstate: OperState;
+  readonly carrier: boolean | undefined;
+  readonly carrierChanges: number | undefined;
+  readonly mtu: number | undefined;
+  /** Hardware address, lowercase `aa:bb:...`; undefined for links without one. */
+  readonly mac: string | undefined;
+  readonly counters: LinkCounters | undefined;
+}
+
+/** What sysfs says of a net device beyond rtnetlink. Every field is optional: virtual devices lack most. */
+export interface DeviceInfo {
+  /** Link speed in bytes per second; undefined when the kernel answers EINVAL or -1. */
+  readonly speedBytesPerSecond: number | undefined;
+  /** `full`, `half`, or undefined when unknown. */
+  readonly duplex: string | undefined;
+  /** Kernel driver bound to the parent device (`device/driver`). */
+  readonly driver: string | undefined;
+  /** PCI address of the parent device, when it sits on the PCI bus. */
+  readonly pciAddress: PciAddress | undefined;
+  /** SR-IOV capability of a physical function; undefined for a device that is not a PF. */
+  readonly sriov: SriovCapacity | undefined;
+}
+
+/** `sriov_numvfs` / `sriov_totalvfs` of a physical function. */
+export interface SriovCapacity {
+  readonly numVfs: number | undefined;
+  readonly totalVfs: number;
+}
+
+/** A host link with its parent and master resolved to names and its sysfs details joined in. */
+export interface HostLink extends NetLink {
+  /** Name of the parent link; '' when there is none or it lives in another namespace. */
+  readonly parentName: string;
+  /** Name of the master link; '' when there is none. */
+  readonly masterName: string;
+  readonly device: DeviceInfo;
+}
+
+/** Outcome of one collector in one snapshot. */
+export interface CollectorStatus {
+  readonly name: string;
+  readonly success: boolean;
+  readonly durationSeconds: number;
+}
+
+/** Everything one scrape, doctor run or readiness tick sees, taken at one moment. */
+export interface Snapshot {
+  /** Milliseconds since the epoch when the snapshot was started. */
+  readonly takenAtMs: number;
+  readonly hostLinks: readonly HostLink[];
+  readonly collectors: readonly CollectorStatus[];
+}
+
+/** No device information at all: what a link gets when sysfs could not be read. */
+export const NO_DEVICE_INFO: DeviceInfo = Object.freeze({
+  speedBytesPerSecond: undefined,
+  duplex: undefined,
+  driver: undefined,
+  pciAddress: undefined,
+  sriov: undefined,
+});

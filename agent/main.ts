@@ -1,0 +1,108 @@
+/**
+ * The agent's entry point and the only place where concrete adapters are wired together.
+ */
+import { readFileSync } from 'node:fs';
+import { pino } from 'pino';
+import { NetlinkLinkSource } from '../collectors/netlink/link-dump.js';
+import { SysfsDeviceSource } from '../collectors/sysfs/sysfs-net.js';
+import { startHttpServer, type Readiness, type RunningServer } from '../exporters/http/server.js';
+import { createRegistry } from '../exporters/prometheus/registry.js';
+import { parseArgs, usage, type RunConfig } from './cli.js';
+import { AgentError } from './errors.js';
+import type { Logger } from './ports.js';
+import { buildSnapshot, COLLECTOR, SnapshotCache } from './snapshot.js';
+
+/** A snapshot younger than this is served again: Prometheus HA pairs scrape within the same second. */
+const SNAPSHOT_MAX_AGE_MS = 1000;
+
+/** The package version, read from package.json beside the build output. */
+export function agentVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** A running agent: its HTTP address and how to stop it. */
+export interface RunningAgent {
+  readonly server: RunningServer;
+  stop(): Promise<void>;
+}
+
+/** Wires the adapters for `run` and starts serving. */
+export async function startAgent(config: RunConfig, log: Logger): Promise<RunningAgent> {
+  const version = agentVersion();
+  const links = new NetlinkLinkSource();
+  const devices = config.sysfsEnabled ? new SysfsDeviceSource({ root: config.sysfsRoot, log }) : undefined;
+  const snapshots = new SnapshotCache(
+    () => buildSnapshot({ links, devices }, { collectorTimeoutMs: config.collectorTimeoutMs, log }),
+    { maxAgeMs: SNAPSHOT_MAX_AGE_MS },
+  );
+  const registry = createRegistry({ version, snapshot: () => snapshots.get() });
+
+  const readiness = (): Readiness => {
+    const last = snapshots.last;
+    if (!last) return { ready: false, reasons: ['no snapshot taken yet'] };
+    const netlink = last.collectors.find((c) => c.name === COLLECTOR.netlink);
+    return netlink?.success ? { ready: true, reasons: [] } : { ready: false, reasons: ['rtnetlink link dump failing'] };
+  };
+
+  // One snapshot before serving: readiness is known from the start, and a missing capability
+  // or a broken netlink socket shows in the log at once rather than at the first scrape.
+  const first = await snapshots.get();
+  for (const c of first.collectors) if (!c.success) log.warn({ collector: c.name }, 'collector failing at start');
+
+  const server = await startHttpServer({
+    host: config.listenHost,
+    port: config.listenPort,
+    registry,
+    readiness,
+    log,
+    version,
+  });
+  log.info({ address: server.address, version, links: first.hostLinks.length }, 'listening');
+  return {
+    server,
+    async stop() {
+      await server.close();
+      links.close();
+    },
+  };
+}
+
+/** Runs the command line; resolves to the process exit code. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  let command;
+  try {
+    command = parseArgs(argv);
+  } catch (err) {
+    if (err instanceof AgentError && err.code === 'E_USAGE') {
+      process.stderr.write(`multinet-agent: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (command.kind === 'help') {
+    process.stdout.write(usage());
+    return 0;
+  }
+  if (command.kind === 'version') {
+    process.stdout.write(`multinet-agent ${agentVersion()} (node ${process.version})\n`);
+    return 0;
+  }
+  const log = pino({ level: command.config.logLevel, base: { app: 'multinet-agent' } }, pino.destination(2));
+  let agent: RunningAgent;
+  try {
+    agent = await startAgent(command.config, log);
+  } catch (err) {
+    log.error({ err }, 'start failed');
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      log.info({ signal }, 'stopping');
+      agent.stop().then(resolve, resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}

@@ -1,0 +1,135 @@
+/**
+ * The snapshot: one consistent view of the node, built on demand from the collectors, each run
+ * under its own timeout; a collector that fails or times out is reported, not fatal.
+ */
+import {
+  NO_DEVICE_INFO,
+  type CollectorStatus,
+  type DeviceInfo,
+  type HostLink,
+  type IfIndex,
+  type NetLink,
+  type Snapshot,
+} from './domain.js';
+import { AgentError } from './errors.js';
+import type { DeviceInfoSource, LinkSource, Logger } from './ports.js';
+
+/** Names of the collectors as they appear in `multinet_scrape_collector_*{collector}`. */
+export const COLLECTOR = { netlink: 'netlink', sysfs: 'sysfs' } as const;
+
+/** What the snapshot builder reads from. */
+export interface SnapshotSources {
+  readonly links: LinkSource;
+  /** Absent when the sysfs collector is disabled. */
+  readonly devices: DeviceInfoSource | undefined;
+}
+
+/** Options of {@link buildSnapshot}. */
+export interface BuildOptions {
+  /** Per-collector time budget, milliseconds. */
+  readonly collectorTimeoutMs: number;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+/** The outcome of one collector run: its value, or the error, and how long it took. */
+interface Ran<T> {
+  readonly status: CollectorStatus;
+  readonly value: T | undefined;
+}
+
+/** Runs one collector under its own timeout and reports success and duration. */
+export async function runCollector<T>(
+  name: string,
+  timeoutMs: number,
+  log: Logger,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<Ran<T>> {
+  const started = process.hrtime.bigint();
+  const ac = new AbortController();
+  const timer = setTimeout(
+    () => ac.abort(new AgentError('E_TIMEOUT', `collector ${name} exceeded ${timeoutMs} ms`)),
+    timeoutMs,
+  );
+  let value: T | undefined;
+  let success = false;
+  try {
+    value = await work(ac.signal);
+    success = true;
+  } catch (err) {
+    log.warn({ err, collector: name }, 'collector failed');
+  } finally {
+    clearTimeout(timer);
+  }
+  const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { status: { name, success, durationSeconds }, value };
+}
+
+/** Joins links with their device details and resolves parent and master ifindexes to names. */
+export function joinHostLinks(
+  links: readonly NetLink[],
+  devices: ReadonlyMap<IfIndex, DeviceInfo> | undefined,
+): HostLink[] {
+  const names = new Map<IfIndex, string>();
+  for (const l of links) names.set(l.ifindex, l.name);
+  return links.map((l) => ({
+    ...l,
+    // A parent in another namespace (IFLA_LINK_NETNSID set) has an ifindex of that namespace.
+    parentName: l.parentIfindex !== undefined && l.parentNetnsid === undefined ? (names.get(l.parentIfindex) ?? '') : '',
+    masterName: l.masterIfindex !== undefined ? (names.get(l.masterIfindex) ?? '') : '',
+    device: devices?.get(l.ifindex) ?? NO_DEVICE_INFO,
+  }));
+}
+
+/** Builds one snapshot: the link dump first, then sysfs for the links it found. */
+export async function buildSnapshot(sources: SnapshotSources, opts: BuildOptions): Promise<Snapshot> {
+  const takenAtMs = (opts.now ?? Date.now)();
+  const links = await runCollector(COLLECTOR.netlink, opts.collectorTimeoutMs, opts.log, (s) => sources.links.listLinks(s));
+  const statuses: CollectorStatus[] = [links.status];
+  let devices: ReadonlyMap<IfIndex, DeviceInfo> | undefined;
+  if (sources.devices) {
+    const source = sources.devices;
+    const linkList = links.value ?? [];
+    const ran = await runCollector(COLLECTOR.sysfs, opts.collectorTimeoutMs, opts.log, (s) => source.describe(linkList, s));
+    statuses.push(ran.status);
+    devices = ran.value;
+  }
+  return { takenAtMs, hostLinks: joinHostLinks(links.value ?? [], devices), collectors: statuses };
+}
+
+/**
+ * Shares snapshots between concurrent callers: requests that arrive while one is being built
+ * wait for it, and a snapshot younger than `maxAgeMs` is handed out again.
+ */
+export class SnapshotCache {
+  readonly #build: () => Promise<Snapshot>;
+  readonly #maxAgeMs: number;
+  readonly #now: () => number;
+  #inFlight: Promise<Snapshot> | undefined;
+  #last: { snapshot: Snapshot; doneAtMs: number } | undefined;
+
+  constructor(build: () => Promise<Snapshot>, opts: { maxAgeMs: number; now?: () => number }) {
+    this.#build = build;
+    this.#maxAgeMs = opts.maxAgeMs;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /** The most recent completed snapshot, if any (for readiness). */
+  get last(): Snapshot | undefined {
+    return this.#last?.snapshot;
+  }
+
+  /** A fresh-enough snapshot, building one if needed. */
+  get(): Promise<Snapshot> {
+    if (this.#last && this.#now() - this.#last.doneAtMs < this.#maxAgeMs) return Promise.resolve(this.#last.snapshot);
+    this.#inFlight ??= this.#build()
+      .then((snapshot) => {
+        this.#last = { snapshot, doneAtMs: this.#now() };
+        return snapshot;
+      })
+      .finally(() => {
+        this.#inFlight = undefined;
+      });
+    return this.#inFlight;
+  }
+}

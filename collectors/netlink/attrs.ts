@@ -1,0 +1,74 @@
+/**
+ * Netlink attribute (TLV) reading, per include/uapi/linux/netlink.h: `struct nlattr`
+ * { u16 nla_len; u16 nla_type; } followed by the payload, each attribute padded to 4 bytes.
+ * Kept minimal and allocation-free: the scrape path walks about 1.5 KB of attributes per link.
+ */
+
+const NLA_HDRLEN = 4;
+/** nla_type carries two flag bits (NLA_F_NESTED, NLA_F_NET_BYTEORDER) above the type. */
+const NLA_TYPE_MASK = 0x3fff;
+
+/** Visitor called for each attribute: type without flag bits, payload start offset and length. */
+export type AttrVisitor = (type: number, offset: number, length: number) => void;
+
+/** Calls `visit` for each attribute in `buf[start, end)`. Stops at a truncated attribute. */
+export function forEachAttr(buf: Buffer, start: number, end: number, visit: AttrVisitor): void {
+  let off = start;
+  while (off + NLA_HDRLEN <= end) {
+    const len = buf.readUInt16LE(off);
+    if (len < NLA_HDRLEN || off + len > end) return;
+    visit(buf.readUInt16LE(off + 2) & NLA_TYPE_MASK, off + NLA_HDRLEN, len - NLA_HDRLEN);
+    off += (len + 3) & ~3;
+  }
+}
+
+/** A NUL-terminated string attribute. */
+export function readAttrString(buf: Buffer, offset: number, length: number): string {
+  let end = offset + length;
+  while (end > offset && buf[end - 1] === 0) end--;
+  return buf.toString('latin1', offset, end);
+}
+
+/** A u32 attribute (host byte order, little-endian on the platforms this runs on). */
+export function readAttrU32(buf: Buffer, offset: number, length: number): number | undefined {
+  return length >= 4 ? buf.readUInt32LE(offset) : undefined;
+}
+
+/** A s32 attribute. */
+export function readAttrS32(buf: Buffer, offset: number, length: number): number | undefined {
+  return length >= 4 ? buf.readInt32LE(offset) : undefined;
+}
+
+/** A u8 attribute. */
+export function readAttrU8(buf: Buffer, offset: number, length: number): number | undefined {
+  return length >= 1 ? buf.readUInt8(offset) : undefined;
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** A hardware address as lowercase colon-separated hex (`aa:bb:cc:dd:ee:ff`). */
+export function readAttrMac(buf: Buffer, offset: number, length: number): string {
+  let s = '';
+  for (let i = 0; i < length; i++) {
+    if (i > 0) s += ':';
+    s += HEX[buf[offset + i] as number];
+  }
+  return s;
+}
+
+/** Appends one attribute (header, payload, padding) to `parts`; for building requests. */
+export function encodeAttr(type: number, payload: Buffer): Buffer {
+  const len = NLA_HDRLEN + payload.length;
+  const out = Buffer.alloc((len + 3) & ~3);
+  out.writeUInt16LE(len, 0);
+  out.writeUInt16LE(type, 2);
+  payload.copy(out, NLA_HDRLEN);
+  return out;
+}
+
+/** A u32 attribute, encoded. */
+export function encodeU32Attr(type: number, value: number): Buffer {
+  const payload = Buffer.alloc(4);
+  payload.writeUInt32LE(value >>> 0, 0);
+  return encodeAttr(type, payload);
+}

@@ -1,0 +1,136 @@
+/**
+ * Metric families as a pure function of a snapshot (kube-state-metrics style): no state, no
+ * increments. Kernel counters are copied as the kernel reports them.
+ */
+import type { HostLink, LinkCounters, Snapshot } from '../../agent/domain.js';
+
+/** Label values of one sample; every label of a family is present ('' when it does not apply). */
+export type Labels = Readonly<Record<string, string>>;
+
+/** One sample of a family. */
+export interface Sample {
+  readonly labels: Labels;
+  readonly value: number;
+}
+
+/** One metric family: what `# HELP` / `# TYPE` announce and the samples under them. */
+export interface Family {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'gauge' | 'counter';
+  readonly samples: readonly Sample[];
+}
+
+/** A family's name, type and help, and how it reads one host link (undefined: no sample). */
+interface HostLinkSpec {
+  readonly name: string;
+  readonly type: 'gauge' | 'counter';
+  readonly help: string;
+  readonly value: (l: HostLink) => number | bigint | boolean | undefined;
+}
+
+const counter = (
+  name: string,
+  help: string,
+  pick: (c: LinkCounters) => bigint,
+): HostLinkSpec => ({
+  name,
+  type: 'counter',
+  help,
+  value: (l) => (l.counters ? pick(l.counters) : undefined),
+});
+
+/** Per-interface families, all labelled by `interface` alone; descriptive labels live in _info. */
+const HOST_LINK_SPECS: readonly HostLinkSpec[] = [
+  { name: 'multinet_host_interface_admin_up', type: 'gauge', help: 'Whether the interface is administratively up (IFF_UP).', value: (l) => l.adminUp },
+  { name: 'multinet_host_interface_up', type: 'gauge', help: 'Whether the operational state (RFC 2863) of the interface is up.', value: (l) => l.operstate === 'up' },
+  { name: 'multinet_host_interface_carrier', type: 'gauge', help: 'Whether the interface has carrier (IFLA_CARRIER).', value: (l) => l.carrier },
+  { name: 'multinet_host_interface_carrier_changes_total', type: 'counter', help: 'Carrier up/down transitions of the interface since it was created (IFLA_CARRIER_CHANGES).', value: (l) => l.carrierChanges },
+  { name: 'multinet_host_interface_mtu_bytes', type: 'gauge', help: 'MTU of the interface in bytes.', value: (l) => l.mtu },
+  { name: 'multinet_host_interface_speed_bytes', type: 'gauge', help: 'Link speed in bytes per second, from sysfs; absent when the kernel does not know it.', value: (l) => l.device.speedBytesPerSecond },
+  counter('multinet_host_interface_receive_bytes_total', 'Bytes received (rtnl_link_stats64.rx_bytes).', (c) => c.rxBytes),
+  counter('multinet_host_interface_receive_packets_total', 'Packets received (rtnl_link_stats64.rx_packets).', (c) => c.rxPackets),
+  counter('multinet_host_interface_receive_errors_total', 'Receive errors (rtnl_link_stats64.rx_errors).', (c) => c.rxErrors),
+  counter('multinet_host_interface_receive_dropped_total', 'Received packets dropped (rtnl_link_stats64.rx_dropped).', (c) => c.rxDropped),
+  counter('multinet_host_interface_receive_multicast_total', 'Multicast packets received (rtnl_link_stats64.multicast).', (c) => c.rxMulticast),
+  counter('multinet_host_interface_transmit_bytes_total', 'Bytes transmitted (rtnl_link_stats64.tx_bytes).', (c) => c.txBytes),
+  counter('multinet_host_interface_transmit_packets_total', 'Packets transmitted (rtnl_link_stats64.tx_packets).', (c) => c.txPackets),
+  counter('multinet_host_interface_transmit_errors_total', 'Transmit errors (rtnl_link_stats64.tx_errors).', (c) => c.txErrors),
+  counter('multinet_host_interface_transmit_dropped_total', 'Transmitted packets dropped (rtnl_link_stats64.tx_dropped).', (c) => c.txDropped),
+];
+
+const INFO_HELP =
+  'Descriptive labels of a host interface (value 1): kind is IFLA_INFO_KIND, empty for a physical device; parent and master are resolved from IFLA_LINK and IFLA_MASTER.';
+
+function toNumber(v: number | bigint | boolean): number {
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return Number(v);
+}
+
+/** The host-interface and SR-IOV capacity families of a snapshot. */
+export function hostFamilies(snapshot: Snapshot): Family[] {
+  const links = snapshot.hostLinks;
+  const info: Sample[] = links.map((l) => ({
+    labels: {
+      interface: l.name,
+      ifindex: String(l.ifindex),
+      kind: l.kind,
+      parent: l.parentName,
+      master: l.masterName,
+      mac: l.mac ?? '',
+      operstate: l.operstate,
+      duplex: l.device.duplex ?? '',
+      driver: l.device.driver ?? '',
+      pci_address: l.device.pciAddress ?? '',
+    },
+    value: 1,
+  }));
+  const families: Family[] = [{ name: 'multinet_host_interface_info', help: INFO_HELP, type: 'gauge', samples: info }];
+  for (const spec of HOST_LINK_SPECS) {
+    const samples: Sample[] = [];
+    for (const l of links) {
+      const v = spec.value(l);
+      if (v !== undefined) samples.push({ labels: { interface: l.name }, value: toNumber(v) });
+    }
+    families.push({ name: spec.name, help: spec.help, type: spec.type, samples });
+  }
+  const pfs = links.filter((l) => l.device.sriov !== undefined);
+  families.push(
+    {
+      name: 'multinet_sriov_pf_vfs',
+      help: 'Virtual functions currently enabled on an SR-IOV physical function (sriov_numvfs).',
+      type: 'gauge',
+      samples: pfs.flatMap((l) => (l.device.sriov?.numVfs === undefined ? [] : [{ labels: { pf: l.name }, value: l.device.sriov.numVfs }])),
+    },
+    {
+      name: 'multinet_sriov_pf_max_vfs',
+      help: 'Virtual functions an SR-IOV physical function supports (sriov_totalvfs).',
+      type: 'gauge',
+      samples: pfs.map((l) => ({ labels: { pf: l.name }, value: l.device.sriov?.totalVfs ?? 0 })),
+    },
+  );
+  return families;
+}
+
+/** The agent's own per-collector families of a snapshot. */
+export function collectorFamilies(snapshot: Snapshot): Family[] {
+  return [
+    {
+      name: 'multinet_scrape_collector_success',
+      help: 'Whether the collector succeeded in the snapshot behind this scrape.',
+      type: 'gauge',
+      samples: snapshot.collectors.map((c) => ({ labels: { collector: c.name }, value: c.success ? 1 : 0 })),
+    },
+    {
+      name: 'multinet_scrape_collector_duration_seconds',
+      help: 'How long the collector took in the snapshot behind this scrape.',
+      type: 'gauge',
+      samples: snapshot.collectors.map((c) => ({ labels: { collector: c.name }, value: c.durationSeconds })),
+    },
+  ];
+}
+
+/** Every snapshot-derived family, in a stable order. */
+export function snapshotFamilies(snapshot: Snapshot): Family[] {
+  return [...hostFamilies(snapshot), ...collectorFamilies(snapshot)];
+}
