@@ -2,7 +2,7 @@
 import type { IfIndex, IfName, NetLink } from '../../agent/domain.js';
 
 /** A link with plausible defaults; override what the test is about. */
-export function netLink(over: Partial<NetLink> & { ifindex: number; name: string }): NetLink {
+export function netLink(over: Partial<Omit<NetLink, 'ifindex' | 'name'>> & { ifindex: number; name: string }): NetLink {
   return {
     kind: '',
     slaveKind: '',

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_PORT, parseArgs, parseDuration, parseListenAddress, usage } from './cli.js';
+
+function run(argv: string[]) {
+  const c = parseArgs(argv);
+  if (c.kind !== 'run') throw new Error(`expected run, got ${c.kind}`);
+  return c.config;
+}
+
+describe('parseArgs', () => {
+  it('defaults', () => {
+    expect(run([])).toEqual({
+      listenHost: '::',
+      listenPort: DEFAULT_PORT,
+      sysfsRoot: '/sys',
+      procfsRoot: '/proc',
+      logLevel: 'info',
+      sysfsEnabled: true,
+      collectorTimeoutMs: 2000,
+    });
+  });
+
+  it('takes `run`, --flag=value and --flag value', () => {
+    expect(run(['run', '--web.listen-address=127.0.0.1:9100', '--path.sysfs', '/host/sys', '--log.level=debug', '--no-collector.sysfs', '--collector.timeout=250ms'])).toMatchObject({
+      listenHost: '127.0.0.1',
+      listenPort: 9100,
+      sysfsRoot: '/host/sys',
+      logLevel: 'debug',
+      sysfsEnabled: false,
+      collectorTimeoutMs: 250,
+    });
+  });
+
+  it('answers --help and --version', () => {
+    expect(parseArgs(['--help']).kind).toBe('help');
+    expect(parseArgs(['--version']).kind).toBe('version');
+    expect(usage()).toContain('--web.listen-address');
+  });
+
+  it.each([
+    [['--bogus'], 'unknown flag --bogus'],
+    [['frobnicate'], 'unknown command "frobnicate"'],
+    [['--log.level=loud'], '--log.level: "loud" is not one of debug, info, warn, error'],
+    [['--web.listen-address=9100'], '--web.listen-address: "9100" is not HOST:PORT'],
+    [['--web.listen-address=:99999'], '--web.listen-address: ":99999" is not HOST:PORT'],
+    [['--path.sysfs'], '--path.sysfs needs a value'],
+    [['--path.sysfs='], '--path.sysfs: must not be empty'],
+    [['--version=yes'], '--version takes no value'],
+    [['--no-path.sysfs'], '--no-path.sysfs: --path.sysfs is not a switch'],
+    [['--collector.timeout=soon'], '--collector.timeout: "soon" is not a duration'],
+    [['stray'], 'unknown command "stray"'],
+    [['run', 'stray'], 'unexpected argument "stray"'],
+  ])('refuses %j naming the flag', (argv, message) => {
+    expect(() => parseArgs(argv)).toThrow(message);
+  });
+});
+
+describe('parseListenAddress', () => {
+  it.each([
+    [':9739', { host: '::', port: 9739 }],
+    ['0.0.0.0:1', { host: '0.0.0.0', port: 1 }],
+    ['[::1]:9739', { host: '::1', port: 9739 }],
+    ['localhost:80', { host: 'localhost', port: 80 }],
+  ])('%s', (value, want) => {
+    expect(parseListenAddress(value)).toEqual(want);
+  });
+});
+
+describe('parseDuration', () => {
+  it.each([
+    ['500ms', 500],
+    ['2s', 2000],
+    ['1.5s', 1500],
+    ['1m', 60_000],
+  ])('%s', (value, ms) => {
+    expect(parseDuration('x', value)).toBe(ms);
+  });
+
+  it('refuses zero', () => {
+    expect(() => parseDuration('x', '0s')).toThrow('greater than zero');
+  });
+});

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import type { DeviceInfo, HostLink, IfIndex, NetLink, Snapshot } from './domain.js';
+import type { DeviceInfoSource, LinkSource } from './ports.js';
+import { buildSnapshot, joinHostLinks, SnapshotCache } from './snapshot.js';
+import { netLink, recordingLogger } from '../test/support/links.js';
+
+const links: NetLink[] = [
+  netLink({ ifindex: 2, name: 'eno1' }),
+  netLink({ ifindex: 5, name: 'br0', kind: 'bridge' }),
+  netLink({ ifindex: 7, name: 'mv0', kind: 'macvlan', parentIfindex: 2 as IfIndex }),
+  netLink({ ifindex: 8, name: 'veth1', kind: 'veth', masterIfindex: 5 as IfIndex, parentIfindex: 3 as IfIndex, parentNetnsid: 0 as never }),
+  netLink({ ifindex: 9, name: 'orphan', kind: 'macvlan', parentIfindex: 42 as IfIndex }),
+];
+
+const linkSource = (l: readonly NetLink[]): LinkSource => ({ listLinks: async () => l, close: () => {} });
+
+describe('joinHostLinks', () => {
+  it('resolves parent and master names in this namespace only', () => {
+    const byName = new Map<string, HostLink>(joinHostLinks(links, undefined).map((l) => [l.name, l]));
+    expect(byName.get('mv0')?.parentName).toBe('eno1');
+    expect(byName.get('veth1')?.masterName).toBe('br0');
+    // veth1's peer lives in another namespace: its ifindex 3 means nothing here.
+    expect(byName.get('veth1')?.parentName).toBe('');
+    expect(byName.get('orphan')?.parentName).toBe('');
+  });
+});
+
+describe('buildSnapshot', () => {
+  it('reports a failing collector and keeps what the others read', async () => {
+    const { log, lines } = recordingLogger();
+    const devices: DeviceInfoSource = { describe: () => Promise.reject(new Error('sysfs gone')) };
+    const s = await buildSnapshot({ links: linkSource(links), devices }, { collectorTimeoutMs: 1000, log });
+    expect(s.hostLinks.map((l) => l.name)).toEqual(['eno1', 'br0', 'mv0', 'veth1', 'orphan']);
+    expect(s.collectors.map((c) => [c.name, c.success])).toEqual([
+      ['netlink', true],
+      ['sysfs', false],
+    ]);
+    expect(s.hostLinks[0]?.device.driver).toBeUndefined();
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([['warn', 'collector failed']]);
+  });
+
+  it('gives up on a collector that exceeds its budget and aborts its work', async () => {
+    const { log } = recordingLogger();
+    let aborted = false;
+    const devices: DeviceInfoSource = {
+      describe: (_l, signal) =>
+        new Promise<ReadonlyMap<IfIndex, DeviceInfo>>((_resolve, reject) => {
+          signal.addEventListener('abort', () => {
+            aborted = true;
+            reject(signal.reason);
+          });
+        }),
+    };
+    const s = await buildSnapshot({ links: linkSource(links), devices }, { collectorTimeoutMs: 20, log });
+    expect(aborted).toBe(true);
+    expect(s.collectors.find((c) => c.name === 'sysfs')?.success).toBe(false);
+    expect(s.hostLinks).toHaveLength(links.length);
+  });
+
+  it('exports no links, and says so, when the link dump fails', async () => {
+    const { log } = recordingLogger();
+    const failing: LinkSource = { listLinks: () => Promise.reject(new Error('EPERM')), close: () => {} };
+    const s = await buildSnapshot({ links: failing, devices: undefined }, { collectorTimeoutMs: 1000, log });
+    expect(s.hostLinks).toEqual([]);
+    expect(s.collectors).toMatchObject([{ name: 'netlink', success: false }]);
+  });
+});
+
+describe('SnapshotCache', () => {
+  const snap = (n: number): Snapshot => ({ takenAtMs: n, hostLinks: [], collectors: [] });
+
+  it('shares one build between concurrent callers', async () => {
+    let builds = 0;
+    let release: () => void = () => {};
+    const cache = new SnapshotCache(
+      () =>
+        new Promise<Snapshot>((resolve) => {
+          builds++;
+          release = () => resolve(snap(builds));
+        }),
+      { maxAgeMs: 0 },
+    );
+    const a = cache.get();
+    const b = cache.get();
+    release();
+    expect(await a).toBe(await b);
+    expect(builds).toBe(1);
+  });
+
+  it('reuses a snapshot younger than maxAge and builds anew after', async () => {
+    let now = 0;
+    let builds = 0;
+    const cache = new SnapshotCache(async () => snap(++builds), { maxAgeMs: 1000, now: () => now });
+    const first = await cache.get();
+    now = 999;
+    expect(await cache.get()).toBe(first);
+    now = 1000;
+    expect((await cache.get()).takenAtMs).toBe(2);
+  });
+
+  it('does not keep a failed build', async () => {
+    let fail = true;
+    const cache = new SnapshotCache(async () => {
+      if (fail) throw new Error('boom');
+      return snap(1);
+    }, { maxAgeMs: 1000 });
+    await expect(cache.get()).rejects.toThrow('boom');
+    fail = false;
+    expect((await cache.get()).takenAtMs).toBe(1);
+  });
+});

@@ -1,0 +1,60 @@
+/**
+ * The two exporters the bench compares: how each is started, which label names an interface in
+ * its exposition, and which metric carries its own per-collector durations.
+ */
+import type { ExporterId, MeasureConfig } from './protocol.js';
+
+/** Ports on the namespace's loopback; the namespace is fresh, so nothing else holds them. */
+const AGENT_PORT = 19739;
+const NODE_EXPORTER_PORT = 19100;
+
+/** One exporter as the bench runs it. */
+export interface ExporterSpec {
+  readonly id: ExporterId;
+  readonly name: string;
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly metricsUrl: string;
+  readonly mode: string;
+  /** The label that names the interface of a per-interface series. */
+  readonly linkLabel: string;
+  /** The exporter's own per-collector duration gauge, labelled `collector`. */
+  readonly collectorDurationMetric: string;
+}
+
+/** The agent of this build with its default collectors. */
+function agentSpec(config: MeasureConfig): ExporterSpec {
+  return {
+    id: 'agent',
+    name: 'multinet-agent',
+    file: process.execPath,
+    args: [config.agentBin, `--web.listen-address=127.0.0.1:${AGENT_PORT}`, '--log.level=warn'],
+    metricsUrl: `http://127.0.0.1:${AGENT_PORT}/metrics`,
+    mode: 'rtnetlink link dump + sysfs (default collectors)',
+    linkLabel: 'interface',
+    collectorDurationMetric: 'multinet_scrape_collector_duration_seconds',
+  };
+}
+
+/**
+ * node_exporter with only netdev and netclass. v1.5.0 defaults, left as they are:
+ * --collector.netdev.netlink=true (netdev reads an RTM_GETLINK dump) and
+ * --collector.netclass.netlink=false (netclass reads /sys/class/net/<dev>/*).
+ */
+function nodeExporterSpec(config: MeasureConfig): ExporterSpec {
+  return {
+    id: 'node_exporter',
+    name: 'node_exporter',
+    file: config.nodeExporterBin,
+    args: ['--collector.disable-defaults', '--collector.netdev', '--collector.netclass', `--web.listen-address=127.0.0.1:${NODE_EXPORTER_PORT}`],
+    metricsUrl: `http://127.0.0.1:${NODE_EXPORTER_PORT}/metrics`,
+    mode: 'netdev via rtnetlink, netclass via sysfs (v1.5.0 defaults of --collector.netdev.netlink / --collector.netclass.netlink)',
+    linkLabel: 'device',
+    collectorDurationMetric: 'node_scrape_collector_duration_seconds',
+  };
+}
+
+/** Both exporters, in the order they are measured. */
+export function exporterSpecs(config: MeasureConfig): ExporterSpec[] {
+  return [agentSpec(config), nodeExporterSpec(config)];
+}

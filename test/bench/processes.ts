@@ -1,0 +1,109 @@
+/**
+ * Child processes of the bench, tracked so that every one of them is ended on every path:
+ * normal completion, an error, SIGINT/SIGTERM, and process exit (synchronously, as a last resort).
+ */
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+
+/** What a finished command printed. */
+export interface CommandOutput {
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Keeps the last `max` characters of a stream, for error messages. */
+export class OutputTail {
+  #text = '';
+  readonly #max: number;
+
+  constructor(max = 4000) {
+    this.#max = max;
+  }
+
+  /** Appends a chunk, dropping the oldest text beyond the limit. */
+  push(chunk: Buffer | string): void {
+    this.#text = (this.#text + chunk.toString()).slice(-this.#max);
+  }
+
+  /** The kept text, trimmed. */
+  get text(): string {
+    return this.#text.trim();
+  }
+}
+
+/** A command line as one readable string. */
+export function commandLine(file: string, args: readonly string[]): string {
+  return [file, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+/** The children this process started and has not yet seen exit. */
+export class ChildProcesses {
+  readonly #live = new Map<ChildProcess, Promise<void>>();
+
+  /** Starts a tracked child; it is forgotten once it exits (or fails to start). */
+  spawn(file: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
+    const child = spawn(file, args, options);
+    const gone = new Promise<void>((resolve) => {
+      const forget = (): void => {
+        this.#live.delete(child);
+        resolve();
+      };
+      child.once('exit', forget);
+      child.once('error', forget);
+    });
+    this.#live.set(child, gone);
+    return child;
+  }
+
+  /** Runs a command to completion; rejects with its stderr on a non-zero exit or a signal. */
+  run(file: string, args: readonly string[]): Promise<CommandOutput> {
+    const child = this.spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err = new OutputTail();
+    child.stdout?.on('data', (c: Buffer) => out.push(c));
+    child.stderr?.on('data', (c: Buffer) => err.push(c));
+    return new Promise((resolve, reject) => {
+      child.once('error', (e) => reject(new Error(`${commandLine(file, args)}: ${e.message}`, { cause: e })));
+      child.once('close', (code, signal) => {
+        if (code === 0) resolve({ stdout: Buffer.concat(out).toString(), stderr: err.text });
+        else reject(new Error(`${commandLine(file, args)} ${signal ? `killed by ${signal}` : `exited ${code}`}: ${err.text}`));
+      });
+    });
+  }
+
+  /** Resolves when `child` has exited (at once if it already has). */
+  exited(child: ChildProcess): Promise<void> {
+    return this.#live.get(child) ?? Promise.resolve();
+  }
+
+  /** Sends `signal` to one child and waits up to `graceMs` for it to exit, then SIGKILLs it. */
+  async stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 3000): Promise<void> {
+    const gone = this.#live.get(child);
+    if (!gone) return;
+    child.kill(signal);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), graceMs);
+    });
+    const late = await Promise.race([gone.then(() => false), timedOut]);
+    clearTimeout(timer);
+    if (late) {
+      child.kill('SIGKILL');
+      await gone;
+    }
+  }
+
+  /** Stops every live child (SIGTERM, then SIGKILL after the grace period). */
+  async stopAll(graceMs = 3000): Promise<void> {
+    await Promise.all([...this.#live.keys()].map((c) => this.stop(c, 'SIGTERM', graceMs)));
+  }
+
+  /** SIGKILLs every live child without waiting: for `process.on('exit')`. */
+  killAllSync(): void {
+    for (const child of this.#live.keys()) child.kill('SIGKILL');
+  }
+
+  /** How many children are still running. */
+  get size(): number {
+    return this.#live.size;
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * One /metrics scrape over a kept-alive connection, as Prometheus does it, but uncompressed (no
+ * Accept-Encoding) so neither exporter spends time on gzip; and what an exposition contains.
+ */
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+
+/** A completed scrape: wall time from request to the last body byte, and the body. */
+export interface Scrape {
+  readonly ms: number;
+  readonly body: string;
+  readonly bytes: number;
+}
+
+/** GETs `url` and reads the whole body; rejects on a status other than 200. */
+export function scrape(url: string, agent: http.Agent, timeoutMs = 30_000): Promise<Scrape> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent, headers: { Accept: 'text/plain;version=0.0.4' }, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const ms = performance.now() - started;
+        const body = Buffer.concat(chunks);
+        if (res.statusCode !== 200) reject(new Error(`GET ${url}: HTTP ${res.statusCode}: ${body.toString().slice(0, 200)}`));
+        else resolve({ ms, body: body.toString(), bytes: body.length });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
+}
+
+/** What one exposition holds. */
+export interface ExpositionStats {
+  /** Sample lines: every line that is neither empty nor a `#` comment. */
+  readonly series: number;
+  /** Distinct values of the interface label. */
+  readonly links: number;
+  /** The exporter's own duration of each collector, seconds, keyed by the `collector` label. */
+  readonly collectorSeconds: ReadonlyMap<string, number>;
+}
+
+const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+
+/** Splits a sample line into metric name, labels and value. */
+function parseSample(line: string): { name: string; labels: Map<string, string>; value: number } {
+  const brace = line.indexOf('{');
+  const space = line.lastIndexOf(' ');
+  const close = line.lastIndexOf('}');
+  const name = brace >= 0 ? line.slice(0, brace) : line.slice(0, space);
+  const labels = new Map<string, string>();
+  if (brace >= 0) for (const m of line.slice(brace + 1, close).matchAll(LABEL)) labels.set(m[1] as string, m[2] as string);
+  return { name, labels, value: Number(line.slice(space + 1)) };
+}
+
+/** Counts series and interfaces and reads the per-collector durations of an exposition. */
+export function expositionStats(body: string, linkLabel: string, collectorDurationMetric: string): ExpositionStats {
+  let series = 0;
+  const links = new Set<string>();
+  const collectorSeconds = new Map<string, number>();
+  for (const line of body.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    series++;
+    const sample = parseSample(line);
+    const link = sample.labels.get(linkLabel);
+    if (link !== undefined) links.add(link);
+    const collector = sample.labels.get('collector');
+    if (sample.name === collectorDurationMetric && collector !== undefined) collectorSeconds.set(collector, sample.value);
+  }
+  return { series, links: links.size, collectorSeconds };
+}

@@ -1,0 +1,47 @@
+/** Runs the built agent (dist/agent/bin.js) as a real process inside a network namespace. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fetchInNetns } from './netns.js';
+
+/** The built executable; `npm test` builds it first. */
+export const AGENT_BIN = new URL('../../dist/agent/bin.js', import.meta.url).pathname;
+
+/** A running agent process and the log it wrote. */
+export interface AgentProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts the agent in `ns` and waits until /readyz answers 200 (at most `timeoutMs`). */
+export async function startAgentIn(ns: string, port: number, extraArgs: string[] = [], timeoutMs = 15_000): Promise<AgentProcess> {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, AGENT_BIN, `--web.listen-address=127.0.0.1:${port}`, '--log.level=debug', ...extraArgs], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (log += d));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const agent: AgentProcess = {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    stderr: () => log,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}: ${log}`);
+    try {
+      if ((await fetchInNetns(ns, `${agent.url}/readyz`)).status === 200) return agent;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      await agent.stop();
+      throw new Error(`agent not ready after ${timeoutMs} ms: ${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
