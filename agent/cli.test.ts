@@ -16,6 +16,9 @@ describe('parseArgs', () => {
       procfsRoot: '/proc',
       logLevel: 'info',
       sysfsEnabled: true,
+      netnsDir: '/run/netns',
+      netnsEnabled: true,
+      manifests: [],
       collectorTimeoutMs: 2000,
     });
   });
@@ -28,6 +31,14 @@ describe('parseArgs', () => {
       logLevel: 'debug',
       sysfsEnabled: false,
       collectorTimeoutMs: 250,
+    });
+  });
+
+  it('keeps every --manifests', () => {
+    expect(run(['--manifests=a.yaml', '--manifests', 'dir/', '--path.netns=/var/run/netns', '--no-collector.netns'])).toMatchObject({
+      manifests: ['a.yaml', 'dir/'],
+      netnsDir: '/var/run/netns',
+      netnsEnabled: false,
     });
   });
 

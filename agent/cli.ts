@@ -19,6 +19,11 @@ export interface RunConfig {
   readonly procfsRoot: string;
   readonly logLevel: LogLevel;
   readonly sysfsEnabled: boolean;
+  /** Directory of bind-mounted network namespaces (containerd, CRI-O, `ip netns`). */
+  readonly netnsDir: string;
+  readonly netnsEnabled: boolean;
+  /** YAML files or directories with Pods and NetworkAttachmentDefinitions (no cluster needed). */
+  readonly manifests: readonly string[];
   /** Per-collector time budget inside one scrape, milliseconds. */
   readonly collectorTimeoutMs: number;
 }
@@ -26,6 +31,8 @@ export interface RunConfig {
 /** What the command line asks for. */
 export type Command =
   | { readonly kind: 'run'; readonly config: RunConfig }
+  | { readonly kind: 'doctor'; readonly config: RunConfig; readonly output: 'table' | 'json' }
+  | { readonly kind: 'lab'; readonly argv: readonly string[] }
   | { readonly kind: 'help' }
   | { readonly kind: 'version' };
 
@@ -34,15 +41,21 @@ interface FlagSpec {
   readonly arg: string | undefined;
   readonly help: string;
   readonly default: string | undefined;
+  /** May be given more than once; every value is kept. */
+  readonly repeatable?: boolean;
 }
 
 const FLAGS: readonly FlagSpec[] = [
   { name: 'web.listen-address', arg: 'HOST:PORT', help: 'Address to serve /metrics, /healthz and /readyz on.', default: `:${DEFAULT_PORT}` },
   { name: 'path.sysfs', arg: 'DIR', help: 'sysfs mount point.', default: '/sys' },
   { name: 'path.procfs', arg: 'DIR', help: 'procfs mount point.', default: '/proc' },
+  { name: 'path.netns', arg: 'DIR', help: 'Directory of bind-mounted network namespaces (containerd cni-*, CRI-O, ip netns).', default: '/run/netns' },
+  { name: 'manifests', arg: 'PATH', help: 'YAML file or directory of Pods and NetworkAttachmentDefinitions, read instead of the kube API (repeatable).', default: undefined, repeatable: true },
   { name: 'log.level', arg: LOG_LEVELS.join('|'), help: 'Only log messages at or above this level (to stderr, JSON).', default: 'info' },
   { name: 'collector.sysfs', arg: undefined, help: 'Read speed, duplex, driver, PCI address and SR-IOV capacity from sysfs (--no-collector.sysfs turns it off).', default: 'on' },
+  { name: 'collector.netns', arg: undefined, help: 'Read the interfaces of every other network namespace on the node (pods) over rtnetlink (--no-collector.netns turns it off).', default: 'on' },
   { name: 'collector.timeout', arg: 'DURATION', help: 'Time budget of each collector inside one scrape (e.g. 500ms, 2s).', default: '2s' },
+  { name: 'output', arg: 'table|json', help: 'doctor only: how to print the report.', default: 'table' },
   { name: 'version', arg: undefined, help: 'Print the version and exit.', default: undefined },
   { name: 'help', arg: undefined, help: 'Print this help and exit.', default: undefined },
 ];
@@ -50,10 +63,13 @@ const FLAGS: readonly FlagSpec[] = [
 /** The --help text. */
 export function usage(): string {
   const lines = [
-    'usage: multinet-agent [run] [flags]',
+    'usage: multinet-agent [run] [flags]        serve /metrics',
+    '       multinet-agent doctor [flags]       print what the agent sees and the problems found (exit 1 on a problem)',
+    '       multinet-agent lab up|traffic|down  build the seed scenario on this machine with the real CNI plugins (root)',
     '',
     'Exports Prometheus metrics for the network interfaces of this node: every link of the',
-    'network namespace it runs in, from rtnetlink and sysfs.',
+    'network namespace it runs in (rtnetlink, sysfs) and of every pod network namespace, with',
+    'the pod and the NetworkAttachmentDefinition each interface belongs to.',
     '',
     'flags:',
   ];
@@ -93,11 +109,14 @@ export function parseDuration(flag: string, value: string): number {
 /** Parses argv (without node and the script). Throws AgentError E_USAGE naming the bad flag. */
 export function parseArgs(argv: readonly string[]): Command {
   const args = [...argv];
+  let sub = 'run';
   if (args[0] !== undefined && !args[0].startsWith('-')) {
-    const sub = args.shift();
-    if (sub !== 'run') throw usageError(`unknown command "${sub}" (commands: run)`);
+    sub = args.shift() as string;
+    if (sub === 'lab') return { kind: 'lab', argv: args };
+    if (sub !== 'run' && sub !== 'doctor') throw usageError(`unknown command "${sub}" (commands: run, doctor, lab)`);
   }
   const values = new Map<string, string>();
+  const repeated = new Map<string, string[]>();
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
     if (!arg.startsWith('--')) throw usageError(`unexpected argument "${arg}"`);
@@ -121,7 +140,8 @@ export function parseArgs(argv: readonly string[]): Command {
         if (value === undefined) throw usageError(`--${name} needs a value (${spec.arg})`);
       }
     }
-    values.set(name, value);
+    if (spec.repeatable) repeated.set(name, [...(repeated.get(name) ?? []), value]);
+    else values.set(name, value);
   }
   if (values.get('help') === 'on') return { kind: 'help' };
   if (values.get('version') === 'on') return { kind: 'version' };
@@ -132,19 +152,25 @@ export function parseArgs(argv: readonly string[]): Command {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw usageError(`--log.level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
   }
-  for (const flag of ['path.sysfs', 'path.procfs']) {
+  for (const flag of ['path.sysfs', 'path.procfs', 'path.netns']) {
     if (get(flag) === '') throw usageError(`--${flag}: must not be empty`);
   }
-  return {
-    kind: 'run',
-    config: {
+  const manifests = repeated.get('manifests') ?? [];
+  if (manifests.includes('')) throw usageError('--manifests: must not be empty');
+  const output = get('output');
+  if (output !== 'table' && output !== 'json') throw usageError(`--output: "${output}" is not one of table, json`);
+  if (sub === 'run' && values.has('output')) throw usageError('--output applies to doctor only');
+  const config: RunConfig = {
       listenHost: host,
       listenPort: port,
       sysfsRoot: get('path.sysfs'),
       procfsRoot: get('path.procfs'),
       logLevel: logLevel as LogLevel,
       sysfsEnabled: get('collector.sysfs') === 'on',
+      netnsDir: get('path.netns'),
+      netnsEnabled: get('collector.netns') === 'on',
+      manifests,
       collectorTimeoutMs: parseDuration('collector.timeout', get('collector.timeout')),
-    },
   };
+  return sub === 'doctor' ? { kind: 'doctor', config, output } : { kind: 'run', config };
 }

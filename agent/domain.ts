@@ -3,6 +3,9 @@
  * Counters are bigint until the exporter; a value the kernel does not expose is `undefined`.
  */
 
+import type { PodNetnsView } from './attachments.js';
+import type { NetworkDefinition, PodInfo, PodUid } from './pods.js';
+
 declare const brand: unique symbol;
 /** A nominal type: a string or number that cannot be swapped for another of the same base. */
 export type Brand<T, B extends string> = T & { readonly [brand]: B };
@@ -93,6 +96,38 @@ export interface HostLink extends NetLink {
   readonly device: DeviceInfo;
 }
 
+/** An address configured on an interface. */
+export interface InterfaceAddress {
+  readonly iface: string;
+  readonly family: 4 | 6;
+  readonly address: string;
+  readonly prefixLen: number;
+}
+
+/** A route of a network namespace's main table. */
+export interface RouteEntry {
+  readonly family: 4 | 6;
+  /** Destination in CIDR form (`0.0.0.0/0` for the default route). */
+  readonly dst: string;
+  readonly gateway: string | undefined;
+  readonly iface: string;
+}
+
+/** A network namespace found on the node, other than the agent's own. */
+export interface NetnsRef {
+  /** The nsfs inode: the namespace's identity. */
+  readonly inode: number;
+  /** A path that opens it: its bind mount if it has one, else `/proc/<pid>/ns/net` of its first process. */
+  readonly path: string;
+  /** The bind mount (`/run/netns/cni-...`), if any. */
+  readonly bindPath: string | undefined;
+  /** Processes inside, ascending; empty for a namespace held only by a bind mount. */
+  readonly pids: readonly number[];
+  /** Pod UID from the cgroup of a process inside, when it belongs to a pod. */
+  readonly podUid: PodUid | undefined;
+  readonly containerId: string | undefined;
+}
+
 /** Outcome of one collector in one snapshot. */
 export interface CollectorStatus {
   readonly name: string;
@@ -105,8 +140,16 @@ export interface Snapshot {
   /** Milliseconds since the epoch when the snapshot was started. */
   readonly takenAtMs: number;
   readonly hostLinks: readonly HostLink[];
+  /** Every other network namespace on the node, joined with its pod when known. */
+  readonly podNetns: readonly PodNetnsView[];
+  /** Pods and NADs as the pod-metadata port knew them at that moment. */
+  readonly pods: readonly PodInfo[];
+  readonly networks: readonly NetworkDefinition[];
   readonly collectors: readonly CollectorStatus[];
 }
+
+/** A snapshot that saw nothing: the starting point for tests and for family templates. */
+export const EMPTY_SNAPSHOT: Snapshot = Object.freeze({ takenAtMs: 0, hostLinks: [], podNetns: [], pods: [], networks: [], collectors: [] });
 
 /** No device information at all: what a link gets when sysfs could not be read. */
 export const NO_DEVICE_INFO: DeviceInfo = Object.freeze({

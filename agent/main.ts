@@ -3,17 +3,26 @@
  */
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
+import { ManifestSource } from '../collectors/manifests/manifest-source.js';
 import { NetlinkLinkSource } from '../collectors/netlink/link-dump.js';
+import { NetlinkPodLinkSource } from '../collectors/netlink/netns-links.js';
+import { NetnsDiscovery } from '../collectors/procfs/netns-discovery.js';
+import { readNetnsNetworking } from '../collectors/procfs/netns-networking.js';
 import { SysfsDeviceSource } from '../collectors/sysfs/sysfs-net.js';
+import { runLab } from '../lab/cli.js';
+import { runDoctor } from '../exporters/doctor/doctor.js';
 import { startHttpServer, type Readiness, type RunningServer } from '../exporters/http/server.js';
 import { createRegistry } from '../exporters/prometheus/registry.js';
 import { parseArgs, usage, type RunConfig } from './cli.js';
 import { AgentError } from './errors.js';
+import type { Snapshot } from './domain.js';
 import type { Logger } from './ports.js';
 import { buildSnapshot, COLLECTOR, SnapshotCache } from './snapshot.js';
 
 /** A snapshot younger than this is served again: Prometheus HA pairs scrape within the same second. */
 const SNAPSHOT_MAX_AGE_MS = 1000;
+/** How often manifest files are read again (off the scrape path). */
+const MANIFEST_RELOAD_MS = 5000;
 
 /** The package version, read from package.json beside the build output. */
 export function agentVersion(): string {
@@ -27,15 +36,47 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
+/** The wired read side: what a snapshot is built from, and how to release it. */
+interface Wiring {
+  readonly build: () => Promise<Snapshot>;
+  close(): void;
+}
+
+/** Wires the collectors the configuration asks for (shared by `run` and `doctor`). */
+async function wireSources(config: RunConfig, log: Logger, reloadManifests: boolean): Promise<Wiring> {
+  const links = new NetlinkLinkSource();
+  const devices = config.sysfsEnabled ? new SysfsDeviceSource({ root: config.sysfsRoot, log }) : undefined;
+  const netns = config.netnsEnabled
+    ? {
+        discovery: new NetnsDiscovery({ procRoot: config.procfsRoot, netnsDir: config.netnsDir, log }),
+        links: new NetlinkPodLinkSource({ netlink: links, log, procRoot: config.procfsRoot }),
+      }
+    : undefined;
+  let metadata: ManifestSource | undefined;
+  let reloadTimer: NodeJS.Timeout | undefined;
+  if (config.manifests.length > 0) {
+    const source = new ManifestSource({ paths: config.manifests, log });
+    await source.reload();
+    if (reloadManifests) {
+      reloadTimer = setInterval(() => void source.reload().catch((err: unknown) => log.warn({ err }, 'manifest reload failed')), MANIFEST_RELOAD_MS);
+      reloadTimer.unref();
+    }
+    metadata = source;
+  }
+  return {
+    build: () => buildSnapshot({ links, devices, netns, metadata }, { collectorTimeoutMs: config.collectorTimeoutMs, log }),
+    close() {
+      clearInterval(reloadTimer);
+      links.close();
+    },
+  };
+}
+
 /** Wires the adapters for `run` and starts serving. */
 export async function startAgent(config: RunConfig, log: Logger): Promise<RunningAgent> {
   const version = agentVersion();
-  const links = new NetlinkLinkSource();
-  const devices = config.sysfsEnabled ? new SysfsDeviceSource({ root: config.sysfsRoot, log }) : undefined;
-  const snapshots = new SnapshotCache(
-    () => buildSnapshot({ links, devices }, { collectorTimeoutMs: config.collectorTimeoutMs, log }),
-    { maxAgeMs: SNAPSHOT_MAX_AGE_MS },
-  );
+  const wiring = await wireSources(config, log, true);
+  const snapshots = new SnapshotCache(wiring.build, { maxAgeMs: SNAPSHOT_MAX_AGE_MS });
   const registry = createRegistry({ version, snapshot: () => snapshots.get() });
 
   const readiness = (): Readiness => {
@@ -63,7 +104,7 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
     server,
     async stop() {
       await server.close();
-      links.close();
+      wiring.close();
     },
   };
 }
@@ -83,6 +124,22 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   if (command.kind === 'help') {
     process.stdout.write(usage());
     return 0;
+  }
+  if (command.kind === 'lab') return runLab(command.argv);
+  if (command.kind === 'doctor') {
+    const log = pino({ level: command.config.logLevel, base: { app: 'multinet-agent' } }, pino.destination(2));
+    const wiring = await wireSources(command.config, log, false);
+    try {
+      return await runDoctor({
+        snapshot: wiring.build,
+        networking: (refs) => readNetnsNetworking(command.config.procfsRoot, refs),
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+        write: (text) => process.stdout.write(text),
+        output: command.output,
+      });
+    } finally {
+      wiring.close();
+    }
   }
   if (command.kind === 'version') {
     process.stdout.write(`multinet-agent ${agentVersion()} (node ${process.version})\n`);

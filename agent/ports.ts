@@ -2,7 +2,7 @@
  * Ports: what the core needs from the world, as plain interfaces. Adapters in `collectors/`
  * implement them; `agent/main.ts` wires them. Every port that does I/O takes an AbortSignal.
  */
-import type { DeviceInfo, IfIndex, NetLink } from './domain.js';
+import type { DeviceInfo, IfIndex, NetLink, NetnsRef } from './domain.js';
 
 /** Lists the links of the network namespace the agent runs in (one rtnetlink dump). */
 export interface LinkSource {
@@ -17,6 +17,19 @@ export interface DeviceInfoSource {
    * is left out of the map, not failed.
    */
   describe(links: readonly NetLink[], signal: AbortSignal): Promise<ReadonlyMap<IfIndex, DeviceInfo>>;
+}
+
+/** Finds the network namespaces on the node other than the agent's own. */
+export interface NetnsDiscoverer {
+  discover(): { readonly netns: readonly NetnsRef[]; readonly deniedPids: number };
+}
+
+/** Lists the links of another network namespace. */
+export interface PodLinkSource {
+  /** The NSID the agent's namespace has for itself (parents of pod links in it carry this id). */
+  selfNsid(signal: AbortSignal): Promise<number>;
+  /** The namespace's NSID and links, or undefined when it vanished or cannot be read. */
+  listIn(ref: NetnsRef, signal: AbortSignal): Promise<{ nsid: number; links: readonly NetLink[] } | undefined>;
 }
 
 /** The slice of a structured logger the core uses (pino's call shape: object first). */

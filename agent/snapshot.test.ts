@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DeviceInfo, HostLink, IfIndex, NetLink, Snapshot } from './domain.js';
+import { EMPTY_SNAPSHOT, type DeviceInfo, type HostLink, type IfIndex, type NetLink, type Snapshot } from './domain.js';
 import type { DeviceInfoSource, LinkSource } from './ports.js';
 import { buildSnapshot, joinHostLinks, SnapshotCache } from './snapshot.js';
 import { netLink, recordingLogger } from '../test/support/links.js';
@@ -67,7 +67,7 @@ describe('buildSnapshot', () => {
 });
 
 describe('SnapshotCache', () => {
-  const snap = (n: number): Snapshot => ({ takenAtMs: n, hostLinks: [], collectors: [] });
+  const snap = (n: number): Snapshot => ({ ...EMPTY_SNAPSHOT, takenAtMs: n });
 
   it('shares one build between concurrent callers', async () => {
     let builds = 0;

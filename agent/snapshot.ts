@@ -11,17 +11,38 @@ import {
   type NetLink,
   type Snapshot,
 } from './domain.js';
+import { joinPodNetns, type NetnsSample } from './attachments.js';
 import { AgentError } from './errors.js';
-import type { DeviceInfoSource, LinkSource, Logger } from './ports.js';
+import type { PodMetadataSource } from './pods.js';
+import type { DeviceInfoSource, LinkSource, Logger, NetnsDiscoverer, PodLinkSource } from './ports.js';
 
 /** Names of the collectors as they appear in `multinet_scrape_collector_*{collector}`. */
-export const COLLECTOR = { netlink: 'netlink', sysfs: 'sysfs' } as const;
+export const COLLECTOR = { netlink: 'netlink', sysfs: 'sysfs', netns: 'netns' } as const;
 
 /** What the snapshot builder reads from. */
 export interface SnapshotSources {
   readonly links: LinkSource;
   /** Absent when the sysfs collector is disabled. */
   readonly devices: DeviceInfoSource | undefined;
+  /** Pod network namespaces; absent when that collector is disabled. */
+  readonly netns?: { readonly discovery: NetnsDiscoverer; readonly links: PodLinkSource } | undefined;
+  /** Pods and NADs; absent without a cluster and without manifests. */
+  readonly metadata?: PodMetadataSource | undefined;
+}
+
+/** Discovers the pod namespaces and dumps each one's links, one after the other on one socket. */
+async function samplePodNetns(
+  source: { readonly discovery: NetnsDiscoverer; readonly links: PodLinkSource },
+  signal: AbortSignal,
+): Promise<{ selfNsid: number; samples: NetnsSample[] }> {
+  const selfNsid = await source.links.selfNsid(signal);
+  const samples: NetnsSample[] = [];
+  for (const ref of source.discovery.discover().netns) {
+    signal.throwIfAborted();
+    const dumped = await source.links.listIn(ref, signal);
+    if (dumped) samples.push({ ref, nsid: dumped.nsid, links: dumped.links });
+  }
+  return { selfNsid, samples };
 }
 
 /** Options of {@link buildSnapshot}. */
@@ -94,7 +115,19 @@ export async function buildSnapshot(sources: SnapshotSources, opts: BuildOptions
     statuses.push(ran.status);
     devices = ran.value;
   }
-  return { takenAtMs, hostLinks: joinHostLinks(links.value ?? [], devices), collectors: statuses };
+  const hostLinks = joinHostLinks(links.value ?? [], devices);
+
+  let sampled: { selfNsid: number; samples: NetnsSample[] } | undefined;
+  if (sources.netns) {
+    const source = sources.netns;
+    const ran = await runCollector(COLLECTOR.netns, opts.collectorTimeoutMs, opts.log, (s) => samplePodNetns(source, s));
+    statuses.push(ran.status);
+    sampled = ran.value;
+  }
+  const pods = sources.metadata?.pods() ?? [];
+  const networks = sources.metadata?.networks() ?? [];
+  const podNetns = sampled ? joinPodNetns({ ...sampled, hostLinks, pods, networks }) : [];
+  return { takenAtMs, hostLinks, podNetns, pods, networks, collectors: statuses };
 }
 
 /**

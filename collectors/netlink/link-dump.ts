@@ -7,7 +7,8 @@ import { createNetlink, type NetlinkSocket } from 'netlink';
 import { AgentError } from '../../agent/errors.js';
 import type { NetLink } from '../../agent/domain.js';
 import type { LinkSource } from '../../agent/ports.js';
-import { IFINFOMSG_LEN, parseLinkMessage } from './parse-link.js';
+import { encodeAttr } from './attrs.js';
+import { IFINFOMSG_LEN, IFLA, parseLinkMessage } from './parse-link.js';
 
 const NETLINK_ROUTE = 0;
 const RTM_NEWLINK = 16;
@@ -17,7 +18,7 @@ const NLMSG_ERROR = 2;
 const NLM_F_DUMP = 0x300;
 
 /** A raw netlink message as the `netlink` package hands it over. */
-interface RawMessage {
+export interface RawMessage {
   readonly type: number;
   readonly data: Buffer;
 }
@@ -58,34 +59,51 @@ export function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> 
   });
 }
 
-/** Lists links of the agent's own network namespace with one rtnetlink dump. */
+/**
+ * One long-lived NETLINK_ROUTE socket: link dumps of the agent's own namespace and, through
+ * IFLA_TARGET_NETNSID, of other namespaces. Requests on it are serialised by the callers (the
+ * kernel runs one dump per socket at a time).
+ */
 export class NetlinkLinkSource implements LinkSource {
   #socket: NetlinkSocket | undefined;
 
-  #open(): NetlinkSocket {
+  /** The socket, opened on first use (and again after a failure). */
+  socket(): NetlinkSocket {
     this.#socket ??= createNetlink(NETLINK_ROUTE);
     return this.#socket;
   }
 
-  /** Raw RTM_GETLINK dump; exposed for the benchmark's kernel round-trip figure. */
-  async dumpRaw(signal: AbortSignal): Promise<readonly RawMessage[]> {
-    const ifinfomsg = Buffer.alloc(IFINFOMSG_LEN);
+  /** Sends one request and returns the raw reply messages; a transport failure closes the socket. */
+  async request(type: number, parts: Buffer[], flags: number, signal: AbortSignal): Promise<readonly RawMessage[]> {
     try {
-      const [msgs] = await abortable(
-        this.#open().request(RTM_GETLINK, [ifinfomsg], { flags: NLM_F_DUMP, checkError: false }),
-        signal,
-      );
+      const [msgs] = await abortable(this.socket().request(type, parts, { flags, checkError: false }), signal);
       return msgs;
     } catch (err) {
       if (err instanceof AgentError) throw err;
       // A broken socket is replaced on the next call.
       this.close();
-      throw new AgentError('E_NETLINK', 'rtnetlink link dump failed', { cause: err });
+      throw new AgentError('E_NETLINK', `rtnetlink request ${type} failed`, { cause: err });
     }
   }
 
-  async listLinks(signal: AbortSignal): Promise<readonly NetLink[]> {
-    const msgs = await this.dumpRaw(signal);
+  /** Raw RTM_GETLINK dump, of another namespace when `targetNsid` is given; exposed for the benchmark. */
+  dumpRaw(signal: AbortSignal, targetNsid?: number): Promise<readonly RawMessage[]> {
+    const parts: Buffer[] = [Buffer.alloc(IFINFOMSG_LEN)];
+    if (targetNsid !== undefined) {
+      const id = Buffer.alloc(4);
+      id.writeInt32LE(targetNsid, 0);
+      parts.push(encodeAttr(IFLA.TARGET_NETNSID, id));
+    }
+    return this.request(RTM_GETLINK, parts, NLM_F_DUMP, signal);
+  }
+
+  listLinks(signal: AbortSignal): Promise<readonly NetLink[]> {
+    return this.listLinksIn(undefined, signal);
+  }
+
+  /** Links of the namespace with id `targetNsid` (undefined: the agent's own). */
+  async listLinksIn(targetNsid: number | undefined, signal: AbortSignal): Promise<readonly NetLink[]> {
+    const msgs = await this.dumpRaw(signal, targetNsid);
     const links: NetLink[] = [];
     for (const msg of msgs) {
       throwIfNetlinkError(msg, 'RTM_GETLINK');

@@ -3,6 +3,7 @@
  * increments. Kernel counters are copied as the kernel reports them.
  */
 import type { HostLink, LinkCounters, Snapshot } from '../../agent/domain.js';
+import { podFamilies } from './pod-families.js';
 
 /** Label values of one sample; every label of a family is present ('' when it does not apply). */
 export type Labels = Readonly<Record<string, string>>;
@@ -132,5 +133,5 @@ export function collectorFamilies(snapshot: Snapshot): Family[] {
 
 /** Every snapshot-derived family, in a stable order. */
 export function snapshotFamilies(snapshot: Snapshot): Family[] {
-  return [...hostFamilies(snapshot), ...collectorFamilies(snapshot)];
+  return [...hostFamilies(snapshot), ...podFamilies(snapshot), ...collectorFamilies(snapshot)];
 }

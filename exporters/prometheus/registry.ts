@@ -4,11 +4,9 @@
  * the same snapshot (shared through the SnapshotCache), computed once per snapshot.
  */
 import client, { Registry, type Metric } from 'prom-client';
-import type { Snapshot } from '../../agent/domain.js';
+import { EMPTY_SNAPSHOT, type Snapshot } from '../../agent/domain.js';
 import { snapshotFamilies, type Family } from './host-families.js';
 
-/** The families of an empty snapshot: the names, types and help texts, known at start. */
-const EMPTY: Snapshot = { takenAtMs: 0, hostLinks: [], collectors: [] };
 
 /** prom-client default metrics that break the Prometheus naming rules. */
 const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
@@ -78,6 +76,6 @@ export function createRegistry(opts: RegistryOptions): Registry {
     }
     return byName;
   };
-  for (const template of snapshotFamilies(EMPTY)) registry.registerMetric(snapshotFamilyMetric(template, familiesOf));
+  for (const template of snapshotFamilies(EMPTY_SNAPSHOT)) registry.registerMetric(snapshotFamilyMetric(template, familiesOf));
   return registry;
 }

@@ -1,0 +1,156 @@
+/**
+ * Health rules: what is wrong with the secondary networks of the pods on this node, in the words
+ * of the user's troubleshooting list (pod has no additional interface; no connectivity). Pure:
+ * evaluated on a snapshot plus, for namespaces with a process, their addresses and routes.
+ */
+import type { PodInterface, PodNetnsView } from './attachments.js';
+import type { HostLink, InterfaceAddress, RouteEntry, Snapshot } from './domain.js';
+import type { NetworkDefinition } from './pods.js';
+
+/** Addresses and routes of a namespace, read where a process inside makes that possible. */
+export interface NetnsNetworking {
+  readonly addresses: readonly InterfaceAddress[];
+  readonly routes: readonly RouteEntry[];
+}
+
+/** Stable problem codes; the doctor prints them and later Events use them as reasons. */
+export type ProblemCode =
+  | 'attachment-missing'
+  | 'interface-down'
+  | 'master-missing'
+  | 'master-down'
+  | 'mtu-above-master'
+  | 'subnet-not-routed'
+  | 'no-address'
+  | 'annotation-invalid'
+  | 'nad-missing'
+  | 'nad-invalid';
+
+/** One finding. */
+export interface Problem {
+  readonly code: ProblemCode;
+  readonly namespace: string;
+  readonly pod: string;
+  readonly interface: string;
+  readonly network: string;
+  /** One line saying what is wrong. */
+  readonly message: string;
+  /** What to check, from the troubleshooting list. */
+  readonly hints: readonly string[];
+}
+
+const NO_INTERFACE_HINTS = [
+  'Check Multus daemonset running: kubectl get pods -n kube-system | grep multus',
+  'Check NetworkAttachmentDefinition exists: kubectl get net-attach-def',
+  'Check annotation syntax in pod spec',
+  'Check host interface exists (master field in NAD config)',
+];
+const NO_CONNECTIVITY_HINTS = [
+  'Check IPAM allocated IP: kubectl exec pod -- ip addr show <interface>',
+  'Check routing table: kubectl exec pod -- ip route',
+  'Check host network config (VLAN, bridge)',
+  'Check firewall rules on host',
+];
+
+function ipv4ToInt(a: string): number {
+  return a.split('.').reduce((acc, o) => ((acc << 8) | Number(o)) >>> 0, 0);
+}
+
+function parseCidr4(cidr: string): { net: number; len: number } | undefined {
+  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(cidr);
+  return m ? { net: ipv4ToInt(m[1] as string), len: Number(m[2]) } : undefined;
+}
+
+function inCidr4(addr: number, c: { net: number; len: number }): boolean {
+  if (c.len === 0) return true;
+  const mask = (0xffffffff << (32 - c.len)) >>> 0;
+  return ((addr & mask) >>> 0) === ((c.net & mask) >>> 0);
+}
+
+/** The IPv4 route the kernel would pick (longest prefix) for the first address of `subnet`. */
+export function routeFor(subnet: string, routes: readonly RouteEntry[]): RouteEntry | undefined {
+  const target = parseCidr4(subnet);
+  if (!target) return undefined;
+  let best: { r: RouteEntry; len: number } | undefined;
+  for (const r of routes) {
+    if (r.family !== 4) continue;
+    const c = parseCidr4(r.dst);
+    if (c && c.len <= target.len && inCidr4(target.net, c) && (!best || c.len > best.len)) best = { r, len: c.len };
+  }
+  return best?.r;
+}
+
+/** IPv4 subnets the NAD's IPAM hands out, and the destinations of its `routes`. */
+function subnetsOf(def: NetworkDefinition | undefined): string[] {
+  return (def?.ipam?.ranges ?? []).map((r) => r.subnet).filter((s) => parseCidr4(s) !== undefined);
+}
+
+function interfaceProblems(view: PodNetnsView, i: PodInterface, host: ReadonlyMap<string, HostLink>, net: NetnsNetworking | undefined): Problem[] {
+  const base = { namespace: view.pod?.namespace ?? '', pod: view.pod?.name ?? '', interface: i.link.name as string, network: i.network };
+  const out: Problem[] = [];
+  if (i.link.operstate !== 'up' && i.link.operstate !== 'unknown') {
+    out.push({ ...base, code: 'interface-down', message: `${i.link.name} interface down (operstate ${i.link.operstate})`, hints: NO_CONNECTIVITY_HINTS });
+  }
+  const wantMaster = i.definition?.master;
+  const master = wantMaster !== undefined ? host.get(wantMaster) : i.masterIfindex !== undefined ? host.get(i.master) : undefined;
+  if (wantMaster !== undefined && !master) {
+    out.push({ ...base, code: 'master-missing', message: `master ${wantMaster} of network ${i.network} does not exist on this node`, hints: NO_INTERFACE_HINTS });
+  } else if (master && (!master.adminUp || master.operstate === 'down' || master.operstate === 'lowerlayerdown' || master.carrier === false)) {
+    out.push({ ...base, code: 'master-down', message: `master ${master.name} is down (${master.adminUp ? 'no carrier' : 'admin down'}, operstate ${master.operstate})`, hints: NO_CONNECTIVITY_HINTS });
+  }
+  if (master && i.link.mtu !== undefined && master.mtu !== undefined && i.link.mtu > master.mtu) {
+    out.push({ ...base, code: 'mtu-above-master', message: `MTU ${i.link.mtu} of ${i.link.name} is above master ${master.name}'s ${master.mtu}`, hints: NO_CONNECTIVITY_HINTS });
+  }
+  if (net) {
+    for (const subnet of subnetsOf(i.definition)) {
+      const route = routeFor(subnet, net.routes);
+      if (route && route.iface !== i.link.name) {
+        out.push({ ...base, code: 'subnet-not-routed', message: `subnet ${subnet} of network ${i.network} is routed via ${route.iface}, not ${i.link.name}`, hints: NO_CONNECTIVITY_HINTS });
+      }
+      const c = parseCidr4(subnet);
+      const has = net.addresses.some((a) => a.iface === i.link.name && a.family === 4 && c !== undefined && inCidr4(ipv4ToInt(a.address), c));
+      if (!has) {
+        out.push({ ...base, code: 'no-address', message: `${i.link.name} has no address in ${subnet} (IPAM allocated none)`, hints: NO_CONNECTIVITY_HINTS });
+      }
+    }
+  }
+  return out;
+}
+
+/** Every problem of the snapshot; `networking` is keyed by netns inode. */
+export function findProblems(snapshot: Snapshot, networking: ReadonlyMap<number, NetnsNetworking> = new Map()): Problem[] {
+  const host = new Map<string, HostLink>(snapshot.hostLinks.map((l) => [l.name, l]));
+  const out: Problem[] = [];
+  for (const pod of snapshot.pods) {
+    for (const [parsed, key] of [
+      [pod.requested, 'k8s.v1.cni.cncf.io/networks'],
+      [pod.status, `k8s.v1.cni.cncf.io/${pod.statusKey ?? 'network-status'}`],
+    ] as const) {
+      if (!parsed.ok) {
+        out.push({ code: 'annotation-invalid', namespace: pod.namespace, pod: pod.name, interface: '', network: '', message: `annotation ${key} does not parse: ${parsed.error}`, hints: [NO_INTERFACE_HINTS[2] as string] });
+      }
+    }
+  }
+  for (const view of snapshot.podNetns) {
+    if (!view.pod) continue;
+    const base = { namespace: view.pod.namespace, pod: view.pod.name };
+    for (const a of view.attachments) {
+      if (a.present) continue;
+      const def = snapshot.networks.find((n) => n.name === a.network && n.namespace === a.networkNamespace);
+      out.push({ ...base, code: 'attachment-missing', interface: a.interface, network: a.network, message: `no additional interface ${a.interface} for network ${a.networkNamespace}/${a.network} (${a.reason === 'requested' ? 'requested in k8s.v1.cni.cncf.io/networks' : 'listed in network-status'})`, hints: NO_INTERFACE_HINTS });
+      if (!def) {
+        out.push({ ...base, code: 'nad-missing', interface: a.interface, network: a.network, message: `NetworkAttachmentDefinition ${a.networkNamespace}/${a.network} does not exist`, hints: [NO_INTERFACE_HINTS[1] as string] });
+      } else if (def.master !== undefined && !host.has(def.master)) {
+        out.push({ ...base, code: 'master-missing', interface: a.interface, network: a.network, message: `master ${def.master} of network ${a.network} does not exist on this node`, hints: [NO_INTERFACE_HINTS[3] as string] });
+      }
+    }
+    for (const i of view.interfaces) {
+      if (i.isDefault || (i.network === '' && i.link.name === 'eth0')) continue;
+      out.push(...interfaceProblems(view, i, host, networking.get(view.netns.inode)));
+    }
+  }
+  for (const n of snapshot.networks) {
+    if (n.invalid) out.push({ code: 'nad-invalid', namespace: n.namespace, pod: '', interface: '', network: n.name, message: `NetworkAttachmentDefinition ${n.namespace}/${n.name} is invalid: ${n.invalid}`, hints: [NO_INTERFACE_HINTS[1] as string] });
+  }
+  return out;
+}

@@ -1,0 +1,167 @@
+/**
+ * `multinet-agent doctor`: what the agent sees on this node, as a table per pod, then the
+ * problems found, in the words of the troubleshooting list. Two snapshots a second apart give
+ * the rates.
+ */
+import type { PodInterface, PodNetnsView } from '../../agent/attachments.js';
+import type { NetnsRef, Snapshot } from '../../agent/domain.js';
+import { findProblems, type NetnsNetworking, type Problem } from '../../agent/health.js';
+import { netnsLabel } from '../prometheus/pod-families.js';
+
+/** What the doctor needs from the wiring. */
+export interface DoctorDeps {
+  readonly snapshot: () => Promise<Snapshot>;
+  readonly networking: (refs: readonly NetnsRef[]) => Promise<ReadonlyMap<number, NetnsNetworking>>;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly write: (text: string) => void;
+  /** Seconds between the two samples; 1 by default. */
+  readonly intervalSeconds?: number;
+  readonly output: 'table' | 'json';
+}
+
+/** Receive and transmit rates of one interface in bits per second. */
+interface Rate {
+  readonly rxBps: number;
+  readonly txBps: number;
+}
+
+const rateKey = (inode: number, ifname: string): string => `${inode}/${ifname}`;
+
+function rates(before: Snapshot, after: Snapshot): Map<string, Rate> {
+  const dt = (after.takenAtMs - before.takenAtMs) / 1000;
+  const prev = new Map<string, PodInterface>();
+  for (const v of before.podNetns) for (const i of v.interfaces) prev.set(rateKey(v.netns.inode, i.link.name), i);
+  const out = new Map<string, Rate>();
+  for (const v of after.podNetns) {
+    for (const i of v.interfaces) {
+      const p = prev.get(rateKey(v.netns.inode, i.link.name));
+      const a = i.link.counters;
+      const b = p?.link.counters;
+      // A re-created interface (new ifindex) restarts its counters: no rate for it this time.
+      if (!a || !b || p?.link.ifindex !== i.link.ifindex || dt <= 0) continue;
+      out.set(rateKey(v.netns.inode, i.link.name), { rxBps: (Number(a.rxBytes - b.rxBytes) * 8) / dt, txBps: (Number(a.txBytes - b.txBytes) * 8) / dt });
+    }
+  }
+  return out;
+}
+
+/** Bits per second, human-sized. */
+export function formatBps(bps: number | undefined): string {
+  if (bps === undefined) return '-';
+  const units = ['bit/s', 'kbit/s', 'Mbit/s', 'Gbit/s'];
+  let v = bps;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${v >= 100 || u === 0 ? v.toFixed(0) : v.toFixed(1)} ${units[u]}`;
+}
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+function podTitle(v: PodNetnsView): string {
+  const where = v.netns.bindPath ?? `pid ${v.netns.pids[0] ?? '?'}`;
+  return v.pod
+    ? `pod ${v.pod.namespace}/${v.pod.name}  (mapped by ${v.joinedBy}; netns ${where})`
+    : `netns ${netnsLabel(v.netns)}  (no pod known; ${v.netns.pids.length} processes)`;
+}
+
+function interfaceRows(v: PodNetnsView, r: ReadonlyMap<string, Rate>, net: NetnsNetworking | undefined): string[][] {
+  const rows = [['INTERFACE', 'NETWORK', 'KIND', 'MASTER', 'STATE', 'MTU', 'IPS', 'RX', 'TX', 'ERRORS', 'DROPS']];
+  for (const i of v.interfaces) {
+    const c = i.link.counters;
+    const ips = net
+      ? net.addresses.filter((a) => a.iface === i.link.name).map((a) => `${a.address}/${a.prefixLen}`)
+      : [...(i.status?.ips ?? [])].map((ip) => `${ip} (status)`);
+    const rate = r.get(rateKey(v.netns.inode, i.link.name));
+    rows.push([
+      i.link.name,
+      i.network || (i.isDefault ? '(default)' : '-'),
+      i.kind,
+      i.master || '-',
+      i.link.operstate,
+      String(i.link.mtu ?? '-'),
+      ips.join(',') || '-',
+      formatBps(rate?.rxBps),
+      formatBps(rate?.txBps),
+      c ? `${c.rxErrors}/${c.txErrors}` : '-',
+      c ? `${c.rxDropped}/${c.txDropped}` : '-',
+    ]);
+  }
+  return rows;
+}
+
+/** Renders the report as text. */
+export function renderDoctor(snapshot: Snapshot, r: ReadonlyMap<string, Rate>, networking: ReadonlyMap<number, NetnsNetworking>, problems: readonly Problem[]): string {
+  const out: string[] = [];
+  const withPod = snapshot.podNetns.filter((v) => v.pod);
+  const without = snapshot.podNetns.filter((v) => !v.pod);
+  out.push(`multinet doctor: ${snapshot.hostLinks.length} host interfaces, ${withPod.length} pods with a network namespace, ${without.length} other namespaces, ${snapshot.networks.length} NADs`, '');
+  for (const v of [...withPod].sort((a, b) => podTitle(a).localeCompare(podTitle(b)))) {
+    out.push(podTitle(v), table(interfaceRows(v, r, networking.get(v.netns.inode))), '');
+  }
+  for (const v of without) if (v.interfaces.length > 0) out.push(podTitle(v), table(interfaceRows(v, r, networking.get(v.netns.inode))), '');
+  if (problems.length === 0) {
+    out.push('No problems found.');
+  } else {
+    out.push(`${problems.length} problem${problems.length === 1 ? '' : 's'}:`);
+    for (const p of problems) {
+      const who = p.pod ? `${p.namespace}/${p.pod}` : p.network ? `nad ${p.namespace}/${p.network}` : '';
+      out.push(`  [${p.code}] ${who}: ${p.message}`);
+    }
+    // What to check, once per kind of problem (the troubleshooting list).
+    const byCode = new Map<string, readonly string[]>();
+    for (const p of problems) if (!byCode.has(p.code)) byCode.set(p.code, p.hints);
+    out.push('', 'What to check:');
+    for (const [code, hints] of byCode) {
+      out.push(`  ${code}:`);
+      for (const h of hints) out.push(`    - ${h}`);
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** Runs the doctor; resolves to the exit status (1 when a problem is found). */
+export async function runDoctor(deps: DoctorDeps): Promise<number> {
+  const first = await deps.snapshot();
+  await deps.sleep((deps.intervalSeconds ?? 1) * 1000);
+  const second = await deps.snapshot();
+  const networking = await deps.networking(second.podNetns.map((v) => v.netns));
+  const problems = findProblems(second, networking);
+  const r = rates(first, second);
+  if (deps.output === 'json') {
+    deps.write(
+      `${JSON.stringify(
+        {
+          pods: second.podNetns.map((v) => ({
+            namespace: v.pod?.namespace ?? '',
+            pod: v.pod?.name ?? '',
+            netns: netnsLabel(v.netns),
+            mappedBy: v.joinedBy,
+            interfaces: v.interfaces.map((i) => ({
+              interface: i.link.name,
+              network: i.network,
+              kind: i.kind,
+              master: i.master,
+              operstate: i.link.operstate,
+              mtu: i.link.mtu,
+              addresses: networking.get(v.netns.inode)?.addresses.filter((a) => a.iface === i.link.name) ?? [],
+              ...r.get(rateKey(v.netns.inode, i.link.name)),
+            })),
+            attachments: v.attachments,
+          })),
+          problems,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  } else {
+    deps.write(renderDoctor(second, r, networking, problems));
+  }
+  return problems.length > 0 ? 1 : 0;
+}

@@ -1,0 +1,173 @@
+/**
+ * Pod secondary-interface, attachment-health and NAD families, a pure function of a snapshot.
+ * Per-interface series carry {namespace, pod, interface, network}; a namespace the agent cannot
+ * tie to a pod is exported with empty pod labels and its `netns` name, so that two such
+ * namespaces with an `eth0` each stay apart (`netns` is '' for a known pod).
+ */
+import type { PodInterface, PodNetnsView } from '../../agent/attachments.js';
+import type { LinkCounters, NetLink, NetnsRef, Snapshot } from '../../agent/domain.js';
+import type { Family, Labels, Sample } from './host-families.js';
+
+/** A family over pod interfaces: name, type, help, and how it reads one link (undefined: no sample). */
+interface PodLinkSpec {
+  readonly name: string;
+  readonly type: 'gauge' | 'counter';
+  readonly help: string;
+  readonly value: (l: NetLink) => number | bigint | boolean | undefined;
+}
+
+const counter = (suffix: string, field: keyof LinkCounters, what: string): PodLinkSpec => ({
+  name: `multinet_pod_interface_${suffix}`,
+  type: 'counter',
+  help: `${what} (rtnl_link_stats64, read inside the pod's network namespace).`,
+  value: (l) => l.counters?.[field],
+});
+
+const POD_LINK_SPECS: readonly PodLinkSpec[] = [
+  { name: 'multinet_pod_interface_up', type: 'gauge', help: 'Whether the operational state of the pod interface is up.', value: (l) => l.operstate === 'up' },
+  { name: 'multinet_pod_interface_carrier', type: 'gauge', help: 'Whether the pod interface has carrier.', value: (l) => l.carrier },
+  { name: 'multinet_pod_interface_mtu_bytes', type: 'gauge', help: 'MTU of the pod interface in bytes.', value: (l) => l.mtu },
+  { name: 'multinet_pod_interface_carrier_changes_total', type: 'counter', help: 'Carrier transitions of the pod interface since it was created.', value: (l) => l.carrierChanges },
+  counter('receive_bytes_total', 'rxBytes', 'Bytes received'),
+  counter('receive_packets_total', 'rxPackets', 'Packets received'),
+  counter('receive_errors_total', 'rxErrors', 'Receive errors'),
+  counter('receive_dropped_total', 'rxDropped', 'Received packets dropped'),
+  counter('receive_multicast_total', 'rxMulticast', 'Multicast packets received'),
+  counter('transmit_bytes_total', 'txBytes', 'Bytes transmitted'),
+  counter('transmit_packets_total', 'txPackets', 'Packets transmitted'),
+  counter('transmit_errors_total', 'txErrors', 'Transmit errors'),
+  counter('transmit_dropped_total', 'txDropped', 'Transmitted packets dropped'),
+];
+
+/** The name a namespace is known by when its pod is unknown: its bind mount, else its inode. */
+export function netnsLabel(ref: NetnsRef): string {
+  return ref.bindPath ? (ref.bindPath.split('/').pop() ?? '') : `inode:${ref.inode}`;
+}
+
+function podLabels(view: PodNetnsView): { namespace: string; pod: string; netns: string } {
+  return view.pod ? { namespace: view.pod.namespace, pod: view.pod.name, netns: '' } : { namespace: '', pod: '', netns: netnsLabel(view.netns) };
+}
+
+function seriesLabels(view: PodNetnsView, i: PodInterface): Labels {
+  return { ...podLabels(view), interface: i.link.name, network: i.network };
+}
+
+function toNumber(v: number | bigint | boolean): number {
+  return typeof v === 'boolean' ? (v ? 1 : 0) : Number(v);
+}
+
+/** Pod interface families. */
+function podInterfaceFamilies(views: readonly PodNetnsView[]): Family[] {
+  const info: Sample[] = [];
+  const perSpec = POD_LINK_SPECS.map(() => [] as Sample[]);
+  for (const view of views) {
+    for (const i of view.interfaces) {
+      const labels = seriesLabels(view, i);
+      info.push({
+        labels: {
+          ...labels,
+          network_namespace: i.networkNamespace,
+          kind: i.kind,
+          master: i.master,
+          mac: i.link.mac ?? '',
+          pci_address: i.pciAddress,
+          traffic_class: i.trafficClass,
+          default: i.isDefault ? 'true' : 'false',
+        },
+        value: 1,
+      });
+      POD_LINK_SPECS.forEach((spec, k) => {
+        const v = spec.value(i.link);
+        if (v !== undefined) perSpec[k]?.push({ labels, value: toNumber(v) });
+      });
+    }
+  }
+  return [
+    {
+      name: 'multinet_pod_interface_info',
+      help: 'Descriptive labels of an interface inside a pod network namespace (value 1): network is the NAD it belongs to, master the host link it hangs off, default="true" for the cluster network.',
+      type: 'gauge',
+      samples: info,
+    },
+    ...POD_LINK_SPECS.map((spec, k) => ({ name: spec.name, help: spec.help, type: spec.type, samples: perSpec[k] ?? [] })),
+  ];
+}
+
+/** Attachment health: requested/listed vs present, and annotations that do not parse. */
+function attachmentFamilies(snapshot: Snapshot): Family[] {
+  const missing: Sample[] = [];
+  for (const view of snapshot.podNetns) {
+    if (!view.pod) continue;
+    for (const a of view.attachments) {
+      missing.push({ labels: { namespace: view.pod.namespace, pod: view.pod.name, network: a.network, interface: a.interface }, value: a.present ? 0 : 1 });
+    }
+  }
+  const invalid: Sample[] = [];
+  for (const pod of snapshot.pods) {
+    if (!pod.requested.ok) invalid.push({ labels: { namespace: pod.namespace, pod: pod.name, annotation: 'k8s.v1.cni.cncf.io/networks' }, value: 1 });
+    if (!pod.status.ok) invalid.push({ labels: { namespace: pod.namespace, pod: pod.name, annotation: `k8s.v1.cni.cncf.io/${pod.statusKey ?? 'network-status'}` }, value: 1 });
+  }
+  return [
+    {
+      name: 'multinet_pod_network_attachment_missing',
+      help: 'For each network a pod on this node requested (k8s.v1.cni.cncf.io/networks) or Multus listed (network-status): 1 when its interface is absent from the pod network namespace, else 0.',
+      type: 'gauge',
+      samples: missing,
+    },
+    {
+      name: 'multinet_pod_network_annotation_invalid',
+      help: 'A Multus annotation of the pod that does not parse (value 1); the pod is joined without it.',
+      type: 'gauge',
+      samples: invalid,
+    },
+  ];
+}
+
+/** NAD families and, per host link that pods hang off or NADs name, its attachment count. */
+function networkFamilies(snapshot: Snapshot): Family[] {
+  const info: Sample[] = snapshot.networks.map((n) => ({
+    labels: {
+      namespace: n.namespace,
+      name: n.name,
+      type: n.type,
+      master: n.master ?? n.device ?? '',
+      resource_name: n.resourceName ?? '',
+      ipam_type: n.ipam?.type ?? '',
+      traffic_class: n.trafficClass,
+    },
+    value: 1,
+  }));
+  const invalid: Sample[] = snapshot.networks.map((n) => ({ labels: { namespace: n.namespace, name: n.name }, value: n.invalid ? 1 : 0 }));
+
+  const counts = new Map<string, number>();
+  for (const n of snapshot.networks) {
+    const dev = n.master ?? n.device;
+    if (dev && snapshot.hostLinks.some((l) => l.name === dev)) counts.set(dev, 0);
+  }
+  for (const view of snapshot.podNetns) for (const i of view.interfaces) if (i.master) counts.set(i.master, (counts.get(i.master) ?? 0) + 1);
+  return [
+    {
+      name: 'multinet_network_attachment_definition_info',
+      help: 'A NetworkAttachmentDefinition known to the agent (value 1); master is the macvlan/ipvlan master or host-device device.',
+      type: 'gauge',
+      samples: info,
+    },
+    {
+      name: 'multinet_network_attachment_definition_invalid',
+      help: 'Whether the NAD config does not parse or lacks what its type needs.',
+      type: 'gauge',
+      samples: invalid,
+    },
+    {
+      name: 'multinet_host_interface_attachments',
+      help: 'Pod interfaces currently hanging off this host interface (macvlan/ipvlan children in pod namespaces); NAD masters with none show 0.',
+      type: 'gauge',
+      samples: [...counts].map(([iface, n]) => ({ labels: { interface: iface }, value: n })),
+    },
+  ];
+}
+
+/** Every pod-side family of a snapshot. */
+export function podFamilies(snapshot: Snapshot): Family[] {
+  return [...podInterfaceFamilies(snapshot.podNetns), ...attachmentFamilies(snapshot), ...networkFamilies(snapshot)];
+}

@@ -1,0 +1,112 @@
+/** `multinet-agent lab up|traffic|down|status`: the seed's scenario on this machine (root). */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { labDown, labTraffic, labUp, readLabState, type LabOptions } from './lab.js';
+import type { Random } from './plan.js';
+
+/** The seed's manifests, shipped beside the code. */
+export const SEED_MANIFESTS = fileURLToPath(new URL('../../lab/manifests/seed', import.meta.url));
+
+const USAGE = `usage: multinet-agent lab up [--pods N] [--manifests DIR] [--name NAME]
+       multinet-agent lab traffic [--network NAD] [--seconds S] [--bitrate RATE] [--name NAME]
+       multinet-agent lab down [--name NAME]
+       multinet-agent lab status [--name NAME]
+
+Builds the seed scenario (3 macvlan NADs on eth1..eth3, the seed's pods) in network namespaces
+on this machine with the real CNI plugins (${'$'}CNI_PATH, default /usr/lib/cni). Needs root.
+  --name NAME        lab name (default seed); namespaces are mnlab-NAME-*
+  --manifests DIR    Pods, Deployments and NADs to build (default: the seed's, lab/manifests/seed)
+  --pods N           number of pods, cycling through the manifests' pods (default: as written)
+  --network NAD      traffic: network for iperf3 (default data-network)
+  --seconds S        traffic: iperf3 duration (default 3)
+  --bitrate RATE     traffic: iperf3 target rate (default 200M)
+  --state-dir DIR    where labs keep their state (default /run/multinet-lab)
+`;
+
+const random: Random = {
+  uuid: () => randomUUID(),
+  hex: (bytes) => randomBytes(bytes).toString('hex'),
+  suffix: (length) => Array.from(randomBytes(length), (b) => 'bcdfghjklmnpqrstvwxz2456789'[b % 27]).join(''),
+};
+
+function flags(argv: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (!a.startsWith('--')) throw new Error(`unexpected argument "${a}"`);
+    const eq = a.indexOf('=');
+    const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
+    const value = eq >= 0 ? a.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new Error(`--${name} needs a value`);
+    out.set(name, value);
+  }
+  return out;
+}
+
+/** Runs a lab command; resolves to the exit status. */
+export async function runLab(argv: readonly string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === '--help' || sub === 'help') {
+    process.stdout.write(USAGE);
+    return sub === undefined ? 2 : 0;
+  }
+  let f: Map<string, string>;
+  try {
+    f = flags(rest);
+    const known = new Set(['name', 'manifests', 'pods', 'network', 'seconds', 'bitrate', 'state-dir']);
+    for (const k of f.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k} (see lab --help)`);
+    if (f.has('pods') && !/^[1-9]\d*$/.test(f.get('pods') ?? '')) throw new Error(`--pods: "${f.get('pods')}" is not a positive number`);
+    if (!/^[a-z0-9]{1,12}$/.test(f.get('name') ?? 'seed')) throw new Error('--name: 1-12 lowercase letters or digits');
+  } catch (err) {
+    process.stderr.write(`multinet-agent lab: ${(err as Error).message}\n`);
+    return 2;
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('multinet-agent lab: needs root (network namespaces, CNI plugins, cgroups)\n');
+    return 1;
+  }
+  const opts: LabOptions = {
+    name: f.get('name') ?? 'seed',
+    stateRoot: f.get('state-dir') ?? '/run/multinet-lab',
+    cniPath: process.env.CNI_PATH ?? '/usr/lib/cni',
+    log: (line) => process.stdout.write(`${line}\n`),
+  };
+  try {
+    switch (sub) {
+      case 'up': {
+        const state = await labUp({ ...opts, manifests: f.get('manifests') ?? SEED_MANIFESTS, pods: f.has('pods') ? Number(f.get('pods')) : undefined, random });
+        process.stdout.write(
+          [
+            '',
+            `lab "${state.name}" is up: node namespace ${state.node} (masters ${state.masters.join(', ')}), ${state.pods.length} pods.`,
+            'Look at it as the agent sees it (the node namespace plays the host):',
+            `  ip netns exec ${state.node} node dist/agent/bin.js doctor --manifests ${state.manifestsDir}`,
+            `  ip netns exec ${state.node} node dist/agent/bin.js --manifests ${state.manifestsDir} --web.listen-address=127.0.0.1:9739 &`,
+            `  ip netns exec ${state.node} curl -s 127.0.0.1:9739/metrics | grep multinet_pod_interface_info`,
+            `Send traffic: multinet-agent lab traffic${state.name === 'seed' ? '' : ` --name ${state.name}`}; remove it: multinet-agent lab down${state.name === 'seed' ? '' : ` --name ${state.name}`}`,
+            '',
+          ].join('\n'),
+        );
+        return 0;
+      }
+      case 'traffic':
+        await labTraffic({ ...opts, network: f.get('network'), seconds: Number(f.get('seconds') ?? 3), bitrate: f.get('bitrate') ?? '200M' });
+        return 0;
+      case 'down':
+        await labDown(opts);
+        process.stdout.write(`lab "${opts.name}" is down\n`);
+        return 0;
+      case 'status': {
+        const state = await readLabState(opts);
+        process.stdout.write(state ? `${JSON.stringify(state, null, 1)}\n` : `lab "${opts.name}" is not up\n`);
+        return state ? 0 : 1;
+      }
+      default:
+        process.stderr.write(`multinet-agent lab: unknown command "${sub}" (up, traffic, down, status)\n`);
+        return 2;
+    }
+  } catch (err) {
+    process.stderr.write(`multinet-agent lab ${sub}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,341 @@
+/**
+ * The lab: the seed's scenario built on one machine with the real CNI plugins. A "node"
+ * namespace holds the masters the NADs name (eth1, eth2, eth3: veths into a "switch" namespace
+ * where a bridge per network carries the NAD's gateway), so nothing clashes with the machine's
+ * own interfaces. Each pod gets a namespace (`ip netns`, like containerd's `cni-*`), eth0 from the
+ * real `bridge` plugin as the cluster network, and one interface per requested network from the
+ * NAD's own plugin (`macvlan` + `host-local`), run inside the node namespace as Multus runs its
+ * delegates. Every other pod gets a process in a kubepods cgroup; the rest are held only by their
+ * bind mount. The lab writes the Pods (with the network-status Multus would write) and NADs to
+ * `<state>/manifests`, for `--manifests`. Everything is recorded in `<state>/state.json` as it
+ * is made, so `lab down` removes it all, also after a crash.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { cniExec, type CniResult } from './cni.js';
+import { planLab, type LabNad, type LabPodPlan, type Random } from './plan.js';
+
+const run = promisify(execFile);
+
+/** Where the lab keeps its state, and what it is built from. */
+export interface LabOptions {
+  readonly name: string;
+  readonly stateRoot: string;
+  readonly cniPath: string;
+  readonly log: (line: string) => void;
+}
+
+interface AttachmentState {
+  /** network-status name: `namespace/name`, or `cbr0` for the cluster network. */
+  readonly network: string;
+  readonly ifname: string;
+  readonly config: Readonly<Record<string, unknown>>;
+}
+
+interface StatusEntry {
+  readonly name: string;
+  readonly interface: string;
+  readonly ips: readonly string[];
+  readonly mac: string;
+  readonly default?: boolean;
+  readonly dns: Readonly<Record<string, never>>;
+}
+
+interface PodState {
+  readonly name: string;
+  readonly namespace: string;
+  readonly uid: string;
+  readonly containerId: string;
+  readonly netns: string;
+  pid: number | undefined;
+  readonly cgroupDirs: string[];
+  readonly attachments: AttachmentState[];
+  readonly status: StatusEntry[];
+}
+
+/** Everything the lab made, written as it is made. */
+export interface LabState {
+  readonly name: string;
+  readonly node: string;
+  readonly switch: string;
+  readonly stateDir: string;
+  readonly ipamDir: string;
+  readonly manifestsDir: string;
+  readonly masters: string[];
+  readonly pods: PodState[];
+}
+
+/** Namespace names of a lab; every one starts with `mnlab-<name>-` so `down` can sweep them. */
+const prefix = (name: string): string => `mnlab-${name}-`;
+
+const ip = async (...args: string[]): Promise<string> => (await run('ip', args, { encoding: 'utf8' })).stdout;
+
+async function saveState(state: LabState): Promise<void> {
+  await writeFile(path.join(state.stateDir, 'state.json'), `${JSON.stringify(state, null, 1)}\n`);
+}
+
+/** The state of a running lab, or undefined. */
+export async function readLabState(opts: Pick<LabOptions, 'name' | 'stateRoot'>): Promise<LabState | undefined> {
+  try {
+    return JSON.parse(await readFile(path.join(opts.stateRoot, opts.name, 'state.json'), 'utf8')) as LabState;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pod cgroup for a process: cgroup v1 (`pids` controller, cgroupfs layout) or v2 (systemd layout). */
+function cgroupDirsFor(uid: string, containerId: string): string[] {
+  if (existsSync('/sys/fs/cgroup/pids/cgroup.procs')) {
+    const pod = `/sys/fs/cgroup/pids/kubepods/besteffort/pod${uid}`;
+    return [pod, `${pod}/${containerId}`];
+  }
+  const u = uid.replace(/-/g, '_');
+  const pod = `/sys/fs/cgroup/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${u}.slice`;
+  return [pod, `${pod}/cri-containerd-${containerId}.scope`];
+}
+
+/** A process that keeps the pod's namespace busy, as a pause container would, in the pod's cgroup. */
+async function startPodProcess(pod: PodState): Promise<void> {
+  const child = spawn('ip', ['netns', 'exec', pod.netns, 'sleep', 'infinity'], { detached: true, stdio: 'ignore' });
+  child.unref();
+  if (child.pid === undefined) throw new Error(`could not start a process in ${pod.netns}`);
+  pod.pid = child.pid;
+  const dirs = cgroupDirsFor(pod.uid, pod.containerId);
+  for (const d of dirs) {
+    await mkdir(d, { recursive: true });
+    pod.cgroupDirs.push(d);
+  }
+  await writeFile(path.join(dirs[dirs.length - 1] as string, 'cgroup.procs'), String(child.pid));
+}
+
+const cniArgs = (pod: PodState): string =>
+  `IgnoreUnknown=true;K8S_POD_NAMESPACE=${pod.namespace};K8S_POD_NAME=${pod.name};K8S_POD_INFRA_CONTAINER_ID=${pod.containerId};K8S_POD_UID=${pod.uid}`;
+
+/** host-local keeps its leases under the lab's state, not the machine's /var/lib/cni/networks. */
+function withLabIpam(config: Readonly<Record<string, unknown>>, name: string, ipamDir: string): Record<string, unknown> {
+  const ipam = config.ipam as Record<string, unknown> | undefined;
+  const out: Record<string, unknown> = { cniVersion: '0.3.1', ...config, name: (config.name as string | undefined) ?? name };
+  if (ipam && ipam.type === 'host-local' && ipam.dataDir === undefined) out.ipam = { ...ipam, dataDir: ipamDir };
+  return out;
+}
+
+function statusEntry(network: string, ifname: string, result: CniResult | undefined, isDefault: boolean): StatusEntry {
+  const iface = result?.interfaces?.findIndex((i) => i.name === ifname && i.sandbox) ?? -1;
+  const ips = (result?.ips ?? []).filter((a) => a.interface === undefined || a.interface === iface).map((a) => a.address.split('/')[0] as string);
+  return { name: network, interface: ifname, ips, mac: result?.interfaces?.[iface]?.mac ?? '', ...(isDefault ? { default: true } : {}), dns: {} };
+}
+
+async function addAttachment(state: LabState, pod: PodState, network: string, ifname: string, config: Record<string, unknown>, isDefault: boolean, cniPath: string): Promise<void> {
+  // Recorded before the ADD, so that a half-done ADD is still deleted by `down`.
+  pod.attachments.push({ network, ifname, config });
+  await saveState(state);
+  const result = await cniExec({ command: 'ADD', config, containerId: pod.containerId, netnsPath: `/run/netns/${pod.netns}`, ifname, args: cniArgs(pod), runIn: state.node, cniPath });
+  pod.status.push(statusEntry(network, ifname, result, isDefault));
+}
+
+async function buildNode(state: LabState, nads: readonly LabNad[]): Promise<void> {
+  await ip('netns', 'add', state.node);
+  await ip('netns', 'add', state.switch);
+  for (const ns of [state.node, state.switch]) await ip('-n', ns, 'link', 'set', 'lo', 'up');
+  for (const nad of nads) {
+    const master = nad.config.master;
+    if (typeof master !== 'string' || state.masters.includes(master)) continue;
+    const peer = `sw-${master}`.slice(0, 15);
+    const bridge = `br-${master}`.slice(0, 15);
+    await ip('-n', state.node, 'link', 'add', master, 'type', 'veth', 'peer', 'name', peer, 'netns', state.switch);
+    await ip('-n', state.switch, 'link', 'add', bridge, 'type', 'bridge');
+    await ip('-n', state.switch, 'link', 'set', peer, 'master', bridge);
+    for (const l of [peer, bridge]) await ip('-n', state.switch, 'link', 'set', l, 'up');
+    await ip('-n', state.node, 'link', 'set', master, 'up');
+    const ipam = nad.config.ipam as { gateway?: string; subnet?: string } | undefined;
+    if (ipam?.gateway && ipam.subnet) await ip('-n', state.switch, 'addr', 'add', `${ipam.gateway}/${ipam.subnet.split('/')[1]}`, 'dev', bridge);
+    state.masters.push(master);
+  }
+}
+
+/** The cluster network every pod gets as eth0, like a primary CNI would give it. */
+const clusterNetwork = (ipamDir: string): Record<string, unknown> => ({
+  cniVersion: '0.3.1',
+  name: 'cbr0',
+  type: 'bridge',
+  bridge: 'cni0',
+  isGateway: true,
+  ipMasq: false,
+  ipam: { type: 'host-local', subnet: '10.244.0.0/24', dataDir: ipamDir },
+});
+
+async function buildPod(state: LabState, plan: LabPodPlan, index: number, nads: readonly LabNad[], cniPath: string): Promise<void> {
+  const pod: PodState = { name: plan.name, namespace: plan.namespace, uid: plan.uid, containerId: plan.containerId, netns: `${prefix(state.name)}p${index}`, pid: undefined, cgroupDirs: [], attachments: [], status: [] };
+  state.pods.push(pod);
+  await saveState(state);
+  await ip('netns', 'add', pod.netns);
+  await ip('-n', pod.netns, 'link', 'set', 'lo', 'up');
+  if (plan.withProcess) await startPodProcess(pod);
+  await addAttachment(state, pod, 'cbr0', 'eth0', clusterNetwork(state.ipamDir), true, cniPath);
+  for (const [i, sel] of plan.requested.entries()) {
+    const nad = nads.find((n) => n.name === sel.name && n.namespace === sel.namespace);
+    if (!nad) throw new Error(`pod ${plan.namespace}/${plan.name} requests ${sel.namespace}/${sel.name}, which the manifests do not define`);
+    await addAttachment(state, pod, `${nad.namespace}/${nad.name}`, sel.interface ?? `net${i + 1}`, withLabIpam(nad.config, nad.name, state.ipamDir), false, cniPath);
+  }
+  await saveState(state);
+}
+
+/** The Pods and NADs as the API would hold them, for `--manifests`. */
+async function writeManifests(state: LabState, nads: readonly LabNad[], plans: readonly LabPodPlan[]): Promise<void> {
+  await mkdir(state.manifestsDir, { recursive: true });
+  const nadItems = nads.map((n) => ({ ...n.object, spec: { config: JSON.stringify(withLabIpam(n.config, n.name, state.ipamDir)) } }));
+  const podItems = state.pods.map((p) => {
+    const plan = plans.find((x) => x.name === p.name && x.namespace === p.namespace) as LabPodPlan;
+    return {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: p.name,
+        namespace: p.namespace,
+        uid: p.uid,
+        labels: plan.labels,
+        annotations: { ...plan.annotations, 'k8s.v1.cni.cncf.io/network-status': JSON.stringify(p.status, null, 2) },
+      },
+      spec: { ...plan.spec, nodeName: state.node },
+    };
+  });
+  await writeFile(path.join(state.manifestsDir, 'network-attachment-definitions.json'), `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: nadItems }, null, 1)}\n`);
+  await writeFile(path.join(state.manifestsDir, 'pods.json'), `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: podItems }, null, 1)}\n`);
+}
+
+/** Builds the lab; on failure removes what it made and rethrows. */
+export async function labUp(opts: LabOptions & { readonly manifests: string; readonly pods: number | undefined; readonly random: Random }): Promise<LabState> {
+  if (await readLabState(opts)) throw new Error(`lab "${opts.name}" is up; run "multinet-agent lab down --name ${opts.name}" first`);
+  const docs = await readManifestDocs(opts.manifests);
+  const { nads, pods } = planLab(docs, { pods: opts.pods, random: opts.random });
+  const stateDir = path.join(opts.stateRoot, opts.name);
+  const state: LabState = {
+    name: opts.name,
+    node: `${prefix(opts.name)}node`,
+    switch: `${prefix(opts.name)}switch`,
+    stateDir,
+    ipamDir: path.join(stateDir, 'ipam'),
+    manifestsDir: path.join(stateDir, 'manifests'),
+    masters: [],
+    pods: [],
+  };
+  await mkdir(state.ipamDir, { recursive: true });
+  await saveState(state);
+  try {
+    await buildNode(state, nads);
+    for (const [i, plan] of pods.entries()) {
+      await buildPod(state, plan, i, nads, opts.cniPath);
+      opts.log(`pod ${plan.namespace}/${plan.name}: ${state.pods[i]?.status.map((s) => `${s.interface}=${s.ips.join(',')}`).join(' ')}${plan.withProcess ? ` (process ${state.pods[i]?.pid})` : ' (no process)'}`);
+    }
+    await writeManifests(state, nads, pods);
+    await saveState(state);
+  } catch (err) {
+    opts.log(`lab up failed: ${err instanceof Error ? err.message : String(err)}; removing what was made`);
+    await labDown(opts);
+    throw err;
+  }
+  return state;
+}
+
+async function readManifestDocs(p: string): Promise<unknown[]> {
+  const { parseManifest } = await import('../collectors/manifests/manifest-source.js');
+  const files = (await readdir(p)).filter((f) => /\.(ya?ml|json)$/.test(f)).sort();
+  const docs: unknown[] = [];
+  for (const f of files) {
+    const parsed = parseManifest(await readFile(path.join(p, f), 'utf8'));
+    if (!parsed.ok) throw new Error(`${path.join(p, f)}: ${parsed.error}`);
+    docs.push(...parsed.value);
+  }
+  return docs;
+}
+
+async function killPodProcess(pid: number): Promise<void> {
+  try {
+    const cmd = await readFile(`/proc/${pid}/cmdline`, 'latin1');
+    if (!cmd.startsWith('sleep')) return; // not ours any more
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return; // already gone
+  }
+  for (let i = 0; i < 50 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** Removes everything the lab made; safe to run twice, and after a crash. */
+export async function labDown(opts: LabOptions): Promise<void> {
+  const state = await readLabState(opts);
+  const problems: string[] = [];
+  for (const pod of [...(state?.pods ?? [])].reverse()) {
+    for (const a of [...pod.attachments].reverse()) {
+      await cniExec({ command: 'DEL', config: a.config, containerId: pod.containerId, netnsPath: `/run/netns/${pod.netns}`, ifname: a.ifname, args: cniArgs(pod), runIn: state?.node ?? '', cniPath: opts.cniPath }).catch(
+        (err: unknown) => problems.push(String(err instanceof Error ? err.message : err)),
+      );
+    }
+    if (pod.pid !== undefined) await killPodProcess(pod.pid);
+    for (const d of [...pod.cgroupDirs].reverse()) await rmdir(d).catch(() => undefined);
+  }
+  // Sweep every namespace of this lab, recorded or not.
+  const names = (await ip('netns', 'list')).split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(prefix(opts.name)));
+  for (const n of names) await ip('netns', 'del', n).catch((err: unknown) => problems.push(String(err)));
+  await rm(path.join(opts.stateRoot, opts.name), { recursive: true, force: true });
+  if (problems.length > 0) opts.log(`lab down: ${problems.length} step(s) reported errors (already gone?): ${problems.join('; ')}`);
+}
+
+/** One traffic run's figures. */
+export interface TrafficReport {
+  readonly iperf: { readonly network: string; readonly from: string; readonly to: string; readonly bitsPerSecond: number; readonly bytes: number } | undefined;
+  readonly pings: { readonly network: string; readonly from: string; readonly to: string; readonly received: number; readonly sent: number }[];
+}
+
+const ipOf = (pod: PodState, network: string): string | undefined => pod.status.find((s) => s.name === network)?.ips[0];
+
+/** iperf3 between two pods on one network, and a ping from every pod on each other network. */
+export async function labTraffic(opts: LabOptions & { readonly network: string | undefined; readonly seconds: number; readonly bitrate: string }): Promise<TrafficReport> {
+  const state = await readLabState(opts);
+  if (!state) throw new Error(`lab "${opts.name}" is not up`);
+  const networks = [...new Set(state.pods.flatMap((p) => p.status.filter((s) => !s.default).map((s) => s.name)))];
+  const onNet = (n: string): PodState[] => state.pods.filter((p) => ipOf(p, n) !== undefined);
+  const iperfNet = opts.network ? (networks.find((n) => n === opts.network || n.endsWith(`/${opts.network}`)) ?? opts.network) : (networks.find((n) => n.endsWith('/data-network')) ?? networks.find((n) => onNet(n).length >= 2));
+  let iperf: TrafficReport['iperf'];
+  if (iperfNet && onNet(iperfNet).length >= 2) {
+    const [server, client] = onNet(iperfNet) as [PodState, PodState];
+    const sip = ipOf(server, iperfNet) as string;
+    const srv = spawn('ip', ['netns', 'exec', server.netns, 'iperf3', '-s', '-1', '-B', sip, '-p', '5201'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 400));
+      const { stdout } = await run('ip', ['netns', 'exec', client.netns, 'iperf3', '-c', sip, '-B', ipOf(client, iperfNet) as string, '-p', '5201', '-t', String(opts.seconds), '-b', opts.bitrate, '-J'], { encoding: 'utf8', maxBuffer: 16 << 20 });
+      const sum = (JSON.parse(stdout) as { end: { sum_sent: { bits_per_second: number; bytes: number } } }).end.sum_sent;
+      iperf = { network: iperfNet, from: client.name, to: server.name, bitsPerSecond: sum.bits_per_second, bytes: sum.bytes };
+      opts.log(`iperf3 ${iperfNet}: ${client.name} -> ${server.name}: ${(sum.bits_per_second / 1e6).toFixed(1)} Mbit/s, ${sum.bytes} bytes`);
+    } finally {
+      srv.kill();
+    }
+  } else if (opts.network) {
+    throw new Error(`network ${opts.network}: fewer than two pods to run iperf3 between`);
+  }
+  const pings: TrafficReport['pings'] = [];
+  for (const n of networks.filter((x) => x !== iperfNet)) {
+    const pods = onNet(n);
+    const nadGateway = await gatewayOf(state, n);
+    for (const [i, p] of pods.entries()) {
+      const target = nadGateway ?? (pods.length > 1 ? ipOf(pods[(i + 1) % pods.length] as PodState, n) : undefined);
+      if (!target) continue;
+      const res = await run('ip', ['netns', 'exec', p.netns, 'ping', '-c', '3', '-i', '0.2', '-W', '1', '-I', p.status.find((s) => s.name === n)?.interface ?? '', target], { encoding: 'utf8' }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
+      const m = /(\d+) packets transmitted, (\d+) received/.exec(res.stdout);
+      pings.push({ network: n, from: p.name, to: target, sent: Number(m?.[1] ?? 0), received: Number(m?.[2] ?? 0) });
+      opts.log(`ping ${n}: ${p.name} -> ${target}: ${m?.[2] ?? 0}/${m?.[1] ?? 0}`);
+    }
+  }
+  return { iperf, pings };
+}
+
+async function gatewayOf(state: LabState, network: string): Promise<string | undefined> {
+  for (const p of state.pods) {
+    const a = p.attachments.find((x) => x.network === network);
+    const gw = (a?.config.ipam as { gateway?: string } | undefined)?.gateway;
+    if (gw) return gw;
+  }
+  return undefined;
+}
