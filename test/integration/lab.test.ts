@@ -1,0 +1,264 @@
+/**
+ * Root-only: the seed scenario built by `multinet-agent lab` with the real CNI plugins, the
+ * agent running in the lab's node namespace with the lab's manifests. Every pod interface must be
+ * exported with the right pod, network, kind and master, and counters equal to `ip -s -j link`
+ * inside the pod after traffic stops; then the faults: a pod namespace that goes away, a
+ * namespace with no pod, malformed annotations, a master set down (doctor exits 1).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AGENT_BIN, startAgentIn, type AgentProcess } from '../support/agent-process.js';
+import { byLabel, parseExposition, type ParsedSample } from '../support/exposition.js';
+import { fetchInNetns, ip, IS_ROOT } from '../support/netns.js';
+
+const run = promisify(execFile);
+const LAB = `it${process.pid % 100000}`;
+const STATE_ROOT = '/run/multinet-lab-test';
+const NODE = `mnlab-${LAB}-node`;
+const PORT = 19740;
+const CNI_PRESENT = existsSync('/usr/lib/cni/macvlan');
+
+if (!IS_ROOT || !CNI_PRESENT) {
+  if (process.env.CI) throw new Error('the lab suite must run as root with containernetworking-plugins in CI');
+  console.warn('test/integration/lab.test.ts needs root and /usr/lib/cni (apt-get install containernetworking-plugins): skipped');
+}
+
+interface LabStatePod {
+  name: string;
+  namespace: string;
+  netns: string;
+  pid?: number;
+  status: { name: string; interface: string; ips: string[]; mac: string; default?: boolean }[];
+}
+
+interface IpLink {
+  ifname: string;
+  operstate: string;
+  mtu: number;
+  stats64: { rx: { bytes: number; packets: number; errors: number; dropped: number; multicast: number }; tx: { bytes: number; packets: number; errors: number; dropped: number } };
+}
+
+async function lab(...args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const r = await run(process.execPath, [AGENT_BIN, 'lab', ...args, '--name', LAB, '--state-dir', STATE_ROOT], { encoding: 'utf8', maxBuffer: 16 << 20 });
+    return { code: 0, out: r.stdout };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? 1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+  }
+}
+
+async function labPods(): Promise<LabStatePod[]> {
+  return (JSON.parse(await readFile(path.join(STATE_ROOT, LAB, 'state.json'), 'utf8')) as { pods: LabStatePod[] }).pods;
+}
+
+async function doctor(manifests: string): Promise<{ code: number; out: string }> {
+  try {
+    const r = await run('ip', ['netns', 'exec', NODE, process.execPath, AGENT_BIN, 'doctor', '--manifests', manifests, '--log.level=error'], { encoding: 'utf8', maxBuffer: 16 << 20 });
+    return { code: 0, out: r.stdout };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string };
+    return { code: e.code ?? -1, out: e.stdout ?? '' };
+  }
+}
+
+const COUNTERS: [string, (l: IpLink) => number][] = [
+  ['multinet_pod_interface_receive_bytes_total', (l) => l.stats64.rx.bytes],
+  ['multinet_pod_interface_receive_packets_total', (l) => l.stats64.rx.packets],
+  ['multinet_pod_interface_receive_errors_total', (l) => l.stats64.rx.errors],
+  ['multinet_pod_interface_receive_dropped_total', (l) => l.stats64.rx.dropped],
+  ['multinet_pod_interface_receive_multicast_total', (l) => l.stats64.rx.multicast],
+  ['multinet_pod_interface_transmit_bytes_total', (l) => l.stats64.tx.bytes],
+  ['multinet_pod_interface_transmit_packets_total', (l) => l.stats64.tx.packets],
+  ['multinet_pod_interface_transmit_errors_total', (l) => l.stats64.tx.errors],
+  ['multinet_pod_interface_transmit_dropped_total', (l) => l.stats64.tx.dropped],
+];
+
+const podSeries = (samples: ParsedSample[], name: string, pod: string): Map<string, ParsedSample> =>
+  new Map(samples.filter((s) => s.name === name && s.labels.pod === pod).map((s) => [s.labels.interface ?? '', s]));
+
+describe.skipIf(!IS_ROOT || !CNI_PRESENT)('the seed lab', () => {
+  let agent: AgentProcess | undefined;
+  let extraManifests = '';
+  let pods: LabStatePod[] = [];
+
+  const scrape = async (): Promise<ParsedSample[]> => {
+    if (!agent) throw new Error('no agent');
+    await new Promise((r) => setTimeout(r, 1100)); // past the snapshot reuse window
+    const res = await fetchInNetns(NODE, `${agent.url}/metrics`);
+    expect(res.status).toBe(200);
+    return parseExposition(res.body);
+  };
+
+  beforeAll(async () => {
+    await lab('down');
+    const up = await lab('up');
+    if (up.code !== 0) throw new Error(`lab up failed: ${up.out}`);
+    pods = await labPods();
+    // A pod on this node whose annotations do not parse: reported, and nothing else disturbed.
+    extraManifests = await mkdtemp(path.join(tmpdir(), 'mna-lab-extra-'));
+    await writeFile(
+      path.join(extraManifests, 'broken.yaml'),
+      [
+        'apiVersion: v1',
+        'kind: Pod',
+        'metadata:',
+        '  name: broken-annotations',
+        '  namespace: default',
+        '  uid: 0b0b0b0b-1111-2222-3333-444444444444',
+        '  annotations:',
+        '    k8s.v1.cni.cncf.io/networks: "default/a/b@net1"',
+        '    k8s.v1.cni.cncf.io/network-status: "[{not json"',
+        'spec: {}',
+        '',
+      ].join('\n'),
+    );
+    agent = await startAgentIn(NODE, PORT, ['--manifests', path.join(STATE_ROOT, LAB, 'manifests'), '--manifests', extraManifests]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await agent?.stop();
+    const down = await lab('down');
+    if (extraManifests) await rm(extraManifests, { recursive: true, force: true });
+    expect(down.code).toBe(0);
+    expect((await ip('netns', 'list')).includes(`mnlab-${LAB}-`)).toBe(false);
+  }, 120_000);
+
+  it('builds the seed: five pods, the three networks on eth1..eth3', () => {
+    expect(pods.map((p) => p.name.replace(/-[a-z0-9]{9}-[a-z0-9]{5}$/, '-*'))).toEqual(['order-service-*', 'order-service-*', 'order-service-*', 'order-db-*', 'hexagonal-app']);
+    const hex = pods.find((p) => p.name === 'hexagonal-app');
+    expect(hex?.status.map((s) => [s.name, s.interface])).toEqual([
+      ['cbr0', 'eth0'],
+      ['default/mgmt-network', 'net1'],
+      ['default/data-network', 'net2'],
+      ['default/storage-network', 'net3'],
+    ]);
+  });
+
+  it('exports every pod interface with its pod, network, kind and master', async () => {
+    const samples = await scrape();
+    const masters: Record<string, string> = { 'default/mgmt-network': 'eth1', 'default/data-network': 'eth2', 'default/storage-network': 'eth3' };
+    for (const p of pods) {
+      const info = podSeries(samples, 'multinet_pod_interface_info', p.name);
+      expect([...info.keys()].sort(), p.name).toEqual(p.status.map((s) => s.interface).sort());
+      for (const s of p.status) {
+        expect(info.get(s.interface)?.labels, `${p.name} ${s.interface}`).toEqual({
+          namespace: 'default',
+          pod: p.name,
+          netns: '',
+          interface: s.interface,
+          network: s.name.split('/').pop(),
+          network_namespace: 'default',
+          kind: s.default ? 'veth' : 'macvlan',
+          master: s.default ? '' : masters[s.name],
+          mac: s.mac,
+          pci_address: '',
+          traffic_class: '',
+          default: s.default ? 'true' : 'false',
+        });
+      }
+      const missing = podSeries(samples, 'multinet_pod_network_attachment_missing', p.name);
+      expect([...missing.values()].map((m) => m.value)).toEqual(p.status.filter((s) => !s.default).map(() => 0));
+    }
+    const attachments = byLabel(samples, 'multinet_host_interface_attachments', 'interface');
+    expect(Object.fromEntries([...attachments].map(([k, v]) => [k, v.value]))).toEqual({ eth1: 1, eth2: 4, eth3: 5 });
+  });
+
+  it('counts traffic exactly as the kernel does inside each pod', async () => {
+    const t = await lab('traffic', '--seconds', '2', '--bitrate', '50M');
+    expect(t.code, t.out).toBe(0);
+    expect(t.out).toMatch(/iperf3 default\/data-network: .* Mbit\/s/);
+    expect(t.out).toMatch(/ping default\/mgmt-network: hexagonal-app -> 10\.10\.0\.1: 3\/3/);
+    for (let attempt = 0; ; attempt++) {
+      const before = await Promise.all(pods.map(async (p) => JSON.parse(await ip('-n', p.netns, '-s', '-j', 'link', 'show')) as IpLink[]));
+      const samples = await scrape();
+      const after = await Promise.all(pods.map(async (p) => JSON.parse(await ip('-n', p.netns, '-s', '-j', 'link', 'show')) as IpLink[]));
+      // IPv6 neighbour discovery may still tick right after the links came up: compare a still picture.
+      if (JSON.stringify(before) !== JSON.stringify(after)) {
+        if (attempt < 10) continue;
+        throw new Error('pod counters never settled');
+      }
+      let moved = 0;
+      pods.forEach((p, k) => {
+        for (const l of (after[k] ?? []).filter((x) => x.ifname !== 'lo')) {
+          for (const [name, pick] of COUNTERS) {
+            expect(podSeries(samples, name, p.name).get(l.ifname)?.value, `${name}{pod="${p.name}",interface="${l.ifname}"}`).toBe(pick(l));
+          }
+          expect(podSeries(samples, 'multinet_pod_interface_up', p.name).get(l.ifname)?.value).toBe(l.operstate === 'UP' ? 1 : 0);
+          expect(podSeries(samples, 'multinet_pod_interface_mtu_bytes', p.name).get(l.ifname)?.value).toBe(l.mtu);
+          if (l.stats64.tx.bytes > 1_000_000) moved++;
+        }
+      });
+      expect(moved, 'the iperf3 client sent megabytes').toBeGreaterThan(0);
+      break;
+    }
+  }, 60_000);
+
+  it('exports a namespace with no pod under its netns name', async () => {
+    const samples = await scrape();
+    const sw = samples.filter((s) => s.name === 'multinet_pod_interface_info' && s.labels.netns === `mnlab-${LAB}-switch`);
+    expect(sw.map((s) => [s.labels.pod, s.labels.interface]).sort()).toEqual([
+      ['', 'br-eth1'],
+      ['', 'br-eth2'],
+      ['', 'br-eth3'],
+      ['', 'sw-eth1'],
+      ['', 'sw-eth2'],
+      ['', 'sw-eth3'],
+    ]);
+  });
+
+  it('reports malformed annotations and leaves the other pods alone', async () => {
+    const samples = await scrape();
+    const invalid = samples.filter((s) => s.name === 'multinet_pod_network_annotation_invalid');
+    expect(invalid.map((s) => [s.labels.pod, s.labels.annotation, s.value])).toEqual([
+      ['broken-annotations', 'k8s.v1.cni.cncf.io/networks', 1],
+      ['broken-annotations', 'k8s.v1.cni.cncf.io/network-status', 1],
+    ]);
+    expect(new Set(samples.filter((s) => s.name === 'multinet_pod_interface_info' && s.labels.pod !== '').map((s) => s.labels.pod))).toEqual(new Set(pods.map((p) => p.name)));
+  });
+
+  it('doctor: clean on the seed, exit 1 with the master named when eth2 goes down', async () => {
+    const manifests = path.join(STATE_ROOT, LAB, 'manifests');
+    const clean = await doctor(manifests);
+    expect(clean.out).toContain('No problems found.');
+    expect(clean.code).toBe(0);
+    expect(clean.out).toMatch(/pod default\/hexagonal-app [^\n]*\n(?:[^\n]*\n){2}net1\s+mgmt-network\s+macvlan\s+eth1\s+up/);
+    await ip('-n', NODE, 'link', 'set', 'eth2', 'down');
+    try {
+      const broken = await doctor(manifests);
+      expect(broken.code).toBe(1);
+      expect(broken.out).toContain('[master-down] default/hexagonal-app: master eth2 is down');
+      expect(broken.out).toContain('[interface-down] default/hexagonal-app: net2 interface down');
+      expect(broken.out).not.toContain('eth1 is down');
+    } finally {
+      await ip('-n', NODE, 'link', 'set', 'eth2', 'up');
+    }
+  }, 60_000);
+
+  it('maps pods with a process by cgroup and the others by network-status', async () => {
+    const r = await run('ip', ['netns', 'exec', NODE, process.execPath, AGENT_BIN, 'doctor', '--output=json', '--manifests', path.join(STATE_ROOT, LAB, 'manifests'), '--log.level=error'], { encoding: 'utf8', maxBuffer: 16 << 20 });
+    const report = JSON.parse(r.stdout) as { pods: { pod: string; mappedBy: string; interfaces: { interface: string; addresses: { address: string }[] }[] }[] };
+    for (const p of pods) {
+      const got = report.pods.find((x) => x.pod === p.name);
+      expect(got?.mappedBy, p.name).toBe(p.pid !== undefined ? 'cgroup' : 'network-status');
+      // Where a process exists, addresses come from the namespace itself and match what IPAM gave.
+      if (p.pid !== undefined) {
+        for (const s of p.status) expect(got?.interfaces.find((i) => i.interface === s.interface)?.addresses.map((a) => a.address)).toEqual(s.ips);
+      }
+    }
+  });
+
+  it('drops a pod\'s series on the first scrape after its namespace is gone', async () => {
+    const victim = pods.find((p) => p.pid === undefined) as LabStatePod;
+    expect((await scrape()).some((s) => s.labels.pod === victim.name)).toBe(true);
+    await ip('netns', 'del', victim.netns);
+    const samples = await scrape();
+    expect(samples.filter((s) => s.labels.pod === victim.name)).toEqual([]);
+    expect(samples.some((s) => s.labels.pod === 'hexagonal-app')).toBe(true);
+  });
+});

@@ -1,0 +1,50 @@
+/**
+ * Root-only: pod namespace reads against the real kernel — a namespace that disappears between
+ * discovery and dump is dropped quietly, and NSIDs of dead namespaces are the kernel's to forget.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { NetlinkLinkSource } from '../../collectors/netlink/link-dump.js';
+import { NetlinkPodLinkSource } from '../../collectors/netlink/netns-links.js';
+import { NetnsDiscovery } from '../../collectors/procfs/netns-discovery.js';
+import { recordingLogger } from '../support/links.js';
+import { createNetns, deleteNetns, ip, IS_ROOT, netnsName } from '../support/netns.js';
+
+const A = netnsName('nl-a');
+const B = netnsName('nl-b');
+const signal = new AbortController().signal;
+
+describe.skipIf(!IS_ROOT)('NetlinkPodLinkSource on real namespaces', () => {
+  afterAll(() => deleteNetns(A, B));
+
+  it('dumps a namespace, and drops one deleted between discovery and dump', async () => {
+    await createNetns(A);
+    await createNetns(B);
+    await ip('-n', A, 'link', 'add', 'net1', 'type', 'veth', 'peer', 'name', 'peer1');
+    const { log, lines } = recordingLogger();
+    const nl = new NetlinkLinkSource();
+    try {
+      const discovery = new NetnsDiscovery({ procRoot: '/proc', netnsDir: '/run/netns', log });
+      const refs = discovery.discover().netns.filter((r) => r.bindPath === `/run/netns/${A}` || r.bindPath === `/run/netns/${B}`);
+      expect(refs).toHaveLength(2);
+      const source = new NetlinkPodLinkSource({ netlink: nl, log, procRoot: '/proc' });
+      const a = refs.find((r) => r.bindPath?.endsWith(A));
+      const dumped = a ? await source.listIn(a, signal) : undefined;
+      expect(dumped?.links.map((l) => l.name).sort()).toEqual(['lo', 'net1', 'peer1']);
+
+      deleteNetns(B);
+      const b = refs.find((r) => r.bindPath?.endsWith(B));
+      expect(b ? await source.listIn(b, signal) : 'no ref').toBeUndefined();
+      expect(lines.filter((l) => l.level !== 'debug' && l.msg !== 'cannot read the network namespace of some processes')).toEqual([]);
+      expect(lines.some((l) => l.msg === 'netns gone before its dump')).toBe(true);
+
+      // The id given to A lives exactly as long as A.
+      const nsid = dumped?.nsid;
+      expect((await ip('netns', 'list-id')).includes(`nsid ${nsid} `)).toBe(true);
+      deleteNetns(A);
+      expect((await ip('netns', 'list-id')).includes(`nsid ${nsid} `)).toBe(false);
+      expect(discovery.discover().netns.some((r) => r.bindPath?.endsWith(A))).toBe(false);
+    } finally {
+      nl.close();
+    }
+  });
+});
