@@ -1,7 +1,13 @@
 /**
  * The bench cases: each builds the kernel objects of one scenario in throwaway namespaces and
  * names the namespace the exporters run in. Add a case by appending to {@link CASES}.
+ *
+ * The exporters run in a PID namespace of their own (see bench.ts), so the agent's netns
+ * discovery sees no host process; which bind-mounted namespaces it sees is the case's choice,
+ * through `--path.netns` in {@link PreparedCase.agentArgs}.
  */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { benchNetnsName, type NetnsRegistry } from './netns.js';
 
 /** What a case's setup and teardown are given. */
@@ -10,6 +16,8 @@ export interface CaseContext {
   readonly links: number;
   /** Where the case registers the namespaces it creates; they are removed even if setup fails. */
   readonly netns: NetnsRegistry;
+  /** A private directory of this bench run, removed afterwards. */
+  readonly workDir: string;
   /** Prints a progress line. */
   readonly progress: (line: string) => void;
 }
@@ -20,8 +28,12 @@ export interface PreparedCase {
   readonly netns: string;
   /** Links the kernel shows in that namespace (`ip -o link | wc -l`), loopback included. */
   readonly linksInNetns: number;
+  /** Flags the agent gets beyond its listen address and log level. */
+  readonly agentArgs: readonly string[];
   /** One line saying what was built. */
   readonly description: string;
+  /** Undoes setup; the runner also removes every registered namespace afterwards, also when setup failed. */
+  teardown(): Promise<void>;
 }
 
 /** One bench scenario. */
@@ -30,8 +42,6 @@ export interface BenchCase {
   readonly summary: string;
   readonly defaultLinks: number;
   setup(ctx: CaseContext): Promise<PreparedCase>;
-  /** Undoes setup; the runner also removes every registered namespace afterwards. */
-  teardown(ctx: CaseContext): Promise<void>;
 }
 
 /** Lower device of the macvlans: one end of a veth pair whose peer stays in the same namespace. */
@@ -57,15 +67,18 @@ const macvlanCase: BenchCase = {
     ctx.progress(`creating ${ctx.links} macvlan links in netns ${netns}`);
     await ctx.netns.batch(netns, macvlanBatch(ctx.links));
     const linksInNetns = await ctx.netns.linkCount(netns);
+    // No pods in this case: the agent's --path.netns is an empty directory, so it does not
+    // pick up the bind mounts in /run/netns that other tools on the machine left there.
+    const noPods = path.join(ctx.workDir, 'no-pods');
+    await mkdir(noPods);
     const up = Math.ceil(ctx.links / 2);
     return {
       netns,
       linksInNetns,
-      description: `${ctx.links} bridge-mode macvlan links (${up} up) on a veth pair in netns ${netns}; ${linksInNetns} links in the namespace with lo and the veth pair`,
+      agentArgs: [`--path.netns=${noPods}`],
+      description: `${ctx.links} bridge-mode macvlan links (${up} up) on a veth pair in netns ${netns}; ${linksInNetns} links in the namespace with lo and the veth pair; no pod namespaces`,
+      teardown: () => ctx.netns.removeAll(),
     };
-  },
-  async teardown(ctx) {
-    await ctx.netns.removeAll();
   },
 };
 

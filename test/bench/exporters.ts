@@ -20,19 +20,22 @@ export interface ExporterSpec {
   readonly linkLabel: string;
   /** The exporter's own per-collector duration gauge, labelled `collector`. */
   readonly collectorDurationMetric: string;
+  /** Whether a scrape right after another reuses its snapshot (SNAPSHOT_MAX_AGE_MS in agent/main.ts). */
+  readonly cachesSnapshots: boolean;
 }
 
-/** The agent of this build with its default collectors. */
+/** The agent of this build with its default collectors, plus the case's flags. */
 function agentSpec(config: MeasureConfig): ExporterSpec {
   return {
     id: 'agent',
     name: 'multinet-agent',
     file: process.execPath,
-    args: [config.agentBin, `--web.listen-address=127.0.0.1:${AGENT_PORT}`, '--log.level=warn'],
+    args: [config.agentBin, `--web.listen-address=127.0.0.1:${AGENT_PORT}`, '--log.level=warn', ...config.agentArgs],
     metricsUrl: `http://127.0.0.1:${AGENT_PORT}/metrics`,
-    mode: 'rtnetlink link dump + sysfs (default collectors)',
+    mode: 'default collectors',
     linkLabel: 'interface',
     collectorDurationMetric: 'multinet_scrape_collector_duration_seconds',
+    cachesSnapshots: true,
   };
 }
 
@@ -51,6 +54,7 @@ function nodeExporterSpec(config: MeasureConfig): ExporterSpec {
     mode: 'netdev via rtnetlink, netclass via sysfs (v1.5.0 defaults of --collector.netdev.netlink / --collector.netclass.netlink)',
     linkLabel: 'device',
     collectorDurationMetric: 'node_scrape_collector_duration_seconds',
+    cachesSnapshots: false,
   };
 }
 

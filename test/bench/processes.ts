@@ -107,3 +107,9 @@ export class ChildProcesses {
     return this.#live.size;
   }
 }
+
+/** An error for the terminal: the message of the bench's own errors, the stack of anything unexpected. */
+export function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  return err.constructor === Error ? err.message : (err.stack ?? err.message);
+}

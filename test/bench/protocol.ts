@@ -10,6 +10,8 @@ export type ExporterId = 'agent' | 'node_exporter';
 export interface MeasureConfig {
   /** dist/agent/bin.js of this build. */
   readonly agentBin: string;
+  /** The case's extra agent flags. */
+  readonly agentArgs: readonly string[];
   /** The node_exporter executable. */
   readonly nodeExporterBin: string;
   readonly warmups: number;
@@ -44,6 +46,17 @@ export interface ExporterFigures {
   readonly freshScrapes: number;
   /** Median of the exporter's own per-collector duration metric, by collector, milliseconds. */
   readonly collectorMedianMs: Readonly<Record<string, number>>;
+  /** Scrapes right after a fresh one, answered from the snapshot cache; only for an exporter that has one. */
+  readonly cachedScrapes: CachedScrapeFigures | undefined;
+}
+
+/** Timing of scrapes that reuse the previous scrape's snapshot: rendering and HTTP alone. */
+export interface CachedScrapeFigures {
+  readonly runs: number;
+  readonly medianMs: number;
+  readonly p95Ms: number;
+  /** Runs whose collector durations equal the fresh scrape's: the snapshot was indeed reused. */
+  readonly hits: number;
 }
 
 /** Timing of an rtnetlink call made by measure.ts itself inside the namespace. */

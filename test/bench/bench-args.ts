@@ -1,0 +1,78 @@
+/**
+ * Command line of `npm run bench -- [flags]`, parsed the way agent/cli.ts parses the agent's:
+ * pure, `--flag=value` or `--flag value`, an AgentError E_USAGE naming the bad flag.
+ */
+import { AgentError } from '../../agent/errors.js';
+
+/** The fewest timed scrapes a p95 is reported over. */
+export const MIN_SCRAPES = 20;
+
+/** What the bench was asked to do. */
+export interface BenchOptions {
+  /** Case names to run, in order; every case when `--case` is not given. */
+  readonly cases: readonly string[];
+  /** Overrides each case's default link count. */
+  readonly links: number | undefined;
+  readonly scrapes: number;
+  readonly nodeExporterBin: string;
+  readonly help: boolean;
+}
+
+const FLAGS = ['case', 'links', 'scrapes', 'node-exporter', 'help'] as const;
+type Flag = (typeof FLAGS)[number];
+
+/** The --help text, listing the case names it is given. */
+export function benchUsage(caseNames: readonly string[]): string {
+  return [
+    'usage: npm run bench -- [flags]   (as root)',
+    '',
+    'Times full /metrics scrapes and reads the RSS of multinet-agent and of prometheus-node-exporter',
+    '(netdev + netclass) on the same links in a throwaway network namespace.',
+    '',
+    'flags:',
+    `  --case NAME            Run only this case (repeatable; cases: ${caseNames.join(', ')}). Default: all.`,
+    '  --links N              Macvlan links to create instead of the case default.',
+    `  --scrapes N            Timed scrapes per exporter, at least ${MIN_SCRAPES} (default ${MIN_SCRAPES}).`,
+    '  --node-exporter BIN    node_exporter executable (default prometheus-node-exporter).',
+    '  --help                 Print this help.',
+    '',
+  ].join('\n');
+}
+
+function usageError(message: string): AgentError {
+  return new AgentError('E_USAGE', message);
+}
+
+function positiveInt(flag: Flag, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) throw usageError(`--${flag}: "${value}" is not a whole number from ${min} to ${max}`);
+  return n;
+}
+
+/** Parses argv (without node and the script) against the known case names. */
+export function parseBenchArgs(argv: readonly string[], caseNames: readonly string[]): BenchOptions {
+  const cases: string[] = [];
+  let links: number | undefined;
+  let scrapes = MIN_SCRAPES;
+  let nodeExporterBin = 'prometheus-node-exporter';
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    const flag = FLAGS.find((f) => f === m?.[1]);
+    if (!m || !flag) throw usageError(`unknown argument "${arg}" (see --help)`);
+    if (flag === 'help') {
+      help = true;
+      continue;
+    }
+    const value = m[2] ?? argv[++i];
+    if (value === undefined) throw usageError(`--${flag} needs a value`);
+    if (flag === 'case') {
+      if (!caseNames.includes(value)) throw usageError(`--case: no case "${value}" (cases: ${caseNames.join(', ')})`);
+      cases.push(value);
+    } else if (flag === 'links') links = positiveInt(flag, value, 1, 4000);
+    else if (flag === 'scrapes') scrapes = positiveInt(flag, value, MIN_SCRAPES, 10_000);
+    else nodeExporterBin = value;
+  }
+  return { cases: cases.length > 0 ? cases : [...caseNames], links, scrapes, nodeExporterBin, help };
+}

@@ -1,0 +1,228 @@
+/**
+ * The timing half of the bench, started by bench.ts as
+ * `ip netns exec NS unshare --pid --mount-proc --kill-child=SIGTERM -- node measure.js CONFIG_JSON`:
+ * inside the namespace, whose loopback the host cannot reach and whose /sys `ip netns exec` has
+ * remounted, as PID 1 of a PID namespace with its own /proc. It starts each exporter as its own
+ * child (which inherits all of that; the kernel kills them if this process dies), scrapes it,
+ * reads its RSS, stops it, then times the agent's rtnetlink dump alone, and prints one JSON line
+ * (MeasureResult) on stdout.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import { constants } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NetlinkLinkSource } from '../../collectors/netlink/link-dump.js';
+import { exporterSpecs, type ExporterSpec } from './exporters.js';
+import { ChildProcesses, commandLine, describeError, OutputTail } from './processes.js';
+import type { CachedScrapeFigures, ExporterFigures, KernelFigures, MeasureConfig, MeasureResult } from './protocol.js';
+import { expositionStats, scrape, type ExpositionStats } from './scrape.js';
+import { median, percentile } from './stats.js';
+
+const RTM_NEWLINK = 16;
+const STARTUP_TIMEOUT_MS = 30_000;
+const KERNEL_WARMUPS = 2;
+
+const children = new ChildProcesses();
+/** Set once SIGINT/SIGTERM arrived: the errors of the interrupted steps are expected then. */
+let stopping = false;
+
+function progress(line: string): void {
+  process.stderr.write(`  [measure] ${line}\n`);
+}
+
+/** Polls /metrics until it answers 200; fails early, with the exporter's stderr, if it exits. */
+async function waitUntilServing(spec: ExporterSpec, child: ChildProcess, stderr: OutputTail, agent: http.Agent): Promise<number> {
+  const started = performance.now();
+  let exit: string | undefined;
+  child.once('exit', (code, signal) => {
+    exit = signal ? `killed by ${signal}` : `exited ${code}`;
+  });
+  child.once('error', (err) => {
+    exit = `failed to start (${err.message})`;
+  });
+  for (;;) {
+    if (exit !== undefined) throw new Error(`${spec.name} ${exit} before serving: ${stderr.text}`);
+    try {
+      await scrape(spec.metricsUrl, agent);
+      return performance.now() - started;
+    } catch (err) {
+      if (performance.now() - started > STARTUP_TIMEOUT_MS) {
+        throw new Error(`${spec.name} did not serve ${spec.metricsUrl} within ${STARTUP_TIMEOUT_MS} ms: ${stderr.text}`, { cause: err });
+      }
+    }
+    await sleep(100);
+  }
+}
+
+/** VmRSS and VmHWM of a process, bytes. */
+async function residentBytes(pid: number): Promise<{ rss: number; peak: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string): number => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
+    if (!m) throw new Error(`/proc/${pid}/status has no ${field}`);
+    return Number(m[1]) * 1024;
+  };
+  return { rss: kib('VmRSS'), peak: kib('VmHWM') };
+}
+
+/** A stable key of the per-collector durations: equal keys mean the same snapshot was served. */
+function durationsKey(stats: ExpositionStats): string {
+  return JSON.stringify([...stats.collectorSeconds].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** Per-collector medians over the timed scrapes, milliseconds. */
+function collectorMedians(all: readonly ExpositionStats[]): Record<string, number> {
+  const names = new Set(all.flatMap((s) => [...s.collectorSeconds.keys()]));
+  const out: Record<string, number> = {};
+  for (const name of [...names].sort()) {
+    const values = all.flatMap((s) => {
+      const v = s.collectorSeconds.get(name);
+      return v === undefined ? [] : [v * 1000];
+    });
+    out[name] = median(values);
+  }
+  return out;
+}
+
+/** Warm-up and timed scrapes of a serving exporter, each after `gapMs` of quiet. */
+async function timedScrapes(
+  spec: ExporterSpec,
+  config: MeasureConfig,
+  agent: http.Agent,
+): Promise<Omit<ExporterFigures, 'rssBytes' | 'peakRssBytes' | 'command' | 'cachedScrapes'>> {
+  let previousKey = '';
+  for (let i = 0; i < config.warmups; i++) {
+    await sleep(config.gapMs);
+    previousKey = durationsKey(expositionStats((await scrape(spec.metricsUrl, agent)).body, spec.linkLabel, spec.collectorDurationMetric));
+  }
+  const times: number[] = [];
+  const stats: ExpositionStats[] = [];
+  let fresh = 0;
+  let bytes = 0;
+  for (let i = 0; i < config.scrapes; i++) {
+    await sleep(config.gapMs);
+    const s = await scrape(spec.metricsUrl, agent);
+    times.push(s.ms);
+    bytes = s.bytes;
+    const st = expositionStats(s.body, spec.linkLabel, spec.collectorDurationMetric);
+    stats.push(st);
+    const key = durationsKey(st);
+    if (key !== previousKey) fresh++;
+    previousKey = key;
+  }
+  const last = stats[stats.length - 1] as ExpositionStats;
+  return {
+    id: spec.id,
+    name: spec.name,
+    mode: spec.mode,
+    links: last.links,
+    scrapesMs: times,
+    medianMs: median(times),
+    p95Ms: percentile(times, 95),
+    series: last.series,
+    bytes,
+    freshScrapes: fresh,
+    collectorMedianMs: collectorMedians(stats),
+  };
+}
+
+/** Pairs of scrapes, `gapMs` apart: a fresh one, then at once one the snapshot cache should answer (timed). */
+async function cachedScrapes(spec: ExporterSpec, config: MeasureConfig, agent: http.Agent): Promise<CachedScrapeFigures> {
+  const times: number[] = [];
+  let hits = 0;
+  const key = async (): Promise<[string, number]> => {
+    const s = await scrape(spec.metricsUrl, agent);
+    return [durationsKey(expositionStats(s.body, spec.linkLabel, spec.collectorDurationMetric)), s.ms];
+  };
+  for (let i = 0; i < config.scrapes; i++) {
+    await sleep(config.gapMs);
+    const [freshKey] = await key();
+    const [cachedKey, ms] = await key();
+    times.push(ms);
+    if (cachedKey === freshKey) hits++;
+  }
+  return { runs: times.length, medianMs: median(times), p95Ms: percentile(times, 95), hits };
+}
+
+/** Starts one exporter, scrapes it, reads its memory, and stops it. */
+async function measureExporter(spec: ExporterSpec, config: MeasureConfig): Promise<ExporterFigures> {
+  const command = commandLine(spec.file, spec.args);
+  progress(`starting ${command}`);
+  const child = children.spawn(spec.file, spec.args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const stderr = new OutputTail();
+  child.stderr?.on('data', (c: Buffer) => stderr.push(c));
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const startMs = await waitUntilServing(spec, child, stderr, agent);
+    progress(`${spec.name} serving after ${Math.round(startMs)} ms; ${config.warmups} warm-up + ${config.scrapes} timed scrapes, ${config.gapMs} ms apart`);
+    const figures = await timedScrapes(spec, config, agent);
+    const mem = await residentBytes(child.pid as number);
+    let cached: CachedScrapeFigures | undefined;
+    if (spec.cachesSnapshots) {
+      progress(`${spec.name}: ${config.scrapes} more fresh scrapes, each followed at once by one the snapshot cache answers (timed)`);
+      cached = await cachedScrapes(spec, config, agent);
+    }
+    return { ...figures, command, rssBytes: mem.rss, peakRssBytes: mem.peak, cachedScrapes: cached };
+  } finally {
+    // Close the kept-alive connection first: the agent's server.close() waits for open connections.
+    agent.destroy();
+    await children.stop(child);
+  }
+}
+
+/** Times `work` `runs` times after two warm-ups, each call after `gapMs` of quiet, as the scrapes are. */
+async function timeKernel(runs: number, gapMs: number, work: () => Promise<unknown>): Promise<KernelFigures> {
+  const times: number[] = [];
+  for (let i = 0; i < KERNEL_WARMUPS + runs; i++) {
+    await sleep(gapMs);
+    const started = performance.now();
+    await work();
+    if (i >= KERNEL_WARMUPS) times.push(performance.now() - started);
+  }
+  return { runs, medianMs: median(times), p95Ms: percentile(times, 95) };
+}
+
+/** The agent's link source timed in this process: the raw dump, and the dump with parsing. */
+async function measureKernel(config: MeasureConfig): Promise<Pick<MeasureResult, 'rawDump' | 'listLinks' | 'dumpMessages'>> {
+  progress(`timing the raw RTM_GETLINK dump, then listLinks, ${config.dumpRuns} runs each, ${config.gapMs} ms apart`);
+  const source = new NetlinkLinkSource();
+  try {
+    const signal = (): AbortSignal => AbortSignal.timeout(10_000);
+    const rawDump = await timeKernel(config.dumpRuns, config.gapMs, () => source.dumpRaw(signal()));
+    const listLinks = await timeKernel(config.dumpRuns, config.gapMs, () => source.listLinks(signal()));
+    const dumpMessages = (await source.dumpRaw(signal())).filter((m) => m.type === RTM_NEWLINK).length;
+    return { rawDump, listLinks, dumpMessages };
+  } finally {
+    source.close();
+  }
+}
+
+async function main(configJson: string | undefined): Promise<void> {
+  if (configJson === undefined) throw new Error('usage: measure.js CONFIG_JSON (started by bench.js inside the bench namespace)');
+  const config = JSON.parse(configJson) as MeasureConfig;
+  const exporters: ExporterFigures[] = [];
+  for (const spec of exporterSpecs(config)) exporters.push(await measureExporter(spec, config));
+  const kernel = await measureKernel(config);
+  const result: MeasureResult = { exporters, ...kernel };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    stopping = true;
+    void children.stopAll(1000).finally(() => process.exit(128 + constants.signals[signal]));
+  });
+}
+process.on('exit', () => children.killAllSync());
+
+void main(process.argv[2]).then(
+  () => children.stopAll(),
+  (err: unknown) => {
+    if (stopping) return undefined;
+    process.stderr.write(`measure: ${describeError(err)}\n`);
+    process.exitCode = 1;
+    return children.stopAll();
+  },
+);
