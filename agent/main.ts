@@ -12,7 +12,7 @@ import { SysfsDeviceSource } from '../collectors/sysfs/sysfs-net.js';
 import { runLab } from '../lab/cli.js';
 import { runDoctor } from '../exporters/doctor/doctor.js';
 import { startHttpServer, type Readiness, type RunningServer } from '../exporters/http/server.js';
-import { createRegistry } from '../exporters/prometheus/registry.js';
+import { createMetricsRenderer } from '../exporters/prometheus/registry.js';
 import { parseArgs, usage, type RunConfig } from './cli.js';
 import { AgentError } from './errors.js';
 import type { Snapshot } from './domain.js';
@@ -49,7 +49,7 @@ async function wireSources(config: RunConfig, log: Logger, reloadManifests: bool
   const netns = config.netnsEnabled
     ? {
         discovery: new NetnsDiscovery({ procRoot: config.procfsRoot, netnsDir: config.netnsDir, log }),
-        links: new NetlinkPodLinkSource({ netlink: links, log, procRoot: config.procfsRoot }),
+        links: new NetlinkPodLinkSource({ log, procRoot: config.procfsRoot }),
       }
     : undefined;
   let metadata: ManifestSource | undefined;
@@ -68,6 +68,7 @@ async function wireSources(config: RunConfig, log: Logger, reloadManifests: bool
     close() {
       clearInterval(reloadTimer);
       links.close();
+      netns?.links.close();
     },
   };
 }
@@ -77,7 +78,7 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
   const version = agentVersion();
   const wiring = await wireSources(config, log, true);
   const snapshots = new SnapshotCache(wiring.build, { maxAgeMs: SNAPSHOT_MAX_AGE_MS });
-  const registry = createRegistry({ version, snapshot: () => snapshots.get() });
+  const metrics = createMetricsRenderer({ version, snapshot: () => snapshots.get() });
 
   const readiness = (): Readiness => {
     const last = snapshots.last;
@@ -94,7 +95,7 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
   const server = await startHttpServer({
     host: config.listenHost,
     port: config.listenPort,
-    registry,
+    metrics,
     readiness,
     log,
     version,

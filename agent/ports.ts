@@ -28,8 +28,13 @@ export interface NetnsDiscoverer {
 export interface PodLinkSource {
   /** The NSID the agent's namespace has for itself (parents of pod links in it carry this id). */
   selfNsid(signal: AbortSignal): Promise<number>;
-  /** The namespace's NSID and links, or undefined when it vanished or cannot be read. */
+  /** The namespace's NSID and links, or undefined when it vanished or cannot be read. Safe to call concurrently. */
   listIn(ref: NetnsRef, signal: AbortSignal): Promise<{ nsid: number; links: readonly NetLink[] } | undefined>;
+  /** How many listIn calls may usefully run at once. */
+  readonly concurrency: number;
+  /** Drops what is kept about namespaces other than these (by inode). */
+  retain(inodes: ReadonlySet<number>): void;
+  close(): void;
 }
 
 /** The slice of a structured logger the core uses (pino's call shape: object first). */

@@ -9,6 +9,7 @@ import {
   type HostLink,
   type IfIndex,
   type NetLink,
+  type NetnsRef,
   type Snapshot,
 } from './domain.js';
 import { joinPodNetns, type NetnsSample } from './attachments.js';
@@ -36,13 +37,21 @@ async function samplePodNetns(
   signal: AbortSignal,
 ): Promise<{ selfNsid: number; samples: NetnsSample[] }> {
   const selfNsid = await source.links.selfNsid(signal);
-  const samples: NetnsSample[] = [];
-  for (const ref of source.discovery.discover().netns) {
-    signal.throwIfAborted();
-    const dumped = await source.links.listIn(ref, signal);
-    if (dumped) samples.push({ ref, nsid: dumped.nsid, links: dumped.links });
-  }
-  return { selfNsid, samples };
+  const refs = source.discovery.discover().netns;
+  const dumped = new Array<NetnsSample | undefined>(refs.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < refs.length) {
+      signal.throwIfAborted();
+      const i = next++;
+      const ref = refs[i] as NetnsRef;
+      const d = await source.links.listIn(ref, signal);
+      if (d) dumped[i] = { ref, nsid: d.nsid, links: d.links };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, source.links.concurrency) }, worker));
+  source.links.retain(new Set(refs.map((r) => r.inode)));
+  return { selfNsid, samples: dumped.filter((s): s is NetnsSample => s !== undefined) };
 }
 
 /** Options of {@link buildSnapshot}. */

@@ -66,17 +66,23 @@ export function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> 
  */
 export class NetlinkLinkSource implements LinkSource {
   #socket: NetlinkSocket | undefined;
+  /** Our netlink port id, looked up once: the package would otherwise call getsockname per message. */
+  #port = 0;
 
   /** The socket, opened on first use (and again after a failure). */
   socket(): NetlinkSocket {
-    this.#socket ??= createNetlink(NETLINK_ROUTE);
+    if (!this.#socket) {
+      this.#socket = createNetlink(NETLINK_ROUTE);
+      this.#port = this.#socket.address().port;
+    }
     return this.#socket;
   }
 
   /** Sends one request and returns the raw reply messages; a transport failure closes the socket. */
   async request(type: number, parts: Buffer[], flags: number, signal: AbortSignal): Promise<readonly RawMessage[]> {
     try {
-      const [msgs] = await abortable(this.socket().request(type, parts, { flags, checkError: false }), signal);
+      const socket = this.socket();
+      const [msgs] = await abortable(socket.request(type, parts, { flags, checkError: false, localPort: this.#port }), signal);
       return msgs;
     } catch (err) {
       if (err instanceof AgentError) throw err;

@@ -4,8 +4,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
 import type { Logger } from '../../agent/ports.js';
+import type { MetricsRenderer } from '../prometheus/registry.js';
 
 /** Readiness as the agent judges it: ready, or the reasons it is not. */
 export interface Readiness {
@@ -17,7 +17,7 @@ export interface Readiness {
 export interface HttpServerOptions {
   readonly host: string;
   readonly port: number;
-  readonly registry: Registry;
+  readonly metrics: MetricsRenderer;
   readonly readiness: () => Readiness;
   readonly log: Logger;
   readonly version: string;
@@ -47,9 +47,9 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer>
     }
     switch (url) {
       case '/metrics':
-        opts.registry.metrics().then(
+        opts.metrics.render().then(
           (body) => {
-            res.writeHead(200, { 'Content-Type': opts.registry.contentType }).end(req.method === 'HEAD' ? undefined : body);
+            res.writeHead(200, { 'Content-Type': opts.metrics.contentType }).end(req.method === 'HEAD' ? undefined : body);
           },
           (err: unknown) => {
             opts.log.error({ err }, 'metrics rendering failed');

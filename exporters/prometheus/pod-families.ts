@@ -6,7 +6,8 @@
  */
 import type { PodInterface, PodNetnsView } from '../../agent/attachments.js';
 import type { LinkCounters, NetLink, NetnsRef, Snapshot } from '../../agent/domain.js';
-import type { Family, Labels, Sample } from './host-families.js';
+import { formatLabels } from './exposition.js';
+import { columnOf, type Family, type Labels, type Sample } from './host-families.js';
 
 /** A family over pod interfaces: name, type, help, and how it reads one link (undefined: no sample). */
 interface PodLinkSpec {
@@ -52,17 +53,16 @@ function seriesLabels(view: PodNetnsView, i: PodInterface): Labels {
   return { ...podLabels(view), interface: i.link.name, network: i.network };
 }
 
-function toNumber(v: number | bigint | boolean): number {
-  return typeof v === 'boolean' ? (v ? 1 : 0) : Number(v);
-}
-
 /** Pod interface families. */
 function podInterfaceFamilies(views: readonly PodNetnsView[]): Family[] {
   const info: Sample[] = [];
-  const perSpec = POD_LINK_SPECS.map(() => [] as Sample[]);
+  const links: NetLink[] = [];
+  const labelTexts: string[] = [];
   for (const view of views) {
     for (const i of view.interfaces) {
       const labels = seriesLabels(view, i);
+      links.push(i.link);
+      labelTexts.push(formatLabels(labels));
       info.push({
         labels: {
           ...labels,
@@ -76,10 +76,6 @@ function podInterfaceFamilies(views: readonly PodNetnsView[]): Family[] {
         },
         value: 1,
       });
-      POD_LINK_SPECS.forEach((spec, k) => {
-        const v = spec.value(i.link);
-        if (v !== undefined) perSpec[k]?.push({ labels, value: toNumber(v) });
-      });
     }
   }
   return [
@@ -89,7 +85,7 @@ function podInterfaceFamilies(views: readonly PodNetnsView[]): Family[] {
       type: 'gauge',
       samples: info,
     },
-    ...POD_LINK_SPECS.map((spec, k) => ({ name: spec.name, help: spec.help, type: spec.type, samples: perSpec[k] ?? [] })),
+    ...POD_LINK_SPECS.map((spec) => ({ name: spec.name, help: spec.help, type: spec.type, samples: [], rows: { labelTexts, values: columnOf(links, spec.value) } })),
   ];
 }
 

@@ -10,7 +10,7 @@ import type { NetLink } from '../../agent/domain.js';
 import { buildSnapshot } from '../../agent/snapshot.js';
 import { parseLinkMessage } from '../../collectors/netlink/parse-link.js';
 import { SysfsDeviceSource } from '../../collectors/sysfs/sysfs-net.js';
-import { createRegistry } from '../../exporters/prometheus/registry.js';
+import { createMetricsRenderer } from '../../exporters/prometheus/registry.js';
 import { encodeLinkMessage, type LinkSpec } from '../support/encode-link.js';
 import { fixtureFs, SYSFS_FIXTURE } from '../support/fixture-fs.js';
 import { recordingLogger } from '../support/links.js';
@@ -35,8 +35,7 @@ async function render(): Promise<string> {
   const { log } = recordingLogger();
   const devices = new SysfsDeviceSource({ root: SYSFS_FIXTURE, log, fs: fixtureFs });
   const snapshot = await buildSnapshot({ links: { listLinks: async () => links, close: () => {} }, devices }, { collectorTimeoutMs: 5000, log, now: () => 0 });
-  const registry = createRegistry({ version: '0.0.0-golden', nodeVersion: 'v0.0.0', snapshot: async () => snapshot, processMetrics: false });
-  const text = await registry.metrics();
+  const text = await createMetricsRenderer({ version: '0.0.0-golden', nodeVersion: 'v0.0.0', snapshot: async () => snapshot, processMetrics: false }).render();
   return text.replace(/^(multinet_scrape_collector_duration_seconds\{[^}]*\}) .*$/gm, '$1 <duration>');
 }
 

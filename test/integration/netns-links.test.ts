@@ -3,7 +3,6 @@
  * discovery and dump is dropped quietly, and NSIDs of dead namespaces are the kernel's to forget.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { NetlinkLinkSource } from '../../collectors/netlink/link-dump.js';
 import { NetlinkPodLinkSource } from '../../collectors/netlink/netns-links.js';
 import { NetnsDiscovery } from '../../collectors/procfs/netns-discovery.js';
 import { recordingLogger } from '../support/links.js';
@@ -21,12 +20,11 @@ describe.skipIf(!IS_ROOT)('NetlinkPodLinkSource on real namespaces', () => {
     await createNetns(B);
     await ip('-n', A, 'link', 'add', 'net1', 'type', 'veth', 'peer', 'name', 'peer1');
     const { log, lines } = recordingLogger();
-    const nl = new NetlinkLinkSource();
+    const source = new NetlinkPodLinkSource({ log, procRoot: '/proc', sockets: 2 });
     try {
       const discovery = new NetnsDiscovery({ procRoot: '/proc', netnsDir: '/run/netns', log });
       const refs = discovery.discover().netns.filter((r) => r.bindPath === `/run/netns/${A}` || r.bindPath === `/run/netns/${B}`);
       expect(refs).toHaveLength(2);
-      const source = new NetlinkPodLinkSource({ netlink: nl, log, procRoot: '/proc' });
       const a = refs.find((r) => r.bindPath?.endsWith(A));
       const dumped = a ? await source.listIn(a, signal) : undefined;
       expect(dumped?.links.map((l) => l.name).sort()).toEqual(['lo', 'net1', 'peer1']);
@@ -44,7 +42,7 @@ describe.skipIf(!IS_ROOT)('NetlinkPodLinkSource on real namespaces', () => {
       expect((await ip('netns', 'list-id')).includes(`nsid ${nsid} `)).toBe(false);
       expect(discovery.discover().netns.some((r) => r.bindPath?.endsWith(A))).toBe(false);
     } finally {
-      nl.close();
+      source.close();
     }
   });
 });
