@@ -133,6 +133,10 @@ export interface CollectorStatus {
   readonly name: string;
   readonly success: boolean;
   readonly durationSeconds: number;
+  /** Why it failed, when it did. */
+  readonly error?: string;
+  /** The capability whose absence made it fail (`CAP_NET_ADMIN`, ...), when that is the reason. */
+  readonly missingCapability?: string;
 }
 
 /** Everything one scrape, doctor run or readiness tick sees, taken at one moment. */

@@ -5,7 +5,8 @@ export type AgentErrorCode =
   | 'E_NETLINK'
   | 'E_SYSFS'
   | 'E_USAGE'
-  | 'E_HTTP';
+  | 'E_HTTP'
+  | 'E_CAPABILITY';
 
 /** The one error base class of the agent: a stable `code` and the underlying `cause`. */
 export class AgentError extends Error {
@@ -15,6 +16,17 @@ export class AgentError extends Error {
     super(message, options);
     this.name = 'AgentError';
     this.code = code;
+  }
+}
+
+/** A capability the agent lacks: what it cannot do is data for /readyz, said once in the log. */
+export class CapabilityError extends AgentError {
+  readonly capability: string;
+
+  constructor(capability: string, message: string, options?: { cause?: unknown }) {
+    super('E_CAPABILITY', message, options);
+    this.name = 'CapabilityError';
+    this.capability = capability;
   }
 }
 

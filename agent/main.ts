@@ -17,7 +17,7 @@ import { parseArgs, usage, type RunConfig } from './cli.js';
 import { AgentError } from './errors.js';
 import type { Snapshot } from './domain.js';
 import type { Logger } from './ports.js';
-import { buildSnapshot, COLLECTOR, SnapshotCache } from './snapshot.js';
+import { buildSnapshot, COLLECTOR, FailureLog, SnapshotCache } from './snapshot.js';
 
 /** A snapshot younger than this is served again: Prometheus HA pairs scrape within the same second. */
 const SNAPSHOT_MAX_AGE_MS = 1000;
@@ -44,6 +44,7 @@ interface Wiring {
 
 /** Wires the collectors the configuration asks for (shared by `run` and `doctor`). */
 async function wireSources(config: RunConfig, log: Logger, reloadManifests: boolean): Promise<Wiring> {
+  const failures = new FailureLog(log);
   const links = new NetlinkLinkSource();
   const devices = config.sysfsEnabled ? new SysfsDeviceSource({ root: config.sysfsRoot, log }) : undefined;
   const netns = config.netnsEnabled
@@ -64,7 +65,7 @@ async function wireSources(config: RunConfig, log: Logger, reloadManifests: bool
     metadata = source;
   }
   return {
-    build: () => buildSnapshot({ links, devices, netns, metadata }, { collectorTimeoutMs: config.collectorTimeoutMs, log }),
+    build: () => buildSnapshot({ links, devices, netns, metadata }, { collectorTimeoutMs: config.collectorTimeoutMs, failures }),
     close() {
       clearInterval(reloadTimer);
       links.close();
@@ -80,17 +81,23 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
   const snapshots = new SnapshotCache(wiring.build, { maxAgeMs: SNAPSHOT_MAX_AGE_MS });
   const metrics = createMetricsRenderer({ version, snapshot: () => snapshots.get() });
 
+  // Not ready while the host link dump fails or a collector lacks a capability: the agent then
+  // cannot see what it is deployed to see, and the DaemonSet's readiness should say so.
   const readiness = (): Readiness => {
     const last = snapshots.last;
     if (!last) return { ready: false, reasons: ['no snapshot taken yet'] };
-    const netlink = last.collectors.find((c) => c.name === COLLECTOR.netlink);
-    return netlink?.success ? { ready: true, reasons: [] } : { ready: false, reasons: ['rtnetlink link dump failing'] };
+    const reasons: string[] = [];
+    for (const c of last.collectors) {
+      if (c.success) continue;
+      if (c.name === COLLECTOR.netlink) reasons.push(`rtnetlink link dump failing: ${c.error ?? ''}`);
+      else if (c.missingCapability) reasons.push(`collector ${c.name} needs ${c.missingCapability}: ${c.error ?? ''}`);
+    }
+    return { ready: reasons.length === 0, reasons };
   };
 
   // One snapshot before serving: readiness is known from the start, and a missing capability
-  // or a broken netlink socket shows in the log at once rather than at the first scrape.
+  // or a broken netlink socket shows in the log (once, by FailureLog) rather than at the first scrape.
   const first = await snapshots.get();
-  for (const c of first.collectors) if (!c.success) log.warn({ collector: c.name }, 'collector failing at start');
 
   const server = await startHttpServer({
     host: config.listenHost,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EMPTY_SNAPSHOT, type DeviceInfo, type HostLink, type IfIndex, type NetLink, type Snapshot } from './domain.js';
 import type { DeviceInfoSource, LinkSource } from './ports.js';
-import { buildSnapshot, joinHostLinks, SnapshotCache } from './snapshot.js';
+import { buildSnapshot, FailureLog, joinHostLinks, SnapshotCache } from './snapshot.js';
 import { netLink, recordingLogger } from '../test/support/links.js';
 
 const links: NetLink[] = [
@@ -29,7 +29,7 @@ describe('buildSnapshot', () => {
   it('reports a failing collector and keeps what the others read', async () => {
     const { log, lines } = recordingLogger();
     const devices: DeviceInfoSource = { describe: () => Promise.reject(new Error('sysfs gone')) };
-    const s = await buildSnapshot({ links: linkSource(links), devices }, { collectorTimeoutMs: 1000, log });
+    const s = await buildSnapshot({ links: linkSource(links), devices }, { collectorTimeoutMs: 1000, failures: new FailureLog(log) });
     expect(s.hostLinks.map((l) => l.name)).toEqual(['eno1', 'br0', 'mv0', 'veth1', 'orphan']);
     expect(s.collectors.map((c) => [c.name, c.success])).toEqual([
       ['netlink', true],
@@ -51,7 +51,7 @@ describe('buildSnapshot', () => {
           });
         }),
     };
-    const s = await buildSnapshot({ links: linkSource(links), devices }, { collectorTimeoutMs: 20, log });
+    const s = await buildSnapshot({ links: linkSource(links), devices }, { collectorTimeoutMs: 20, failures: new FailureLog(log) });
     expect(aborted).toBe(true);
     expect(s.collectors.find((c) => c.name === 'sysfs')?.success).toBe(false);
     expect(s.hostLinks).toHaveLength(links.length);
@@ -60,7 +60,7 @@ describe('buildSnapshot', () => {
   it('exports no links, and says so, when the link dump fails', async () => {
     const { log } = recordingLogger();
     const failing: LinkSource = { listLinks: () => Promise.reject(new Error('EPERM')), close: () => {} };
-    const s = await buildSnapshot({ links: failing, devices: undefined }, { collectorTimeoutMs: 1000, log });
+    const s = await buildSnapshot({ links: failing, devices: undefined }, { collectorTimeoutMs: 1000, failures: new FailureLog(log) });
     expect(s.hostLinks).toEqual([]);
     expect(s.collectors).toMatchObject([{ name: 'netlink', success: false }]);
   });
@@ -107,5 +107,40 @@ describe('SnapshotCache', () => {
     await expect(cache.get()).rejects.toThrow('boom');
     fail = false;
     expect((await cache.get()).takenAtMs).toBe(1);
+  });
+});
+
+describe('FailureLog', () => {
+  it('warns when a failure is new or its reason changes, then stays quiet, and says when it recovers', () => {
+    const { log, lines } = recordingLogger();
+    const f = new FailureLog(log);
+    f.failed('netns', new Error('EPERM'));
+    f.failed('netns', new Error('EPERM'));
+    f.failed('netns', new Error('ETIMEDOUT'));
+    f.succeeded('netns');
+    f.succeeded('netns');
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([
+      ['warn', 'collector failed'],
+      ['debug', 'collector failed'],
+      ['warn', 'collector failed'],
+      ['info', 'collector recovered'],
+    ]);
+  });
+
+  it('puts a missing capability in the collector status', async () => {
+    const { log } = recordingLogger();
+    const { CapabilityError } = await import('./errors.js');
+    const s = await buildSnapshot(
+      {
+        links: linkSource(links),
+        devices: undefined,
+        netns: {
+          discovery: { discover: () => ({ netns: [], deniedPids: 0 }) },
+          links: { selfNsid: () => Promise.reject(new CapabilityError('CAP_NET_ADMIN', 'no')), listIn: async () => undefined, concurrency: 1, retain: () => {}, close: () => {} },
+        },
+      },
+      { collectorTimeoutMs: 1000, failures: new FailureLog(log) },
+    );
+    expect(s.collectors.find((c) => c.name === 'netns')).toMatchObject({ success: false, error: 'no', missingCapability: 'CAP_NET_ADMIN' });
   });
 });

@@ -13,7 +13,7 @@ import {
   type Snapshot,
 } from './domain.js';
 import { joinPodNetns, type NetnsSample } from './attachments.js';
-import { AgentError } from './errors.js';
+import { AgentError, CapabilityError } from './errors.js';
 import type { PodMetadataSource } from './pods.js';
 import type { DeviceInfoSource, LinkSource, Logger, NetnsDiscoverer, PodLinkSource } from './ports.js';
 
@@ -58,7 +58,8 @@ async function samplePodNetns(
 export interface BuildOptions {
   /** Per-collector time budget, milliseconds. */
   readonly collectorTimeoutMs: number;
-  readonly log: Logger;
+  /** Keeps repeated failures out of the log; one per agent, kept across snapshots. */
+  readonly failures: FailureLog;
   readonly now?: () => number;
 }
 
@@ -68,11 +69,36 @@ interface Ran<T> {
   readonly value: T | undefined;
 }
 
+/**
+ * Logs collector failures without a storm: a failure is logged at warn when it is new or its
+ * reason changed, at debug while it repeats, and recovery once at info.
+ */
+export class FailureLog {
+  readonly #log: Logger;
+  readonly #last = new Map<string, string>();
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  failed(collector: string, err: unknown): void {
+    const reason = err instanceof Error ? err.message : String(err);
+    const repeated = this.#last.get(collector) === reason;
+    this.#last.set(collector, reason);
+    if (repeated) this.#log.debug({ err, collector }, 'collector failed');
+    else this.#log.warn({ err, collector }, 'collector failed');
+  }
+
+  succeeded(collector: string): void {
+    if (this.#last.delete(collector)) this.#log.info({ collector }, 'collector recovered');
+  }
+}
+
 /** Runs one collector under its own timeout and reports success and duration. */
 export async function runCollector<T>(
   name: string,
   timeoutMs: number,
-  log: Logger,
+  failures: FailureLog,
   work: (signal: AbortSignal) => Promise<T>,
 ): Promise<Ran<T>> {
   const started = process.hrtime.bigint();
@@ -82,17 +108,18 @@ export async function runCollector<T>(
     timeoutMs,
   );
   let value: T | undefined;
-  let success = false;
+  let failure: { error: string; missingCapability?: string } | undefined;
   try {
     value = await work(ac.signal);
-    success = true;
+    failures.succeeded(name);
   } catch (err) {
-    log.warn({ err, collector: name }, 'collector failed');
+    failures.failed(name, err);
+    failure = { error: err instanceof Error ? err.message : String(err), ...(err instanceof CapabilityError ? { missingCapability: err.capability } : {}) };
   } finally {
     clearTimeout(timer);
   }
   const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { status: { name, success, durationSeconds }, value };
+  return { status: { name, success: failure === undefined, durationSeconds, ...failure }, value };
 }
 
 /** Joins links with their device details and resolves parent and master ifindexes to names. */
@@ -114,13 +141,13 @@ export function joinHostLinks(
 /** Builds one snapshot: the link dump first, then sysfs for the links it found. */
 export async function buildSnapshot(sources: SnapshotSources, opts: BuildOptions): Promise<Snapshot> {
   const takenAtMs = (opts.now ?? Date.now)();
-  const links = await runCollector(COLLECTOR.netlink, opts.collectorTimeoutMs, opts.log, (s) => sources.links.listLinks(s));
+  const links = await runCollector(COLLECTOR.netlink, opts.collectorTimeoutMs, opts.failures, (s) => sources.links.listLinks(s));
   const statuses: CollectorStatus[] = [links.status];
   let devices: ReadonlyMap<IfIndex, DeviceInfo> | undefined;
   if (sources.devices) {
     const source = sources.devices;
     const linkList = links.value ?? [];
-    const ran = await runCollector(COLLECTOR.sysfs, opts.collectorTimeoutMs, opts.log, (s) => source.describe(linkList, s));
+    const ran = await runCollector(COLLECTOR.sysfs, opts.collectorTimeoutMs, opts.failures, (s) => source.describe(linkList, s));
     statuses.push(ran.status);
     devices = ran.value;
   }
@@ -129,7 +156,7 @@ export async function buildSnapshot(sources: SnapshotSources, opts: BuildOptions
   let sampled: { selfNsid: number; samples: NetnsSample[] } | undefined;
   if (sources.netns) {
     const source = sources.netns;
-    const ran = await runCollector(COLLECTOR.netns, opts.collectorTimeoutMs, opts.log, (s) => samplePodNetns(source, s));
+    const ran = await runCollector(COLLECTOR.netns, opts.collectorTimeoutMs, opts.failures, (s) => samplePodNetns(source, s));
     statuses.push(ran.status);
     sampled = ran.value;
   }

@@ -10,7 +10,7 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import type { NetLink, NetnsRef } from '../../agent/domain.js';
-import { errnoCode } from '../../agent/errors.js';
+import { CapabilityError, errnoCode } from '../../agent/errors.js';
 import type { Logger, PodLinkSource } from '../../agent/ports.js';
 import { NetlinkLinkSource } from './link-dump.js';
 import { ensureNsid, getNsid } from './nsid.js';
@@ -65,6 +65,9 @@ export class NetlinkPodLinkSource implements PodLinkSource {
       const fd = openSync(this.#selfPath, 'r');
       try {
         this.#selfNsid = await this.#withSocket((nl) => ensureNsid(nl, fd, signal));
+      } catch (err) {
+        if (DENIED.has(errnoCode(err) ?? '')) throw new CapabilityError('CAP_NET_ADMIN', 'cannot assign network namespace ids, so no pod namespace can be read', { cause: err });
+        throw err;
       } finally {
         closeSync(fd);
       }

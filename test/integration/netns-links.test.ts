@@ -12,6 +12,11 @@ const A = netnsName('nl-a');
 const B = netnsName('nl-b');
 const signal = new AbortController().signal;
 
+if (!IS_ROOT) {
+  if (process.env.CI) throw new Error('the netns suite must run as root in CI');
+  console.warn('test/integration/netns-links.test.ts needs root (network namespaces): skipped');
+}
+
 describe.skipIf(!IS_ROOT)('NetlinkPodLinkSource on real namespaces', () => {
   afterAll(() => deleteNetns(A, B));
 
