@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PORT, parseArgs, parseDuration, parseListenAddress, usage } from './cli.js';
 
-function run(argv: string[]) {
-  const c = parseArgs(argv);
+function run(argv: string[], env: Record<string, string> = {}) {
+  const c = parseArgs(argv, env);
   if (c.kind !== 'run') throw new Error(`expected run, got ${c.kind}`);
   return c.config;
 }
@@ -19,6 +19,7 @@ describe('parseArgs', () => {
       netnsDir: '/run/netns',
       netnsEnabled: true,
       manifests: [],
+      nodeName: undefined,
       collectorTimeoutMs: 2000,
     });
   });
@@ -40,6 +41,11 @@ describe('parseArgs', () => {
       netnsDir: '/var/run/netns',
       netnsEnabled: false,
     });
+  });
+
+  it('takes the node name from --node-name, else $NODE_NAME', () => {
+    expect(run([], { NODE_NAME: 'worker-3' }).nodeName).toBe('worker-3');
+    expect(run(['--node-name=worker-4'], { NODE_NAME: 'worker-3' }).nodeName).toBe('worker-4');
   });
 
   it('answers --help and --version', () => {

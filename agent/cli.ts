@@ -24,6 +24,8 @@ export interface RunConfig {
   readonly netnsEnabled: boolean;
   /** YAML files or directories with Pods and NetworkAttachmentDefinitions (no cluster needed). */
   readonly manifests: readonly string[];
+  /** This node's name (`--node-name`, else $NODE_NAME): pods of other nodes are left out, and Node Events name it. */
+  readonly nodeName: string | undefined;
   /** Per-collector time budget inside one scrape, milliseconds. */
   readonly collectorTimeoutMs: number;
 }
@@ -51,6 +53,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'path.procfs', arg: 'DIR', help: 'procfs mount point.', default: '/proc' },
   { name: 'path.netns', arg: 'DIR', help: 'Directory of bind-mounted network namespaces (containerd cni-*, CRI-O, ip netns).', default: '/run/netns' },
   { name: 'manifests', arg: 'PATH', help: 'YAML file or directory of Pods and NetworkAttachmentDefinitions, read instead of the kube API (repeatable).', default: undefined, repeatable: true },
+  { name: 'node-name', arg: 'NAME', help: 'This node (default $NODE_NAME): pods scheduled elsewhere are ignored; Node Events name it.', default: undefined },
   { name: 'log.level', arg: LOG_LEVELS.join('|'), help: 'Only log messages at or above this level (to stderr, JSON).', default: 'info' },
   { name: 'collector.sysfs', arg: undefined, help: 'Read speed, duplex, driver, PCI address and SR-IOV capacity from sysfs (--no-collector.sysfs turns it off).', default: 'on' },
   { name: 'collector.netns', arg: undefined, help: 'Read the interfaces of every other network namespace on the node (pods) over rtnetlink (--no-collector.netns turns it off).', default: 'on' },
@@ -107,7 +110,7 @@ export function parseDuration(flag: string, value: string): number {
 }
 
 /** Parses argv (without node and the script). Throws AgentError E_USAGE naming the bad flag. */
-export function parseArgs(argv: readonly string[]): Command {
+export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): Command {
   const args = [...argv];
   let sub = 'run';
   if (args[0] !== undefined && !args[0].startsWith('-')) {
@@ -170,6 +173,7 @@ export function parseArgs(argv: readonly string[]): Command {
       netnsDir: get('path.netns'),
       netnsEnabled: get('collector.netns') === 'on',
       manifests,
+      nodeName: values.get('node-name') ?? (env.NODE_NAME || undefined),
       collectorTimeoutMs: parseDuration('collector.timeout', get('collector.timeout')),
   };
   return sub === 'doctor' ? { kind: 'doctor', config, output } : { kind: 'run', config };

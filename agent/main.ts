@@ -2,8 +2,10 @@
  * The agent's entry point and the only place where concrete adapters are wired together.
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { pino } from 'pino';
 import { ManifestSource } from '../collectors/manifests/manifest-source.js';
+import { NetlinkLinkEvents } from '../collectors/netlink/link-events.js';
 import { NetlinkLinkSource } from '../collectors/netlink/link-dump.js';
 import { NetlinkPodLinkSource } from '../collectors/netlink/netns-links.js';
 import { NetnsDiscovery } from '../collectors/procfs/netns-discovery.js';
@@ -16,7 +18,9 @@ import { createMetricsRenderer } from '../exporters/prometheus/registry.js';
 import { parseArgs, usage, type RunConfig } from './cli.js';
 import { AgentError } from './errors.js';
 import type { Snapshot } from './domain.js';
+import type { PodMetadataSource } from './pods.js';
 import type { Logger } from './ports.js';
+import { ReadinessMonitor } from './readiness-monitor.js';
 import { buildSnapshot, COLLECTOR, FailureLog, SnapshotCache } from './snapshot.js';
 
 /** A snapshot younger than this is served again: Prometheus HA pairs scrape within the same second. */
@@ -39,7 +43,18 @@ export interface RunningAgent {
 /** The wired read side: what a snapshot is built from, and how to release it. */
 interface Wiring {
   readonly build: () => Promise<Snapshot>;
+  readonly links: NetlinkLinkSource;
+  /** Pods and NADs, when manifests (or, later, the kube API) provide them. */
+  readonly metadata: PodMetadataSource | undefined;
+  /** Calls `listener` after pods or NADs may have changed. */
+  onMetadataChange(listener: () => void): void;
   close(): void;
+}
+
+/** Keeps the pods of one node: manifests may describe a whole cluster. */
+function podsOfNode(source: PodMetadataSource, nodeName: string | undefined): PodMetadataSource {
+  if (nodeName === undefined) return source;
+  return { pods: () => source.pods().filter((p) => p.nodeName === undefined || p.nodeName === nodeName), networks: () => source.networks() };
 }
 
 /** Wires the collectors the configuration asks for (shared by `run` and `doctor`). */
@@ -53,19 +68,28 @@ async function wireSources(config: RunConfig, log: Logger, reloadManifests: bool
         links: new NetlinkPodLinkSource({ log, procRoot: config.procfsRoot }),
       }
     : undefined;
-  let metadata: ManifestSource | undefined;
+  const listeners: (() => void)[] = [];
+  let metadata: PodMetadataSource | undefined;
   let reloadTimer: NodeJS.Timeout | undefined;
   if (config.manifests.length > 0) {
     const source = new ManifestSource({ paths: config.manifests, log });
     await source.reload();
     if (reloadManifests) {
-      reloadTimer = setInterval(() => void source.reload().catch((err: unknown) => log.warn({ err }, 'manifest reload failed')), MANIFEST_RELOAD_MS);
+      const reload = (): void =>
+        void source.reload().then(
+          () => listeners.forEach((l) => l()),
+          (err: unknown) => log.warn({ err }, 'manifest reload failed'),
+        );
+      reloadTimer = setInterval(reload, MANIFEST_RELOAD_MS);
       reloadTimer.unref();
     }
-    metadata = source;
+    metadata = podsOfNode(source, config.nodeName);
   }
   return {
     build: () => buildSnapshot({ links, devices, netns, metadata }, { collectorTimeoutMs: config.collectorTimeoutMs, failures }),
+    links,
+    metadata,
+    onMetadataChange: (l) => void listeners.push(l),
     close() {
       clearInterval(reloadTimer);
       links.close();
@@ -99,6 +123,22 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
   // or a broken netlink socket shows in the log (once, by FailureLog) rather than at the first scrape.
   const first = await snapshots.get();
 
+  // Host-interface readiness between scrapes: link events re-evaluate at once.
+  let monitor: ReadinessMonitor | undefined;
+  if (wiring.metadata) {
+    const metadata = wiring.metadata;
+    monitor = new ReadinessMonitor({
+      links: wiring.links,
+      linkEvents: new NetlinkLinkEvents({ log }),
+      metadata: () => ({ pods: metadata.pods(), networks: metadata.networks() }),
+      events: undefined,
+      nodeName: config.nodeName ?? hostname(),
+      log,
+    });
+    await monitor.start(AbortSignal.timeout(config.collectorTimeoutMs));
+    wiring.onMetadataChange(() => monitor?.metadataChanged());
+  }
+
   const server = await startHttpServer({
     host: config.listenHost,
     port: config.listenPort,
@@ -111,6 +151,7 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
   return {
     server,
     async stop() {
+      monitor?.stop();
       await server.close();
       wiring.close();
     },

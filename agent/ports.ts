@@ -19,6 +19,24 @@ export interface DeviceInfoSource {
   describe(links: readonly NetLink[], signal: AbortSignal): Promise<ReadonlyMap<IfIndex, DeviceInfo>>;
 }
 
+/** A link of the agent's namespace appeared, changed or went away. */
+export interface LinkChange {
+  readonly removed: boolean;
+  readonly link: NetLink;
+}
+
+/** Announces link changes as they happen (rtnetlink multicast), between snapshots. */
+export interface LinkEventSource {
+  /** `onResync`: announcements may have been lost; read the links afresh. */
+  start(onChange: (c: LinkChange) => void, onResync: () => void): void;
+  stop(): void;
+}
+
+/** Hands events to the cluster (the recorder); never blocks, never throws. */
+export interface EventRecorderPort {
+  record(e: KubeEvent): void;
+}
+
 /** Finds the network namespaces on the node other than the agent's own. */
 export interface NetnsDiscoverer {
   discover(): { readonly netns: readonly NetnsRef[]; readonly deniedPids: number };
@@ -43,4 +61,43 @@ export interface Logger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
+}
+
+/** Cache state of one watched kube resource, for `multinet_kube_cache_*` and /readyz. */
+export interface KubeCacheStatus {
+  /** `pods` or `network-attachment-definitions`. */
+  readonly resource: string;
+  /** The first list has completed (and, after a relist, completed again). */
+  readonly synced: boolean;
+  /** Milliseconds since the epoch of the last watch event or list (undefined before the first). */
+  readonly lastEventMs: number | undefined;
+  /** Objects in the cache. */
+  readonly objects: number;
+  /** Watch (re)starts since the agent started: restarts after errors, 410 Gone, or the watchdog. */
+  readonly restarts: number;
+}
+
+/** A Kubernetes Event the agent wants the cluster to hear (core/v1 Event, what client-go's recorder writes). */
+export interface KubeEvent {
+  /** The object the event is about. */
+  readonly involvedObject: {
+    readonly kind: 'Node' | 'Pod' | 'NetworkAttachmentDefinition';
+    readonly name: string;
+    /** '' for the cluster-scoped Node. */
+    readonly namespace: string;
+    readonly uid?: string;
+    readonly apiVersion: string;
+  };
+  readonly type: 'Normal' | 'Warning';
+  /** UpperCamelCase, stable: HostInterfaceNotReady, HostInterfaceReady, NetworkAttachmentMissing, ... */
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** Writes Events to the API: create a new one, or raise the count of one already written. */
+export interface EventSink {
+  /** Creates the event object `name` in `namespace` (an Event's namespace is its object's, `default` for a Node). */
+  create(e: { readonly name: string; readonly namespace: string; readonly event: KubeEvent; readonly count: number; readonly firstTimestamp: Date; readonly lastTimestamp: Date; readonly reportingInstance: string }): Promise<void>;
+  /** Updates count and lastTimestamp (and message) of an event created before. */
+  patch(e: { readonly name: string; readonly namespace: string; readonly count: number; readonly lastTimestamp: Date; readonly message: string }): Promise<void>;
 }

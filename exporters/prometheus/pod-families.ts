@@ -6,6 +6,7 @@
  */
 import type { PodInterface, PodNetnsView } from '../../agent/attachments.js';
 import type { LinkCounters, NetLink, NetnsRef, Snapshot } from '../../agent/domain.js';
+import { evaluateReadiness, requiredInterfaces } from '../../agent/readiness.js';
 import { formatLabels } from './exposition.js';
 import { columnOf, type Family, type Labels, type Sample } from './host-families.js';
 
@@ -141,7 +142,20 @@ function networkFamilies(snapshot: Snapshot): Family[] {
     if (dev && snapshot.hostLinks.some((l) => l.name === dev)) counts.set(dev, 0);
   }
   for (const view of snapshot.podNetns) for (const i of view.interfaces) if (i.master) counts.set(i.master, (counts.get(i.master) ?? 0) + 1);
+  const readiness = evaluateReadiness(requiredInterfaces(snapshot.pods, snapshot.networks), snapshot.hostLinks);
   return [
+    {
+      name: 'multinet_host_interface_required',
+      help: 'A NetworkAttachmentDefinition used by a pod on this node needs this host interface (value 1): macvlan/ipvlan master or host-device device.',
+      type: 'gauge',
+      samples: readiness.flatMap((r) => r.networks.map((network) => ({ labels: { interface: r.interface, network }, value: 1 }))),
+    },
+    {
+      name: 'multinet_host_interface_ready',
+      help: 'Whether a required host interface can carry its pods\' traffic: it exists, is admin up and has carrier.',
+      type: 'gauge',
+      samples: readiness.map((r) => ({ labels: { interface: r.interface }, value: r.ready ? 1 : 0 })),
+    },
     {
       name: 'multinet_network_attachment_definition_info',
       help: 'A NetworkAttachmentDefinition known to the agent (value 1); master is the macvlan/ipvlan master or host-device device.',

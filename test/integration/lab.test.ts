@@ -240,6 +240,32 @@ describe.skipIf(!IS_ROOT || !CNI_PRESENT)('the seed lab', () => {
     }
   }, 60_000);
 
+  it('host interface readiness: eth2 down is seen at once, and back', async () => {
+    const ready = (samples: ParsedSample[]): Record<string, number> =>
+      Object.fromEntries(samples.filter((x) => x.name === 'multinet_host_interface_ready').map((x) => [x.labels.interface, x.value]));
+    let samples = await scrape();
+    expect(ready(samples)).toEqual({ eth1: 1, eth2: 1, eth3: 1 });
+    expect(samples.filter((x) => x.name === 'multinet_host_interface_required').map((x) => `${x.labels.interface} ${x.labels.network}`).sort()).toEqual([
+      'eth1 default/mgmt-network',
+      'eth2 default/data-network',
+      'eth3 default/storage-network',
+    ]);
+    const logged = (agent?.stderr() ?? '').length;
+    await ip('-n', NODE, 'link', 'set', 'eth2', 'down');
+    try {
+      samples = await scrape();
+      expect(ready(samples)).toEqual({ eth1: 1, eth2: 0, eth3: 1 });
+      // The link event reached the agent's readiness monitor without waiting for a scrape.
+      const log = (agent?.stderr() ?? '').slice(logged);
+      expect(log).toMatch(/"interface":"eth2","ready":false,"reason":"admin down","msg":"host interface readiness changed"/);
+    } finally {
+      await ip('-n', NODE, 'link', 'set', 'eth2', 'up');
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(ready(await scrape())).toEqual({ eth1: 1, eth2: 1, eth3: 1 });
+    expect((agent?.stderr() ?? '').slice(logged)).toMatch(/"interface":"eth2","ready":true,"reason":"","msg":"host interface readiness changed"/);
+  });
+
   it('maps pods with a process by cgroup and the others by network-status', async () => {
     const r = await run('ip', ['netns', 'exec', NODE, process.execPath, AGENT_BIN, 'doctor', '--output=json', '--manifests', path.join(STATE_ROOT, LAB, 'manifests'), '--log.level=error'], { encoding: 'utf8', maxBuffer: 16 << 20 });
     const report = JSON.parse(r.stdout) as { pods: { pod: string; mappedBy: string; interfaces: { interface: string; addresses: { address: string }[] }[] }[] };
