@@ -5,7 +5,7 @@
 import client, { Registry } from 'prom-client';
 import type { Snapshot } from '../../agent/domain.js';
 import { writeFamilies } from './exposition.js';
-import { snapshotFamilies } from './host-families.js';
+import { snapshotFamilies, type Family } from './host-families.js';
 
 /** prom-client default metrics that break the Prometheus naming rules. */
 const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
@@ -19,6 +19,8 @@ export interface RendererOptions {
   readonly snapshot: () => Promise<Snapshot>;
   /** Include prom-client's process_* and nodejs_* defaults (default true). */
   readonly processMetrics?: boolean;
+  /** Families of the agent's own state (event recorder, kube caches), read at every scrape. */
+  readonly live?: () => readonly Family[];
 }
 
 /** Renders a /metrics body. */
@@ -60,7 +62,8 @@ export function createMetricsRenderer(opts: RendererOptions): MetricsRenderer {
         text = writeFamilies(snapshotFamilies(snapshot));
         rendered.set(snapshot, text);
       }
-      return `${base}\n${text}`;
+      const live = opts.live?.() ?? [];
+      return live.length > 0 ? `${base}\n${text}\n${writeFamilies(live)}` : `${base}\n${text}`;
     },
   };
 }
