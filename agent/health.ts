@@ -5,6 +5,7 @@
  */
 import type { PodInterface, PodNetnsView } from './attachments.js';
 import type { HostLink, InterfaceAddress, RouteEntry, Snapshot } from './domain.js';
+import { inCidr4, ipv4ToInt, parseCidr4 } from './ipv4.js';
 import type { NetworkDefinition } from './pods.js';
 
 /** Addresses and routes of a namespace, read where a process inside makes that possible. */
@@ -51,21 +52,6 @@ const NO_CONNECTIVITY_HINTS = [
   'Check host network config (VLAN, bridge)',
   'Check firewall rules on host',
 ];
-
-function ipv4ToInt(a: string): number {
-  return a.split('.').reduce((acc, o) => ((acc << 8) | Number(o)) >>> 0, 0);
-}
-
-function parseCidr4(cidr: string): { net: number; len: number } | undefined {
-  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(cidr);
-  return m ? { net: ipv4ToInt(m[1] as string), len: Number(m[2]) } : undefined;
-}
-
-function inCidr4(addr: number, c: { net: number; len: number }): boolean {
-  if (c.len === 0) return true;
-  const mask = (0xffffffff << (32 - c.len)) >>> 0;
-  return ((addr & mask) >>> 0) === ((c.net & mask) >>> 0);
-}
 
 /** The IPv4 route the kernel would pick (longest prefix) for the first address of `subnet`. */
 export function routeFor(subnet: string, routes: readonly RouteEntry[]): RouteEntry | undefined {

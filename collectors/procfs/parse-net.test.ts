@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { assignIpv4, ipv4InSubnet, ipv6FromHex, parseFibTrieLocals, parseIfInet6, parseIpv4Routes, parseIpv6Routes } from './parse-net.js';
+import { ipv4InSubnet } from '../../agent/ipv4.js';
+import { assignIpv4, ipv6FromHex, parseFibTrieLocals, parseIfInet6, parseIpv4Routes, parseIpv6Routes } from './parse-net.js';
 
 /** /proc/<pid>/net of a pod-shaped namespace and iproute2's view of it (testdata/capture-pod-net.sh). */
 const read = (f: string): string => readFileSync(new URL(`./testdata/pod-net/${f}`, import.meta.url), 'utf8');

@@ -5,6 +5,7 @@
  * the `netlink` package cannot set.
  */
 import type { InterfaceAddress, RouteEntry } from '../../agent/domain.js';
+import { ipv4InSubnet } from '../../agent/ipv4.js';
 
 const RTF_UP = 0x1;
 const RTF_GATEWAY = 0x2;
@@ -80,19 +81,6 @@ export function parseFibTrieLocals(text: string): string[] {
     if (last && /\/32 host LOCAL/.test(line) && !last.startsWith('127.')) found.add(last);
   }
   return [...found];
-}
-
-function ipv4ToInt(a: string): number {
-  return a.split('.').reduce((acc, o) => ((acc << 8) | Number(o)) >>> 0, 0);
-}
-
-/** Whether an IPv4 address lies in `net/len`. */
-export function ipv4InSubnet(address: string, cidr: string): boolean {
-  const [net, lenText] = cidr.split('/') as [string, string | undefined];
-  const len = Number(lenText ?? 32);
-  if (len === 0) return true;
-  const mask = (0xffffffff << (32 - len)) >>> 0;
-  return ((ipv4ToInt(address) & mask) >>> 0) === ((ipv4ToInt(net) & mask) >>> 0);
 }
 
 /**

@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_BIN, startAgentIn, type AgentProcess } from '../support/agent-process.js';
 import { byLabel, parseExposition, type ParsedSample } from '../support/exposition.js';
+import { counterFields, type IpLink } from '../support/iproute.js';
 import { fetchInNetns, ip, IS_ROOT } from '../support/netns.js';
 
 const run = promisify(execFile);
@@ -34,13 +35,6 @@ interface LabStatePod {
   netns: string;
   pid?: number;
   status: { name: string; interface: string; ips: string[]; mac: string; default?: boolean }[];
-}
-
-interface IpLink {
-  ifname: string;
-  operstate: string;
-  mtu: number;
-  stats64: { rx: { bytes: number; packets: number; errors: number; dropped: number; multicast: number }; tx: { bytes: number; packets: number; errors: number; dropped: number } };
 }
 
 async function lab(...args: string[]): Promise<{ code: number; out: string }> {
@@ -67,17 +61,7 @@ async function doctor(manifests: string): Promise<{ code: number; out: string }>
   }
 }
 
-const COUNTERS: [string, (l: IpLink) => number][] = [
-  ['multinet_pod_interface_receive_bytes_total', (l) => l.stats64.rx.bytes],
-  ['multinet_pod_interface_receive_packets_total', (l) => l.stats64.rx.packets],
-  ['multinet_pod_interface_receive_errors_total', (l) => l.stats64.rx.errors],
-  ['multinet_pod_interface_receive_dropped_total', (l) => l.stats64.rx.dropped],
-  ['multinet_pod_interface_receive_multicast_total', (l) => l.stats64.rx.multicast],
-  ['multinet_pod_interface_transmit_bytes_total', (l) => l.stats64.tx.bytes],
-  ['multinet_pod_interface_transmit_packets_total', (l) => l.stats64.tx.packets],
-  ['multinet_pod_interface_transmit_errors_total', (l) => l.stats64.tx.errors],
-  ['multinet_pod_interface_transmit_dropped_total', (l) => l.stats64.tx.dropped],
-];
+const COUNTERS = counterFields('multinet_pod_interface');
 
 const podSeries = (samples: ParsedSample[], name: string, pod: string): Map<string, ParsedSample> =>
   new Map(samples.filter((s) => s.name === name && s.labels.pod === pod).map((s) => [s.labels.interface ?? '', s]));
