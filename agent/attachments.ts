@@ -3,7 +3,7 @@
  * interfaces belongs to, which host link it hangs off, and which requested attachments are
  * missing. Pure functions of what the collectors and the pod-metadata port saw.
  */
-import type { HostLink, IfIndex, NetLink, NetnsRef } from './domain.js';
+import type { HostLink, IfIndex, NetLink, NetnsRef, PciAddress } from './domain.js';
 import type { NetworkDefinition, NetworkSelection, NetworkStatusEntry, PodInfo } from './pods.js';
 
 /** One network namespace's dump as the snapshot took it. */
@@ -206,4 +206,20 @@ export function joinPodNetns(input: {
     views.push({ netns: sample.ref, nsid: sample.nsid, pod, joinedBy, interfaces, attachments: pod ? expectedAttachments(pod, sample.links) : [] });
   }
   return views;
+}
+
+/**
+ * Who uses each VF, by PCI address: the pod interfaces whose network-status carries a
+ * `device-info` PCI address (SR-IOV CNI, host-device), and pods listing one without the interface
+ * being found (a VF bound to vfio-pci for DPDK has no netdev in the pod).
+ */
+export function vfUsers(snapshot: { readonly podNetns: readonly PodNetnsView[]; readonly pods: readonly PodInfo[] }): Map<PciAddress, { namespace: string; pod: string; interface: string; network: string }> {
+  const out = new Map<PciAddress, { namespace: string; pod: string; interface: string; network: string }>();
+  for (const pod of snapshot.pods) {
+    for (const e of statusOf(pod)) {
+      if (!e.pciAddress) continue;
+      out.set(e.pciAddress, { namespace: pod.namespace, pod: pod.name, interface: e.interface ?? '', network: splitNetworkName(e.name, pod.namespace).name });
+    }
+  }
+  return out;
 }

@@ -18,6 +18,7 @@ describe('parseArgs', () => {
       sysfsEnabled: true,
       netnsDir: '/run/netns',
       netnsEnabled: true,
+      sriovEnabled: true,
       manifests: [],
       nodeName: undefined,
       collectorTimeoutMs: 2000,

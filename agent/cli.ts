@@ -22,6 +22,7 @@ export interface RunConfig {
   /** Directory of bind-mounted network namespaces (containerd, CRI-O, `ip netns`). */
   readonly netnsDir: string;
   readonly netnsEnabled: boolean;
+  readonly sriovEnabled: boolean;
   /** YAML files or directories with Pods and NetworkAttachmentDefinitions (no cluster needed). */
   readonly manifests: readonly string[];
   /** This node's name (`--node-name`, else $NODE_NAME): pods of other nodes are left out, and Node Events name it. */
@@ -57,6 +58,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'log.level', arg: LOG_LEVELS.join('|'), help: 'Only log messages at or above this level (to stderr, JSON).', default: 'info' },
   { name: 'collector.sysfs', arg: undefined, help: 'Read speed, duplex, driver, PCI address and SR-IOV capacity from sysfs (--no-collector.sysfs turns it off).', default: 'on' },
   { name: 'collector.netns', arg: undefined, help: 'Read the interfaces of every other network namespace on the node (pods) over rtnetlink (--no-collector.netns turns it off).', default: 'on' },
+  { name: 'collector.sriov', arg: undefined, help: 'Read SR-IOV PFs and VFs from sysfs and the PFs\' VF info over rtnetlink (--no-collector.sriov turns it off).', default: 'on' },
   { name: 'collector.timeout', arg: 'DURATION', help: 'Time budget of each collector inside one scrape (e.g. 500ms, 2s).', default: '2s' },
   { name: 'output', arg: 'table|json', help: 'doctor only: how to print the report.', default: 'table' },
   { name: 'version', arg: undefined, help: 'Print the version and exit.', default: undefined },
@@ -172,6 +174,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       sysfsEnabled: get('collector.sysfs') === 'on',
       netnsDir: get('path.netns'),
       netnsEnabled: get('collector.netns') === 'on',
+      sriovEnabled: get('collector.sriov') === 'on',
       manifests,
       nodeName: values.get('node-name') ?? (env.NODE_NAME || undefined),
       collectorTimeoutMs: parseDuration('collector.timeout', get('collector.timeout')),

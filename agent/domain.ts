@@ -5,6 +5,7 @@
 
 import type { PodNetnsView } from './attachments.js';
 import type { NetworkDefinition, PodInfo, PodUid } from './pods.js';
+import type { PfVfInfo, SriovSnapshot } from './sriov.js';
 
 declare const brand: unique symbol;
 /** A nominal type: a string or number that cannot be swapped for another of the same base. */
@@ -65,6 +66,8 @@ export interface NetLink {
   /** Hardware address, lowercase `aa:bb:...`; undefined for links without one. */
   readonly mac: string | undefined;
   readonly counters: LinkCounters | undefined;
+  /** `IFLA_VFINFO_LIST` of an SR-IOV PF, when the dump asked for it (RTEXT_FILTER_VF). */
+  readonly vfInfo?: PfVfInfo | undefined;
 }
 
 /** What sysfs says of a net device beyond rtnetlink. Every field is optional: virtual devices lack most. */
@@ -77,14 +80,6 @@ export interface DeviceInfo {
   readonly driver: string | undefined;
   /** PCI address of the parent device, when it sits on the PCI bus. */
   readonly pciAddress: PciAddress | undefined;
-  /** SR-IOV capability of a physical function; undefined for a device that is not a PF. */
-  readonly sriov: SriovCapacity | undefined;
-}
-
-/** `sriov_numvfs` / `sriov_totalvfs` of a physical function. */
-export interface SriovCapacity {
-  readonly numVfs: number | undefined;
-  readonly totalVfs: number;
 }
 
 /** A host link with its parent and master resolved to names and its sysfs details joined in. */
@@ -149,11 +144,13 @@ export interface Snapshot {
   /** Pods and NADs as the pod-metadata port knew them at that moment. */
   readonly pods: readonly PodInfo[];
   readonly networks: readonly NetworkDefinition[];
+  /** SR-IOV PFs and VFs (sysfs topology joined with the PFs' rtnetlink VF info). */
+  readonly sriov: SriovSnapshot;
   readonly collectors: readonly CollectorStatus[];
 }
 
 /** A snapshot that saw nothing: the starting point for tests and for family templates. */
-export const EMPTY_SNAPSHOT: Snapshot = Object.freeze({ takenAtMs: 0, hostLinks: [], podNetns: [], pods: [], networks: [], collectors: [] });
+export const EMPTY_SNAPSHOT: Snapshot = Object.freeze({ takenAtMs: 0, hostLinks: [], podNetns: [], pods: [], networks: [], sriov: { pfs: [] }, collectors: [] });
 
 /** No device information at all: what a link gets when sysfs could not be read. */
 export const NO_DEVICE_INFO: DeviceInfo = Object.freeze({
@@ -161,5 +158,4 @@ export const NO_DEVICE_INFO: DeviceInfo = Object.freeze({
   duplex: undefined,
   driver: undefined,
   pciAddress: undefined,
-  sriov: undefined,
 });

@@ -10,6 +10,7 @@ import { NetlinkLinkSource } from '../collectors/netlink/link-dump.js';
 import { NetlinkPodLinkSource } from '../collectors/netlink/netns-links.js';
 import { NetnsDiscovery } from '../collectors/procfs/netns-discovery.js';
 import { readNetnsNetworking } from '../collectors/procfs/netns-networking.js';
+import { SriovSysfsSource } from '../collectors/sriov/sriov-sysfs.js';
 import { SysfsDeviceSource } from '../collectors/sysfs/sysfs-net.js';
 import { runLab } from '../lab/cli.js';
 import { runDoctor } from '../exporters/doctor/doctor.js';
@@ -60,7 +61,8 @@ function podsOfNode(source: PodMetadataSource, nodeName: string | undefined): Po
 /** Wires the collectors the configuration asks for (shared by `run` and `doctor`). */
 async function wireSources(config: RunConfig, log: Logger, reloadManifests: boolean): Promise<Wiring> {
   const failures = new FailureLog(log);
-  const links = new NetlinkLinkSource();
+  const links = new NetlinkLinkSource({ vfInfo: config.sriovEnabled });
+  const sriov = config.sriovEnabled ? new SriovSysfsSource({ root: config.sysfsRoot, log }) : undefined;
   const devices = config.sysfsEnabled ? new SysfsDeviceSource({ root: config.sysfsRoot, log }) : undefined;
   const netns = config.netnsEnabled
     ? {
@@ -86,7 +88,7 @@ async function wireSources(config: RunConfig, log: Logger, reloadManifests: bool
     metadata = podsOfNode(source, config.nodeName);
   }
   return {
-    build: () => buildSnapshot({ links, devices, netns, metadata }, { collectorTimeoutMs: config.collectorTimeoutMs, failures }),
+    build: () => buildSnapshot({ links, devices, netns, metadata, sriov }, { collectorTimeoutMs: config.collectorTimeoutMs, failures }),
     links,
     metadata,
     onMetadataChange: (l) => void listeners.push(l),

@@ -3,6 +3,7 @@
  * implement them; `agent/main.ts` wires them. Every port that does I/O takes an AbortSignal.
  */
 import type { DeviceInfo, IfIndex, NetLink, NetnsRef } from './domain.js';
+import type { SriovPf } from './sriov.js';
 
 /** Lists the links of the network namespace the agent runs in (one rtnetlink dump). */
 export interface LinkSource {
@@ -17,6 +18,12 @@ export interface DeviceInfoSource {
    * is left out of the map, not failed.
    */
   describe(links: readonly NetLink[], signal: AbortSignal): Promise<ReadonlyMap<IfIndex, DeviceInfo>>;
+}
+
+/** Reads SR-IOV topology (sysfs): every SR-IOV network PF and its VFs. */
+export interface SriovTopologySource {
+  /** Every SR-IOV network PF, by ascending PCI address. A PF or VF that cannot be read is left out, not failed. */
+  listPfs(signal: AbortSignal): Promise<readonly SriovPf[]>;
 }
 
 /** A link of the agent's namespace appeared, changed or went away. */

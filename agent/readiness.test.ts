@@ -142,3 +142,19 @@ describe('ProblemReporter', () => {
     ]);
   });
 });
+
+describe('SR-IOV readiness', () => {
+  const sriovNad = { ...macvlanNad('sriov-data', 'unused', '10.50.0.0/24'), type: 'sriov', master: undefined, resourceName: 'intel.com/intel_sriov_netdevice' };
+  const vfPod = pod({ name: 'dpdk-app', status: [{ name: 'default/sriov-data', interface: 'net1', pciAddress: '0000:3b:02.1' as never }] });
+  const sriovWith = (numVfs: number) => ({
+    pfs: [{ pciAddress: '0000:3b:00.0', netdevs: ['ens1f0'], netdev: 'ens1f0', linkLayer: 'ethernet', driver: 'ice', numVfs, totalVfs: 128, numaNode: 0, vendorId: '0x8086', deviceId: '0x159b', vfDeviceId: '0x1889', vfs: numVfs > 0 ? [{ index: 9, pciAddress: '0000:3b:02.1', driver: 'vfio-pci', netdev: undefined, sysfsStats: undefined, netlink: undefined }] : [] }],
+  }) as never;
+
+  it('finds the PF of the VF a pod got, and wants it to have VFs', () => {
+    const required = requiredInterfaces([vfPod], [sriovNad], sriovWith(4));
+    expect(required).toEqual([{ interface: 'ens1f0', networks: ['default/sriov-data'], attachments: 1 }]);
+    const links = [netLink({ ifindex: 5, name: 'ens1f0' })];
+    expect(evaluateReadiness(required, links, sriovWith(4))[0]).toMatchObject({ ready: true });
+    expect(evaluateReadiness(required, links, { pfs: [{ ...(sriovWith(4) as { pfs: object[] }).pfs[0], numVfs: 0 }] } as never)[0]).toMatchObject({ ready: false, reason: 'no VFs' });
+  });
+});

@@ -6,6 +6,7 @@
  */
 import type { HostLink, NetLink } from './domain.js';
 import type { NetworkDefinition, NetworkSelection, NetworkStatusEntry, PodInfo } from './pods.js';
+import type { SriovSnapshot } from './sriov.js';
 
 /** One host interface this node needs, and for what. */
 export interface RequiredInterface {
@@ -19,7 +20,7 @@ export interface RequiredInterface {
 /** Readiness of one required interface. */
 export interface InterfaceReadiness extends RequiredInterface {
   readonly ready: boolean;
-  /** Why not: `missing`, `admin down`, `no carrier`; '' when ready. */
+  /** Why not: `missing`, `admin down`, `no carrier`, `no VFs` (a PF); '' when ready. */
   readonly reason: string;
 }
 
@@ -48,14 +49,25 @@ export function hostInterfaceOf(def: NetworkDefinition): string | undefined {
   return undefined;
 }
 
-/** The host interfaces the pods on this node need, with the NADs and attachment counts behind each. */
-export function requiredInterfaces(pods: readonly PodInfo[], networks: readonly NetworkDefinition[]): RequiredInterface[] {
+/**
+ * The host interfaces the pods on this node need, with the NADs and attachment counts behind each.
+ * For SR-IOV networks, whose NAD names a device-plugin resource and no interface, the PF is found
+ * through the VF the pod got: network-status `device-info` PCI address → VF → its PF.
+ */
+export function requiredInterfaces(pods: readonly PodInfo[], networks: readonly NetworkDefinition[], sriov: SriovSnapshot = { pfs: [] }): RequiredInterface[] {
   const byKey = new Map<string, NetworkDefinition>(networks.map((n) => [key(n.namespace, n.name), n]));
+  const pfOfVf = new Map<string, string>();
+  for (const pf of sriov.pfs) for (const vf of pf.vfs) if (pf.netdev) pfOfVf.set(vf.pciAddress, pf.netdev);
   const out = new Map<string, { networks: Set<string>; attachments: number }>();
   for (const pod of pods) {
+    const status: readonly NetworkStatusEntry[] = pod.status.ok ? pod.status.value : [];
     for (const a of attachmentsOf(pod)) {
       const def = byKey.get(key(a.namespace, a.name));
-      const iface = def ? hostInterfaceOf(def) : undefined;
+      let iface = def ? hostInterfaceOf(def) : undefined;
+      if (!iface) {
+        const vf = status.find((e) => e.pciAddress && (e.name === key(a.namespace, a.name) || e.name === a.name))?.pciAddress;
+        iface = vf ? pfOfVf.get(vf) : undefined;
+      }
       if (!iface) continue;
       let e = out.get(iface);
       if (!e) out.set(iface, (e = { networks: new Set(), attachments: 0 }));
@@ -76,8 +88,14 @@ export function linkReadiness(link: NetLink | undefined): { ready: boolean; reas
   return { ready: true, reason: '' };
 }
 
-/** Readiness of each required interface against the host links. */
-export function evaluateReadiness(required: readonly RequiredInterface[], hostLinks: readonly (NetLink | HostLink)[]): InterfaceReadiness[] {
+/** Readiness of each required interface against the host links; a PF must also have VFs. */
+export function evaluateReadiness(required: readonly RequiredInterface[], hostLinks: readonly (NetLink | HostLink)[], sriov: SriovSnapshot = { pfs: [] }): InterfaceReadiness[] {
   const byName = new Map<string, NetLink>(hostLinks.map((l) => [l.name, l]));
-  return required.map((r) => ({ ...r, ...linkReadiness(byName.get(r.interface)) }));
+  const pfs = new Map(sriov.pfs.filter((p) => p.netdev).map((p) => [p.netdev as string, p]));
+  return required.map((r) => {
+    const link = linkReadiness(byName.get(r.interface));
+    const pf = pfs.get(r.interface);
+    if (link.ready && pf && !(pf.numVfs && pf.numVfs > 0)) return { ...r, ready: false, reason: 'no VFs' };
+    return { ...r, ...link };
+  });
 }

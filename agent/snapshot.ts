@@ -15,10 +15,11 @@ import {
 import { joinPodNetns, type NetnsSample } from './attachments.js';
 import { AgentError, CapabilityError } from './errors.js';
 import type { PodMetadataSource } from './pods.js';
-import type { DeviceInfoSource, LinkSource, Logger, NetnsDiscoverer, PodLinkSource } from './ports.js';
+import type { DeviceInfoSource, LinkSource, Logger, NetnsDiscoverer, PodLinkSource, SriovTopologySource } from './ports.js';
+import { indexPfVfInfo, joinVfNetlinkInfo, type SriovSnapshot } from './sriov.js';
 
 /** Names of the collectors as they appear in `multinet_scrape_collector_*{collector}`. */
-export const COLLECTOR = { netlink: 'netlink', sysfs: 'sysfs', netns: 'netns' } as const;
+export const COLLECTOR = { netlink: 'netlink', sysfs: 'sysfs', netns: 'netns', sriov: 'sriov' } as const;
 
 /** What the snapshot builder reads from. */
 export interface SnapshotSources {
@@ -29,6 +30,8 @@ export interface SnapshotSources {
   readonly netns?: { readonly discovery: NetnsDiscoverer; readonly links: PodLinkSource } | undefined;
   /** Pods and NADs; absent without a cluster and without manifests. */
   readonly metadata?: PodMetadataSource | undefined;
+  /** SR-IOV topology; absent when that collector is disabled. */
+  readonly sriov?: SriovTopologySource | undefined;
 }
 
 /** Discovers the pod namespaces and dumps each one's links, one after the other on one socket. */
@@ -160,10 +163,19 @@ export async function buildSnapshot(sources: SnapshotSources, opts: BuildOptions
     statuses.push(ran.status);
     sampled = ran.value;
   }
+  let sriov: SriovSnapshot = { pfs: [] };
+  if (sources.sriov) {
+    const source = sources.sriov;
+    const ran = await runCollector(COLLECTOR.sriov, opts.collectorTimeoutMs, opts.failures, (s) => source.listPfs(s));
+    statuses.push(ran.status);
+    // VF configuration and counters come from the PF's link dump (IFLA_VFINFO_LIST), joined by PCI address.
+    const byPf = indexPfVfInfo(hostLinks.map((l) => ({ pciAddress: l.device.pciAddress, info: l.vfInfo })));
+    sriov = joinVfNetlinkInfo(ran.value ?? [], byPf);
+  }
   const pods = sources.metadata?.pods() ?? [];
   const networks = sources.metadata?.networks() ?? [];
   const podNetns = sampled ? joinPodNetns({ ...sampled, hostLinks, pods, networks }) : [];
-  return { takenAtMs, hostLinks, podNetns, pods, networks, collectors: statuses };
+  return { takenAtMs, hostLinks, podNetns, pods, networks, sriov, collectors: statuses };
 }
 
 /**

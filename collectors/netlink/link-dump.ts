@@ -8,6 +8,7 @@ import { AgentError } from '../../agent/errors.js';
 import type { NetLink } from '../../agent/domain.js';
 import type { LinkSource } from '../../agent/ports.js';
 import { encodeAttr } from './attrs.js';
+import { encodeExtMask, parsePfVfInfo, RTEXT_FILTER_VF } from '../sriov/parse-vfinfo.js';
 import { IFINFOMSG_LEN, IFLA, parseLinkMessage } from './parse-link.js';
 
 const NETLINK_ROUTE = 0;
@@ -68,6 +69,16 @@ export class NetlinkLinkSource implements LinkSource {
   #socket: NetlinkSocket | undefined;
   /** Our netlink port id, looked up once: the package would otherwise call getsockname per message. */
   #port = 0;
+  readonly #vfInfo: boolean;
+
+  /**
+   * `vfInfo`: ask the agent's own dumps for SR-IOV VF info (RTEXT_FILTER_VF), decoded into
+   * `NetLink.vfInfo`. The driver is asked once or twice per VF then (firmware commands on mlx5),
+   * so it is for the host dump only, not for pod namespaces.
+   */
+  constructor(opts: { readonly vfInfo?: boolean } = {}) {
+    this.#vfInfo = opts.vfInfo ?? false;
+  }
 
   /** The socket, opened on first use (and again after a failure). */
   socket(): NetlinkSocket {
@@ -99,6 +110,8 @@ export class NetlinkLinkSource implements LinkSource {
       const id = Buffer.alloc(4);
       id.writeInt32LE(targetNsid, 0);
       parts.push(encodeAttr(IFLA.TARGET_NETNSID, id));
+    } else if (this.#vfInfo) {
+      parts.push(encodeExtMask(RTEXT_FILTER_VF));
     }
     return this.request(RTM_GETLINK, parts, NLM_F_DUMP, signal);
   }
@@ -115,7 +128,9 @@ export class NetlinkLinkSource implements LinkSource {
       throwIfNetlinkError(msg, 'RTM_GETLINK');
       if (msg.type !== RTM_NEWLINK) continue;
       const link = parseLinkMessage(msg.data);
-      if (link) links.push(link);
+      if (!link) continue;
+      const vfInfo = targetNsid === undefined && this.#vfInfo ? parsePfVfInfo(msg.data) : undefined;
+      links.push(vfInfo ? { ...link, vfInfo } : link);
     }
     return links;
   }

@@ -25,7 +25,7 @@
  */
 import { encodeU32Attr, forEachAttr, readAttrU32 } from '../netlink/attrs.js';
 import { IFINFOMSG_LEN } from '../netlink/parse-link.js';
-import { NO_VF_COUNTERS, type PfVfInfo, type VfCounters, type VfLinkState, type VfNetlinkInfo } from './sriov-domain.js';
+import { NO_VF_COUNTERS, type PfVfInfo, type VfCounters, type VfLinkState, type VfNetlinkInfo } from '../../agent/sriov.js';
 
 /** IFLA_* attributes of a link message that carry VF information (enum in if_link.h). */
 export const IFLA_NUM_VF = 21;

@@ -17,9 +17,9 @@ import { readdir, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { IfName, PciAddress } from '../../agent/domain.js';
 import { errnoCode } from '../../agent/errors.js';
-import type { Logger } from '../../agent/ports.js';
+import type { SriovTopologySource, Logger } from '../../agent/ports.js';
 import type { SysfsFs } from '../sysfs/sysfs-net.js';
-import { NO_VF_COUNTERS, type LinkLayer, type SriovPf, type SriovVf, type VfCounters } from './sriov-domain.js';
+import { NO_VF_COUNTERS, type LinkLayer, type SriovPf, type SriovVf, type VfCounters } from '../../agent/sriov.js';
 
 /** The file operations the adapter needs: SysfsFs and directory listing. */
 export interface SriovFs extends SysfsFs {
@@ -32,11 +32,6 @@ const nodeFs: SriovFs = {
   readdir: (dir) => readdir(dir),
 };
 
-/** Reads SR-IOV topology; the port the snapshot builder would call (proposed for agent/ports.ts). */
-export interface SriovTopologySource {
-  /** Every SR-IOV network PF, by ascending PCI address. A PF or VF that cannot be read is left out, not failed. */
-  listPfs(signal: AbortSignal): Promise<readonly SriovPf[]>;
-}
 
 /**
  * errno codes that mean "not there": ENOENT (no such attribute, a VF removed mid-read), EINVAL

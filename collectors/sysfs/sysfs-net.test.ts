@@ -37,27 +37,26 @@ describe('SysfsDeviceSource on the fixture tree', () => {
       pciAddress: '0000:02:00.0',
       speedBytesPerSecond: 125_000_000,
       duplex: 'full',
-      sriov: undefined,
     });
   });
 
-  it('reads SR-IOV capacity of a PF', async () => {
+  it('reads driver and speed of an SR-IOV PF like any NIC', async () => {
     const { log } = recordingLogger();
     const info = await new SysfsDeviceSource({ root: SYSFS_FIXTURE, log, fs: fixtureFs }).describe(links, signal);
-    expect(info.get(3 as IfIndex)).toMatchObject({ driver: 'ice', pciAddress: '0000:3b:00.0', speedBytesPerSecond: 3_125_000_000, sriov: { numVfs: 4, totalVfs: 128 } });
+    expect(info.get(3 as IfIndex)).toMatchObject({ driver: 'ice', pciAddress: '0000:3b:00.0', speedBytesPerSecond: 3_125_000_000 });
   });
 
   it('finds the PCI function above a virtio device and omits speed -1', async () => {
     const { log } = recordingLogger();
     const info = await new SysfsDeviceSource({ root: SYSFS_FIXTURE, log, fs: fixtureFs }).describe(links, signal);
-    expect(info.get(4 as IfIndex)).toEqual({ driver: 'virtio_net', pciAddress: '0000:00:03.0', speedBytesPerSecond: undefined, duplex: undefined, sriov: undefined });
+    expect(info.get(4 as IfIndex)).toEqual({ driver: 'virtio_net', pciAddress: '0000:00:03.0', speedBytesPerSecond: undefined, duplex: undefined });
   });
 
   it('omits speed and duplex that answer EINVAL, without a warning', async () => {
     const { log, lines } = recordingLogger();
     const info = await new SysfsDeviceSource({ root: SYSFS_FIXTURE, log, fs: fixtureFs }).describe(links, signal);
     for (const i of [1, 6]) {
-      expect(info.get(i as IfIndex)).toEqual({ driver: undefined, pciAddress: undefined, speedBytesPerSecond: undefined, duplex: undefined, sriov: undefined });
+      expect(info.get(i as IfIndex)).toEqual({ driver: undefined, pciAddress: undefined, speedBytesPerSecond: undefined, duplex: undefined });
     }
     expect(info.get(5 as IfIndex)?.speedBytesPerSecond).toBe(125_000_000);
     expect(lines.filter((l) => l.level !== 'debug')).toEqual([]);
@@ -75,7 +74,7 @@ describe('SysfsDeviceSource on the fixture tree', () => {
     expect(lines.map((l) => [l.level, l.msg])).toEqual([['warn', 'sysfs attribute unreadable']]);
   });
 
-  it('re-reads speed only when the link moved or the entry expired; numvfs on every pass', async () => {
+  it('re-reads speed only when the link moved or the entry expired', async () => {
     const { log } = recordingLogger();
     const { fs, reads } = countingFs();
     let now = 1_000_000;
@@ -84,7 +83,6 @@ describe('SysfsDeviceSource on the fixture tree', () => {
     await source.describe(links, signal);
     expect(reads.get('/class/net/eno1/speed')).toBe(1);
     expect(reads.get('/class/net/eno1/device')).toBe(1);
-    expect(reads.get('/class/net/ens1f0/device/sriov_numvfs')).toBe(2);
 
     // A carrier flap (renegotiation) invalidates speed and duplex at once.
     const flapped = links.map((l) => (l.name === 'eno1' ? { ...l, carrierChanges: 3 } : l));

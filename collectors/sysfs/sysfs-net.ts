@@ -8,11 +8,11 @@
  * caches per ifindex: driver and PCI address never change for an ifindex; speed and duplex are
  * re-read when the link's admin state, operstate or carrier-change count moves (a renegotiation
  * always flaps the carrier) and otherwise after a jittered refresh interval (a bond's speed can
- * change without its own carrier moving). `sriov_numvfs` is re-read on every pass, PFs only.
+ * change without its own carrier moving). SR-IOV topology is the sriov collector's.
  */
 import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import type { DeviceInfo, IfIndex, NetLink, PciAddress, SriovCapacity } from '../../agent/domain.js';
+import type { DeviceInfo, IfIndex, NetLink, PciAddress } from '../../agent/domain.js';
 import { errnoCode } from '../../agent/errors.js';
 import type { DeviceInfoSource, Logger } from '../../agent/ports.js';
 
@@ -44,7 +44,6 @@ interface StaticInfo {
   readonly name: string;
   readonly driver: string | undefined;
   readonly pciAddress: PciAddress | undefined;
-  readonly totalVfs: number | undefined;
 }
 
 interface LinkSettings {
@@ -124,28 +123,22 @@ export class SysfsDeviceSource implements DeviceInfoSource {
     if (!entry.settings || entry.settings.key !== key || entry.settings.expiresAtMs <= now) {
       entry.settings = await this.#readSettings(dir, key, now);
     }
-    let sriov: SriovCapacity | undefined;
-    if (entry.static.totalVfs !== undefined) {
-      sriov = { totalVfs: entry.static.totalVfs, numVfs: parseCount(await this.#attr(dir, 'device/sriov_numvfs')) };
-    }
     return {
       speedBytesPerSecond: entry.settings.speedBytesPerSecond,
       duplex: entry.settings.duplex,
       driver: entry.static.driver,
       pciAddress: entry.static.pciAddress,
-      sriov,
     };
   }
 
   async #readStatic(dir: string, name: string): Promise<StaticInfo> {
     const device = await this.#link(dir, 'device');
-    if (device === undefined) return { name, driver: undefined, pciAddress: undefined, totalVfs: undefined };
+    if (device === undefined) return { name, driver: undefined, pciAddress: undefined };
     const driver = await this.#link(dir, 'device/driver');
     return {
       name,
       driver: driver === undefined ? undefined : path.basename(driver),
       pciAddress: pciAddressOf(device),
-      totalVfs: parseCount(await this.#attr(dir, 'device/sriov_totalvfs')),
     };
   }
 

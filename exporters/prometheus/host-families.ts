@@ -5,6 +5,8 @@
 import type { HostLink, LinkCounters, Snapshot } from '../../agent/domain.js';
 import { formatLabels } from './exposition.js';
 import { podFamilies } from './pod-families.js';
+import { sriovFamilies } from './sriov-families.js';
+import { vfUsers } from '../../agent/attachments.js';
 
 /** Label values of one sample; every label of a family is present ('' when it does not apply). */
 export type Labels = Readonly<Record<string, string>>;
@@ -82,7 +84,7 @@ const HOST_LINK_SPECS: readonly HostLinkSpec[] = [
 const INFO_HELP =
   'Descriptive labels of a host interface (value 1): kind is IFLA_INFO_KIND, empty for a physical device; parent and master are resolved from IFLA_LINK and IFLA_MASTER.';
 
-/** The host-interface and SR-IOV capacity families of a snapshot. */
+/** The host-interface families of a snapshot. */
 export function hostFamilies(snapshot: Snapshot): Family[] {
   const links = snapshot.hostLinks;
   const info: Sample[] = links.map((l) => ({
@@ -105,21 +107,6 @@ export function hostFamilies(snapshot: Snapshot): Family[] {
   for (const spec of HOST_LINK_SPECS) {
     families.push({ name: spec.name, help: spec.help, type: spec.type, samples: [], rows: { labelTexts, values: columnOf(links, spec.value) } });
   }
-  const pfs = links.filter((l) => l.device.sriov !== undefined);
-  families.push(
-    {
-      name: 'multinet_sriov_pf_vfs',
-      help: 'Virtual functions currently enabled on an SR-IOV physical function (sriov_numvfs).',
-      type: 'gauge',
-      samples: pfs.flatMap((l) => (l.device.sriov?.numVfs === undefined ? [] : [{ labels: { pf: l.name }, value: l.device.sriov.numVfs }])),
-    },
-    {
-      name: 'multinet_sriov_pf_max_vfs',
-      help: 'Virtual functions an SR-IOV physical function supports (sriov_totalvfs).',
-      type: 'gauge',
-      samples: pfs.map((l) => ({ labels: { pf: l.name }, value: l.device.sriov?.totalVfs ?? 0 })),
-    },
-  );
   return families;
 }
 
@@ -143,5 +130,5 @@ export function collectorFamilies(snapshot: Snapshot): Family[] {
 
 /** Every snapshot-derived family, in a stable order. */
 export function snapshotFamilies(snapshot: Snapshot): Family[] {
-  return [...hostFamilies(snapshot), ...podFamilies(snapshot), ...collectorFamilies(snapshot)];
+  return [...hostFamilies(snapshot), ...podFamilies(snapshot), ...sriovFamilies(snapshot.sriov, vfUsers(snapshot)), ...collectorFamilies(snapshot)];
 }

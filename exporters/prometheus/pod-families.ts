@@ -142,7 +142,7 @@ function networkFamilies(snapshot: Snapshot): Family[] {
     if (dev && snapshot.hostLinks.some((l) => l.name === dev)) counts.set(dev, 0);
   }
   for (const view of snapshot.podNetns) for (const i of view.interfaces) if (i.master) counts.set(i.master, (counts.get(i.master) ?? 0) + 1);
-  const readiness = evaluateReadiness(requiredInterfaces(snapshot.pods, snapshot.networks), snapshot.hostLinks);
+  const readiness = evaluateReadiness(requiredInterfaces(snapshot.pods, snapshot.networks, snapshot.sriov), snapshot.hostLinks, snapshot.sriov);
   return [
     {
       name: 'multinet_host_interface_required',
@@ -152,7 +152,7 @@ function networkFamilies(snapshot: Snapshot): Family[] {
     },
     {
       name: 'multinet_host_interface_ready',
-      help: 'Whether a required host interface can carry its pods\' traffic: it exists, is admin up and has carrier.',
+      help: 'Whether a required host interface can carry its pods\' traffic: it exists, is admin up and has carrier, and a PF has VFs.',
       type: 'gauge',
       samples: readiness.map((r) => ({ labels: { interface: r.interface }, value: r.ready ? 1 : 0 })),
     },

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { PciAddress } from '../../agent/domain.js';
 import { parseLinkMessage } from '../../collectors/netlink/parse-link.js';
 import { parsePfVfInfo } from '../../collectors/sriov/parse-vfinfo.js';
-import { indexPfVfInfo, joinVfNetlinkInfo, type SriovPf, type SriovSnapshot, type VfUser } from '../../collectors/sriov/sriov-domain.js';
+import { indexPfVfInfo, joinVfNetlinkInfo, type SriovPf, type SriovSnapshot, type VfUser } from '../../agent/sriov.js';
 import { SriovSysfsSource } from '../../collectors/sriov/sriov-sysfs.js';
 import { encodePfMessage, type VfSpec } from '../../collectors/sriov/testdata/encode-vfinfo.js';
 import { SRIOV_SYSFS, sriovFixtureFs } from '../../collectors/sriov/testdata/sriov-fixture.js';

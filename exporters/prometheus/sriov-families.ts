@@ -7,7 +7,7 @@
  * exposes has no series.
  */
 import type { PciAddress } from '../../agent/domain.js';
-import { pfLabel, type SriovPf, type SriovSnapshot, type SriovVf, type VfCounters, type VfUser } from '../../collectors/sriov/sriov-domain.js';
+import { pfLabel, type SriovPf, type SriovSnapshot, type SriovVf, type VfCounters, type VfUser } from '../../agent/sriov.js';
 import { formatLabels } from './exposition.js';
 import { columnOf, type Family, type Sample } from './host-families.js';
 

@@ -2,11 +2,9 @@
  * SR-IOV domain types: physical functions (PFs), their virtual functions (VFs), what sysfs and
  * rtnetlink say of them, and who uses each VF. Plain readonly data; counters are bigint, a value
  * the kernel or driver does not expose is `undefined`, never 0.
- *
- * These belong in agent/domain.ts (they are kept here only while another change owns that file);
- * nothing in this file does I/O or imports an adapter.
+ * Nothing in this file does I/O or imports an adapter.
  */
-import type { IfName, PciAddress } from '../../agent/domain.js';
+import type { IfName, PciAddress } from './domain.js';
 
 /** Per-VF counters. Each driver and each source exposes a different subset; the rest are undefined. */
 export interface VfCounters {
