@@ -22,6 +22,8 @@ COPY --from=build /src/dist/agent dist/agent
 COPY --from=build /src/dist/collectors dist/collectors
 COPY --from=build /src/dist/exporters dist/exporters
 COPY --from=build /src/dist/lab dist/lab
+# Loaded at run time by the PodResources client (no code generation).
+COPY collectors/podresources/api.proto collectors/podresources/api.proto
 COPY lab/manifests lab/manifests
 EXPOSE 9739
 # --max-semi-space-size=2: see agent/bin.ts (RSS 120 -> 95 MB with 250 pod namespaces).

@@ -209,12 +209,18 @@ export function joinPodNetns(input: {
 }
 
 /**
- * Who uses each VF, by PCI address: the pod interfaces whose network-status carries a
- * `device-info` PCI address (SR-IOV CNI, host-device), and pods listing one without the interface
- * being found (a VF bound to vfio-pci for DPDK has no netdev in the pod).
+ * Who uses each VF, by PCI address: the kubelet's device-plugin allocations say which pod holds
+ * it (authoritative, and the only source for a vfio-pci VF that has no netdev and often no
+ * device-info); network-status `device-info` PCI addresses add the interface and network.
  */
-export function vfUsers(snapshot: { readonly podNetns: readonly PodNetnsView[]; readonly pods: readonly PodInfo[] }): Map<PciAddress, { namespace: string; pod: string; interface: string; network: string }> {
+export function vfUsers(snapshot: {
+  readonly pods: readonly PodInfo[];
+  readonly allocations: ReadonlyMap<string, { readonly namespace: string; readonly pod: string }>;
+}): Map<PciAddress, { namespace: string; pod: string; interface: string; network: string }> {
   const out = new Map<PciAddress, { namespace: string; pod: string; interface: string; network: string }>();
+  for (const [id, a] of snapshot.allocations) {
+    if (/^[0-9a-f]{4,}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(id)) out.set(id as PciAddress, { namespace: a.namespace, pod: a.pod, interface: '', network: '' });
+  }
   for (const pod of snapshot.pods) {
     for (const e of statusOf(pod)) {
       if (!e.pciAddress) continue;

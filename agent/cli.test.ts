@@ -19,8 +19,11 @@ describe('parseArgs', () => {
       netnsDir: '/run/netns',
       netnsEnabled: true,
       sriovEnabled: true,
+      podResourcesEnabled: true,
+      podResourcesDir: '/var/lib/kubelet/pod-resources',
       manifests: [],
       nodeName: undefined,
+      kubeconfig: undefined,
       collectorTimeoutMs: 2000,
     });
   });

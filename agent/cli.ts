@@ -23,10 +23,15 @@ export interface RunConfig {
   readonly netnsDir: string;
   readonly netnsEnabled: boolean;
   readonly sriovEnabled: boolean;
+  readonly podResourcesEnabled: boolean;
+  /** Directory of the kubelet's pod-resources socket (the directory, so a kubelet restart is survived). */
+  readonly podResourcesDir: string;
   /** YAML files or directories with Pods and NetworkAttachmentDefinitions (no cluster needed). */
   readonly manifests: readonly string[];
   /** This node's name (`--node-name`, else $NODE_NAME): pods of other nodes are left out, and Node Events name it. */
   readonly nodeName: string | undefined;
+  /** kubeconfig file for the kube API; in a pod the service account is used without it. */
+  readonly kubeconfig: string | undefined;
   /** Per-collector time budget inside one scrape, milliseconds. */
   readonly collectorTimeoutMs: number;
 }
@@ -54,11 +59,14 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'path.procfs', arg: 'DIR', help: 'procfs mount point.', default: '/proc' },
   { name: 'path.netns', arg: 'DIR', help: 'Directory of bind-mounted network namespaces (containerd cni-*, CRI-O, ip netns).', default: '/run/netns' },
   { name: 'manifests', arg: 'PATH', help: 'YAML file or directory of Pods and NetworkAttachmentDefinitions, read instead of the kube API (repeatable).', default: undefined, repeatable: true },
+  { name: 'kubeconfig', arg: 'FILE', help: 'Read pods and NADs from the kube API with this kubeconfig (in a pod: the service account, no flag needed); ignored with --manifests.', default: undefined },
   { name: 'node-name', arg: 'NAME', help: 'This node (default $NODE_NAME): pods scheduled elsewhere are ignored; Node Events name it.', default: undefined },
+  { name: 'path.podresources', arg: 'DIR', help: 'Directory of the kubelet pod-resources socket (kubelet.sock); mount the directory, not the socket.', default: '/var/lib/kubelet/pod-resources' },
   { name: 'log.level', arg: LOG_LEVELS.join('|'), help: 'Only log messages at or above this level (to stderr, JSON).', default: 'info' },
   { name: 'collector.sysfs', arg: undefined, help: 'Read speed, duplex, driver, PCI address and SR-IOV capacity from sysfs (--no-collector.sysfs turns it off).', default: 'on' },
   { name: 'collector.netns', arg: undefined, help: 'Read the interfaces of every other network namespace on the node (pods) over rtnetlink (--no-collector.netns turns it off).', default: 'on' },
   { name: 'collector.sriov', arg: undefined, help: 'Read SR-IOV PFs and VFs from sysfs and the PFs\' VF info over rtnetlink (--no-collector.sriov turns it off).', default: 'on' },
+  { name: 'collector.podresources', arg: undefined, help: 'Ask the kubelet which pod holds which device (SR-IOV VFs) every 10 s (--no-collector.podresources turns it off).', default: 'on' },
   { name: 'collector.timeout', arg: 'DURATION', help: 'Time budget of each collector inside one scrape (e.g. 500ms, 2s).', default: '2s' },
   { name: 'output', arg: 'table|json', help: 'doctor only: how to print the report.', default: 'table' },
   { name: 'version', arg: undefined, help: 'Print the version and exit.', default: undefined },
@@ -157,7 +165,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw usageError(`--log.level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
   }
-  for (const flag of ['path.sysfs', 'path.procfs', 'path.netns']) {
+  for (const flag of ['path.sysfs', 'path.procfs', 'path.netns', 'path.podresources']) {
     if (get(flag) === '') throw usageError(`--${flag}: must not be empty`);
   }
   const manifests = repeated.get('manifests') ?? [];
@@ -175,8 +183,11 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       netnsDir: get('path.netns'),
       netnsEnabled: get('collector.netns') === 'on',
       sriovEnabled: get('collector.sriov') === 'on',
+      podResourcesEnabled: get('collector.podresources') === 'on',
+      podResourcesDir: get('path.podresources'),
       manifests,
       nodeName: values.get('node-name') ?? (env.NODE_NAME || undefined),
+      kubeconfig: values.get('kubeconfig') || undefined,
       collectorTimeoutMs: parseDuration('collector.timeout', get('collector.timeout')),
   };
   return sub === 'doctor' ? { kind: 'doctor', config, output } : { kind: 'run', config };

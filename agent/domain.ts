@@ -6,6 +6,7 @@
 import type { PodNetnsView } from './attachments.js';
 import type { NetworkDefinition, PodInfo, PodUid } from './pods.js';
 import type { PfVfInfo, SriovSnapshot } from './sriov.js';
+import type { DeviceAllocation } from './ports.js';
 
 declare const brand: unique symbol;
 /** A nominal type: a string or number that cannot be swapped for another of the same base. */
@@ -146,11 +147,13 @@ export interface Snapshot {
   readonly networks: readonly NetworkDefinition[];
   /** SR-IOV PFs and VFs (sysfs topology joined with the PFs' rtnetlink VF info). */
   readonly sriov: SriovSnapshot;
+  /** Device-plugin allocations (kubelet PodResources): device ID → pod. */
+  readonly allocations: ReadonlyMap<string, DeviceAllocation>;
   readonly collectors: readonly CollectorStatus[];
 }
 
 /** A snapshot that saw nothing: the starting point for tests and for family templates. */
-export const EMPTY_SNAPSHOT: Snapshot = Object.freeze({ takenAtMs: 0, hostLinks: [], podNetns: [], pods: [], networks: [], sriov: { pfs: [] }, collectors: [] });
+export const EMPTY_SNAPSHOT: Snapshot = Object.freeze({ takenAtMs: 0, hostLinks: [], podNetns: [], pods: [], networks: [], sriov: { pfs: [] }, allocations: new Map(), collectors: [] });
 
 /** No device information at all: what a link gets when sysfs could not be read. */
 export const NO_DEVICE_INFO: DeviceInfo = Object.freeze({

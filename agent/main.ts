@@ -9,11 +9,17 @@ import { NetlinkLinkEvents } from '../collectors/netlink/link-events.js';
 import { NetlinkLinkSource } from '../collectors/netlink/link-dump.js';
 import { NetlinkPodLinkSource } from '../collectors/netlink/netns-links.js';
 import { NetnsDiscovery } from '../collectors/procfs/netns-discovery.js';
+import { PodResourcesSource } from '../collectors/podresources/podresources-client.js';
 import { readNetnsNetworking } from '../collectors/procfs/netns-networking.js';
 import { SriovSysfsSource } from '../collectors/sriov/sriov-sysfs.js';
 import { SysfsDeviceSource } from '../collectors/sysfs/sysfs-net.js';
 import { runLab } from '../lab/cli.js';
+import { KubeEventSink } from '../collectors/kube/event-sink.js';
+import { loadKubeConfig } from '../collectors/kube/kube-config.js';
+import { KubeMetadataSource } from '../collectors/kube/kube-source.js';
 import { runDoctor } from '../exporters/doctor/doctor.js';
+import { EventRecorder } from '../exporters/kube-events/recorder.js';
+import { eventFamilies, kubeCacheFamilies } from '../exporters/prometheus/agent-families.js';
 import { startHttpServer, type Readiness, type RunningServer } from '../exporters/http/server.js';
 import { createMetricsRenderer } from '../exporters/prometheus/registry.js';
 import { parseArgs, usage, type RunConfig } from './cli.js';
@@ -21,13 +27,18 @@ import { AgentError } from './errors.js';
 import type { Snapshot } from './domain.js';
 import type { PodMetadataSource } from './pods.js';
 import type { Logger } from './ports.js';
-import { ReadinessMonitor } from './readiness-monitor.js';
+import { findProblems } from './health.js';
+import { ProblemReporter, ReadinessMonitor } from './readiness-monitor.js';
 import { buildSnapshot, COLLECTOR, FailureLog, SnapshotCache } from './snapshot.js';
 
 /** A snapshot younger than this is served again: Prometheus HA pairs scrape within the same second. */
 const SNAPSHOT_MAX_AGE_MS = 1000;
 /** How often manifest files are read again (off the scrape path). */
 const MANIFEST_RELOAD_MS = 5000;
+/** How long start-up waits for the kube caches before evaluating readiness anyway. */
+const KUBE_SYNC_WAIT_MS = 10_000;
+/** How often pod and NAD problems are checked for Events. */
+const PROBLEM_CHECK_MS = 30_000;
 
 /** The package version, read from package.json beside the build output. */
 export function agentVersion(): string {
@@ -49,7 +60,9 @@ interface Wiring {
   readonly metadata: PodMetadataSource | undefined;
   /** Calls `listener` after pods or NADs may have changed. */
   onMetadataChange(listener: () => void): void;
-  close(): void;
+  /** The kube API side, when the agent runs against a cluster. */
+  readonly kube: { readonly source: KubeMetadataSource; readonly events: EventRecorder } | undefined;
+  close(): Promise<void>;
 }
 
 /** Keeps the pods of one node: manifests may describe a whole cluster. */
@@ -63,6 +76,8 @@ async function wireSources(config: RunConfig, log: Logger, reloadManifests: bool
   const failures = new FailureLog(log);
   const links = new NetlinkLinkSource({ vfInfo: config.sriovEnabled });
   const sriov = config.sriovEnabled ? new SriovSysfsSource({ root: config.sysfsRoot, log }) : undefined;
+  const allocations = config.podResourcesEnabled ? new PodResourcesSource({ dir: config.podResourcesDir, log }) : undefined;
+  allocations?.start();
   const devices = config.sysfsEnabled ? new SysfsDeviceSource({ root: config.sysfsRoot, log }) : undefined;
   const netns = config.netnsEnabled
     ? {
@@ -87,13 +102,28 @@ async function wireSources(config: RunConfig, log: Logger, reloadManifests: bool
     }
     metadata = podsOfNode(source, config.nodeName);
   }
+  let kube: Wiring['kube'];
+  if (metadata === undefined && (config.kubeconfig !== undefined || process.env.KUBERNETES_SERVICE_HOST)) {
+    if (!config.nodeName) throw new AgentError('E_USAGE', 'against the kube API the agent needs its node: set NODE_NAME (downward API) or --node-name');
+    const kubeConfig = loadKubeConfig(config.kubeconfig);
+    const source = new KubeMetadataSource({ kubeConfig, nodeName: config.nodeName, log });
+    source.onChange(() => listeners.forEach((l) => l()));
+    await source.start();
+    const events = new EventRecorder({ sink: new KubeEventSink({ kubeConfig, nodeName: config.nodeName }), log, instance: config.nodeName });
+    kube = { source, events };
+    metadata = source;
+  }
   return {
-    build: () => buildSnapshot({ links, devices, netns, metadata, sriov }, { collectorTimeoutMs: config.collectorTimeoutMs, failures }),
+    build: () => buildSnapshot({ links, devices, netns, metadata, sriov, allocations }, { collectorTimeoutMs: config.collectorTimeoutMs, failures }),
     links,
     metadata,
     onMetadataChange: (l) => void listeners.push(l),
-    close() {
+    kube,
+    async close() {
       clearInterval(reloadTimer);
+      kube?.events.close();
+      allocations?.stop();
+      await kube?.source.stop();
       links.close();
       netns?.links.close();
     },
@@ -105,7 +135,12 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
   const version = agentVersion();
   const wiring = await wireSources(config, log, true);
   const snapshots = new SnapshotCache(wiring.build, { maxAgeMs: SNAPSHOT_MAX_AGE_MS });
-  const metrics = createMetricsRenderer({ version, snapshot: () => snapshots.get() });
+  const kube = wiring.kube;
+  const metrics = createMetricsRenderer({
+    version,
+    snapshot: () => snapshots.get(),
+    live: kube ? () => [...eventFamilies(kube.events.stats()), ...kubeCacheFamilies(kube.source.cacheStatus())] : undefined,
+  });
 
   // Not ready while the host link dump fails or a collector lacks a capability: the agent then
   // cannot see what it is deployed to see, and the DaemonSet's readiness should say so.
@@ -113,6 +148,7 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
     const last = snapshots.last;
     if (!last) return { ready: false, reasons: ['no snapshot taken yet'] };
     const reasons: string[] = [];
+    if (kube && !kube.source.synced()) reasons.push('kube API caches not synced yet');
     for (const c of last.collectors) {
       if (c.success) continue;
       if (c.name === COLLECTOR.netlink) reasons.push(`rtnetlink link dump failing: ${c.error ?? ''}`);
@@ -133,12 +169,26 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
       links: wiring.links,
       linkEvents: new NetlinkLinkEvents({ log }),
       metadata: () => ({ pods: metadata.pods(), networks: metadata.networks() }),
-      events: undefined,
+      events: kube?.events,
       nodeName: config.nodeName ?? hostname(),
       log,
     });
+    if (kube && !(await kube.source.waitForSync(KUBE_SYNC_WAIT_MS))) log.warn({ waitedMs: KUBE_SYNC_WAIT_MS }, 'kube API caches not synced yet; starting anyway');
     await monitor.start(AbortSignal.timeout(config.collectorTimeoutMs));
     wiring.onMetadataChange(() => monitor?.metadataChanged());
+  }
+
+  // Pod and NAD problems become Events on those objects, checked on a timer off the scrape path.
+  let problemTimer: NodeJS.Timeout | undefined;
+  if (kube) {
+    const reporter = new ProblemReporter(kube.events, (ns, name) => kube.source.pods().find((p) => p.namespace === ns && p.name === name)?.uid);
+    const check = async (): Promise<void> => {
+      const snapshot = await snapshots.get();
+      reporter.report(findProblems(snapshot, await readNetnsNetworking(config.procfsRoot, snapshot.podNetns.filter((v) => v.pod).map((v) => v.netns))));
+    };
+    problemTimer = setInterval(() => void check().catch((err: unknown) => log.warn({ err }, 'problem check failed')), PROBLEM_CHECK_MS);
+    problemTimer.unref();
+    void check().catch((err: unknown) => log.warn({ err }, 'problem check failed'));
   }
 
   const server = await startHttpServer({
@@ -153,9 +203,10 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
   return {
     server,
     async stop() {
+      clearInterval(problemTimer);
       monitor?.stop();
       await server.close();
-      wiring.close();
+      await wiring.close();
     },
   };
 }
@@ -189,7 +240,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         output: command.output,
       });
     } finally {
-      wiring.close();
+      await wiring.close();
     }
   }
   if (command.kind === 'version') {

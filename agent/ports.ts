@@ -26,6 +26,21 @@ export interface SriovTopologySource {
   listPfs(signal: AbortSignal): Promise<readonly SriovPf[]>;
 }
 
+/** A device a pod's container was allocated by a device plugin (kubelet PodResources). */
+export interface DeviceAllocation {
+  readonly namespace: string;
+  readonly pod: string;
+  readonly container: string;
+  readonly resourceName: string;
+}
+
+/** Device allocations, kept fresh off the scrape path; reads are synchronous. */
+export interface DeviceAllocationSource {
+  /** Device ID (a VF's PCI address for SR-IOV resources) → its user. */
+  devices(): ReadonlyMap<string, DeviceAllocation>;
+  status(): { readonly connected: boolean; readonly lastError: string | undefined };
+}
+
 /** A link of the agent's namespace appeared, changed or went away. */
 export interface LinkChange {
   readonly removed: boolean;

@@ -15,11 +15,11 @@ import {
 import { joinPodNetns, type NetnsSample } from './attachments.js';
 import { AgentError, CapabilityError } from './errors.js';
 import type { PodMetadataSource } from './pods.js';
-import type { DeviceInfoSource, LinkSource, Logger, NetnsDiscoverer, PodLinkSource, SriovTopologySource } from './ports.js';
+import type { DeviceAllocation, DeviceAllocationSource, DeviceInfoSource, LinkSource, Logger, NetnsDiscoverer, PodLinkSource, SriovTopologySource } from './ports.js';
 import { indexPfVfInfo, joinVfNetlinkInfo, type SriovSnapshot } from './sriov.js';
 
 /** Names of the collectors as they appear in `multinet_scrape_collector_*{collector}`. */
-export const COLLECTOR = { netlink: 'netlink', sysfs: 'sysfs', netns: 'netns', sriov: 'sriov' } as const;
+export const COLLECTOR = { netlink: 'netlink', sysfs: 'sysfs', netns: 'netns', sriov: 'sriov', podresources: 'podresources' } as const;
 
 /** What the snapshot builder reads from. */
 export interface SnapshotSources {
@@ -32,6 +32,8 @@ export interface SnapshotSources {
   readonly metadata?: PodMetadataSource | undefined;
   /** SR-IOV topology; absent when that collector is disabled. */
   readonly sriov?: SriovTopologySource | undefined;
+  /** Device-plugin allocations from the kubelet; absent when that collector is disabled. */
+  readonly allocations?: DeviceAllocationSource | undefined;
 }
 
 /** Discovers the pod namespaces and dumps each one's links, one after the other on one socket. */
@@ -172,10 +174,17 @@ export async function buildSnapshot(sources: SnapshotSources, opts: BuildOptions
     const byPf = indexPfVfInfo(hostLinks.map((l) => ({ pciAddress: l.device.pciAddress, info: l.vfInfo })));
     sriov = joinVfNetlinkInfo(ran.value ?? [], byPf);
   }
+  let allocations: ReadonlyMap<string, DeviceAllocation> = new Map();
+  if (sources.allocations) {
+    // Read from the cache the kubelet client keeps; success says whether that cache is live.
+    const st = sources.allocations.status();
+    allocations = sources.allocations.devices();
+    statuses.push({ name: COLLECTOR.podresources, success: st.connected, durationSeconds: 0, ...(st.connected ? {} : { error: st.lastError ?? 'not connected' }) });
+  }
   const pods = sources.metadata?.pods() ?? [];
   const networks = sources.metadata?.networks() ?? [];
   const podNetns = sampled ? joinPodNetns({ ...sampled, hostLinks, pods, networks }) : [];
-  return { takenAtMs, hostLinks, podNetns, pods, networks, sriov, collectors: statuses };
+  return { takenAtMs, hostLinks, podNetns, pods, networks, sriov, allocations, collectors: statuses };
 }
 
 /**

@@ -258,7 +258,8 @@ export class EventRecorder {
   }
 }
 
+/** Whether the sink said 404 (the kube adapter's errors carry `status`). */
 function isNotFound(err: unknown): boolean {
-  const e = err as { code?: unknown; statusCode?: unknown; response?: { statusCode?: unknown } };
-  return e?.code === 404 || e?.statusCode === 404 || e?.response?.statusCode === 404;
+  const e = err as { status?: unknown; code?: unknown; statusCode?: unknown };
+  return e?.status === 404 || e?.code === 404 || e?.statusCode === 404;
 }

@@ -1,0 +1,155 @@
+/**
+ * A kubelet PodResources server for tests: the vendored `podresources/v1` proto served by grpc-js
+ * on `kubelet.sock` in a directory, as the kubelet serves it (List, Get, GetAllocatableResources).
+ * Tests set what it answers ({@link PodResourcesServer.pods}, {@link PodResourcesServer.allocatable})
+ * and drive faults: {@link PodResourcesServer.stop} (socket removed, or left behind as after a
+ * crash, so a dial is refused), {@link PodResourcesServer.restart} (socket re-created at the same
+ * path, as a restarted kubelet does), {@link PodResourcesServer.delayMs} (slow answers) and
+ * {@link PodResourcesServer.failWith} (an error status, like the kubelet's rate limiter).
+ * {@link PodResourcesServer.close} ends every timer and socket.
+ */
+import { link, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { PODRESOURCES_SOCKET } from '../../collectors/podresources/podresources-client.js';
+import {
+  podResourcesService,
+  type AllocatableResourcesResponseMessage,
+  type ContainerDevicesMessage,
+  type GetPodResourcesRequestMessage,
+  type GetPodResourcesResponseMessage,
+  type ListPodResourcesResponseMessage,
+  type PodResourcesMessage,
+} from '../../collectors/podresources/podresources-proto.js';
+
+/** Calls the server has answered or is answering, by method. */
+export interface PodResourcesCalls {
+  list: number;
+  get: number;
+  getAllocatableResources: number;
+  /** Calls being answered now (a delayed call counts until it is answered or cancelled). */
+  inFlight: number;
+  /** The most calls ever answered at once. */
+  maxInFlight: number;
+}
+
+/** A PodResourcesLister on a unix socket, controlled by the test. */
+export class PodResourcesServer {
+  /** The directory (`--path.podresources`). */
+  readonly dir: string;
+  readonly socketPath: string;
+  /** What List answers (and Get looks up); replace at will. */
+  pods: readonly PodResourcesMessage[] = [];
+  /** What GetAllocatableResources answers. */
+  allocatable: readonly ContainerDevicesMessage[] = [];
+  /** Whether Get is served (the `KubeletPodResourcesGet` feature gate, GA in 1.36). */
+  getEnabled = true;
+  /** Every answer waits this long. */
+  delayMs = 0;
+  readonly calls: PodResourcesCalls = { list: 0, get: 0, getAllocatableResources: 0, inFlight: 0, maxInFlight: 0 };
+  #failure: { code: status; details: string } | undefined;
+  #server: Server | undefined;
+  readonly #pending = new Set<NodeJS.Timeout>();
+
+  private constructor(dir: string) {
+    this.dir = dir;
+    this.socketPath = path.join(dir, PODRESOURCES_SOCKET);
+  }
+
+  /** Starts serving on `kubelet.sock` in `dir` (which must exist). */
+  static async start(dir: string): Promise<PodResourcesServer> {
+    const server = new PodResourcesServer(dir);
+    await server.restart();
+    return server;
+  }
+
+  /** Answers every call with this status until called with undefined. */
+  failWith(code: status | undefined, details = 'injected failure'): void {
+    this.#failure = code === undefined ? undefined : { code, details };
+  }
+
+  /** True while serving. */
+  get serving(): boolean {
+    return this.#server !== undefined;
+  }
+
+  /**
+   * Stops serving: connections are dropped and the socket removed. With `stale`, the socket
+   * file stays behind, no longer listened on, as after a kubelet crash: a dial is refused.
+   */
+  async stop(options: { stale?: boolean } = {}): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    for (const t of this.#pending) clearTimeout(t);
+    this.#pending.clear();
+    if (!server) return;
+    // libuv unlinks a unix socket when its listener closes; a hard link keeps the inode for the stale case.
+    const keep = `${this.socketPath}.stale`;
+    if (options.stale) await link(this.socketPath, keep);
+    server.forceShutdown();
+    if (options.stale) await rename(keep, this.socketPath);
+    else await rm(this.socketPath, { force: true });
+  }
+
+  /** (Re)starts serving at the same path, first removing a socket left behind, as the kubelet does. */
+  async restart(): Promise<void> {
+    await this.stop();
+    await rm(this.socketPath, { force: true });
+    const server = new Server();
+    const { definition } = podResourcesService();
+    const implementation: UntypedServiceImplementation = {
+      List: this.#unary('list', (): ListPodResourcesResponseMessage => ({ pod_resources: this.pods })),
+      Get: this.#unary('get', (req: GetPodResourcesRequestMessage): GetPodResourcesResponseMessage => {
+        // The kubelet answers both with a plain Go error, which gRPC sends as UNKNOWN.
+        if (!this.getEnabled) throw Object.assign(new Error('PodResources API Get method disabled'), { code: status.UNKNOWN });
+        const pod = this.pods.find((p) => p.name === req.pod_name && p.namespace === req.pod_namespace);
+        if (!pod) throw Object.assign(new Error(`pod ${req.pod_name ?? ''} in namespace ${req.pod_namespace ?? ''} not found`), { code: status.UNKNOWN });
+        return { pod_resources: pod };
+      }),
+      GetAllocatableResources: this.#unary('getAllocatableResources', (): AllocatableResourcesResponseMessage => ({ devices: this.allocatable, cpu_ids: [], memory: [] })),
+    };
+    server.addService(definition, implementation);
+    await new Promise<void>((resolve, reject) => {
+      server.bindAsync(`unix://${this.socketPath}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve()));
+    });
+    this.#server = server;
+  }
+
+  /** Stops serving and removes the socket. */
+  async close(): Promise<void> {
+    await this.stop();
+  }
+
+  /** A unary handler that counts, waits {@link delayMs}, and answers (or fails as told). */
+  #unary<Req, Res>(method: 'list' | 'get' | 'getAllocatableResources', answer: (req: Req) => Res) {
+    return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
+      this.calls[method]++;
+      this.calls.inFlight++;
+      this.calls.maxInFlight = Math.max(this.calls.maxInFlight, this.calls.inFlight);
+      let done = false;
+      const finish = (): boolean => {
+        if (done) return false;
+        done = true;
+        this.calls.inFlight--;
+        return true;
+      };
+      const respond = (): void => {
+        if (!finish()) return;
+        const failure = this.#failure;
+        if (failure) return callback({ code: failure.code, details: failure.details });
+        try {
+          callback(null, answer(call.request));
+        } catch (err) {
+          callback({ code: (err as { code?: status }).code ?? status.INTERNAL, details: err instanceof Error ? err.message : String(err) });
+        }
+      };
+      call.on('cancelled', () => void finish());
+      if (this.delayMs <= 0) return respond();
+      const timer = setTimeout(() => {
+        this.#pending.delete(timer);
+        respond();
+      }, this.delayMs);
+      this.#pending.add(timer);
+    };
+  }
+}
