@@ -14,9 +14,10 @@ export interface AgentProcess {
 }
 
 /** Starts the agent in `ns` and waits until /readyz answers 200 (at most `timeoutMs`). */
-export async function startAgentIn(ns: string, port: number, extraArgs: string[] = [], timeoutMs = 15_000): Promise<AgentProcess> {
+export async function startAgentIn(ns: string, port: number, extraArgs: string[] = [], timeoutMs = 15_000, env: Record<string, string> = {}): Promise<AgentProcess> {
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, AGENT_BIN, `--web.listen-address=127.0.0.1:${port}`, '--log.level=debug', ...extraArgs], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let log = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (log += d));

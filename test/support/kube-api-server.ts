@@ -146,6 +146,8 @@ export interface KubeApiServerOptions {
   readonly bookmarkIntervalMs?: number;
   /** The bearer token accepted. Default `t`. */
   readonly token?: string;
+  /** Address to listen on. Default 127.0.0.1 (an agent in another namespace needs a bridge address). */
+  readonly host?: string;
 }
 
 interface HistoryEntry {
@@ -190,7 +192,7 @@ const NAD_PATH = /^\/apis\/k8s\.cni\.cncf\.io\/v1(?:\/namespaces\/([^/]+))?\/(ne
 /** A protocol-faithful kube-apiserver for tests; see the module comment. */
 export class KubeApiServer {
   readonly #server: Server;
-  readonly #host = '127.0.0.1';
+  readonly #host: string;
   #port = 0;
   readonly #token: string;
   readonly #historyLimit: number;
@@ -214,6 +216,7 @@ export class KubeApiServer {
 
   private constructor(options: KubeApiServerOptions) {
     this.#token = options.token ?? 't';
+    this.#host = options.host ?? '127.0.0.1';
     this.#historyLimit = options.historyLimit ?? 1000;
     for (const name of Object.keys(RESOURCES) as ResourceName[]) this.#store.set(name, new Map());
     this.#server = createServer((req, res) => {
@@ -229,14 +232,14 @@ export class KubeApiServer {
     this.#bookmarkTimer = setInterval(() => this.#sendBookmarks(), options.bookmarkIntervalMs ?? 1000);
   }
 
-  /** Starts a server on a free port of 127.0.0.1. */
+  /** Starts a server on a free port of its host (127.0.0.1 by default). */
   static async start(options: KubeApiServerOptions = {}): Promise<KubeApiServer> {
     const s = new KubeApiServer(options);
     await s.#listen(0);
     return s;
   }
 
-  /** `http://127.0.0.1:PORT`. */
+  /** `http://HOST:PORT`. */
   get url(): string {
     return `http://${this.#host}:${this.#port}`;
   }
