@@ -63,7 +63,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'node-name', arg: 'NAME', help: 'This node (default $NODE_NAME): pods scheduled elsewhere are ignored; Node Events name it.', default: undefined },
   { name: 'path.podresources', arg: 'DIR', help: 'Directory of the kubelet pod-resources socket (kubelet.sock); mount the directory, not the socket.', default: '/var/lib/kubelet/pod-resources' },
   { name: 'log.level', arg: LOG_LEVELS.join('|'), help: 'Only log messages at or above this level (to stderr, JSON).', default: 'info' },
-  { name: 'collector.sysfs', arg: undefined, help: 'Read speed, duplex, driver, PCI address and SR-IOV capacity from sysfs (--no-collector.sysfs turns it off).', default: 'on' },
+  { name: 'collector.sysfs', arg: undefined, help: 'Read speed, duplex, driver and PCI address of host links from sysfs (--no-collector.sysfs turns it off).', default: 'on' },
   { name: 'collector.netns', arg: undefined, help: 'Read the interfaces of every other network namespace on the node (pods) over rtnetlink (--no-collector.netns turns it off).', default: 'on' },
   { name: 'collector.sriov', arg: undefined, help: 'Read SR-IOV PFs and VFs from sysfs and the PFs\' VF info over rtnetlink (--no-collector.sriov turns it off).', default: 'on' },
   { name: 'collector.podresources', arg: undefined, help: 'Ask the kubelet which pod holds which device (SR-IOV VFs) every 10 s (--no-collector.podresources turns it off).', default: 'on' },

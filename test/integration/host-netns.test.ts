@@ -112,8 +112,9 @@ describe.skipIf(!IS_ROOT)('agent in a network namespace of its own', () => {
       for (const dev of ['vB', 'vD']) await ip('-n', PEER, 'link', 'set', dev, 'up');
       await address(NS, 'mv0', '10.199.1.1', PEER, 'vB', '10.199.1.2');
       await address(NS, 'br0', '10.199.2.1', PEER, 'vD', '10.199.2.2');
-      // Host links only: the pod-namespace suite covers the other namespaces of the machine.
-      agent = await startAgentIn(NS, PORT, ['--no-collector.netns']);
+      // Host links only: the pod-namespace suite covers the other namespaces of the machine, and
+      // there is no kubelet here to ask for device allocations.
+      agent = await startAgentIn(NS, PORT, ['--no-collector.netns', '--no-collector.podresources']);
     } catch (err) {
       deleteNetns(NS, PEER);
       throw err;
