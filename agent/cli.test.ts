@@ -24,6 +24,7 @@ describe('parseArgs', () => {
       manifests: [],
       nodeName: undefined,
       kubeconfig: undefined,
+      nodeCondition: false,
       collectorTimeoutMs: 2000,
     });
   });

@@ -32,6 +32,8 @@ export interface RunConfig {
   readonly nodeName: string | undefined;
   /** kubeconfig file for the kube API; in a pod the service account is used without it. */
   readonly kubeconfig: string | undefined;
+  /** Write host-interface readiness as the Node condition SecondaryNetworksReady (needs nodes/status patch). */
+  readonly nodeCondition: boolean;
   /** Per-collector time budget inside one scrape, milliseconds. */
   readonly collectorTimeoutMs: number;
 }
@@ -60,6 +62,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'path.netns', arg: 'DIR', help: 'Directory of bind-mounted network namespaces (containerd cni-*, CRI-O, ip netns).', default: '/run/netns' },
   { name: 'manifests', arg: 'PATH', help: 'YAML file or directory of Pods and NetworkAttachmentDefinitions, read instead of the kube API (repeatable).', default: undefined, repeatable: true },
   { name: 'kubeconfig', arg: 'FILE', help: 'Read pods and NADs from the kube API with this kubeconfig (in a pod: the service account, no flag needed); ignored with --manifests.', default: undefined },
+  { name: 'kube.node-condition', arg: undefined, help: 'Also write host-interface readiness as the Node condition SecondaryNetworksReady (RBAC: nodes/status patch).', default: 'off' },
   { name: 'node-name', arg: 'NAME', help: 'This node (default $NODE_NAME): pods scheduled elsewhere are ignored; Node Events name it.', default: undefined },
   { name: 'path.podresources', arg: 'DIR', help: 'Directory of the kubelet pod-resources socket (kubelet.sock); mount the directory, not the socket.', default: '/var/lib/kubelet/pod-resources' },
   { name: 'log.level', arg: LOG_LEVELS.join('|'), help: 'Only log messages at or above this level (to stderr, JSON).', default: 'info' },
@@ -188,6 +191,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       manifests,
       nodeName: values.get('node-name') ?? (env.NODE_NAME || undefined),
       kubeconfig: values.get('kubeconfig') || undefined,
+      nodeCondition: get('kube.node-condition') === 'on',
       collectorTimeoutMs: parseDuration('collector.timeout', get('collector.timeout')),
   };
   return sub === 'doctor' ? { kind: 'doctor', config, output } : { kind: 'run', config };

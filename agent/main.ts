@@ -17,6 +17,7 @@ import { runLab } from '../lab/cli.js';
 import { KubeEventSink } from '../collectors/kube/event-sink.js';
 import { loadKubeConfig } from '../collectors/kube/kube-config.js';
 import { KubeMetadataSource } from '../collectors/kube/kube-source.js';
+import { NodeConditionWriter } from '../collectors/kube/node-condition.js';
 import { runDoctor } from '../exporters/doctor/doctor.js';
 import { EventRecorder } from '../exporters/kube-events/recorder.js';
 import { eventFamilies, kubeCacheFamilies } from '../exporters/prometheus/agent-families.js';
@@ -39,6 +40,8 @@ const MANIFEST_RELOAD_MS = 5000;
 const KUBE_SYNC_WAIT_MS = 10_000;
 /** How often pod and NAD problems are checked for Events. */
 const PROBLEM_CHECK_MS = 30_000;
+/** How often the Node condition is re-asserted (written only when changed or its heartbeat is due). */
+const NODE_CONDITION_HEARTBEAT_MS = 15_000;
 
 /** The package version, read from package.json beside the build output. */
 export function agentVersion(): string {
@@ -61,7 +64,7 @@ interface Wiring {
   /** Calls `listener` after pods or NADs may have changed. */
   onMetadataChange(listener: () => void): void;
   /** The kube API side, when the agent runs against a cluster. */
-  readonly kube: { readonly source: KubeMetadataSource; readonly events: EventRecorder } | undefined;
+  readonly kube: { readonly source: KubeMetadataSource; readonly events: EventRecorder; readonly condition: NodeConditionWriter | undefined } | undefined;
   close(): Promise<void>;
 }
 
@@ -110,7 +113,8 @@ async function wireSources(config: RunConfig, log: Logger, reloadManifests: bool
     source.onChange(() => listeners.forEach((l) => l()));
     await source.start();
     const events = new EventRecorder({ sink: new KubeEventSink({ kubeConfig, nodeName: config.nodeName }), log, instance: config.nodeName });
-    kube = { source, events };
+    const condition = config.nodeCondition ? new NodeConditionWriter({ kubeConfig, nodeName: config.nodeName }) : undefined;
+    kube = { source, events, condition };
     metadata = source;
   }
   return {
@@ -163,6 +167,14 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
 
   // Host-interface readiness between scrapes: link events re-evaluate at once.
   let monitor: ReadinessMonitor | undefined;
+  // The optional Node condition follows each transition, and is re-asserted on a heartbeat.
+  const condition = kube?.condition;
+  const syncCondition = (): void => {
+    if (!condition || !monitor) return;
+    condition.write(monitor.current()).catch((err: unknown) => log.debug({ err }, 'node condition not written; retried on the next heartbeat'));
+  };
+  const conditionTimer = condition ? setInterval(syncCondition, NODE_CONDITION_HEARTBEAT_MS) : undefined;
+  conditionTimer?.unref();
   if (wiring.metadata) {
     const metadata = wiring.metadata;
     monitor = new ReadinessMonitor({
@@ -172,10 +184,12 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
       events: kube?.events,
       nodeName: config.nodeName ?? hostname(),
       log,
+      onTransition: () => syncCondition(),
     });
     if (kube && !(await kube.source.waitForSync(KUBE_SYNC_WAIT_MS))) log.warn({ waitedMs: KUBE_SYNC_WAIT_MS }, 'kube API caches not synced yet; starting anyway');
     await monitor.start(AbortSignal.timeout(config.collectorTimeoutMs));
     wiring.onMetadataChange(() => monitor?.metadataChanged());
+    syncCondition();
   }
 
   // Pod and NAD problems become Events on those objects, checked on a timer off the scrape path.
@@ -204,6 +218,7 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
     server,
     async stop() {
       clearInterval(problemTimer);
+      clearInterval(conditionTimer);
       monitor?.stop();
       await server.close();
       await wiring.close();

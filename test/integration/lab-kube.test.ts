@@ -86,6 +86,7 @@ describe.skipIf(!IS_ROOT || !CNI_PRESENT)('the seed lab against the kube API', (
     // A pod of another node: the field selector must keep it out.
     server.create('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'elsewhere', namespace: 'default' }, spec: { nodeName: 'other-node' } });
     podNames = pods.items.map((p) => String(p.metadata.name));
+    server.create('nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: NODE }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
     workDir = await mkdtemp(path.join(tmpdir(), 'mna-kube-'));
     const kubeconfig = path.join(workDir, 'kubeconfig');
     await writeFile(
@@ -100,7 +101,7 @@ describe.skipIf(!IS_ROOT || !CNI_PRESENT)('the seed lab against the kube API', (
         '',
       ].join('\n'),
     );
-    agent = await startAgentIn(NODE, PORT, [`--kubeconfig=${kubeconfig}`], 30_000, { NODE_NAME: NODE });
+    agent = await startAgentIn(NODE, PORT, [`--kubeconfig=${kubeconfig}`, '--kube.node-condition'], 30_000, { NODE_NAME: NODE });
   }, 120_000);
 
   afterAll(async () => {
@@ -135,9 +136,14 @@ describe.skipIf(!IS_ROOT || !CNI_PRESENT)('the seed lab against the kube API', (
     console.log(`eth2 down -> Event at the API in ${eventMs} ms, -> /metrics in ${metricMs} ms`);
     expect(eventMs).toBeLessThan(1000);
 
+    const condition = (): Record<string, string> | undefined =>
+      ((server?.get('nodes', '', NODE)?.status as { conditions?: Record<string, string>[] } | undefined)?.conditions ?? []).find((c) => c.type === 'SecondaryNetworksReady');
+    expect((await until('condition False', 5000, () => (condition()?.status === 'False' ? condition() : undefined)))?.message).toContain('eth2 (admin down');
+
     await ip('-n', NODE, 'link', 'set', 'eth2', 'up');
     const back = await until('HostInterfaceReady', 5000, () => (server ? nodeEvents(server).slice(before).find((e) => e.reason === 'HostInterfaceReady') : undefined));
     expect(back.message).toContain('host interface eth2 is ready again');
+    await until('condition True', 5000, () => (condition()?.status === 'True' ? true : undefined));
   });
 
   it('the API gone for a while: metrics keep flowing, caches recover, no event storm', async () => {
