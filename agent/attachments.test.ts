@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectedAttachments, joinPodNetns, splitNetworkName } from './attachments.js';
+import { expectedAttachments, joinPodNetns, splitNetworkName, vfUsers } from './attachments.js';
 import { joinHostLinks } from './snapshot.js';
 import { netLink } from '../test/support/links.js';
 import { macvlanNad, netnsRef, pod, podMacvlan } from '../test/support/pods.js';
@@ -116,5 +116,28 @@ describe('expectedAttachments', () => {
   it('splits network names', () => {
     expect(splitNetworkName('kube-system/sriov', 'default')).toEqual({ namespace: 'kube-system', name: 'sriov' });
     expect(splitNetworkName('cbr0', 'default')).toEqual({ namespace: 'default', name: 'cbr0' });
+  });
+});
+
+describe('a VF netdev inside a pod', () => {
+  const vf = netLink({ ifindex: 9, name: 'net1', mac: '0a:00:00:00:09:01', pciAddress: '0000:3b:02.1' as never });
+  const dpdk = pod({ name: 'dpdk-app', uid: '99999999-2222-3333-4444-555555555555', requested: [{ name: 'sriov-data', interface: 'net1' }] });
+
+  it('is kind sriov with its PCI address, from the kernel alone, and names its user', () => {
+    const views = joinPodNetns({
+      samples: [{ ref: netnsRef(300, { podUid: dpdk.uid, pids: [7] }), nsid: 4, links: [vf] }],
+      selfNsid: SELF,
+      hostLinks: host,
+      pods: [dpdk],
+      networks,
+      vfPciAddresses: new Set(['0000:3b:02.1']),
+    });
+    expect(views[0]?.interfaces.map((i) => [i.link.name, i.kind, i.pciAddress, i.network])).toEqual([['net1', 'sriov', '0000:3b:02.1', 'sriov-data']]);
+    expect([...vfUsers({ podNetns: views, pods: [dpdk], allocations: new Map() })]).toEqual([['0000:3b:02.1', { namespace: 'default', pod: 'dpdk-app', interface: 'net1', network: 'sriov-data' }]]);
+  });
+
+  it('a PCI netdev that is no VF is a host device', () => {
+    const views = joinPodNetns({ samples: [{ ref: netnsRef(301), nsid: 5, links: [vf] }], selfNsid: SELF, hostLinks: host, pods: [], networks });
+    expect(views[0]?.interfaces[0]?.kind).toBe('host-device');
   });
 });

@@ -125,6 +125,7 @@ function describeInterface(
   selfNsid: number,
   hostByIndex: ReadonlyMap<number, HostLink>,
   networks: readonly NetworkDefinition[],
+  vfs: ReadonlySet<string>,
 ): PodInterface {
   const status = pod ? statusOf(pod).find((e) => e.interface === link.name) : undefined;
   const requested = pod ? requestedOf(pod).find((r, i) => (r.interface ?? defaultIfName(i)) === link.name) : undefined;
@@ -140,7 +141,10 @@ function describeInterface(
   let kind = link.kind;
   if (kind === '') {
     // A netdev without IFLA_INFO_KIND inside a pod was moved in whole: a VF or a host device.
-    kind = definition?.type === 'host-device' ? 'host-device' : definition?.type === 'sriov' || status?.pciAddress ? 'sriov' : 'device';
+    const pci = status?.pciAddress ?? link.pciAddress;
+    if (definition?.type === 'sriov' || (pci !== undefined && vfs.has(pci))) kind = 'sriov';
+    else if (definition?.type === 'host-device' || pci !== undefined) kind = 'host-device';
+    else kind = 'device';
   }
   return {
     link,
@@ -149,7 +153,7 @@ function describeInterface(
     kind,
     master: host?.name ?? '',
     masterIfindex: host?.ifindex,
-    pciAddress: status?.pciAddress ?? '',
+    pciAddress: status?.pciAddress ?? link.pciAddress ?? '',
     trafficClass: definition?.trafficClass ?? '',
     isDefault: status?.default ?? false,
     status,
@@ -191,6 +195,8 @@ export function joinPodNetns(input: {
   readonly hostLinks: readonly HostLink[];
   readonly pods: readonly PodInfo[];
   readonly networks: readonly NetworkDefinition[];
+  /** PCI addresses of the node's SR-IOV VFs: a kindless netdev at one of them is a VF. */
+  readonly vfPciAddresses?: ReadonlySet<string>;
 }): PodNetnsView[] {
   const hostByIndex = new Map<number, HostLink>(input.hostLinks.map((l) => [l.ifindex, l]));
   const claimed = new Set<PodInfo>();
@@ -202,7 +208,7 @@ export function joinPodNetns(input: {
     if (pod) claimed.add(pod);
     const interfaces = sample.links
       .filter((l) => l.name !== 'lo')
-      .map((l) => describeInterface(l, pod, input.selfNsid, hostByIndex, input.networks));
+      .map((l) => describeInterface(l, pod, input.selfNsid, hostByIndex, input.networks, input.vfPciAddresses ?? new Set()));
     views.push({ netns: sample.ref, nsid: sample.nsid, pod, joinedBy, interfaces, attachments: pod ? expectedAttachments(pod, sample.links) : [] });
   }
   return views;
@@ -214,6 +220,7 @@ export function joinPodNetns(input: {
  * device-info); network-status `device-info` PCI addresses add the interface and network.
  */
 export function vfUsers(snapshot: {
+  readonly podNetns: readonly PodNetnsView[];
   readonly pods: readonly PodInfo[];
   readonly allocations: ReadonlyMap<string, { readonly namespace: string; readonly pod: string }>;
 }): Map<PciAddress, { namespace: string; pod: string; interface: string; network: string }> {
@@ -225,6 +232,14 @@ export function vfUsers(snapshot: {
     for (const e of statusOf(pod)) {
       if (!e.pciAddress) continue;
       out.set(e.pciAddress, { namespace: pod.namespace, pod: pod.name, interface: e.interface ?? '', network: splitNetworkName(e.name, pod.namespace).name });
+    }
+  }
+  // A VF netdev found in a pod namespace names its user even without device-info.
+  for (const v of snapshot.podNetns) {
+    if (!v.pod) continue;
+    for (const i of v.interfaces) {
+      const pci = i.link.pciAddress;
+      if (pci && !out.get(pci)?.interface) out.set(pci, { namespace: v.pod.namespace, pod: v.pod.name, interface: i.link.name, network: i.network });
     }
   }
   return out;

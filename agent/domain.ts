@@ -67,6 +67,8 @@ export interface NetLink {
   /** Hardware address, lowercase `aa:bb:...`; undefined for links without one. */
   readonly mac: string | undefined;
   readonly counters: LinkCounters | undefined;
+  /** PCI address of the device behind the link (`IFLA_PARENT_DEV_NAME` on bus `pci`), kernel 5.17+. */
+  readonly pciAddress?: PciAddress | undefined;
   /** `IFLA_VFINFO_LIST` of an SR-IOV PF, when the dump asked for it (RTEXT_FILTER_VF). */
   readonly vfInfo?: PfVfInfo | undefined;
 }

@@ -183,7 +183,8 @@ export async function buildSnapshot(sources: SnapshotSources, opts: BuildOptions
   }
   const pods = sources.metadata?.pods() ?? [];
   const networks = sources.metadata?.networks() ?? [];
-  const podNetns = sampled ? joinPodNetns({ ...sampled, hostLinks, pods, networks }) : [];
+  const vfPciAddresses = new Set(sriov.pfs.flatMap((pf) => pf.vfs.map((vf) => vf.pciAddress as string)));
+  const podNetns = sampled ? joinPodNetns({ ...sampled, hostLinks, pods, networks, vfPciAddresses }) : [];
   return { takenAtMs, hostLinks, podNetns, pods, networks, sriov, allocations, collectors: statuses };
 }
 

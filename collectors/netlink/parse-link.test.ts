@@ -109,6 +109,13 @@ describe('parseLinkMessage on odd input', () => {
     expect(l?.counters).toBeUndefined();
   });
 
+  it('takes the PCI address of a device on the PCI bus from IFLA_PARENT_DEV_NAME, and nothing else', () => {
+    const base = { ifindex: 3, name: 'net1', up: true, operstate: 6, carrier: true, carrierChanges: 0, mtu: 1500 };
+    expect(parseLinkMessage(encodeLinkMessage({ ...base, parentDev: { name: '0000:3b:02.1', bus: 'pci' } }))?.pciAddress).toBe('0000:3b:02.1');
+    expect(parseLinkMessage(encodeLinkMessage({ ...base, parentDev: { name: 'virtio2', bus: 'virtio' } }))?.pciAddress).toBeUndefined();
+    expect(parseLinkMessage(encodeLinkMessage(base))?.pciAddress).toBeUndefined();
+  });
+
   it('maps an operstate from a newer kernel to unknown', () => {
     const l = parseLinkMessage(encodeLinkMessage({ ifindex: 3, name: 'x', up: true, operstate: 42, carrier: true, carrierChanges: 0, mtu: 1500 }));
     expect(l?.operstate).toBe('unknown');

@@ -2,7 +2,7 @@
  * Decoding of RTM_NEWLINK messages (`struct ifinfomsg` + IFLA_* attributes), per
  * include/uapi/linux/rtnetlink.h and include/uapi/linux/if_link.h.
  */
-import type { IfIndex, IfName, LinkCounters, NetLink, NetnsId, OperState } from '../../agent/domain.js';
+import type { IfIndex, IfName, LinkCounters, NetLink, NetnsId, OperState, PciAddress } from '../../agent/domain.js';
 import { forEachAttr, readAttrMac, readAttrS32, readAttrString, readAttrU32, readAttrU8 } from './attrs.js';
 
 /** sizeof(struct ifinfomsg): family u8, pad u8, type u16, index s32, flags u32, change u32. */
@@ -23,6 +23,9 @@ export const IFLA = {
   CARRIER_CHANGES: 35,
   LINK_NETNSID: 37,
   TARGET_NETNSID: 46,
+  /** Name of the device's parent on its bus (`0000:3b:02.1` on PCI), kernel 5.17+. */
+  PARENT_DEV_NAME: 56,
+  PARENT_DEV_BUS_NAME: 57,
 } as const;
 
 /** IFLA_INFO_* attributes nested in IFLA_LINKINFO. */
@@ -110,6 +113,8 @@ export function parseLinkMessage(data: Buffer): NetLink | undefined {
   let mtu: number | undefined;
   let mac: string | undefined;
   let counters: LinkCounters | undefined;
+  let parentDevName: string | undefined;
+  let parentDevBus: string | undefined;
 
   forEachAttr(data, IFINFOMSG_LEN, data.length, (type, off, len) => {
     switch (type) {
@@ -146,6 +151,12 @@ export function parseLinkMessage(data: Buffer): NetLink | undefined {
       case IFLA.LINK_NETNSID:
         parentNetnsid = readAttrS32(data, off, len);
         break;
+      case IFLA.PARENT_DEV_NAME:
+        parentDevName = readAttrString(data, off, len);
+        break;
+      case IFLA.PARENT_DEV_BUS_NAME:
+        parentDevBus = readAttrString(data, off, len);
+        break;
       default:
         break;
     }
@@ -168,5 +179,7 @@ export function parseLinkMessage(data: Buffer): NetLink | undefined {
     mtu,
     mac,
     counters,
+    // A VF or host device moved into a pod keeps its PCI parent: the key to its PF and its user.
+    pciAddress: parentDevBus === 'pci' && parentDevName ? (parentDevName as PciAddress) : undefined,
   };
 }

@@ -22,6 +22,8 @@ export interface LinkSpec {
   readonly link?: number;
   readonly linkNetnsid?: number;
   readonly master?: number;
+  /** IFLA_PARENT_DEV_NAME / IFLA_PARENT_DEV_BUS_NAME (kernel 5.17+). */
+  readonly parentDev?: { readonly name: string; readonly bus: string };
   /** rx_packets, tx_packets, rx_bytes, tx_bytes, rx_errors, tx_errors, rx_dropped, tx_dropped, multicast */
   readonly stats?: readonly bigint[];
 }
@@ -50,6 +52,7 @@ export function encodeLinkMessage(spec: LinkSpec): Buffer {
     if (spec.slaveKind) info.push(encodeAttr(4, str(spec.slaveKind))); // IFLA_INFO_SLAVE_KIND
     parts.push(encodeAttr(IFLA.LINKINFO | 0x8000, Buffer.concat(info))); // NLA_F_NESTED
   }
+  if (spec.parentDev) parts.push(encodeAttr(IFLA.PARENT_DEV_NAME, str(spec.parentDev.name)), encodeAttr(IFLA.PARENT_DEV_BUS_NAME, str(spec.parentDev.bus)));
   if (spec.stats) {
     const stats = Buffer.alloc(25 * 8); // 25 u64 fields in kernel 6.x
     spec.stats.forEach((v, i) => stats.writeBigUInt64LE(v, i * 8));
