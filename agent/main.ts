@@ -161,6 +161,8 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
     return { ready: reasons.length === 0, reasons };
   };
 
+  // The first snapshot should know the pods: wait (boundedly) for the kube caches first.
+  if (kube && !(await kube.source.waitForSync(KUBE_SYNC_WAIT_MS))) log.warn({ waitedMs: KUBE_SYNC_WAIT_MS }, 'kube API caches not synced yet; starting anyway');
   // One snapshot before serving: readiness is known from the start, and a missing capability
   // or a broken netlink socket shows in the log (once, by FailureLog) rather than at the first scrape.
   const first = await snapshots.get();
@@ -186,7 +188,6 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
       log,
       onTransition: () => syncCondition(),
     });
-    if (kube && !(await kube.source.waitForSync(KUBE_SYNC_WAIT_MS))) log.warn({ waitedMs: KUBE_SYNC_WAIT_MS }, 'kube API caches not synced yet; starting anyway');
     await monitor.start(AbortSignal.timeout(config.collectorTimeoutMs));
     wiring.onMetadataChange(() => monitor?.metadataChanged());
     syncCondition();
