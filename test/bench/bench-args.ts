@@ -11,27 +11,30 @@ export const MIN_SCRAPES = 20;
 export interface BenchOptions {
   /** Case names to run, in order; every case when `--case` is not given. */
   readonly cases: readonly string[];
-  /** Overrides each case's default link count. */
+  /** Macvlan links of the macvlan case instead of its default. */
   readonly links: number | undefined;
+  /** Pod namespaces of the pods case instead of its default. */
+  readonly pods: number | undefined;
   readonly scrapes: number;
   readonly nodeExporterBin: string;
   readonly help: boolean;
 }
 
-const FLAGS = ['case', 'links', 'scrapes', 'node-exporter', 'help'] as const;
+const FLAGS = ['case', 'links', 'pods', 'scrapes', 'node-exporter', 'help'] as const;
 type Flag = (typeof FLAGS)[number];
 
-/** The --help text, listing the case names it is given. */
-export function benchUsage(caseNames: readonly string[]): string {
+/** The --help text, listing the case names and the default sizes it is given. */
+export function benchUsage(caseNames: readonly string[], defaults: { readonly links: number; readonly pods: number; readonly podNetworks: number }): string {
   return [
     'usage: npm run bench -- [flags]   (as root)',
     '',
-    'Times full /metrics scrapes and reads the RSS of multinet-agent and of prometheus-node-exporter',
-    '(netdev + netclass) on the same links in a throwaway network namespace.',
+    'Times full /metrics scrapes and reads the RSS and CPU time of multinet-agent and of',
+    'prometheus-node-exporter (netdev + netclass) on the same links in throwaway network namespaces.',
     '',
     'flags:',
     `  --case NAME            Run only this case (repeatable; cases: ${caseNames.join(', ')}). Default: all.`,
-    '  --links N              Macvlan links to create instead of the case default.',
+    `  --links N              Macvlan links of the macvlan case (default ${defaults.links}).`,
+    `  --pods N               Pod namespaces of the pods case, ${defaults.podNetworks} macvlans each (default ${defaults.pods}).`,
     `  --scrapes N            Timed scrapes per exporter, at least ${MIN_SCRAPES} (default ${MIN_SCRAPES}).`,
     '  --node-exporter BIN    node_exporter executable (default prometheus-node-exporter).',
     '  --help                 Print this help.',
@@ -53,6 +56,7 @@ function positiveInt(flag: Flag, value: string, min: number, max: number): numbe
 export function parseBenchArgs(argv: readonly string[], caseNames: readonly string[]): BenchOptions {
   const cases: string[] = [];
   let links: number | undefined;
+  let pods: number | undefined;
   let scrapes = MIN_SCRAPES;
   let nodeExporterBin = 'prometheus-node-exporter';
   let help = false;
@@ -71,8 +75,9 @@ export function parseBenchArgs(argv: readonly string[], caseNames: readonly stri
       if (!caseNames.includes(value)) throw usageError(`--case: no case "${value}" (cases: ${caseNames.join(', ')})`);
       cases.push(value);
     } else if (flag === 'links') links = positiveInt(flag, value, 1, 4000);
+    else if (flag === 'pods') pods = positiveInt(flag, value, 1, 1000);
     else if (flag === 'scrapes') scrapes = positiveInt(flag, value, MIN_SCRAPES, 10_000);
     else nodeExporterBin = value;
   }
-  return { cases: cases.length > 0 ? cases : [...caseNames], links, scrapes, nodeExporterBin, help };
+  return { cases: cases.length > 0 ? cases : [...caseNames], links, pods, scrapes, nodeExporterBin, help };
 }

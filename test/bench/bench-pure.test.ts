@@ -1,9 +1,13 @@
-/** The bench's pure parts: statistics, exposition counting, flags, the ip batch. Nothing here times anything. */
+/** The bench's pure parts: statistics, exposition counting, flags, ip batches, mounts, CPU time, verdicts. Nothing here times anything. */
 import { describe, expect, it } from 'vitest';
-import { parseBenchArgs } from './bench-args.js';
-import { macvlanBatch } from './cases.js';
-import { parseNetnsList } from './netns.js';
-import { expositionStats } from './scrape.js';
+import { benchUsage, parseBenchArgs } from './bench-args.js';
+import { fstabText, mountPoints, mountsUnder } from './bind-mounts.js';
+import { macvlanBatch, nodeBatch, podInterfaceNames, podMacvlanBatch, podNames, type PreparedCase } from './cases.js';
+import { coreSharePercent, cpuTicksOfStat } from './cpu-time.js';
+import { netnsBatchInput, netnsInodeOfLink, parseNetnsList } from './netns.js';
+import type { ExporterFigures, MeasureResult, PodInterfaceCount } from './protocol.js';
+import { cpuUseOf, podCheckOf, shortList, verdictOf } from './report.js';
+import { countSamples, expositionStats } from './scrape.js';
 import { median, percentile } from './stats.js';
 
 describe('median and percentile', () => {
@@ -42,17 +46,53 @@ describe('expositionStats', () => {
     expect(s.links).toBe(2);
     expect(Object.fromEntries(s.collectorSeconds)).toEqual({ netlink: 0.0125, sysfs: 0.001 });
   });
+
+  it("tells the pods' interfaces of the same name apart by pod or netns", () => {
+    const pods = [
+      'a_up{interface="eth1"} 1',
+      'p_info{namespace="",pod="",netns="pod-1",interface="net1"} 1',
+      'p_up{namespace="",pod="",netns="pod-1",interface="net1"} 1',
+      'p_info{namespace="",pod="",netns="pod-2",interface="net1"} 1',
+      'p_info{namespace="default",pod="web",netns="",interface="net1"} 1',
+    ].join('\n');
+    expect(expositionStats(pods, 'interface', 'x').links).toBe(4);
+  });
+});
+
+describe('countSamples', () => {
+  const body = [
+    '# HELP multinet_pod_interface_info Info.',
+    'multinet_pod_interface_info{netns="pod-1",interface="net1"} 1',
+    'multinet_pod_interface_info{netns="pod-1",interface="net2"} 1',
+    'multinet_pod_interface_info{netns="pod-2",interface="eth0"} 1',
+    'multinet_pod_interface_info_extra{interface="net1"} 1',
+    'multinet_pod_interface_up{netns="pod-1",interface="net1"} 1',
+    '',
+  ].join('\n');
+
+  it('counts the samples of exactly that metric, and those with a wanted label value', () => {
+    expect(countSamples(body, 'multinet_pod_interface_info', 'interface', new Set(['net1', 'net2', 'net3']))).toEqual({ all: 3, named: 2 });
+    expect(countSamples('', 'multinet_pod_interface_info', 'interface', new Set())).toEqual({ all: 0, named: 0 });
+  });
 });
 
 describe('parseBenchArgs', () => {
   const cases = ['macvlan', 'pods'];
 
   it('runs every case with the defaults', () => {
-    expect(parseBenchArgs([], cases)).toEqual({ cases, links: undefined, scrapes: 20, nodeExporterBin: 'prometheus-node-exporter', help: false });
+    expect(parseBenchArgs([], cases)).toEqual({ cases, links: undefined, pods: undefined, scrapes: 20, nodeExporterBin: 'prometheus-node-exporter', help: false });
   });
 
   it('takes --flag=value and --flag value', () => {
     expect(parseBenchArgs(['--case=pods', '--links', '50', '--scrapes=30'], cases)).toMatchObject({ cases: ['pods'], links: 50, scrapes: 30 });
+    expect(parseBenchArgs(['--case', 'pods', '--pods', '20'], cases)).toMatchObject({ cases: ['pods'], links: undefined, pods: 20 });
+    expect(parseBenchArgs(['--pods=1000'], cases)).toMatchObject({ cases, pods: 1000 });
+  });
+
+  it('says the default sizes in --help', () => {
+    const text = benchUsage(cases, { links: 750, pods: 250, podNetworks: 3 });
+    expect(text).toContain('--links N              Macvlan links of the macvlan case (default 750).');
+    expect(text).toContain('--pods N               Pod namespaces of the pods case, 3 macvlans each (default 250).');
   });
 
   it('names the bad flag', () => {
@@ -60,6 +100,9 @@ describe('parseBenchArgs', () => {
     expect(() => parseBenchArgs(['--links=0'], cases)).toThrow('--links');
     expect(() => parseBenchArgs(['--scrapes=19'], cases)).toThrow('--scrapes');
     expect(() => parseBenchArgs(['--links'], cases)).toThrow('--links needs a value');
+    expect(() => parseBenchArgs(['--pods=0'], cases)).toThrow('--pods: "0" is not a whole number from 1 to 1000');
+    expect(() => parseBenchArgs(['--pods', '1001'], cases)).toThrow('--pods');
+    expect(() => parseBenchArgs(['--pods', '2.5'], cases)).toThrow('--pods');
     expect(() => parseBenchArgs(['--fast'], cases)).toThrow('unknown argument "--fast"');
   });
 });
@@ -81,8 +124,185 @@ describe('macvlanBatch', () => {
   });
 });
 
-describe('parseNetnsList', () => {
+describe('the pods case', () => {
+  it('names pods zero-padded, so that they sort in order', () => {
+    expect(podNames(3)).toEqual(['pod-1', 'pod-2', 'pod-3']);
+    expect(podNames(250).slice(0, 2)).toEqual(['pod-001', 'pod-002']);
+    expect(podNames(250)[249]).toBe('pod-250');
+    expect(podInterfaceNames(3)).toEqual(['net1', 'net2', 'net3']);
+  });
+
+  it('gives the node namespace lo and the masters eth1..ethK, each a veth whose peer stays there, all up', () => {
+    expect(nodeBatch(2)).toEqual([
+      'link set lo up',
+      'link add eth1 type veth peer name eth1-peer',
+      'link set eth1 up',
+      'link set eth1-peer up',
+      'link add eth2 type veth peer name eth2-peer',
+      'link set eth2 up',
+      'link set eth2-peer up',
+    ]);
+  });
+
+  it('creates each pod macvlan in place, inside its pod namespace, on its master, up', () => {
+    expect(podMacvlanBatch(['ns-a', 'ns-b'], 2)).toEqual([
+      'link add net1 link eth1 netns ns-a up type macvlan mode bridge',
+      'link add net2 link eth2 netns ns-a up type macvlan mode bridge',
+      'link add net1 link eth1 netns ns-b up type macvlan mode bridge',
+      'link add net2 link eth2 netns ns-b up type macvlan mode bridge',
+    ]);
+  });
+});
+
+describe('netns helpers', () => {
   it('takes the name before the id', () => {
     expect(parseNetnsList('mna-bench-12 (id: 3)\nprobe1\n\n')).toEqual(['mna-bench-12', 'probe1']);
+  });
+
+  it('writes one ip -batch line per namespace', () => {
+    expect(netnsBatchInput('add', ['a', 'b'])).toBe('netns add a\nnetns add b\n');
+    expect(netnsBatchInput('del', ['a'])).toBe('netns del a\n');
+  });
+
+  it('reads the inode of a /proc/<pid>/ns/net link', () => {
+    expect(netnsInodeOfLink('net:[4026531840]')).toBe(4026531840);
+    expect(netnsInodeOfLink('mnt:[4026531841]')).toBeUndefined();
+  });
+});
+
+describe('bind mounts', () => {
+  it('writes an fstab of bind mounts, escaping what fstab escapes', () => {
+    expect(fstabText([{ source: '/run/netns/a', target: '/tmp/w/netns/pod-1' }, { source: '/run/netns/b c', target: '/tmp/w x/p\\q' }])).toBe(
+      '/run/netns/a /tmp/w/netns/pod-1 none bind 0 0\n/run/netns/b\\040c /tmp/w\\040x/p\\134q none bind 0 0\n',
+    );
+  });
+
+  it('reads mount points from mountinfo, unescaped, and picks those under a directory', () => {
+    const mountinfo = [
+      '26 1 254:0 / / rw,relatime - ext4 /dev/vda rw',
+      '546 26 0:4 net:[4026532246] /tmp/w/netns/pod-1 rw shared:256 - nsfs nsfs rw',
+      '547 26 0:4 net:[4026532317] /tmp/w\\040x/netns/pod-2 rw shared:257 - nsfs nsfs rw',
+      '548 26 0:4 net:[4026532318] /tmp/wx/netns/pod-3 rw shared:258 - nsfs nsfs rw',
+      '',
+    ].join('\n');
+    const points = mountPoints(mountinfo);
+    expect(points).toEqual(['/', '/tmp/w/netns/pod-1', '/tmp/w x/netns/pod-2', '/tmp/wx/netns/pod-3']);
+    expect(mountsUnder(points, '/tmp/w')).toEqual(['/tmp/w/netns/pod-1']);
+    expect(mountsUnder(points, '/tmp/w x')).toEqual(['/tmp/w x/netns/pod-2']);
+  });
+});
+
+describe('CPU time', () => {
+  it('adds utime and stime of a /proc/<pid>/stat line, whatever the command name holds', () => {
+    const rest = 'S 1 2 3 0 -1 4194560 100 0 0 0 1234 567 0 0 20 0 11 0 500 1000000 5000';
+    expect(cpuTicksOfStat(`42 (node) ${rest}`)).toBe(1801);
+    expect(cpuTicksOfStat(`42 (a) b (c)) ${rest}`)).toBe(1801);
+    expect(() => cpuTicksOfStat('42 (node) S 1')).toThrow('no utime/stime');
+  });
+
+  it('turns CPU per scrape and idle CPU into a share of one core at a scrape interval', () => {
+    // (30 ms + 15 s × 2 ms/s) per 15 s = 60 ms / 15000 ms = 0.4%
+    expect(coreSharePercent(30, 2, 15)).toBeCloseTo(0.4, 10);
+    expect(coreSharePercent(150, 0, 15)).toBeCloseTo(1, 10);
+  });
+});
+
+/** An exporter's figures with only what the verdict reads set to something meaningful. */
+function figures(id: 'agent' | 'node_exporter', over: Partial<ExporterFigures>): ExporterFigures {
+  return {
+    id,
+    name: id,
+    command: id,
+    mode: '',
+    links: 0,
+    scrapesMs: [],
+    medianMs: 10,
+    p95Ms: 10,
+    rssBytes: 50e6,
+    peakRssBytes: 50e6,
+    series: 0,
+    bytes: 0,
+    freshScrapes: 20,
+    collectorMedianMs: {},
+    cachedScrapes: undefined,
+    cpu: { ticksPerSecond: 100, scrapesCpuMs: 600, scrapes: 20, idle: { wallMs: 30_000, cpuMs: 60 } },
+    podInterfaces: [],
+    ...over,
+  };
+}
+
+function result(agent: Partial<ExporterFigures>, nodeExporterMedianMs = 500): MeasureResult {
+  const k = { runs: 20, medianMs: 1, p95Ms: 1 };
+  return {
+    exporters: [figures('agent', agent), figures('node_exporter', { medianMs: nodeExporterMedianMs })],
+    rawDump: k,
+    listLinks: k,
+    dumpMessages: 7,
+    pods: undefined,
+  };
+}
+
+function prepared(pods: number): PreparedCase {
+  return {
+    netns: 'n',
+    linksInNetns: 7,
+    macvlans: pods * 3,
+    podNetnsDir: '/tmp/x/netns',
+    pods,
+    podInterfaceNames: pods > 0 ? ['net1', 'net2', 'net3'] : [],
+    agentArgs: [],
+    description: '',
+    setupMs: {},
+    teardown: () => Promise.resolve(),
+  };
+}
+
+describe('verdicts', () => {
+  it('judges the macvlan targets: ratio and RSS', () => {
+    const checks = verdictOf(result({ medianMs: 40, rssBytes: 116e6 }, 800), { maxRatio: 0.1, maxRssMB: 80 });
+    expect(checks.map((c) => [c.key, c.met])).toEqual([
+      ['ratio', true],
+      ['agentRssMB', false],
+    ]);
+    expect(checks[0]?.text).toBe('ratio median(agent)/median(node_exporter) = 0.050 (target <= 0.1)');
+  });
+
+  it('judges the pods targets: median, RSS and CPU at a 15 s interval', () => {
+    const targets = { maxMedianMs: 50, maxRssMB: 100, cpu: { maxPercent: 1, scrapeIntervalS: 15 } };
+    // 600 ms over 20 scrapes = 30 ms a scrape; 60 ms in 30 s = 2 ms/s idle: (30 + 30) / 15000 = 0.4%
+    const checks = verdictOf(result({ medianMs: 51, rssBytes: 90e6 }), targets);
+    expect(checks.map((c) => [c.key, c.met])).toEqual([
+      ['agentMedianMs', false],
+      ['agentRssMB', true],
+      ['agentCpuPercent', true],
+    ]);
+    expect(checks[2]?.value).toBeCloseTo(0.4, 10);
+    expect(checks[2]?.text).toBe('agent CPU 0.40% of one core scraped every 15 s (target <= 1%)');
+  });
+
+  it('gives CPU per scrape, idle CPU per second and the share of a core', () => {
+    const use = cpuUseOf({ ticksPerSecond: 100, scrapesCpuMs: 600, scrapes: 20, idle: { wallMs: 30_000, cpuMs: 60 } }, 15);
+    expect(use.perScrapeMs).toBe(30);
+    expect(use.idleMsPerS).toBeCloseTo(2, 10);
+    expect(use.percent).toBeCloseTo(0.4, 10);
+    expect(cpuUseOf({ ticksPerSecond: 100, scrapesCpuMs: 600, scrapes: 20, idle: undefined }, 15).percent).toBeUndefined();
+  });
+
+  it('passes an exposition only if every timed scrape has exactly the pod interfaces the case built', () => {
+    const each = (n: number, c: PodInterfaceCount): PodInterfaceCount[] => Array.from({ length: n }, () => c);
+    expect(podCheckOf(prepared(250), result({ podInterfaces: each(20, { all: 750, named: 750 }) })).ok).toBe(true);
+    const oneShort = [...each(19, { all: 750, named: 750 }), { all: 749, named: 749 }];
+    expect(podCheckOf(prepared(250), result({ podInterfaces: oneShort }))).toMatchObject({ ok: false, expected: 750, all: { min: 749, max: 750 } });
+    expect(podCheckOf(prepared(250), result({ podInterfaces: each(20, { all: 750, named: 747 }) })).ok).toBe(false);
+    expect(podCheckOf(prepared(250), result({ podInterfaces: [] })).ok).toBe(false);
+    expect(podCheckOf(prepared(0), result({ podInterfaces: each(20, { all: 0, named: 0 }) })).ok).toBe(true);
+    expect(podCheckOf(prepared(0), result({ podInterfaces: each(20, { all: 3, named: 0 }) })).ok).toBe(false);
+  });
+});
+
+describe('shortList', () => {
+  it('lists a few names and shortens many', () => {
+    expect(shortList(['a', 'b'])).toBe('a, b');
+    expect(shortList(['a', 'b', 'c', 'd', 'e'])).toBe('a, b .. e (5)');
   });
 });

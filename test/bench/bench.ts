@@ -1,26 +1,28 @@
 /**
- * `npm run bench` (as root): for each case, builds its links in a throwaway network namespace,
- * runs measure.js inside it to time full /metrics scrapes and read the RSS of the agent and of
- * node_exporter, prints the figures, and removes the namespace again on every path (normal end,
- * error, SIGINT/SIGTERM, process exit). It reports; it asserts nothing: a missed target still
- * exits 0, an error exits 1.
+ * `npm run bench` (as root): for each case, builds its links in throwaway network namespaces,
+ * runs measure.js inside the one the exporters run in to time full /metrics scrapes and read the
+ * RSS and CPU time of the agent and of node_exporter, prints the figures, and removes the bind
+ * mounts and namespaces again on every path (normal end, error, SIGINT/SIGTERM, process exit),
+ * then checks that none is left. A missed target still exits 0; an exposition without the case's
+ * pod interfaces (fast but wrong) exits 1 after the report, and so does an error.
  *
  * measure.js runs as PID 1 of a new PID namespace with its own /proc: the agent's netns
  * discovery then sees only the bench's processes, not the host's, and when measure.js ends the
  * kernel kills whatever it started.
  */
-import { existsSync, rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { mkdtemp, realpath, rm } from 'node:fs/promises';
 import os, { constants } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AgentError } from '../../agent/errors.js';
 import { benchUsage, parseBenchArgs, type BenchOptions } from './bench-args.js';
-import { CASES, type BenchCase, type CaseContext, type PreparedCase } from './cases.js';
-import { NetnsRegistry, removeNetns, staleBenchNetns } from './netns.js';
-import { ChildProcesses, describeError } from './processes.js';
+import { BindMounts, mountsLeftUnder, staleBenchMounts, unmount } from './bind-mounts.js';
+import { CASES, DEFAULT_LINKS, DEFAULT_PODS, POD_NETWORKS, type BenchCase, type CaseContext, type PreparedCase } from './cases.js';
+import { NetnsRegistry, parseNetnsList, removeNetns, staleBenchNetns } from './netns.js';
+import { alive, ChildProcesses, describeError } from './processes.js';
 import type { MeasureConfig, MeasureResult } from './protocol.js';
-import { formatCase, summaryJson, type CaseReport } from './report.js';
+import { formatCase, podCheckOf, shortList, summaryJson, type CaseReport } from './report.js';
 
 /** Just over the agent's SNAPSHOT_MAX_AGE_MS (agent/main.ts), so each timed scrape builds a new snapshot. */
 const SCRAPE_GAP_MS = 1100;
@@ -32,6 +34,7 @@ const MEASURE_JS = fileURLToPath(new URL('./measure.js', import.meta.url));
 
 const children = new ChildProcesses();
 const netns = new NetnsRegistry(children);
+const mounts = new BindMounts(children);
 /** Private directories of running cases. */
 const workDirs = new Set<string>();
 const interrupted = new AbortController();
@@ -58,17 +61,50 @@ async function measureIn(ns: string, config: MeasureConfig): Promise<MeasureResu
   return JSON.parse(line) as MeasureResult;
 }
 
+/** Runs every step even if one fails; rethrows the first failure. */
+async function allSteps(steps: readonly (() => Promise<void>)[]): Promise<void> {
+  let first: unknown;
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (err) {
+      first ??= err;
+    }
+  }
+  if (first !== undefined) throw first;
+}
+
+/** Fails if a namespace or a bind mount of this case outlived its teardown. */
+async function checkNothingLeft(names: readonly string[], workDir: string): Promise<void> {
+  const listed = new Set(parseNetnsList((await children.run('ip', ['netns', 'list'])).stdout));
+  const netnsLeft = names.filter((n) => listed.has(n));
+  const mountsLeft = mountsLeftUnder(workDir);
+  if (netnsLeft.length > 0 || mountsLeft.length > 0) {
+    throw new Error(`teardown left netns [${shortList(netnsLeft)}] and mounts [${shortList(mountsLeft)}]`);
+  }
+}
+
 /** Sets up one case, measures it and tears it down, whatever happens in between. */
 async function runCase(benchCase: BenchCase, options: BenchOptions): Promise<CaseReport> {
-  const links = options.links ?? benchCase.defaultLinks;
-  const workDir = await mkdtemp(path.join(os.tmpdir(), `mna-bench-${benchCase.name}-`));
+  // The pid in the name lets a later run find this directory if this process is killed.
+  const workDir = await realpath(await mkdtemp(path.join(os.tmpdir(), `mna-bench-${process.pid}-${benchCase.name}-`)));
   workDirs.add(workDir);
-  const ctx: CaseContext = { links, netns, workDir, progress };
+  const ctx: CaseContext = {
+    links: options.links ?? DEFAULT_LINKS,
+    pods: options.pods ?? DEFAULT_PODS,
+    netns,
+    mounts,
+    workDir,
+    signal: interrupted.signal,
+    progress,
+  };
   let prepared: PreparedCase | undefined;
+  let failed = true;
   try {
     progress(`case ${benchCase.name}: ${benchCase.summary}`);
     prepared = await benchCase.setup(ctx);
-    progress(prepared.description);
+    const setupS = Object.values(prepared.setupMs).reduce((a, b) => a + b, 0) / 1000;
+    progress(`${prepared.description}; set up in ${setupS.toFixed(1)} s`);
     const config: MeasureConfig = {
       agentBin: AGENT_BIN,
       agentArgs: prepared.agentArgs,
@@ -77,27 +113,57 @@ async function runCase(benchCase: BenchCase, options: BenchOptions): Promise<Cas
       scrapes: options.scrapes,
       gapMs: SCRAPE_GAP_MS,
       dumpRuns: DUMP_RUNS,
+      // One scrape interval of quiet right after the scrapes: what follows every scrape at that
+      // interval, V8 shrinking the heap some seconds after the last one included.
+      idleCpuMs: (benchCase.targets.cpu?.scrapeIntervalS ?? 0) * 1000,
+      podNetnsDir: prepared.pods > 0 ? prepared.podNetnsDir : undefined,
+      podInterfaceNames: prepared.podInterfaceNames,
     };
     const result = await measureIn(prepared.netns, config);
-    return { name: benchCase.name, links, prepared, config, result };
+    failed = false;
+    return { name: benchCase.name, prepared, targets: benchCase.targets, config, result };
   } finally {
     const names = [...netns.names];
     try {
-      await prepared?.teardown();
-    } finally {
-      await netns.removeAll();
-      await rm(workDir, { recursive: true, force: true });
-      workDirs.delete(workDir);
+      // Bind mounts first: a mounted namespace outlives `ip netns del`.
+      await allSteps([
+        async () => prepared?.teardown(),
+        () => mounts.unmountAll(),
+        () => netns.removeAll(),
+        () => checkNothingLeft(names, workDir),
+        async () => {
+          if (mountsLeftUnder(workDir).length > 0) return; // never remove through a mount; checkNothingLeft said so
+          await rm(workDir, { recursive: true, force: true });
+          workDirs.delete(workDir);
+        },
+      ]);
+      if (names.length > 0) progress(`removed netns ${shortList(names)}; none left in ip netns list, no mount left under ${workDir}`);
+    } catch (err) {
+      // After a failure, its error is the one to report; the exit handler tries the cleanup again.
+      if (!failed) throw err;
+      progress(`cleanup failed too: ${describeError(err)}`);
     }
-    if (names.length > 0) progress(`removed netns ${names.join(', ')}`);
   }
 }
 
-/** Removes namespaces a killed bench run left behind. */
+/** Removes what a killed bench run left behind: its bind mounts, then its namespaces, then its private directories. */
 async function removeStale(): Promise<void> {
-  for (const name of await staleBenchNetns(children)) {
-    progress(`removing netns ${name}, left by a bench run that no longer runs`);
-    await removeNetns(children, name);
+  const tmp = realpathSync(os.tmpdir());
+  const stale = staleBenchMounts(tmp);
+  if (stale.targets.length > 0) {
+    progress(`unmounting ${shortList(stale.targets)}, left by a bench run that no longer runs`);
+    await unmount(children, stale.targets);
+  }
+  const names = (await staleBenchNetns(children)).sort();
+  if (names.length > 0) {
+    progress(`removing netns ${shortList(names)}, left by a bench run that no longer runs`);
+    await removeNetns(children, names);
+  }
+  for (const entry of readdirSync(tmp)) {
+    const m = /^mna-bench-(\d+)-/.exec(entry);
+    const dir = path.join(tmp, entry);
+    if (!m || Number(m[1]) === process.pid || alive(Number(m[1])) || mountsLeftUnder(dir).length > 0) continue;
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -110,19 +176,38 @@ function onPath(bin: string): boolean {
 /** Fails with one clear line if something the bench needs is missing. */
 function checkPrerequisites(options: BenchOptions): void {
   if (!existsSync(AGENT_BIN)) throw new Error(`${AGENT_BIN} is missing: run npm run build first (npm run bench does)`);
-  for (const bin of ['ip', 'unshare', options.nodeExporterBin]) {
+  for (const bin of ['ip', 'unshare', 'mount', 'umount', 'getconf', options.nodeExporterBin]) {
     if (!onPath(bin)) throw new Error(`${bin} not found (install iproute2, util-linux and prometheus-node-exporter, or pass --node-exporter BIN)`);
+  }
+}
+
+/** Last resort when nothing asynchronous can run any more: kill, unmount, remove, delete what is no longer mounted. */
+function cleanUpSync(): void {
+  const steps = [
+    () => children.killAllSync(),
+    () => mounts.unmountAllSync(),
+    () => netns.removeAllSync(),
+    () => {
+      for (const dir of workDirs) if (mountsLeftUnder(dir).length === 0) rmSync(dir, { recursive: true, force: true });
+    },
+  ];
+  // Each step runs even if one before it threw: an exception here would end the exit handler.
+  for (const step of steps) {
+    try {
+      step();
+    } catch (err) {
+      process.stderr.write(`bench: cleanup at exit: ${describeError(err)}\n`);
+    }
   }
 }
 
 /** First SIGINT/SIGTERM: stop the children, so the awaited step fails and teardown runs. Second: clean up now. */
 function onSignal(signal: NodeJS.Signals): void {
   if (interrupted.signal.aborted) {
-    children.killAllSync();
-    netns.removeAllSync();
+    cleanUpSync();
     process.exit(128 + constants.signals[signal]);
   }
-  progress(`${signal}: stopping and removing the namespace`);
+  progress(`${signal}: stopping, then unmounting and removing the namespaces`);
   interrupted.abort(signal);
   void children.stopAll(2000);
 }
@@ -140,7 +225,7 @@ async function main(argv: readonly string[]): Promise<number> {
     throw err;
   }
   if (options.help) {
-    process.stdout.write(benchUsage(caseNames));
+    process.stdout.write(benchUsage(caseNames, { links: DEFAULT_LINKS, pods: DEFAULT_PODS, podNetworks: POD_NETWORKS }));
     return 0;
   }
   if (process.getuid?.() !== 0) {
@@ -151,11 +236,7 @@ async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   // Last resort for a throw that escapes every finally: nothing of ours may outlive the bench.
-  process.on('exit', () => {
-    children.killAllSync();
-    netns.removeAllSync();
-    for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
-  });
+  process.on('exit', cleanUpSync);
   await removeStale();
   const reports: CaseReport[] = [];
   for (const name of options.cases) {
@@ -166,6 +247,11 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`\n${formatCase(report)}\n\n`);
   }
   process.stdout.write(`${summaryJson(reports)}\n`);
+  const wrong = reports.filter((r) => !podCheckOf(r.prepared, r.result).ok).map((r) => r.name);
+  if (wrong.length > 0) {
+    process.stderr.write(`bench: the agent did not export the pod interfaces the case built (case ${wrong.join(', ')}): its figures are worthless\n`);
+    return 1;
+  }
   return 0;
 }
 

@@ -22,6 +22,8 @@ export interface ExporterSpec {
   readonly collectorDurationMetric: string;
   /** Whether a scrape right after another reuses its snapshot (SNAPSHOT_MAX_AGE_MS in agent/main.ts). */
   readonly cachesSnapshots: boolean;
+  /** The info family with one sample per pod interface, labelled `interface`; undefined if the exporter has none. */
+  readonly podInterfaceMetric: string | undefined;
 }
 
 /** The agent of this build with its default collectors, plus the case's flags. */
@@ -36,6 +38,7 @@ function agentSpec(config: MeasureConfig): ExporterSpec {
     linkLabel: 'interface',
     collectorDurationMetric: 'multinet_scrape_collector_duration_seconds',
     cachesSnapshots: true,
+    podInterfaceMetric: 'multinet_pod_interface_info',
   };
 }
 
@@ -55,6 +58,7 @@ function nodeExporterSpec(config: MeasureConfig): ExporterSpec {
     linkLabel: 'device',
     collectorDurationMetric: 'node_scrape_collector_duration_seconds',
     cachesSnapshots: false,
+    podInterfaceMetric: undefined,
   };
 }
 

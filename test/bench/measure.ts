@@ -4,20 +4,37 @@
  * inside the namespace, whose loopback the host cannot reach and whose /sys `ip netns exec` has
  * remounted, as PID 1 of a PID namespace with its own /proc. It starts each exporter as its own
  * child (which inherits all of that; the kernel kills them if this process dies), scrapes it,
- * reads its RSS, stops it, then times the agent's rtnetlink dump alone, and prints one JSON line
- * (MeasureResult) on stdout.
+ * reads its RSS and CPU time, stops it, then times the agent's rtnetlink dump alone (and, with
+ * pod namespaces, their discovery and raw dumps), and prints one JSON line (MeasureResult) on
+ * stdout.
  */
 import type { ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { constants } from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../../agent/ports.js';
 import { NetlinkLinkSource } from '../../collectors/netlink/link-dump.js';
+import { POD_DUMP_CONCURRENCY } from '../../collectors/netlink/netns-links.js';
+import { ensureNsid, getNsid } from '../../collectors/netlink/nsid.js';
+import { NetnsDiscovery } from '../../collectors/procfs/netns-discovery.js';
+import { clockTicksPerSecond, cpuTicks } from './cpu-time.js';
 import { exporterSpecs, type ExporterSpec } from './exporters.js';
 import { ChildProcesses, commandLine, describeError, OutputTail } from './processes.js';
-import type { CachedScrapeFigures, ExporterFigures, KernelFigures, MeasureConfig, MeasureResult } from './protocol.js';
-import { expositionStats, scrape, type ExpositionStats } from './scrape.js';
+import type {
+  CachedScrapeFigures,
+  CpuFigures,
+  ExporterFigures,
+  KernelFigures,
+  MeasureConfig,
+  MeasureResult,
+  PodInterfaceCount,
+  PodKernelFigures,
+} from './protocol.js';
+import { countSamples, expositionStats, scrape, type ExpositionStats } from './scrape.js';
 import { median, percentile } from './stats.js';
 
 const RTM_NEWLINK = 16;
@@ -25,6 +42,10 @@ const STARTUP_TIMEOUT_MS = 30_000;
 const KERNEL_WARMUPS = 2;
 
 const children = new ChildProcesses();
+/** `getconf CLK_TCK`: the unit of utime and stime in /proc/<pid>/stat. */
+const TICKS_PER_SECOND = clockTicksPerSecond();
+/** The discovery timed here logs nothing: a denied /proc entry would show in the agent's own log. */
+const SILENT: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 /** Set once SIGINT/SIGTERM arrived: the errors of the interrupted steps are expected then. */
 let stopping = false;
 
@@ -86,12 +107,15 @@ function collectorMedians(all: readonly ExpositionStats[]): Record<string, numbe
   return out;
 }
 
-/** Warm-up and timed scrapes of a serving exporter, each after `gapMs` of quiet. */
+const ticksToMs = (ticks: number): number => (ticks * 1000) / TICKS_PER_SECOND;
+
+/** Warm-up and timed scrapes of a serving exporter, each after `gapMs` of quiet; CPU time read across the timed ones. */
 async function timedScrapes(
   spec: ExporterSpec,
   config: MeasureConfig,
   agent: http.Agent,
-): Promise<Omit<ExporterFigures, 'rssBytes' | 'peakRssBytes' | 'command' | 'cachedScrapes'>> {
+  pid: number,
+): Promise<Omit<ExporterFigures, 'rssBytes' | 'peakRssBytes' | 'command' | 'cachedScrapes' | 'cpu'> & { scrapesCpuMs: number }> {
   let previousKey = '';
   for (let i = 0; i < config.warmups; i++) {
     await sleep(config.gapMs);
@@ -99,8 +123,11 @@ async function timedScrapes(
   }
   const times: number[] = [];
   const stats: ExpositionStats[] = [];
+  const podInterfaces: PodInterfaceCount[] = [];
+  const names = new Set(config.podInterfaceNames);
   let fresh = 0;
   let bytes = 0;
+  const ticksBefore = await cpuTicks(pid);
   for (let i = 0; i < config.scrapes; i++) {
     await sleep(config.gapMs);
     const s = await scrape(spec.metricsUrl, agent);
@@ -108,10 +135,12 @@ async function timedScrapes(
     bytes = s.bytes;
     const st = expositionStats(s.body, spec.linkLabel, spec.collectorDurationMetric);
     stats.push(st);
+    if (spec.podInterfaceMetric !== undefined) podInterfaces.push(countSamples(s.body, spec.podInterfaceMetric, spec.linkLabel, names));
     const key = durationsKey(st);
     if (key !== previousKey) fresh++;
     previousKey = key;
   }
+  const scrapesCpuMs = ticksToMs((await cpuTicks(pid)) - ticksBefore);
   const last = stats[stats.length - 1] as ExpositionStats;
   return {
     id: spec.id,
@@ -125,7 +154,18 @@ async function timedScrapes(
     bytes,
     freshScrapes: fresh,
     collectorMedianMs: collectorMedians(stats),
+    podInterfaces,
+    scrapesCpuMs,
   };
+}
+
+/** CPU time of a serving exporter over `ms` without scrapes. */
+async function idleCpu(pid: number, ms: number): Promise<NonNullable<CpuFigures['idle']>> {
+  const ticksBefore = await cpuTicks(pid);
+  const started = performance.now();
+  await sleep(ms);
+  const cpuMs = ticksToMs((await cpuTicks(pid)) - ticksBefore);
+  return { wallMs: performance.now() - started, cpuMs };
 }
 
 /** Pairs of scrapes, `gapMs` apart: a fresh one, then at once one the snapshot cache should answer (timed). */
@@ -157,14 +197,21 @@ async function measureExporter(spec: ExporterSpec, config: MeasureConfig): Promi
   try {
     const startMs = await waitUntilServing(spec, child, stderr, agent);
     progress(`${spec.name} serving after ${Math.round(startMs)} ms; ${config.warmups} warm-up + ${config.scrapes} timed scrapes, ${config.gapMs} ms apart`);
-    const figures = await timedScrapes(spec, config, agent);
-    const mem = await residentBytes(child.pid as number);
+    const pid = child.pid as number;
+    const { scrapesCpuMs, ...figures } = await timedScrapes(spec, config, agent, pid);
+    const mem = await residentBytes(pid);
+    let idle: CpuFigures['idle'];
+    if (spec.id === 'agent' && config.idleCpuMs > 0) {
+      progress(`${spec.name}: ${config.idleCpuMs / 1000} s without scrapes, for its idle CPU time`);
+      idle = await idleCpu(pid, config.idleCpuMs);
+    }
+    const cpu: CpuFigures = { ticksPerSecond: TICKS_PER_SECOND, scrapesCpuMs, scrapes: config.scrapes, idle };
     let cached: CachedScrapeFigures | undefined;
     if (spec.cachesSnapshots) {
       progress(`${spec.name}: ${config.scrapes} more fresh scrapes, each followed at once by one the snapshot cache answers (timed)`);
       cached = await cachedScrapes(spec, config, agent);
     }
-    return { ...figures, command, rssBytes: mem.rss, peakRssBytes: mem.peak, cachedScrapes: cached };
+    return { ...figures, command, rssBytes: mem.rss, peakRssBytes: mem.peak, cachedScrapes: cached, cpu };
   } finally {
     // Close the kept-alive connection first: the agent's server.close() waits for open connections.
     agent.destroy();
@@ -172,16 +219,99 @@ async function measureExporter(spec: ExporterSpec, config: MeasureConfig): Promi
   }
 }
 
-/** Times `work` `runs` times after two warm-ups, each call after `gapMs` of quiet, as the scrapes are. */
-async function timeKernel(runs: number, gapMs: number, work: () => Promise<unknown>): Promise<KernelFigures> {
-  const times: number[] = [];
+/**
+ * Runs `phases` back to back `runs` times after two warm-ups, each run after `gapMs` of quiet as
+ * the scrapes are, and times each phase.
+ */
+async function timePhases(runs: number, gapMs: number, phases: readonly (() => Promise<unknown>)[]): Promise<KernelFigures[]> {
+  const times = phases.map((): number[] => []);
   for (let i = 0; i < KERNEL_WARMUPS + runs; i++) {
     await sleep(gapMs);
-    const started = performance.now();
-    await work();
-    if (i >= KERNEL_WARMUPS) times.push(performance.now() - started);
+    for (const [p, work] of phases.entries()) {
+      const started = performance.now();
+      await work();
+      if (i >= KERNEL_WARMUPS) times[p]?.push(performance.now() - started);
+    }
   }
-  return { runs, medianMs: median(times), p95Ms: percentile(times, 95) };
+  return times.map((t) => ({ runs, medianMs: median(t), p95Ms: percentile(t, 95) }));
+}
+
+/** Times `work` `runs` times after two warm-ups, each call after `gapMs` of quiet. */
+async function timeKernel(runs: number, gapMs: number, work: () => Promise<unknown>): Promise<KernelFigures> {
+  return (await timePhases(runs, gapMs, [work]))[0] as KernelFigures;
+}
+
+const linkCount = (msgs: readonly { type: number }[]): number => msgs.filter((m) => m.type === RTM_NEWLINK).length;
+
+/**
+ * The raw kernel work for one namespace; RTM_NEWLINK messages. Step by step: open, RTM_GETNSID
+ * (assigning an id if there is none), raw RTM_GETLINK dump, close. Pipelined, once the id is
+ * known: RTM_GETNSID and the dump sent back to back on the socket, one round trip, as the
+ * agent's NetlinkPodLinkSource.listIn does.
+ */
+async function dumpNamespace(nl: NetlinkLinkSource, file: string, signal: AbortSignal, nsids: Map<string, number>, pipelined: boolean): Promise<number> {
+  const fd = openSync(file, 'r');
+  try {
+    const known = nsids.get(file);
+    if (pipelined && known !== undefined) {
+      // allSettled: if one request fails, the other's failure must not go unhandled.
+      const [nsid, msgs] = await Promise.allSettled([getNsid(nl, fd, signal), nl.dumpRaw(signal, known)]);
+      if (nsid.status === 'rejected') throw nsid.reason;
+      if (msgs.status === 'rejected') throw msgs.reason;
+      if (nsid.value !== known) throw new Error(`${file}: NSID ${known} became ${nsid.value} during the bench`);
+      return linkCount(msgs.value);
+    }
+    const nsid = await ensureNsid(nl, fd, signal);
+    nsids.set(file, nsid);
+    return linkCount(await nl.dumpRaw(signal, nsid));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Dumps every namespace in `files` over `sockets`, each taking the next file when done, as the agent's pool does; links in all. */
+async function dumpAll(
+  sockets: readonly NetlinkLinkSource[],
+  files: readonly string[],
+  signal: AbortSignal,
+  nsids: Map<string, number>,
+  pipelined: boolean,
+): Promise<number> {
+  let next = 0;
+  let links = 0;
+  const worker = async (nl: NetlinkLinkSource): Promise<void> => {
+    while (next < files.length) {
+      const n = await dumpNamespace(nl, files[next++] as string, signal, nsids, pipelined);
+      links += n;
+    }
+  };
+  await Promise.all(sockets.map(worker));
+  return links;
+}
+
+/** The kernel work of the netns collector on the case's pod namespaces: discovery, and the raw dumps in sequence and pooled. */
+async function measurePodKernel(config: MeasureConfig, podNetnsDir: string): Promise<PodKernelFigures> {
+  const files = readdirSync(podNetnsDir).map((n) => path.join(podNetnsDir, n));
+  const namespaces = files.length;
+  const discovery = new NetnsDiscovery({ procRoot: '/proc', netnsDir: podNetnsDir, log: SILENT });
+  const sockets = Array.from({ length: POD_DUMP_CONCURRENCY }, () => new NetlinkLinkSource());
+  const signal = (): AbortSignal => AbortSignal.timeout(30_000);
+  const nsids = new Map<string, number>();
+  try {
+    progress(
+      `timing, as the agent runs them, the discovery of ${namespaces} pod namespaces, then their raw dumps over ${sockets.length} sockets ` +
+        `(RTM_GETNSID and RTM_GETLINK pipelined); then open + RTM_GETNSID + dump of each in sequence on one socket; ${config.dumpRuns} runs each, ${config.gapMs} ms apart`,
+    );
+    const [discovered, pooled] = (await timePhases(config.dumpRuns, config.gapMs, [
+      async () => discovery.discover(),
+      () => dumpAll(sockets, files, signal(), nsids, true),
+    ])) as [KernelFigures, KernelFigures];
+    const sequential = await timeKernel(config.dumpRuns, config.gapMs, () => dumpAll(sockets.slice(0, 1), files, signal(), nsids, false));
+    const links = await dumpAll(sockets, files, signal(), nsids, false);
+    return { namespaces, links, discovery: discovered, sequential, pooled: { ...pooled, sockets: sockets.length } };
+  } finally {
+    for (const nl of sockets) nl.close();
+  }
 }
 
 /** The agent's link source timed in this process: the raw dump, and the dump with parsing. */
@@ -205,7 +335,8 @@ async function main(configJson: string | undefined): Promise<void> {
   const exporters: ExporterFigures[] = [];
   for (const spec of exporterSpecs(config)) exporters.push(await measureExporter(spec, config));
   const kernel = await measureKernel(config);
-  const result: MeasureResult = { exporters, ...kernel };
+  const pods = config.podNetnsDir === undefined ? undefined : await measurePodKernel(config, config.podNetnsDir);
+  const result: MeasureResult = { exporters, ...kernel, pods };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

@@ -54,11 +54,14 @@ export class ChildProcesses {
     return child;
   }
 
-  /** Runs a command to completion; rejects with its stderr on a non-zero exit or a signal. */
-  run(file: string, args: readonly string[]): Promise<CommandOutput> {
-    const child = this.spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Runs a command to completion, `input` on its stdin; rejects with its stderr on a non-zero exit or a signal. */
+  run(file: string, args: readonly string[], input?: string): Promise<CommandOutput> {
+    const child = this.spawn(file, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err = new OutputTail();
+    // EPIPE when the child exits before reading all of it: its exit status and stderr say why.
+    child.stdin?.on('error', (e) => err.push(`(stdin: ${e.message})\n`));
+    child.stdin?.end(input);
     child.stdout?.on('data', (c: Buffer) => out.push(c));
     child.stderr?.on('data', (c: Buffer) => err.push(c));
     return new Promise((resolve, reject) => {
@@ -105,6 +108,25 @@ export class ChildProcesses {
   /** How many children are still running. */
   get size(): number {
     return this.#live.size;
+  }
+}
+
+/** Whether a process with this id exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** SIGKILLs `pid`; a process that exited in the meantime is fine. */
+export function killGone(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
   }
 }
 

@@ -18,8 +18,33 @@ export interface MeasureConfig {
   readonly scrapes: number;
   /** Pause before each scrape, measured from the end of the previous one. */
   readonly gapMs: number;
-  /** Timed runs of the raw RTM_GETLINK dump. */
+  /** Timed runs of the raw RTM_GETLINK dump (and of the raw pod dumps). */
   readonly dumpRuns: number;
+  /** Quiet time after the timed scrapes over which the agent's idle CPU is read; 0 skips it. */
+  readonly idleCpuMs: number;
+  /** The agent's --path.netns when the case has pod namespaces: measure.ts times their raw dumps. */
+  readonly podNetnsDir: string | undefined;
+  /** Interface names the case puts in every pod namespace (net1, net2, net3); none without pods. */
+  readonly podInterfaceNames: readonly string[];
+}
+
+/** CPU time of an exporter, from utime + stime in /proc/<pid>/stat. */
+export interface CpuFigures {
+  /** Clock ticks per second (`getconf CLK_TCK`): the resolution. */
+  readonly ticksPerSecond: number;
+  /** CPU over the timed scrapes, pauses between them included, milliseconds. */
+  readonly scrapesCpuMs: number;
+  readonly scrapes: number;
+  /** CPU over a quiet period without scrapes; only where the case asks for it. */
+  readonly idle: { readonly wallMs: number; readonly cpuMs: number } | undefined;
+}
+
+/** `multinet_pod_interface_info` samples in one exposition. */
+export interface PodInterfaceCount {
+  /** All of them. */
+  readonly all: number;
+  /** Those whose `interface` is one the case created (net1..net3). */
+  readonly named: number;
 }
 
 /** The figures of one exporter. */
@@ -48,6 +73,9 @@ export interface ExporterFigures {
   readonly collectorMedianMs: Readonly<Record<string, number>>;
   /** Scrapes right after a fresh one, answered from the snapshot cache; only for an exporter that has one. */
   readonly cachedScrapes: CachedScrapeFigures | undefined;
+  readonly cpu: CpuFigures;
+  /** Pod interfaces in each timed scrape, in order; empty for an exporter that does not export them. */
+  readonly podInterfaces: readonly PodInterfaceCount[];
 }
 
 /** Timing of scrapes that reuse the previous scrape's snapshot: rendering and HTTP alone. */
@@ -66,6 +94,20 @@ export interface KernelFigures {
   readonly p95Ms: number;
 }
 
+/** The kernel work of the netns collector, timed by measure.ts on the case's pod namespaces. */
+export interface PodKernelFigures {
+  /** Bind mounts in the pod netns directory. */
+  readonly namespaces: number;
+  /** RTM_NEWLINK messages in all their dumps together. */
+  readonly links: number;
+  /** NetnsDiscovery.discover() alone: readdir and stat of the bind mounts, readlink of /proc/<pid>/ns/net. */
+  readonly discovery: KernelFigures;
+  /** For each namespace, one after the other on one socket: open, RTM_GETNSID, raw RTM_GETLINK dump, close. */
+  readonly sequential: KernelFigures;
+  /** As the agent runs them: as many sockets in flight as its pool has, RTM_GETNSID and the dump pipelined (one round trip). */
+  readonly pooled: KernelFigures & { readonly sockets: number };
+}
+
 /** Everything measure.ts reports. */
 export interface MeasureResult {
   readonly exporters: readonly ExporterFigures[];
@@ -75,4 +117,6 @@ export interface MeasureResult {
   readonly listLinks: KernelFigures;
   /** RTM_NEWLINK messages in one dump. */
   readonly dumpMessages: number;
+  /** Only for a case with pod namespaces. */
+  readonly pods: PodKernelFigures | undefined;
 }

@@ -1,12 +1,11 @@
 /**
- * What the bench prints: per case a table of both exporters, where the agent's time goes, the
- * ratio and the targets; and at the end one JSON line with every figure.
+ * What the bench prints: per case a table of both exporters, whether the agent exported the
+ * case's pod interfaces, where the agent's time goes next to the kernel round trips, its CPU
+ * time, and the case's targets; and at the end one JSON line with every figure.
  */
-import type { PreparedCase } from './cases.js';
-import type { ExporterFigures, ExporterId, MeasureConfig, MeasureResult } from './protocol.js';
-
-/** The issue's targets: median scrape at most a tenth of node_exporter's, agent RSS at most 80 MB. */
-export const TARGETS = { maxRatio: 0.1, maxAgentRssMB: 80 } as const;
+import { coreSharePercent } from './cpu-time.js';
+import type { CaseTargets, PreparedCase } from './cases.js';
+import type { CpuFigures, ExporterFigures, ExporterId, MeasureConfig, MeasureResult, PodKernelFigures } from './protocol.js';
 
 /** Figures are printed in MB of 10^6 bytes. */
 const MB = 1e6;
@@ -14,20 +13,43 @@ const MB = 1e6;
 /** One measured case. */
 export interface CaseReport {
   readonly name: string;
-  /** Macvlan links the case created. */
-  readonly links: number;
   readonly prepared: PreparedCase;
+  readonly targets: CaseTargets;
   readonly config: MeasureConfig;
   readonly result: MeasureResult;
 }
 
-/** The ratio and whether each target is met. */
-export interface Verdict {
-  readonly ratio: number;
-  readonly ratioMet: boolean;
-  readonly agentRssMB: number;
-  readonly rssMet: boolean;
+/** One judged target. */
+export interface Check {
+  /** Its key in the summary JSON. */
+  readonly key: 'ratio' | 'agentMedianMs' | 'agentRssMB' | 'agentCpuPercent';
+  /** The printed line, without the verdict. */
+  readonly text: string;
+  readonly value: number;
+  readonly max: number;
+  readonly met: boolean;
 }
+
+/** An exporter's CPU time per scrape and, where it was read, when idle and as a share of one core. */
+export interface CpuUse {
+  readonly perScrapeMs: number;
+  readonly idleMsPerS: number | undefined;
+  /** Percent of one core when scraped every `intervalS` seconds; needs the idle figure. */
+  readonly percent: number | undefined;
+  readonly intervalS: number;
+}
+
+/** Pod interfaces the case built against what the agent exported in each timed scrape. */
+export interface PodCheck {
+  readonly expected: number;
+  /** Lowest and highest count over the timed scrapes, of all pod interfaces and of those named net1..netK. */
+  readonly all: { readonly min: number; readonly max: number };
+  readonly named: { readonly min: number; readonly max: number };
+  readonly ok: boolean;
+}
+
+/** The scrape interval a CPU share is given for when the case sets no CPU target. */
+const DEFAULT_INTERVAL_S = 15;
 
 /** The figures of one exporter; throws if measure.ts did not report it. */
 export function figuresOf(result: MeasureResult, id: ExporterId): ExporterFigures {
@@ -36,18 +58,76 @@ export function figuresOf(result: MeasureResult, id: ExporterId): ExporterFigure
   return f;
 }
 
-/** Judges a case against {@link TARGETS}. */
-export function verdictOf(result: MeasureResult): Verdict {
-  const agent = figuresOf(result, 'agent');
-  const nodeExporter = figuresOf(result, 'node_exporter');
-  const ratio = agent.medianMs / nodeExporter.medianMs;
-  const agentRssMB = agent.rssBytes / MB;
-  return { ratio, ratioMet: ratio <= TARGETS.maxRatio, agentRssMB, rssMet: agentRssMB <= TARGETS.maxAgentRssMB };
+/** CPU per scrape, idle CPU per second, and their share of one core at `intervalS` (see coreSharePercent). */
+export function cpuUseOf(cpu: CpuFigures, intervalS: number): CpuUse {
+  const perScrapeMs = cpu.scrapesCpuMs / cpu.scrapes;
+  const idleMsPerS = cpu.idle ? cpu.idle.cpuMs / (cpu.idle.wallMs / 1000) : undefined;
+  const percent = idleMsPerS === undefined ? undefined : coreSharePercent(perScrapeMs, idleMsPerS, intervalS);
+  return { perScrapeMs, idleMsPerS, percent, intervalS };
+}
+
+/** Whether the agent exported exactly pods × interfaces pod interfaces, all named as the case named them, in every timed scrape. */
+export function podCheckOf(prepared: PreparedCase, result: MeasureResult): PodCheck {
+  const expected = prepared.pods * prepared.podInterfaceNames.length;
+  const counts = figuresOf(result, 'agent').podInterfaces;
+  const range = (values: readonly number[]): { min: number; max: number } =>
+    values.length === 0 ? { min: NaN, max: NaN } : { min: Math.min(...values), max: Math.max(...values) };
+  const all = range(counts.map((c) => c.all));
+  const named = range(counts.map((c) => c.named));
+  const ok = counts.length > 0 && counts.every((c) => c.all === expected && c.named === expected);
+  return { expected, all, named, ok };
 }
 
 const ms = (v: number): string => v.toFixed(1);
 const mb = (v: number): string => (v / MB).toFixed(1);
 const met = (ok: boolean): string => (ok ? 'met' : 'MISSED');
+const pct = (v: number): string => `${v < 0.1 ? v.toFixed(3) : v.toFixed(2)}%`;
+
+/** Judges a case against its targets; a target the case does not set is left out. */
+export function verdictOf(result: MeasureResult, targets: CaseTargets): Check[] {
+  const agent = figuresOf(result, 'agent');
+  const nodeExporter = figuresOf(result, 'node_exporter');
+  const checks: Check[] = [];
+  if (targets.maxRatio !== undefined) {
+    const ratio = agent.medianMs / nodeExporter.medianMs;
+    checks.push({
+      key: 'ratio',
+      text: `ratio median(agent)/median(node_exporter) = ${ratio.toFixed(3)} (target <= ${targets.maxRatio})`,
+      value: ratio,
+      max: targets.maxRatio,
+      met: ratio <= targets.maxRatio,
+    });
+  }
+  if (targets.maxMedianMs !== undefined) {
+    checks.push({
+      key: 'agentMedianMs',
+      text: `agent median full scrape ${ms(agent.medianMs)} ms (target <= ${targets.maxMedianMs} ms)`,
+      value: agent.medianMs,
+      max: targets.maxMedianMs,
+      met: agent.medianMs <= targets.maxMedianMs,
+    });
+  }
+  const rssMB = agent.rssBytes / MB;
+  checks.push({
+    key: 'agentRssMB',
+    text: `agent RSS ${rssMB.toFixed(1)} MB (target <= ${targets.maxRssMB} MB)`,
+    value: rssMB,
+    max: targets.maxRssMB,
+    met: rssMB <= targets.maxRssMB,
+  });
+  if (targets.cpu !== undefined) {
+    const percent = cpuUseOf(agent.cpu, targets.cpu.scrapeIntervalS).percent;
+    if (percent === undefined) throw new Error('the case has a CPU target but measure.ts read no idle CPU time');
+    checks.push({
+      key: 'agentCpuPercent',
+      text: `agent CPU ${pct(percent)} of one core scraped every ${targets.cpu.scrapeIntervalS} s (target <= ${targets.cpu.maxPercent}%)`,
+      value: percent,
+      max: targets.cpu.maxPercent,
+      met: percent <= targets.cpu.maxPercent,
+    });
+  }
+  return checks;
+}
 
 /** Right-aligned columns after a left-aligned first one. */
 function table(rows: readonly (readonly string[])[]): string[] {
@@ -56,8 +136,18 @@ function table(rows: readonly (readonly string[])[]): string[] {
 }
 
 function exporterTable(result: MeasureResult): string[] {
-  const header = ['exporter', 'links', 'median ms', 'p95 ms', 'RSS MB', 'peak RSS MB', 'series', 'bytes'];
-  const rows = result.exporters.map((e) => [e.name, String(e.links), ms(e.medianMs), ms(e.p95Ms), mb(e.rssBytes), mb(e.peakRssBytes), String(e.series), String(e.bytes)]);
+  const header = ['exporter', 'links', 'median ms', 'p95 ms', 'CPU ms/scrape', 'RSS MB', 'peak RSS MB', 'series', 'bytes'];
+  const rows = result.exporters.map((e) => [
+    e.name,
+    String(e.links),
+    ms(e.medianMs),
+    ms(e.p95Ms),
+    ms(e.cpu.scrapesCpuMs / e.cpu.scrapes),
+    mb(e.rssBytes),
+    mb(e.peakRssBytes),
+    String(e.series),
+    String(e.bytes),
+  ]);
   return table([header, ...rows]);
 }
 
@@ -67,49 +157,112 @@ function collectorList(f: ExporterFigures): string {
     .join(', ');
 }
 
+const splitLine = (label: string, value: number, note: string): string => `  ${label.padEnd(50)} ${ms(value).padStart(7)} ms  ${note}`.trimEnd();
+
+/** The pod-namespace lines of the time split: discovery, raw dumps, the agent's netns collector. */
+function podSplit(pods: PodKernelFigures, agent: ExporterFigures): string[] {
+  const netns = agent.collectorMedianMs.netns;
+  const kernel = pods.discovery.medianMs + pods.pooled.medianMs;
+  return [
+    splitLine('pod netns discovery alone', pods.discovery.medianMs, `NetnsDiscovery.discover(): readdir + stat of ${pods.namespaces} bind mounts, /proc scan`),
+    splitLine('raw pod dumps, one socket, in sequence', pods.sequential.medianMs, `open + RTM_GETNSID + RTM_GETLINK dump of ${pods.namespaces} namespaces (${pods.links} links), summed`),
+    splitLine(`raw pod dumps as the agent runs them`, pods.pooled.medianMs, `${pods.pooled.sockets} sockets in flight, RTM_GETNSID and dump pipelined; p95 ${ms(pods.pooled.p95Ms)} ms`),
+    ...(netns === undefined
+      ? []
+      : [splitLine("the agent's netns collector", netns, `${ms(netns - kernel)} ms beyond discovery + the pooled raw dumps (parsing, join, scheduling)`)]),
+  ];
+}
+
 function agentSplit(result: MeasureResult): string[] {
   const agent = figuresOf(result, 'agent');
   const raw = result.rawDump.medianMs;
-  const share = Math.round((raw / agent.medianMs) * 100);
   const cached = agent.cachedScrapes;
-  const line = (label: string, value: number, note: string): string => `  ${label.padEnd(44)} ${ms(value).padStart(7)} ms  ${note}`;
+  const pods = result.pods;
+  const kernel = raw + (pods ? pods.discovery.medianMs + pods.pooled.medianMs : 0);
+  const share = Math.round((kernel / agent.medianMs) * 100);
+  const what = pods ? 'the node dump, discovery and the pooled pod dumps' : 'the kernel round trip';
   return [
-    `agent time split (medians; the dump and listLinks timed in measure.js inside the namespace, ${result.rawDump.runs} runs each, paced like the scrapes):`,
-    line('raw RTM_GETLINK dump alone', raw, `kernel round trip for ${result.dumpMessages} links, ${share}% of the full scrape`),
-    line("listLinks: the dump plus the agent's parser", result.listLinks.medianMs, ''),
+    `agent time split (medians; the kernel work timed in measure.js inside the namespace, ${result.rawDump.runs} runs each, paced like the scrapes):`,
+    splitLine(`raw RTM_GETLINK dump alone${pods ? ' of the node namespace' : ''}`, raw, `kernel round trip for ${result.dumpMessages} links`),
+    splitLine("listLinks: the dump plus the agent's parser", result.listLinks.medianMs, ''),
+    ...(pods ? podSplit(pods, agent) : []),
     `  the agent's own collector durations: ${collectorList(agent)} (ms)`,
-    line('full /metrics scrape', agent.medianMs, `${ms(agent.medianMs - raw)} ms beyond the kernel round trip`),
+    splitLine('full /metrics scrape', agent.medianMs, `${ms(agent.medianMs - kernel)} ms beyond ${what} (${ms(kernel)} ms, ${share}% of the scrape)`),
     ...(cached
-      ? [line('scrape answered from the snapshot cache', cached.medianMs, `rendering + HTTP alone; p95 ${ms(cached.p95Ms)} ms; ${cached.hits}/${cached.runs} reused the snapshot`)]
+      ? [splitLine('scrape answered from the snapshot cache', cached.medianMs, `rendering + HTTP alone; p95 ${ms(cached.p95Ms)} ms; ${cached.hits}/${cached.runs} reused the snapshot`)]
       : []),
-  ].map((l) => l.trimEnd());
+  ];
+}
+
+function podLines(report: CaseReport): string[] {
+  const c = podCheckOf(report.prepared, report.result);
+  const { pods, podInterfaceNames: names } = report.prepared;
+  const span = (r: { min: number; max: number }): string => (r.min === r.max ? String(r.min) : `${r.min}..${r.max}`);
+  const named = names.length > 0 ? `, with interface ${names.join('/')}: ${span(c.named)},` : '';
+  const expected = pods === 0 ? '0 (no pod namespaces)' : `${pods} × ${names.length} = ${c.expected}`;
+  return [
+    `pod interfaces in the agent's exposition (multinet_pod_interface_info samples): ${span(c.all)}${named} ` +
+      `per timed scrape (${report.config.scrapes} scrapes); expected ${expected}: ${c.ok ? 'ok' : 'WRONG'}`,
+  ];
+}
+
+function cpuLines(report: CaseReport): string[] {
+  const agent = figuresOf(report.result, 'agent');
+  const intervalS = report.targets.cpu?.scrapeIntervalS ?? DEFAULT_INTERVAL_S;
+  const use = cpuUseOf(agent.cpu, intervalS);
+  const idle = agent.cpu.idle;
+  if (!idle || use.idleMsPerS === undefined || use.percent === undefined) return [];
+  const tickMs = 1000 / agent.cpu.ticksPerSecond;
+  return [
+    `agent CPU (utime + stime, /proc/<pid>/stat, ${agent.cpu.ticksPerSecond} ticks/s): ${ms(use.perScrapeMs)} ms per fresh scrape; ` +
+      `idle ${use.idleMsPerS.toFixed(2)} ms/s (${Math.round(idle.cpuMs)} ms in ${(idle.wallMs / 1000).toFixed(1)} s without scrapes, ${Math.round(idle.cpuMs / tickMs)} ticks);`,
+    `  scraped every ${intervalS} s: (${ms(use.perScrapeMs)} + ${intervalS} × ${use.idleMsPerS.toFixed(2)}) ms / ${intervalS} s = ${pct(use.percent)} of one core`,
+  ];
 }
 
 /** The human-readable report of one case. */
 export function formatCase(report: CaseReport): string {
-  const { config, result } = report;
+  const { config, result, prepared } = report;
   const agent = figuresOf(result, 'agent');
   const nodeExporter = figuresOf(result, 'node_exporter');
-  const v = verdictOf(result);
+  const setup = Object.entries(prepared.setupMs)
+    .map(([step, v]) => `${step} ${(v / 1000).toFixed(2)} s`)
+    .join(', ');
   return [
-    `case ${report.name}: ${report.prepared.description}`,
+    `case ${report.name}: ${prepared.description}`,
+    `set up in ${(Object.values(prepared.setupMs).reduce((a, b) => a + b, 0) / 1000).toFixed(1)} s (${setup}); not part of the figures.`,
     `${config.warmups} warm-up + ${config.scrapes} timed scrapes per exporter, sequential, one exporter running at a time, whole body read, uncompressed.`,
     `Each scrape starts ${config.gapMs} ms after the previous one ended: longer than the agent serves a snapshot again (1 s), so every timed agent scrape builds a new one (fresh snapshots: ${agent.freshScrapes}/${config.scrapes}).`,
-    `links = distinct interface names in the exposition; series = sample lines; bytes = body of the last scrape; MB = 10^6 bytes; RSS = VmRSS after the scrapes, peak = VmHWM.`,
-    `commands, in netns ${report.prepared.netns} and a PID namespace of their own (unshare --pid --mount-proc):`,
+    `links = distinct interfaces in the exposition; series = sample lines; bytes = body of the last scrape; MB = 10^6 bytes; RSS = VmRSS after the scrapes, peak = VmHWM;`,
+    `CPU ms/scrape = utime + stime over the timed scrapes (the pauses between them included) / scrapes.`,
+    `commands, in netns ${prepared.netns} and a PID namespace of their own (unshare --pid --mount-proc):`,
     ...result.exporters.map((e) => `  ${e.name.padEnd(15)} ${e.command}   [${e.mode}]`),
+    ...(prepared.pods > 0 ? [`node_exporter runs for reference only: it sees the ${nodeExporter.links} links of ${prepared.netns}, not the pod namespaces.`] : []),
     '',
     ...exporterTable(result),
     '',
+    ...podLines(report),
+    '',
     ...agentSplit(result),
     `node_exporter collector durations (medians, ms): ${collectorList(nodeExporter)}`,
+    ...cpuLines(report),
     '',
-    `ratio median(agent)/median(node_exporter) = ${v.ratio.toFixed(3)} (target <= ${TARGETS.maxRatio}): ${met(v.ratioMet)}`,
-    `agent RSS ${v.agentRssMB.toFixed(1)} MB (target <= ${TARGETS.maxAgentRssMB} MB): ${met(v.rssMet)}`,
+    ...verdictOf(result, report.targets).map((c) => `${c.text}: ${met(c.met)}`),
   ].join('\n');
 }
 
+/** `a, b .. z (N)`: a long list of names, shortened for a progress line. */
+export function shortList(names: readonly string[]): string {
+  if (names.length <= 4) return names.join(', ');
+  return `${names.slice(0, 2).join(', ')} .. ${names[names.length - 1] ?? ''} (${names.length})`;
+}
+
+function round(v: number): number {
+  return Math.round(v * 100) / 100;
+}
+
 function exporterJson(f: ExporterFigures): Record<string, unknown> {
+  const cpu = cpuUseOf(f.cpu, DEFAULT_INTERVAL_S);
   return {
     links: f.links,
     medianMs: round(f.medianMs),
@@ -119,6 +272,8 @@ function exporterJson(f: ExporterFigures): Record<string, unknown> {
     series: f.series,
     bytes: f.bytes,
     freshScrapes: f.freshScrapes,
+    cpuMsPerScrape: round(cpu.perScrapeMs),
+    ...(cpu.idleMsPerS === undefined ? {} : { idleCpuMsPerS: Math.round(cpu.idleMsPerS * 1000) / 1000 }),
     collectorMedianMs: Object.fromEntries(Object.entries(f.collectorMedianMs).map(([k, v]) => [k, round(v)])),
     scrapesMs: f.scrapesMs.map(round),
     ...(f.cachedScrapes
@@ -127,8 +282,15 @@ function exporterJson(f: ExporterFigures): Record<string, unknown> {
   };
 }
 
-function round(v: number): number {
-  return Math.round(v * 100) / 100;
+function podKernelJson(pods: PodKernelFigures): Record<string, unknown> {
+  return {
+    namespaces: pods.namespaces,
+    links: pods.links,
+    discoveryMedianMs: round(pods.discovery.medianMs),
+    sequentialDumpsMedianMs: round(pods.sequential.medianMs),
+    pooledDumpsMedianMs: round(pods.pooled.medianMs),
+    pooledSockets: pods.pooled.sockets,
+  };
 }
 
 /** The machine-readable line: every case's figures and verdict. */
@@ -136,22 +298,22 @@ export function summaryJson(reports: readonly CaseReport[]): string {
   return JSON.stringify({
     bench: 'multinet-agent',
     cases: reports.map((r) => {
-      const v = verdictOf(r.result);
+      const podCheck = podCheckOf(r.prepared, r.result);
       return {
         case: r.name,
-        links: r.links,
+        links: r.prepared.macvlans,
+        podNetns: r.prepared.pods,
         linksInNetns: r.prepared.linksInNetns,
         scrapes: r.config.scrapes,
         gapMs: r.config.gapMs,
+        setupMs: Object.fromEntries(Object.entries(r.prepared.setupMs).map(([k, v]) => [k, Math.round(v)])),
+        podInterfaces: { expected: podCheck.expected, min: podCheck.all.min, max: podCheck.all.max, ok: podCheck.ok },
         agent: exporterJson(figuresOf(r.result, 'agent')),
         nodeExporter: exporterJson(figuresOf(r.result, 'node_exporter')),
         rawDumpMedianMs: round(r.result.rawDump.medianMs),
         listLinksMedianMs: round(r.result.listLinks.medianMs),
-        ratio: Math.round(v.ratio * 10_000) / 10_000,
-        targets: {
-          ratio: { max: TARGETS.maxRatio, met: v.ratioMet },
-          agentRssMB: { max: TARGETS.maxAgentRssMB, met: v.rssMet },
-        },
+        ...(r.result.pods ? { podKernel: podKernelJson(r.result.pods) } : {}),
+        targets: Object.fromEntries(verdictOf(r.result, r.targets).map((c) => [c.key, { max: c.max, value: Math.round(c.value * 10_000) / 10_000, met: c.met }])),
       };
     }),
   });

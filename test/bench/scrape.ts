@@ -36,11 +36,14 @@ export function scrape(url: string, agent: http.Agent, timeoutMs = 30_000): Prom
 export interface ExpositionStats {
   /** Sample lines: every line that is neither empty nor a `#` comment. */
   readonly series: number;
-  /** Distinct values of the interface label. */
+  /** Distinct interfaces: values of the interface label, told apart by the pod or netns label where a series has one. */
   readonly links: number;
   /** The exporter's own duration of each collector, seconds, keyed by the `collector` label. */
   readonly collectorSeconds: ReadonlyMap<string, number>;
 }
+
+/** Labels that, with the interface label, name one interface of a pod; host series have none of them. */
+const POD_KEY_LABELS = ['namespace', 'pod', 'netns'] as const;
 
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 
@@ -65,9 +68,23 @@ export function expositionStats(body: string, linkLabel: string, collectorDurati
     series++;
     const sample = parseSample(line);
     const link = sample.labels.get(linkLabel);
-    if (link !== undefined) links.add(link);
+    // Every pod namespace has its own net1: the pod (or, for an unknown pod, netns) label tells them apart.
+    if (link !== undefined) links.add(POD_KEY_LABELS.map((l) => sample.labels.get(l) ?? '').join('/') + `/${link}`);
     const collector = sample.labels.get('collector');
     if (sample.name === collectorDurationMetric && collector !== undefined) collectorSeconds.set(collector, sample.value);
   }
   return { series, links: links.size, collectorSeconds };
+}
+
+/** Samples of `metric` in an exposition, and how many of them have `label` set to one of `values`. */
+export function countSamples(body: string, metric: string, label: string, values: ReadonlySet<string>): { all: number; named: number } {
+  let all = 0;
+  let named = 0;
+  for (const line of body.split('\n')) {
+    if (!line.startsWith(metric) || (line[metric.length] !== '{' && line[metric.length] !== ' ')) continue;
+    all++;
+    const value = parseSample(line).labels.get(label);
+    if (value !== undefined && values.has(value)) named++;
+  }
+  return { all, named };
 }
