@@ -1,7 +1,7 @@
 /**
  * The agent's entry point and the only place where concrete adapters are wired together.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { pino } from 'pino';
 import { ManifestSource } from '../collectors/manifests/manifest-source.js';
@@ -9,15 +9,14 @@ import { NetlinkLinkEvents } from '../collectors/netlink/link-events.js';
 import { NetlinkLinkSource } from '../collectors/netlink/link-dump.js';
 import { NetlinkPodLinkSource } from '../collectors/netlink/netns-links.js';
 import { NetnsDiscovery } from '../collectors/procfs/netns-discovery.js';
-import { PodResourcesSource } from '../collectors/podresources/podresources-client.js';
 import { readNetnsNetworking } from '../collectors/procfs/netns-networking.js';
 import { SriovSysfsSource } from '../collectors/sriov/sriov-sysfs.js';
 import { SysfsDeviceSource } from '../collectors/sysfs/sysfs-net.js';
 import { runLab } from '../lab/cli.js';
-import { KubeEventSink } from '../collectors/kube/event-sink.js';
-import { loadKubeConfig } from '../collectors/kube/kube-config.js';
-import { KubeMetadataSource } from '../collectors/kube/kube-source.js';
-import { NodeConditionWriter } from '../collectors/kube/node-condition.js';
+// The kube and kubelet clients are imported only when used: @kubernetes/client-node alone adds
+// about 77 MB of RSS to a Node process (measured: 41 -> 118 MB), grpc-js about 14 MB.
+import type { KubeMetadataSource } from '../collectors/kube/kube-source.js';
+import type { NodeConditionWriter } from '../collectors/kube/node-condition.js';
 import { runDoctor } from '../exporters/doctor/doctor.js';
 import { EventRecorder } from '../exporters/kube-events/recorder.js';
 import { eventFamilies, kubeCacheFamilies } from '../exporters/prometheus/agent-families.js';
@@ -27,7 +26,7 @@ import { parseArgs, usage, type RunConfig } from './cli.js';
 import { AgentError } from './errors.js';
 import type { Snapshot } from './domain.js';
 import type { PodMetadataSource } from './pods.js';
-import type { Logger } from './ports.js';
+import type { DeviceAllocation, Logger } from './ports.js';
 import { findProblems } from './health.js';
 import { ProblemReporter, ReadinessMonitor } from './readiness-monitor.js';
 import { buildSnapshot, COLLECTOR, FailureLog, SnapshotCache } from './snapshot.js';
@@ -79,8 +78,18 @@ async function wireSources(config: RunConfig, log: Logger, reloadManifests: bool
   const failures = new FailureLog(log);
   const links = new NetlinkLinkSource({ vfInfo: config.sriovEnabled });
   const sriov = config.sriovEnabled ? new SriovSysfsSource({ root: config.sysfsRoot, log }) : undefined;
-  const allocations = config.podResourcesEnabled ? new PodResourcesSource({ dir: config.podResourcesDir, log }) : undefined;
-  allocations?.start();
+  let allocations: { devices(): ReadonlyMap<string, DeviceAllocation>; status(): { connected: boolean; lastError: string | undefined }; stop(): void } | undefined;
+  if (config.podResourcesEnabled) {
+    if (existsSync(config.podResourcesDir)) {
+      const { PodResourcesSource } = await import('../collectors/podresources/podresources-client.js');
+      const source = new PodResourcesSource({ dir: config.podResourcesDir, log });
+      source.start();
+      allocations = source;
+    } else {
+      // No kubelet on this machine (or the directory is not mounted): nothing to ask.
+      log.info({ dir: config.podResourcesDir }, 'no kubelet pod-resources directory; device allocations not read');
+    }
+  }
   const devices = config.sysfsEnabled ? new SysfsDeviceSource({ root: config.sysfsRoot, log }) : undefined;
   const netns = config.netnsEnabled
     ? {
@@ -108,6 +117,12 @@ async function wireSources(config: RunConfig, log: Logger, reloadManifests: bool
   let kube: Wiring['kube'];
   if (metadata === undefined && (config.kubeconfig !== undefined || process.env.KUBERNETES_SERVICE_HOST)) {
     if (!config.nodeName) throw new AgentError('E_USAGE', 'against the kube API the agent needs its node: set NODE_NAME (downward API) or --node-name');
+    const [{ loadKubeConfig }, { KubeMetadataSource }, { KubeEventSink }, { NodeConditionWriter }] = await Promise.all([
+      import('../collectors/kube/kube-config.js'),
+      import('../collectors/kube/kube-source.js'),
+      import('../collectors/kube/event-sink.js'),
+      import('../collectors/kube/node-condition.js'),
+    ]);
     const kubeConfig = loadKubeConfig(config.kubeconfig);
     const source = new KubeMetadataSource({ kubeConfig, nodeName: config.nodeName, log });
     source.onChange(() => listeners.forEach((l) => l()));
