@@ -5,40 +5,26 @@
  * master set down reaches the API as a Node Event within a second, and back; the API gone for a
  * while leaves the metrics flowing and ends without an event storm.
  */
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_BIN, startAgentIn, type AgentProcess } from '../support/agent-process.js';
 import { parseExposition, type ParsedSample } from '../support/exposition.js';
 import { KubeApiServer, type KubeObject } from '../support/kube-api-server.js';
 import { bridgeToNetns, type NetnsBridge } from '../support/netns-bridge.js';
-import { fetchInNetns, ip, IS_ROOT } from '../support/netns.js';
+import { LAB_POSSIBLE, LAB_STATE_ROOT, requireLab, testLab } from '../support/lab.js';
+import { fetchInNetns, ip } from '../support/netns.js';
 
-const run = promisify(execFile);
 const LAB = `ik${process.pid % 100000}`;
-const STATE_ROOT = '/run/multinet-lab-test';
-const NODE = `mnlab-${LAB}-node`;
+const STATE_ROOT = LAB_STATE_ROOT;
+const theLab = testLab(LAB);
+const NODE = theLab.node;
+const lab = theLab.run;
 const PORT = 19741;
-const CNI_PRESENT = existsSync('/usr/lib/cni/macvlan');
 
-if (!IS_ROOT || !CNI_PRESENT) {
-  if (process.env.CI) throw new Error('the kube lab suite must run as root with containernetworking-plugins in CI');
-  console.warn('test/integration/lab-kube.test.ts needs root and /usr/lib/cni: skipped');
-}
+requireLab('test/integration/lab-kube.test.ts');
 
-async function lab(...args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const r = await run(process.execPath, [AGENT_BIN, 'lab', ...args, '--name', LAB, '--state-dir', STATE_ROOT], { encoding: 'utf8', maxBuffer: 16 << 20 });
-    return { code: 0, out: r.stdout };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? 1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-  }
-}
 
 /** Node events the agent wrote, as the server holds them. */
 function nodeEvents(server: KubeApiServer): { reason: string; message: string; count: number }[] {
@@ -58,7 +44,7 @@ async function until<T>(what: string, timeoutMs: number, probe: () => T | undefi
   }
 }
 
-describe.skipIf(!IS_ROOT || !CNI_PRESENT)('the seed lab against the kube API', () => {
+describe.skipIf(!LAB_POSSIBLE)('the seed lab against the kube API', () => {
   let server: KubeApiServer | undefined;
   let bridge: NetnsBridge | undefined;
   let agent: AgentProcess | undefined;

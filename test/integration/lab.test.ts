@@ -6,7 +6,6 @@
  * namespace with no pod, malformed annotations, a master set down (doctor exits 1).
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,19 +14,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_BIN, startAgentIn, type AgentProcess } from '../support/agent-process.js';
 import { byLabel, parseExposition, type ParsedSample } from '../support/exposition.js';
 import { counterFields, type IpLink } from '../support/iproute.js';
-import { fetchInNetns, ip, IS_ROOT } from '../support/netns.js';
+import { LAB_POSSIBLE, LAB_STATE_ROOT, requireLab, testLab } from '../support/lab.js';
+import { fetchInNetns, ip } from '../support/netns.js';
 
 const run = promisify(execFile);
 const LAB = `it${process.pid % 100000}`;
-const STATE_ROOT = '/run/multinet-lab-test';
-const NODE = `mnlab-${LAB}-node`;
+const STATE_ROOT = LAB_STATE_ROOT;
+const theLab = testLab(LAB);
+const NODE = theLab.node;
+const lab = theLab.run;
 const PORT = 19740;
-const CNI_PRESENT = existsSync('/usr/lib/cni/macvlan');
 
-if (!IS_ROOT || !CNI_PRESENT) {
-  if (process.env.CI) throw new Error('the lab suite must run as root with containernetworking-plugins in CI');
-  console.warn('test/integration/lab.test.ts needs root and /usr/lib/cni (apt-get install containernetworking-plugins): skipped');
-}
+requireLab('test/integration/lab.test.ts');
 
 interface LabStatePod {
   name: string;
@@ -37,15 +35,6 @@ interface LabStatePod {
   status: { name: string; interface: string; ips: string[]; mac: string; default?: boolean }[];
 }
 
-async function lab(...args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const r = await run(process.execPath, [AGENT_BIN, 'lab', ...args, '--name', LAB, '--state-dir', STATE_ROOT], { encoding: 'utf8', maxBuffer: 16 << 20 });
-    return { code: 0, out: r.stdout };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? 1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-  }
-}
 
 async function labPods(): Promise<LabStatePod[]> {
   return (JSON.parse(await readFile(path.join(STATE_ROOT, LAB, 'state.json'), 'utf8')) as { pods: LabStatePod[] }).pods;
@@ -66,7 +55,7 @@ const COUNTERS = counterFields('multinet_pod_interface');
 const podSeries = (samples: ParsedSample[], name: string, pod: string): Map<string, ParsedSample> =>
   new Map(samples.filter((s) => s.name === name && s.labels.pod === pod).map((s) => [s.labels.interface ?? '', s]));
 
-describe.skipIf(!IS_ROOT || !CNI_PRESENT)('the seed lab', () => {
+describe.skipIf(!LAB_POSSIBLE)('the seed lab', () => {
   let agent: AgentProcess | undefined;
   let extraManifests = '';
   let pods: LabStatePod[] = [];
