@@ -6,6 +6,8 @@
 import type { PodInterface, PodNetnsView } from '../../agent/attachments.js';
 import type { NetnsRef, Snapshot } from '../../agent/domain.js';
 import { findProblems, type NetnsNetworking, type Problem } from '../../agent/health.js';
+import { vfUsers } from '../../agent/attachments.js';
+import { pfLabel } from '../../agent/sriov.js';
 import { netnsLabel } from '../prometheus/pod-families.js';
 
 /** What the doctor needs from the wiring. */
@@ -95,6 +97,37 @@ function interfaceRows(v: PodNetnsView, r: ReadonlyMap<string, Rate>, net: Netns
   return rows;
 }
 
+/** One row per VF: its PF, configuration, counters and user (sysfs stats where the driver has them, else netlink). */
+function sriovRows(snapshot: Snapshot): string[][] {
+  const users = vfUsers(snapshot);
+  const rows = [['PF', 'VF', 'PCI', 'DRIVER', 'MAC', 'VLAN', 'SPOOFCHK', 'TRUST', 'LINK', 'RX BYTES', 'TX BYTES', 'POD', 'INTERFACE', 'NETWORK']];
+  for (const pf of snapshot.sriov.pfs) {
+    for (const vf of pf.vfs) {
+      const nl = vf.netlink;
+      const c = vf.sysfsStats ?? nl?.stats;
+      const u = users.get(vf.pciAddress);
+      const onOff = (v: boolean | undefined): string => (v === undefined ? '-' : v ? 'on' : 'off');
+      rows.push([
+        pfLabel(pf),
+        String(vf.index),
+        vf.pciAddress,
+        vf.driver ?? '-',
+        nl?.mac ?? '-',
+        nl?.vlan ? `${nl.vlan}${nl.qos ? ` qos ${nl.qos}` : ''}` : '-',
+        onOff(nl?.spoofCheck),
+        onOff(nl?.trust),
+        nl?.linkState ?? '-',
+        c?.rxBytes !== undefined ? String(c.rxBytes) : '-',
+        c?.txBytes !== undefined ? String(c.txBytes) : '-',
+        u ? `${u.namespace}/${u.pod}` : '-',
+        u?.interface || '-',
+        u?.network || '-',
+      ]);
+    }
+  }
+  return rows;
+}
+
 /** Renders the report as text. */
 export function renderDoctor(snapshot: Snapshot, r: ReadonlyMap<string, Rate>, networking: ReadonlyMap<number, NetnsNetworking>, problems: readonly Problem[]): string {
   const out: string[] = [];
@@ -105,6 +138,10 @@ export function renderDoctor(snapshot: Snapshot, r: ReadonlyMap<string, Rate>, n
     out.push(podTitle(v), table(interfaceRows(v, r, networking.get(v.netns.inode))), '');
   }
   for (const v of without) if (v.interfaces.length > 0) out.push(podTitle(v), table(interfaceRows(v, r, networking.get(v.netns.inode))), '');
+  if (snapshot.sriov.pfs.length > 0) {
+    const vfs = snapshot.sriov.pfs.reduce((n, pf) => n + pf.vfs.length, 0);
+    out.push(`SR-IOV: ${snapshot.sriov.pfs.length} PFs, ${vfs} VFs`, table(sriovRows(snapshot)), '');
+  }
   if (problems.length === 0) {
     out.push('No problems found.');
   } else {
