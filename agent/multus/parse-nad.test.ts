@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NetworkDefinition, Parsed } from '../pods.js';
 import { networkDefinitionFromObject, parseCniConfig, type CniSummary } from './parse-nad.js';
+import { networkDefinition } from '../../test/support/pods.js';
 
 /** A summary with nothing set; override what the case is about. */
 function cni(over: Partial<CniSummary>): CniSummary {
@@ -191,20 +192,7 @@ describe('networkDefinitionFromObject', () => {
   });
   const def = (over: Partial<NetworkDefinition>): Parsed<NetworkDefinition> => ({
     ok: true,
-    value: {
-      namespace: 'default',
-      name: 'net',
-      type: 'macvlan',
-      master: 'eth1',
-      device: undefined,
-      mode: undefined,
-      resourceName: undefined,
-      ipam: undefined,
-      mtu: undefined,
-      trafficClass: '',
-      invalid: undefined,
-      ...over,
-    },
+    value: networkDefinition('default', 'net', { type: 'macvlan', master: 'eth1', ...over }),
   });
 
   it.each<[string, unknown, Parsed<NetworkDefinition>]>([

@@ -2,14 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { PciAddress } from '../domain.js';
 import type { NetworkSelection, Parsed, PodInfo, PodUid } from '../pods.js';
 import { parsePodUid, podInfoFromObject } from './pod-info.js';
+import { selection } from '../../test/support/pods.js';
 
-const sel = (namespace: string, name: string, iface: string | undefined): NetworkSelection => ({
-  namespace,
-  name,
-  interface: iface,
-  mac: undefined,
-  ips: [],
-});
+const sel = selection;
 
 /** A pod with nothing set but its name; override what the case is about. */
 function pod(over: Partial<PodInfo>): Parsed<PodInfo> {

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { NetworkDefinition, NetworkSelection, PodInfo, PodUid } from '../../agent/pods.js';
+import type { NetworkDefinition, PodInfo, PodUid } from '../../agent/pods.js';
 import { recordingLogger } from '../../test/support/links.js';
+import { networkDefinition, selection } from '../../test/support/pods.js';
 import { ManifestSource, parseManifest } from './manifest-source.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -12,31 +13,8 @@ const TESTDATA = path.join(HERE, 'testdata');
 const CLUSTER = path.join(TESTDATA, 'cluster');
 const SEED = path.join(HERE, '../../lab/manifests/seed');
 
-const sel = (namespace: string, name: string, iface: string | undefined): NetworkSelection => ({
-  namespace,
-  name,
-  interface: iface,
-  mac: undefined,
-  ips: [],
-});
-
-/** A NAD with nothing set; override what the case is about. */
-function nad(namespace: string, name: string, over: Partial<NetworkDefinition>): NetworkDefinition {
-  return {
-    namespace,
-    name,
-    type: '',
-    master: undefined,
-    device: undefined,
-    mode: undefined,
-    resourceName: undefined,
-    ipam: undefined,
-    mtu: undefined,
-    trafficClass: '',
-    invalid: undefined,
-    ...over,
-  };
-}
+const sel = selection;
+const nad = networkDefinition;
 
 const FRONTEND: PodInfo = {
   namespace: 'apps',

@@ -45,11 +45,6 @@ export class NetnsDiscovery {
     this.#log = opts.log;
   }
 
-  /** Cached cgroup lookups, bounded by the namespaces alive at the last pass. */
-  get cachedNamespaces(): number {
-    return this.#pods.size;
-  }
-
   discover(): Discovery {
     const own = this.#inodeOfLink(path.join(this.#proc, 'self/ns/net'));
     if (own === undefined) throw new Error(`cannot read ${this.#proc}/self/ns/net`);

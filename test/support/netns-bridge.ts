@@ -3,7 +3,7 @@
  * so a server the test runs (the kube API test server) is reachable from an agent running inside
  * the namespace. Only these two addresses ever talk over it; `remove()` deletes the pair.
  */
-import { deleteNetns, ip } from './netns.js';
+import { ip } from './netns.js';
 
 /** The two ends of the bridge. */
 export interface NetnsBridge {
@@ -39,5 +39,3 @@ export async function bridgeToNetns(ns: string, slot: number): Promise<NetnsBrid
     },
   };
 }
-
-export { deleteNetns };

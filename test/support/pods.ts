@@ -18,21 +18,38 @@ export function pod(over: { name: string; namespace?: string; uid?: string; requ
   };
 }
 
+/** A network request as parsed from the networks annotation. */
+export function selection(namespace: string, name: string, iface: string | undefined): NetworkSelection {
+  return { namespace, name, interface: iface, mac: undefined, ips: [] };
+}
+
+/** A NAD with nothing set; override what the case is about. */
+export function networkDefinition(namespace: string, name: string, over: Partial<NetworkDefinition> = {}): NetworkDefinition {
+  return {
+    namespace,
+    name,
+    type: '',
+    master: undefined,
+    device: undefined,
+    mode: undefined,
+    resourceName: undefined,
+    ipam: undefined,
+    mtu: undefined,
+    trafficClass: '',
+    invalid: undefined,
+    ...over,
+  };
+}
+
 /** A macvlan NAD on `master` with a host-local subnet. */
 export function macvlanNad(name: string, master: string, subnet: string, trafficClass = ''): NetworkDefinition {
-  return {
-    namespace: 'default',
-    name,
+  return networkDefinition('default', name, {
     type: 'macvlan',
     master,
-    device: undefined,
     mode: 'bridge',
-    resourceName: undefined,
     ipam: { type: 'host-local', ranges: [{ subnet, rangeStart: undefined, rangeEnd: undefined, gateway: undefined }], routes: [], dataDir: undefined },
-    mtu: undefined,
     trafficClass,
-    invalid: undefined,
-  };
+  });
 }
 
 /** A namespace reference. */
