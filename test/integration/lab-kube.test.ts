@@ -9,12 +9,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_BIN, startAgentIn, type AgentProcess } from '../support/agent-process.js';
-import { parseExposition, type ParsedSample } from '../support/exposition.js';
+import { startAgentIn, type AgentProcess } from '../support/agent-process.js';
+import type { ParsedSample } from '../support/exposition.js';
 import { KubeApiServer, type KubeObject } from '../support/kube-api-server.js';
 import { bridgeToNetns, type NetnsBridge } from '../support/netns-bridge.js';
-import { LAB_POSSIBLE, LAB_STATE_ROOT, requireLab, testLab } from '../support/lab.js';
-import { fetchInNetns, ip } from '../support/netns.js';
+import { LAB_POSSIBLE, LAB_STATE_ROOT, requireLab, scrapeAgent, testLab } from '../support/lab.js';
+import { ip } from '../support/netns.js';
 
 const LAB = `ik${process.pid % 100000}`;
 const STATE_ROOT = LAB_STATE_ROOT;
@@ -51,12 +51,7 @@ describe.skipIf(!LAB_POSSIBLE)('the seed lab against the kube API', () => {
   let workDir = '';
   let podNames: string[] = [];
 
-  const scrape = async (): Promise<ParsedSample[]> => {
-    if (!agent) throw new Error('no agent');
-    const res = await fetchInNetns(NODE, `${agent.url}/metrics`);
-    expect(res.status).toBe(200);
-    return parseExposition(res.body);
-  };
+  const scrape = (): Promise<ParsedSample[]> => scrapeAgent(NODE, agent, { fresh: false });
 
   beforeAll(async () => {
     await lab('down');

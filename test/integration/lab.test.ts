@@ -12,10 +12,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_BIN, startAgentIn, type AgentProcess } from '../support/agent-process.js';
-import { byLabel, parseExposition, type ParsedSample } from '../support/exposition.js';
+import { byLabel, type ParsedSample } from '../support/exposition.js';
 import { counterFields, type IpLink } from '../support/iproute.js';
-import { LAB_POSSIBLE, LAB_STATE_ROOT, requireLab, testLab } from '../support/lab.js';
-import { fetchInNetns, ip } from '../support/netns.js';
+import { LAB_POSSIBLE, LAB_STATE_ROOT, requireLab, scrapeAgent, testLab } from '../support/lab.js';
+import { ip } from '../support/netns.js';
 
 const run = promisify(execFile);
 const LAB = `it${process.pid % 100000}`;
@@ -60,13 +60,7 @@ describe.skipIf(!LAB_POSSIBLE)('the seed lab', () => {
   let extraManifests = '';
   let pods: LabStatePod[] = [];
 
-  const scrape = async (): Promise<ParsedSample[]> => {
-    if (!agent) throw new Error('no agent');
-    await new Promise((r) => setTimeout(r, 1100)); // past the snapshot reuse window
-    const res = await fetchInNetns(NODE, `${agent.url}/metrics`);
-    expect(res.status).toBe(200);
-    return parseExposition(res.body);
-  };
+  const scrape = (): Promise<ParsedSample[]> => scrapeAgent(NODE, agent, { fresh: true });
 
   beforeAll(async () => {
     await lab('down');

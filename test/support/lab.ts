@@ -2,8 +2,9 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { AGENT_BIN } from './agent-process.js';
-import { IS_ROOT } from './netns.js';
+import { AGENT_BIN, type AgentProcess } from './agent-process.js';
+import { parseExposition, type ParsedSample } from './exposition.js';
+import { fetchInNetns, IS_ROOT } from './netns.js';
 
 const run = promisify(execFile);
 
@@ -34,4 +35,16 @@ export function testLab(name: string): { node: string; run(...args: string[]): P
       }
     },
   };
+}
+
+/**
+ * Scrapes an agent running in `node`; `fresh` first waits past its 1 s snapshot reuse window,
+ * so the answer reads the kernel anew. Throws on a status other than 200.
+ */
+export async function scrapeAgent(node: string, agent: AgentProcess | undefined, opts: { fresh: boolean }): Promise<ParsedSample[]> {
+  if (!agent) throw new Error('no agent');
+  if (opts.fresh) await new Promise((r) => setTimeout(r, 1100));
+  const res = await fetchInNetns(node, `${agent.url}/metrics`);
+  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}: ${res.body.slice(0, 200)}`);
+  return parseExposition(res.body);
 }
