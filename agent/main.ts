@@ -198,6 +198,7 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
       links: wiring.links,
       linkEvents: new NetlinkLinkEvents({ log }),
       metadata: () => ({ pods: metadata.pods(), networks: metadata.networks() }),
+      sriov: () => snapshots.last?.sriov ?? { pfs: [] },
       events: kube?.events,
       nodeName: config.nodeName ?? hostname(),
       log,

@@ -10,6 +10,7 @@ import type { Problem } from './health.js';
 import type { NetworkDefinition, PodInfo } from './pods.js';
 import type { EventRecorderPort, KubeEvent, LinkChange, LinkEventSource, LinkSource, Logger } from './ports.js';
 import { evaluateReadiness, requiredInterfaces, type InterfaceReadiness, type RequiredInterface } from './readiness.js';
+import type { SriovSnapshot } from './sriov.js';
 
 /** Options of {@link ReadinessMonitor}. */
 export interface ReadinessMonitorOptions {
@@ -22,6 +23,8 @@ export interface ReadinessMonitorOptions {
   readonly log: Logger;
   /** Told of every transition (tests and the bench time them). */
   readonly onTransition?: (r: InterfaceReadiness) => void;
+  /** The node's SR-IOV PFs and VFs as last seen (a PF a pod's VF hangs off is required, and needs VFs). */
+  readonly sriov?: () => SriovSnapshot;
 }
 
 /** Event reasons, stable: alerts and runbooks match on them. */
@@ -80,16 +83,18 @@ export class ReadinessMonitor {
   }
 
   #onLinkChange(c: LinkChange): void {
+    const before = this.#byIndex.get(c.link.ifindex)?.name;
     if (c.removed) this.#byIndex.delete(c.link.ifindex);
     else this.#byIndex.set(c.link.ifindex, c.link);
-    // Only the interfaces pods need matter; a renamed link is both a removal and an arrival.
-    if (this.#required.length > 0) this.#evaluate();
+    // Only the interfaces pods need matter (veth churn does not); a rename counts under both names.
+    if (this.#required.some((r) => r.interface === c.link.name || r.interface === before)) this.#evaluate();
   }
 
   #evaluate(): void {
     const { pods, networks } = this.#o.metadata();
-    this.#required = requiredInterfaces(pods, networks);
-    const now = evaluateReadiness(this.#required, [...this.#byIndex.values()]);
+    const sriov = this.#o.sriov?.() ?? { pfs: [] };
+    this.#required = requiredInterfaces(pods, networks, sriov);
+    const now = evaluateReadiness(this.#required, [...this.#byIndex.values()], sriov);
     const names = new Set(now.map((r) => r.interface));
     for (const r of now) {
       const before = this.#state.get(r.interface);

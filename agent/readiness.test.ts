@@ -158,3 +158,31 @@ describe('SR-IOV readiness', () => {
     expect(evaluateReadiness(required, links, { pfs: [{ ...(sriovWith(4) as { pfs: object[] }).pfs[0], numVfs: 0 }] } as never)[0]).toMatchObject({ ready: false, reason: 'no VFs' });
   });
 });
+
+describe('ReadinessMonitor and link churn', () => {
+  it('does not re-evaluate for links no pod needs, and follows a rename of a needed one', async () => {
+    let metadataReads = 0;
+    const events: KubeEvent[] = [];
+    const linkEvents = manualLinkEvents();
+    const m = new ReadinessMonitor({
+      links: { listLinks: async () => host(), close: () => {} },
+      linkEvents,
+      metadata: () => {
+        metadataReads++;
+        return { pods, networks };
+      },
+      events: { record: (e) => events.push(e) },
+      nodeName: 'n',
+      log: recordingLogger().log,
+    });
+    await m.start(new AbortController().signal);
+    const reads = metadataReads;
+    for (let i = 0; i < 50; i++) linkEvents.emit({ removed: false, link: netLink({ ifindex: 100 + i, name: `veth${i}`, kind: 'veth' }) });
+    expect(metadataReads).toBe(reads);
+    linkEvents.emit({ removed: false, link: netLink({ ifindex: 3, name: 'eth2-old' }) });
+    expect(events.map((e) => [e.reason, e.involvedObject.name])).toEqual([
+      ['HostInterfaceNotReady', 'n'],
+      ['MasterMissing', 'data-network'],
+    ]);
+  });
+});
