@@ -19,8 +19,11 @@ export async function bridgeToNetns(ns: string, slot: number): Promise<NetnsBrid
   const host = `mnk${process.pid % 100000}h${slot}`.slice(0, 15);
   const peer = `mnk${process.pid % 100000}n${slot}`.slice(0, 15);
   const base = 4 * slot;
-  const hostAddress = `169.254.213.${base + 1}`;
-  const netnsAddress = `169.254.213.${base + 2}`;
+  // The third octet follows the test process, so suites of two checkouts running at once on one
+  // machine never hold the same address.
+  const octet = 100 + (process.pid % 150);
+  const hostAddress = `169.254.${octet}.${base + 1}`;
+  const netnsAddress = `169.254.${octet}.${base + 2}`;
   await ip('link', 'add', host, 'type', 'veth', 'peer', 'name', peer, 'netns', ns);
   try {
     await ip('addr', 'add', `${hostAddress}/30`, 'dev', host);
