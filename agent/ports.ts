@@ -123,3 +123,25 @@ export interface EventSink {
   /** Updates count and lastTimestamp (and message) of an event created before. */
   patch(e: { readonly name: string; readonly namespace: string; readonly count: number; readonly lastTimestamp: Date; readonly message: string }): Promise<void>;
 }
+
+/** Who a bearer token belongs to, as a TokenReview answers (authentication.k8s.io/v1 UserInfo). */
+export interface ReviewedUser {
+  readonly username: string;
+  readonly uid: string;
+  readonly groups: readonly string[];
+  readonly extra: Readonly<Record<string, readonly string[]>>;
+}
+
+/** A request to a non-resource URL, as a SubjectAccessReview names it. */
+export interface NonResourceRequest {
+  readonly path: string;
+  readonly verb: string;
+}
+
+/** Asks the cluster who a token is and what that user may do (TokenReview, SubjectAccessReview). */
+export interface AccessReviewer {
+  /** The token's user, or undefined when the cluster does not authenticate it; throws when the API cannot answer. */
+  authenticate(token: string, signal: AbortSignal): Promise<ReviewedUser | undefined>;
+  /** Whether `user` may make `request` (and the authorizer's reason); throws when the API cannot answer. */
+  authorize(user: ReviewedUser, request: NonResourceRequest, signal: AbortSignal): Promise<{ readonly allowed: boolean; readonly reason: string }>;
+}
