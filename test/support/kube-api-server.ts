@@ -15,13 +15,17 @@
  *   `timeoutSeconds` ends the stream cleanly (a bookmark first, when asked for);
  * - POST/PATCH of Events (409 AlreadyExists, 404 NotFound, merge / strategic-merge / JSON patch,
  *   415 for another content type) and PATCH of `nodes/{name}/status` (conditions merged by type);
- * - bearer-token authentication (401).
+ * - bearer-token authentication (401);
+ * - TokenReview (`authentication.k8s.io/v1`) from a table of tokens and users, and
+ *   SubjectAccessReview (`authorization.k8s.io/v1`) for non-resource URLs decided like RBAC
+ *   from rules a test grants (users or groups; verbs and `nonResourceURLs`, `*` and `prefix*`),
+ *   `system:masters` allowed everything; 403 for both when the caller may not create them.
  *
  * Tests drive faults through plain methods: {@link KubeApiServer.expireHistory},
  * {@link KubeApiServer.injectErrorEvent}, {@link KubeApiServer.dropWatches},
  * {@link KubeApiServer.stallWatches}, {@link KubeApiServer.setLatency},
- * {@link KubeApiServer.outage}; and read what happened through {@link KubeApiServer.requests}
- * and {@link KubeApiServer.eventWrites}. Everything is bounded; {@link KubeApiServer.close} ends
+ * {@link KubeApiServer.outage}; and read what happened through {@link KubeApiServer.requests},
+ * {@link KubeApiServer.eventWrites} and {@link KubeApiServer.accessReviews}. Everything is bounded; {@link KubeApiServer.close} ends
  * every timer and socket.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -126,6 +130,35 @@ export interface EventWrite {
   readonly status: number;
 }
 
+/** Who a token is, as a TokenReview answers (UserInfo). */
+export interface TokenUser {
+  readonly username: string;
+  readonly uid?: string;
+  readonly groups?: readonly string[];
+  readonly extra?: Readonly<Record<string, readonly string[]>>;
+}
+
+/** An RBAC rule on non-resource URLs with its subjects: a ClusterRole and its ClusterRoleBinding in one. */
+export interface NonResourceGrant {
+  readonly users?: readonly string[];
+  readonly groups?: readonly string[];
+  /** Exact paths, `*`, or a prefix ending in `*` (`/metrics*`). */
+  readonly nonResourceURLs: readonly string[];
+  /** `get`, ..., or `*`. */
+  readonly verbs: readonly string[];
+}
+
+/** One TokenReview or SubjectAccessReview that reached the server, and its answer. */
+export interface AccessReviewRecord {
+  readonly kind: 'TokenReview' | 'SubjectAccessReview';
+  /** The request's spec as sent. */
+  readonly spec: unknown;
+  /** The HTTP status answered. */
+  readonly status: number;
+  /** The review's `status` answered (undefined for an error Status). */
+  readonly result: unknown;
+}
+
 /** A Status object, as the apiserver sends for errors. */
 export interface KubeStatus {
   readonly kind: 'Status';
@@ -186,6 +219,11 @@ const MAX_STALLED_LINES = 10_000;
 /** The apiserver's default when a watch names no timeout (min-request-timeout 1800 s). */
 const DEFAULT_WATCH_TIMEOUT_S = 1800;
 
+const TOKEN_REVIEW_PATH = '/apis/authentication.k8s.io/v1/tokenreviews';
+const SUBJECT_ACCESS_REVIEW_PATH = '/apis/authorization.k8s.io/v1/subjectaccessreviews';
+/** The audiences the apiserver puts in a TokenReview answer when the spec names none (its --api-audiences). */
+const API_AUDIENCES = ['https://kubernetes.default.svc.cluster.local'];
+
 const CORE_PATH = /^\/api\/v1(?:\/namespaces\/([^/]+))?\/(pods|events|nodes)(?:\/([^/]+)(?:\/(status))?)?$/;
 const NAD_PATH = /^\/apis\/k8s\.cni\.cncf\.io\/v1(?:\/namespaces\/([^/]+))?\/(network-attachment-definitions)(?:\/([^/]+))?$/;
 
@@ -213,6 +251,11 @@ export class KubeApiServer {
   readonly #unserved = new Set<ResourceName>();
   #down = false;
   #closed = false;
+  readonly #tokenUsers = new Map<string, TokenUser>();
+  readonly #grants: NonResourceGrant[] = [];
+  /** Reviews the caller may not create (403). */
+  readonly #reviewsForbidden = new Set<AccessReviewRecord['kind']>();
+  readonly #accessReviews: AccessReviewRecord[] = [];
 
   private constructor(options: KubeApiServerOptions) {
     this.#token = options.token ?? 't';
@@ -332,6 +375,41 @@ export class KubeApiServer {
   /** Every Event create and patch that reached the server, in order. */
   eventWrites(): readonly EventWrite[] {
     return [...this.#eventWrites];
+  }
+
+  // ---- authentication and authorization ----------------------------------------------------
+
+  /** Makes TokenReview authenticate `token` as `user`. */
+  addToken(token: string, user: TokenUser): void {
+    this.#tokenUsers.set(token, user);
+  }
+
+  /** TokenReview no longer authenticates `token` (a deleted service account). */
+  removeToken(token: string): void {
+    this.#tokenUsers.delete(token);
+  }
+
+  /** Grants non-resource access (a ClusterRole with `nonResourceURLs` bound to users or groups). */
+  grantNonResource(grant: NonResourceGrant): void {
+    this.#grants.push(grant);
+  }
+
+  /** Removes every grant made with {@link grantNonResource}. */
+  revokeNonResourceGrants(): void {
+    this.#grants.length = 0;
+  }
+
+  /** Whether the caller may create TokenReviews and SubjectAccessReviews, or one of them (false: 403 Forbidden, a ClusterRole missing a rule). */
+  setAccessReviewsPermitted(permitted: boolean, kind?: AccessReviewRecord['kind']): void {
+    for (const k of kind === undefined ? (['TokenReview', 'SubjectAccessReview'] as const) : [kind]) {
+      if (permitted) this.#reviewsForbidden.delete(k);
+      else this.#reviewsForbidden.add(k);
+    }
+  }
+
+  /** Every TokenReview and SubjectAccessReview that reached the server, in order. */
+  accessReviews(kind?: AccessReviewRecord['kind']): AccessReviewRecord[] {
+    return this.#accessReviews.filter((r) => kind === undefined || r.kind === kind);
   }
 
   // ---- faults ------------------------------------------------------------------------------
@@ -498,6 +576,7 @@ export class KubeApiServer {
 
     if (req.headers.authorization !== `Bearer ${this.#token}`) return this.#sendStatus(res, status(401, 'Unauthorized', 'Unauthorized'));
     if (body === null) return this.#sendStatus(res, status(413, 'RequestEntityTooLarge', 'request body too large'));
+    if (url.pathname === TOKEN_REVIEW_PATH || url.pathname === SUBJECT_ACCESS_REVIEW_PATH) return this.#accessReview(url.pathname === TOKEN_REVIEW_PATH ? 'TokenReview' : 'SubjectAccessReview', method, body, res);
 
     const m = CORE_PATH.exec(url.pathname) ?? NAD_PATH.exec(url.pathname);
     const def = m ? RESOURCES[m[2] as ResourceName] : undefined;
@@ -700,6 +779,58 @@ export class KubeApiServer {
     this.#commit(def, 'MODIFIED', next, prev);
     record(200);
     this.#sendJson(res, 200, next);
+  }
+
+  // ---- reviews -----------------------------------------------------------------------------
+
+  /** TokenReview and SubjectAccessReview: create-only virtual resources, answered 201 with the object and its status. */
+  #accessReview(kind: AccessReviewRecord['kind'], method: string, body: Buffer | undefined, res: ServerResponse): void {
+    const [group, resource] = kind === 'TokenReview' ? ['authentication.k8s.io', 'tokenreviews'] : ['authorization.k8s.io', 'subjectaccessreviews'];
+    if (method !== 'POST') return this.#sendStatus(res, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
+    const parsed = parseBody(body);
+    const spec = parsed.ok && typeof parsed.value === 'object' && parsed.value !== null ? ((parsed.value as { spec?: unknown }).spec ?? {}) : undefined;
+    const answer = (code: number, result: unknown, s?: KubeStatus): void => {
+      this.#accessReviews.push({ kind, spec, status: code, result });
+      if (this.#accessReviews.length > MAX_EVENT_WRITES) this.#accessReviews.splice(0, this.#accessReviews.length - MAX_EVENT_WRITES);
+      if (s) return this.#sendStatus(res, s);
+      this.#sendJson(res, 201, { kind, apiVersion: `${group}/v1`, metadata: { creationTimestamp: null }, spec, status: result });
+    };
+    if (this.#reviewsForbidden.has(kind)) {
+      return answer(403, undefined, status(403, 'Forbidden', `${resource}.${group} is forbidden: User "system:serviceaccount:multinet:multinet-agent" cannot create resource "${resource}" in API group "${group}" at the cluster scope`, { group, kind: resource }));
+    }
+    if (spec === undefined || typeof spec !== 'object' || spec === null) return answer(400, undefined, status(400, 'BadRequest', 'the body of the request was in an unknown format'));
+    if (kind === 'TokenReview') {
+      const token = (spec as { token?: unknown }).token;
+      if (typeof token !== 'string' || token === '') return answer(400, undefined, status(400, 'BadRequest', 'token is required for TokenReview in authentication'));
+      const user = this.#tokenUsers.get(token);
+      // Go's omitempty: `authenticated` and `audiences` are absent when false/empty; `user` is a struct, always there.
+      const result = user
+        ? { authenticated: true, user: { username: user.username, ...(user.uid !== undefined ? { uid: user.uid } : {}), ...(user.groups ? { groups: [...user.groups] } : {}), ...(user.extra ? { extra: structuredClone(user.extra) } : {}) }, audiences: API_AUDIENCES }
+        : { user: {}, error: 'invalid bearer token' };
+      return answer(201, result);
+    }
+    const sar = spec as { user?: unknown; groups?: unknown; resourceAttributes?: unknown; nonResourceAttributes?: { path?: unknown; verb?: unknown } };
+    const user = typeof sar.user === 'string' ? sar.user : '';
+    const groups = Array.isArray(sar.groups) ? sar.groups.filter((g): g is string => typeof g === 'string') : [];
+    if ((sar.resourceAttributes === undefined) === (sar.nonResourceAttributes === undefined)) {
+      return answer(422, undefined, status(422, 'Invalid', 'SubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified'));
+    }
+    if (user === '' && groups.length === 0) return answer(422, undefined, status(422, 'Invalid', 'SubjectAccessReview.authorization.k8s.io "" is invalid: spec.user: Invalid value: "": at least one of user or group must be specified'));
+    const path = typeof sar.nonResourceAttributes?.path === 'string' ? sar.nonResourceAttributes.path : undefined;
+    const verb = typeof sar.nonResourceAttributes?.verb === 'string' ? sar.nonResourceAttributes.verb : '';
+    // Resource attributes are not modelled here: nothing is granted on resources.
+    const grant =
+      path === undefined
+        ? undefined
+        : this.#grants.find(
+            (g) =>
+              ((g.users ?? []).includes(user) || (g.groups ?? []).some((x) => groups.includes(x))) &&
+              (g.verbs.includes('*') || g.verbs.includes(verb)) &&
+              g.nonResourceURLs.some((u) => u === '*' || u === path || (u.endsWith('*') && path.startsWith(u.slice(0, -1)))),
+          );
+    if (groups.includes('system:masters')) return answer(201, { allowed: true });
+    if (grant) return answer(201, { allowed: true, reason: `RBAC: allowed by ClusterRoleBinding "test" of ClusterRole "test" to ${(grant.users ?? []).includes(user) ? `User "${user}"` : 'Group'}` });
+    return answer(201, { allowed: false });
   }
 
   // ---- watches -----------------------------------------------------------------------------
