@@ -1,11 +1,16 @@
 /**
  * The HTTP face of the agent: /metrics (Prometheus text format), /healthz (the process serves),
- * /readyz (the agent can see what it must see), and a small landing page.
+ * /readyz (the agent can see what it must see), and a small landing page. Optionally HTTPS with
+ * a reloading certificate, and /metrics for authorised bearer tokens only (/healthz, /readyz and
+ * the landing page stay open: kubelet probes carry no token).
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
 import type { Logger } from '../../agent/ports.js';
 import type { MetricsRenderer } from '../prometheus/registry.js';
+import type { AuthDecision, RequestAuthorizer } from './bearer-auth.js';
 
 /** Readiness as the agent judges it: ready, or the reasons it is not. */
 export interface Readiness {
@@ -21,6 +26,10 @@ export interface HttpServerOptions {
   readonly readiness: () => Readiness;
   readonly log: Logger;
   readonly version: string;
+  /** Serve HTTPS with these options, and switch to new ones when they change (certificate reload). */
+  readonly tls?: { readonly secureContextOptions: SecureContextOptions; onChange(listener: (options: SecureContextOptions) => void): void };
+  /** Decides who may read /metrics; open when absent. */
+  readonly auth?: RequestAuthorizer;
 }
 
 /** A started server and how to stop it. */
@@ -39,7 +48,18 @@ const LANDING = (version: string): string => `<!doctype html>
 
 /** Starts listening; resolves once the socket is bound, rejects if it cannot be. */
 export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer> {
-  const server = http.createServer((req, res) => {
+  const serveMetrics = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    opts.metrics.render().then(
+      (body) => {
+        res.writeHead(200, { 'Content-Type': opts.metrics.contentType }).end(req.method === 'HEAD' ? undefined : body);
+      },
+      (err: unknown) => {
+        opts.log.error({ err }, 'metrics rendering failed');
+        res.writeHead(500, { 'Content-Type': 'text/plain' }).end('metrics rendering failed\n');
+      },
+    );
+  };
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const url = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD' }).end();
@@ -47,15 +67,12 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer>
     }
     switch (url) {
       case '/metrics':
-        opts.metrics.render().then(
-          (body) => {
-            res.writeHead(200, { 'Content-Type': opts.metrics.contentType }).end(req.method === 'HEAD' ? undefined : body);
-          },
-          (err: unknown) => {
-            opts.log.error({ err }, 'metrics rendering failed');
-            res.writeHead(500, { 'Content-Type': 'text/plain' }).end('metrics rendering failed\n');
-          },
-        );
+        if (!opts.auth) {
+          serveMetrics(req, res);
+          return;
+        }
+        // HEAD is a read too: both are the `get` verb, as the kubelet maps them.
+        void opts.auth.check(req.headers.authorization, { path: '/metrics', verb: 'get' }).then((d) => (d.result === 'allowed' ? serveMetrics(req, res) : refuse(res, d, '/metrics')));
         return;
       case '/healthz':
         res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok\n');
@@ -72,7 +89,9 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer>
       default:
         res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
     }
-  });
+  };
+  const server = opts.tls ? https.createServer(opts.tls.secureContextOptions, handler) : http.createServer(handler);
+  if (opts.tls && server instanceof https.Server) opts.tls.onChange((o) => server.setSecureContext(o));
   server.keepAliveTimeout = 65_000;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -88,4 +107,22 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer>
       });
     });
   });
+}
+
+/**
+ * The answer to a refused request, as kube-rbac-proxy and the apiserver give it: 401 with a
+ * Bearer challenge when the caller is not known — also when the TokenReview itself failed, since
+ * then no identity was established (delegated authentication treats an error as "not
+ * authenticated"); 403 for a known user RBAC does not allow; 500 when the SubjectAccessReview
+ * failed. Nothing is served in any of these cases.
+ */
+function refuse(res: http.ServerResponse, d: AuthDecision, path: string): void {
+  const text = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' };
+  if (d.result === 'forbidden') {
+    res.writeHead(403, text).end(`Forbidden (user=${d.user ?? ''}, verb=get, path=${path})\n`);
+  } else if (d.result === 'error' && d.stage === 'authorization') {
+    res.writeHead(500, text).end(`Authorization error (user=${d.user ?? ''}, verb=get, path=${path})\n`);
+  } else {
+    res.writeHead(401, { ...text, 'WWW-Authenticate': 'Bearer realm="multinet-agent"' }).end('Unauthorized\n');
+  }
 }
