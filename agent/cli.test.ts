@@ -26,6 +26,10 @@ describe('parseArgs', () => {
       kubeconfig: undefined,
       nodeCondition: false,
       collectorTimeoutMs: 2000,
+      webAuth: 'none',
+      webAuthCacheTtlMs: 120_000,
+      webAuthDeniedCacheTtlMs: 10_000,
+      webTls: undefined,
     });
   });
 
@@ -74,6 +78,37 @@ describe('parseArgs', () => {
     [['run', 'stray'], 'unexpected argument "stray"'],
   ])('refuses %j naming the flag', (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(message);
+  });
+});
+
+describe('parseArgs: /metrics protection (--web.auth, --web.tls.*)', () => {
+  const inPod = { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
+
+  it('takes --web.auth=kube in a pod or with --kubeconfig, and the cache TTLs', () => {
+    expect(run(['--web.auth=kube'], inPod)).toMatchObject({ webAuth: 'kube', webAuthCacheTtlMs: 120_000, webAuthDeniedCacheTtlMs: 10_000 });
+    expect(run(['--web.auth', 'kube', '--kubeconfig=/etc/kube.conf', '--web.auth.cache-ttl=30s', '--web.auth.denied-cache-ttl=500ms'], {})).toMatchObject({
+      webAuth: 'kube',
+      kubeconfig: '/etc/kube.conf',
+      webAuthCacheTtlMs: 30_000,
+      webAuthDeniedCacheTtlMs: 500,
+    });
+  });
+
+  it('takes a certificate and key together', () => {
+    expect(run(['--web.tls.cert-file=/tls/tls.crt', '--web.tls.key-file=/tls/tls.key']).webTls).toEqual({ certFile: '/tls/tls.crt', keyFile: '/tls/tls.key' });
+  });
+
+  it.each([
+    [['--web.auth=oidc'], '--web.auth: "oidc" is not one of none, kube'],
+    [['--web.auth=kube'], '--web.auth=kube needs the kube API: give --kubeconfig=FILE, or run in a pod (KUBERNETES_SERVICE_HOST is unset)'],
+    [['--web.auth=kube', '--kubeconfig='], '--web.auth=kube needs the kube API'],
+    [['--web.auth.cache-ttl=forever'], '--web.auth.cache-ttl: "forever" is not a duration'],
+    [['--web.auth.denied-cache-ttl=0s'], '--web.auth.denied-cache-ttl: must be greater than zero'],
+    [['--web.tls.cert-file=/tls/tls.crt'], '--web.tls.cert-file needs --web.tls.key-file too'],
+    [['--web.tls.key-file=/tls/tls.key'], '--web.tls.key-file needs --web.tls.cert-file too'],
+    [['--web.tls.cert-file=', '--web.tls.key-file=/k'], '--web.tls.cert-file: must not be empty'],
+  ])('refuses %j naming the flag', (argv, message) => {
+    expect(() => parseArgs(argv, {})).toThrow(message);
   });
 });
 

@@ -36,7 +36,19 @@ export interface RunConfig {
   readonly nodeCondition: boolean;
   /** Per-collector time budget inside one scrape, milliseconds. */
   readonly collectorTimeoutMs: number;
+  /** Who may read /metrics: anyone, or bearer tokens the kube API authenticates and RBAC allows. */
+  readonly webAuth: WebAuthMode;
+  /** How long an allowed /metrics decision is reused, milliseconds. */
+  readonly webAuthCacheTtlMs: number;
+  /** How long a denied /metrics decision is reused, milliseconds. */
+  readonly webAuthDeniedCacheTtlMs: number;
+  /** Serve HTTPS with this certificate (PEM, chain allowed) and key; reloaded when they change. */
+  readonly webTls: { readonly certFile: string; readonly keyFile: string } | undefined;
 }
+
+/** Values of --web.auth. */
+export const WEB_AUTH_MODES = ['none', 'kube'] as const;
+export type WebAuthMode = (typeof WEB_AUTH_MODES)[number];
 
 /** What the command line asks for. */
 export type Command =
@@ -71,6 +83,11 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'collector.sriov', arg: undefined, help: 'Read SR-IOV PFs and VFs from sysfs and the PFs\' VF info over rtnetlink (--no-collector.sriov turns it off).', default: 'on' },
   { name: 'collector.podresources', arg: undefined, help: 'Ask the kubelet which pod holds which device (SR-IOV VFs) every 10 s (--no-collector.podresources turns it off).', default: 'on' },
   { name: 'collector.timeout', arg: 'DURATION', help: 'Time budget of each collector inside one scrape (e.g. 500ms, 2s).', default: '2s' },
+  { name: 'web.auth', arg: WEB_AUTH_MODES.join('|'), help: 'kube: /metrics only for bearer tokens the kube API authenticates (TokenReview) and allows to get /metrics (SubjectAccessReview).', default: 'none' },
+  { name: 'web.auth.cache-ttl', arg: 'DURATION', help: 'How long an allowed /metrics decision is reused.', default: '2m' },
+  { name: 'web.auth.denied-cache-ttl', arg: 'DURATION', help: 'How long a denied /metrics decision (unknown token, no RBAC) is reused.', default: '10s' },
+  { name: 'web.tls.cert-file', arg: 'FILE', help: 'Serve HTTPS with this PEM certificate (with --web.tls.key-file); reloaded when it changes.', default: undefined },
+  { name: 'web.tls.key-file', arg: 'FILE', help: 'PEM private key of --web.tls.cert-file.', default: undefined },
   { name: 'output', arg: 'table|json', help: 'doctor only: how to print the report.', default: 'table' },
   { name: 'version', arg: undefined, help: 'Print the version and exit.', default: undefined },
   { name: 'help', arg: undefined, help: 'Print this help and exit.', default: undefined },
@@ -176,6 +193,15 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   const output = get('output');
   if (output !== 'table' && output !== 'json') throw usageError(`--output: "${output}" is not one of table, json`);
   if (sub === 'run' && values.has('output')) throw usageError('--output applies to doctor only');
+  const webAuth = get('web.auth');
+  if (!(WEB_AUTH_MODES as readonly string[]).includes(webAuth)) throw usageError(`--web.auth: "${webAuth}" is not one of ${WEB_AUTH_MODES.join(', ')}`);
+  if (webAuth === 'kube' && !values.get('kubeconfig') && (!env.KUBERNETES_SERVICE_HOST || !env.KUBERNETES_SERVICE_PORT)) {
+    throw usageError('--web.auth=kube needs the kube API: give --kubeconfig=FILE, or run in a pod (KUBERNETES_SERVICE_HOST is unset)');
+  }
+  const certFile = values.get('web.tls.cert-file');
+  const keyFile = values.get('web.tls.key-file');
+  if (certFile === '' || keyFile === '') throw usageError(`--${certFile === '' ? 'web.tls.cert-file' : 'web.tls.key-file'}: must not be empty`);
+  if ((certFile === undefined) !== (keyFile === undefined)) throw usageError(`--${certFile === undefined ? 'web.tls.key-file' : 'web.tls.cert-file'} needs --${certFile === undefined ? 'web.tls.cert-file' : 'web.tls.key-file'} too`);
   const config: RunConfig = {
       listenHost: host,
       listenPort: port,
@@ -193,6 +219,10 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       kubeconfig: values.get('kubeconfig') || undefined,
       nodeCondition: get('kube.node-condition') === 'on',
       collectorTimeoutMs: parseDuration('collector.timeout', get('collector.timeout')),
+      webAuth: webAuth as WebAuthMode,
+      webAuthCacheTtlMs: parseDuration('web.auth.cache-ttl', get('web.auth.cache-ttl')),
+      webAuthDeniedCacheTtlMs: parseDuration('web.auth.denied-cache-ttl', get('web.auth.denied-cache-ttl')),
+      webTls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined,
   };
   return sub === 'doctor' ? { kind: 'doctor', config, output } : { kind: 'run', config };
 }

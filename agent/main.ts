@@ -21,6 +21,10 @@ import { runDoctor } from '../exporters/doctor/doctor.js';
 import { EventRecorder } from '../exporters/kube-events/recorder.js';
 import { eventFamilies, kubeCacheFamilies } from '../exporters/prometheus/agent-families.js';
 import { startHttpServer, type Readiness, type RunningServer } from '../exporters/http/server.js';
+import { BearerAuth } from '../exporters/http/bearer-auth.js';
+import { ServingCertificate } from '../exporters/http/serving-certificate.js';
+import { webAuthFamilies, webTlsFamilies } from '../exporters/prometheus/web-families.js';
+import type { Family } from '../exporters/prometheus/host-families.js';
 import { createMetricsRenderer } from '../exporters/prometheus/registry.js';
 import { parseArgs, usage, type RunConfig } from './cli.js';
 import { AgentError } from './errors.js';
@@ -149,16 +153,50 @@ async function wireSources(config: RunConfig, log: Logger, reloadManifests: bool
   };
 }
 
+/** /metrics protection: bearer-token auth through the kube API (--web.auth=kube) and HTTPS (--web.tls.*). */
+interface WebSecurity {
+  readonly auth: BearerAuth | undefined;
+  readonly tls: ServingCertificate | undefined;
+  families(): Family[];
+  close(): void;
+}
+
+/** Wires --web.auth and --web.tls.*; throws AgentError E_USAGE when the pair or the kubeconfig is unusable. */
+async function wireWebSecurity(config: RunConfig, log: Logger): Promise<WebSecurity> {
+  const tls = config.webTls ? ServingCertificate.load({ ...config.webTls, log }) : undefined;
+  let auth: BearerAuth | undefined;
+  if (config.webAuth === 'kube') {
+    const [{ loadKubeConfig }, { KubeAccessReviewer }] = await Promise.all([import('../collectors/kube/kube-config.js'), import('../collectors/kube/access-review.js')]);
+    const reviewer = new KubeAccessReviewer({ kubeConfig: loadKubeConfig(config.kubeconfig) });
+    auth = new BearerAuth({ reviewer, log, allowedTtlMs: config.webAuthCacheTtlMs, deniedTtlMs: config.webAuthDeniedCacheTtlMs });
+  }
+  tls?.start();
+  return {
+    auth,
+    tls,
+    families: () => [...(auth ? webAuthFamilies(auth.stats()) : []), ...(tls ? webTlsFamilies(tls.stats()) : [])],
+    close: () => tls?.stop(),
+  };
+}
+
 /** Wires the adapters for `run` and starts serving. */
 export async function startAgent(config: RunConfig, log: Logger): Promise<RunningAgent> {
   const version = agentVersion();
-  const wiring = await wireSources(config, log, true);
+  // Before the sources: a bad certificate or kubeconfig refuses to start without opening sockets.
+  const web = await wireWebSecurity(config, log);
+  let wiring: Wiring;
+  try {
+    wiring = await wireSources(config, log, true);
+  } catch (err) {
+    web.close();
+    throw err;
+  }
   const snapshots = new SnapshotCache(wiring.build, { maxAgeMs: SNAPSHOT_MAX_AGE_MS });
   const kube = wiring.kube;
   const metrics = createMetricsRenderer({
     version,
     snapshot: () => snapshots.get(),
-    live: kube ? () => [...eventFamilies(kube.events.stats()), ...kubeCacheFamilies(kube.source.cacheStatus())] : undefined,
+    live: () => [...(kube ? [...eventFamilies(kube.events.stats()), ...kubeCacheFamilies(kube.source.cacheStatus())] : []), ...web.families()],
   });
 
   // Not ready while the host link dump fails or a collector lacks a capability: the agent then
@@ -229,8 +267,10 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
     readiness,
     log,
     version,
+    ...(web.tls ? { tls: web.tls } : {}),
+    ...(web.auth ? { auth: web.auth } : {}),
   });
-  log.info({ address: server.address, version, links: first.hostLinks.length }, 'listening');
+  log.info({ address: server.address, version, links: first.hostLinks.length, tls: web.tls !== undefined, auth: config.webAuth }, 'listening');
   return {
     server,
     async stop() {
@@ -238,6 +278,7 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
       clearInterval(conditionTimer);
       monitor?.stop();
       await server.close();
+      web.close();
       await wiring.close();
     },
   };
@@ -284,6 +325,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   try {
     agent = await startAgent(command.config, log);
   } catch (err) {
+    // A configuration that cannot work (a bad certificate, an unreadable kubeconfig): one line, exit 2, as a bad flag.
+    if (err instanceof AgentError && err.code === 'E_USAGE') {
+      process.stderr.write(`multinet-agent: ${err.message}\n`);
+      return 2;
+    }
     log.error({ err }, 'start failed');
     return 1;
   }
