@@ -72,7 +72,14 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer>
           return;
         }
         // HEAD is a read too: both are the `get` verb, as the kubelet maps them.
-        void opts.auth.check(req.headers.authorization, { path: '/metrics', verb: 'get' }).then((d) => (d.result === 'allowed' ? serveMetrics(req, res) : refuse(res, d, '/metrics')));
+        opts.auth.check(req.headers.authorization, { path: '/metrics', verb: 'get' }).then(
+          (d) => (d.result === 'allowed' ? serveMetrics(req, res) : refuse(res, d, '/metrics')),
+          (err: unknown) => {
+            // check() does not reject; should it ever, the request is refused, not served.
+            opts.log.error({ err }, 'access check failed');
+            if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' }).end('access check failed\n');
+          },
+        );
         return;
       case '/healthz':
         res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok\n');
