@@ -6,7 +6,7 @@
 import { X509Certificate } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -219,6 +219,28 @@ describe('HTTPS from a Secret volume that changes under the server', () => {
     volume.install({ 'tls.crt': pairs.c.cert, 'tls.key': pairs.c.key });
     await until('the fixed pair', async () => (await peerCertificate(port)).fingerprint256 === pairs.c.fingerprint256);
     expect(serving.stats().notAfterMs).toBe(pairs.c.notAfterMs);
+  });
+
+  it('finds a change the directory watch cannot see on the fallback timer', async () => {
+    // The flags name symlinks in one directory pointing at files in another: a rewrite of the
+    // targets raises no event in the watched directory.
+    const targets = join(dir, 'v4-targets');
+    const links = join(dir, 'v4-links');
+    mkdirSync(targets);
+    mkdirSync(links);
+    writeFileSync(join(targets, 'tls.crt'), pairs.a.cert);
+    writeFileSync(join(targets, 'tls.key'), pairs.a.key);
+    symlinkSync(join(targets, 'tls.crt'), join(links, 'tls.crt'));
+    symlinkSync(join(targets, 'tls.key'), join(links, 'tls.key'));
+    cert = ServingCertificate.load({ certFile: join(links, 'tls.crt'), keyFile: join(links, 'tls.key'), log: memoryLog(), pollMs: 200 });
+    cert.start();
+    const serving = cert;
+    server = await startHttpServer({ host: '127.0.0.1', port: 0, metrics, readiness: () => ({ ready: true, reasons: [] }), log: memoryLog(), version: 'test', tls: serving });
+    const port = server.address.port;
+    writeFileSync(join(targets, 'tls.key'), pairs.b.key);
+    writeFileSync(join(targets, 'tls.crt'), pairs.b.cert);
+    await until('the new certificate', async () => (await peerCertificate(port)).fingerprint256 === pairs.b.fingerprint256);
+    expect(serving.stats().notAfterMs).toBe(pairs.b.notAfterMs);
   });
 
   it('refuses to start on a key that is not the certificate\'s, naming both flags', () => {
