@@ -22,7 +22,7 @@ COPY --from=build /src/dist/agent dist/agent
 COPY --from=build /src/dist/collectors dist/collectors
 COPY --from=build /src/dist/exporters dist/exporters
 COPY --from=build /src/dist/lab dist/lab
-# Loaded at run time by the PodResources client (no code generation).
+# Loaded at run time by the PodResources and CRI clients (no code generation).
 COPY collectors/podresources/api.proto collectors/podresources/api.proto
 COPY collectors/cri/api.proto collectors/cri/api.proto
 COPY lab/manifests lab/manifests
