@@ -184,11 +184,12 @@ export class CriSandboxSource implements PodSandboxSource {
   /** One unary call under the call deadline; the call is kept so that stop() can cancel it. */
   #unary<Req, Res>(client: Client, method: MethodDefinition<Req, Res>, request: Req): Promise<Res> {
     return new Promise((resolve, reject) => {
-      this.#call = client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, new Metadata(), { deadline: Date.now() + this.#callTimeoutMs }, (err, response) => {
-        this.#call = undefined;
+      const call = client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, new Metadata(), { deadline: Date.now() + this.#callTimeoutMs }, (err, response) => {
+        if (this.#call === call) this.#call = undefined;
         if (err) reject(err);
         else resolve(response as Res);
       });
+      this.#call = call;
     });
   }
 
