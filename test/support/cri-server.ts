@@ -8,8 +8,8 @@
  * re-created at the same path, as a restarted runtime does), {@link CriServer.failWith}.
  */
 import { readFileSync } from 'node:fs';
-import { link, rename, rm } from 'node:fs/promises';
-import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { bindUnix, shutdownUnix } from './grpc-unix.js';
 import {
   criRuntimeService,
   type ListPodSandboxRequestMessage,
@@ -126,18 +126,12 @@ export class CriServer {
     const server = this.#server;
     this.#server = undefined;
     if (!server) return;
-    // libuv unlinks a unix socket when its listener closes; a hard link keeps the inode for the stale case.
-    const keep = `${this.socketPath}.stale`;
-    if (options.stale) await link(this.socketPath, keep);
-    server.forceShutdown();
-    if (options.stale) await rename(keep, this.socketPath);
-    else await rm(this.socketPath, { force: true });
+    await shutdownUnix(server, this.socketPath, options);
   }
 
   /** (Re)starts serving at the same path, removing a socket left behind first, as containerd and CRI-O do. */
   async restart(): Promise<void> {
     await this.stop();
-    await rm(this.socketPath, { force: true });
     const server = new Server();
     const { definition } = criRuntimeService();
     const implementation: UntypedServiceImplementation = {
@@ -174,9 +168,7 @@ export class CriServer {
       }),
     };
     server.addService(definition, implementation);
-    await new Promise<void>((resolve, reject) => {
-      server.bindAsync(`unix://${this.socketPath}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve()));
-    });
+    await bindUnix(server, this.socketPath);
     this.#server = server;
   }
 
