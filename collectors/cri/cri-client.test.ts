@@ -8,7 +8,7 @@ import type { LinkSource, PodSandbox } from '../../agent/ports.js';
 import { buildSnapshot, FailureLog } from '../../agent/snapshot.js';
 import { CriServer, type TestSandbox } from '../../test/support/cri-server.js';
 import { recordingLogger } from '../../test/support/links.js';
-import { CriSandboxSource, criSocketPath, type CriSandboxSourceOptions } from './cri-client.js';
+import { CriSandboxSource, type CriSandboxSourceOptions } from './cri-client.js';
 import { criRuntimeService } from './cri-proto.js';
 
 const FAST = { refreshIntervalMs: 30, callTimeoutMs: 1_000, backoff: { initialMs: 20, maxMs: 80 } } as const;
@@ -217,14 +217,5 @@ describe('the CRI test server', () => {
     } finally {
       client.close();
     }
-  });
-});
-
-describe('criSocketPath', () => {
-  it('takes unix:// URLs and absolute paths only', () => {
-    expect(criSocketPath('unix:///run/containerd/containerd.sock')).toBe('/run/containerd/containerd.sock');
-    expect(criSocketPath('/var/run/crio/crio.sock')).toBe('/var/run/crio/crio.sock');
-    expect(criSocketPath('tcp://127.0.0.1:1234')).toBeUndefined();
-    expect(criSocketPath('unix://relative.sock')).toBeUndefined();
   });
 });

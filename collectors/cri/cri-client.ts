@@ -68,12 +68,6 @@ interface SandboxEntry {
 const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 const DEFAULT_BACKOFF: Backoff = { initialMs: 800, maxMs: 30_000 };
 
-/** `endpoint` as a socket path: `unix:///run/x.sock` or `/run/x.sock`; undefined for anything else (tcp://, npipe://, a relative path). */
-export function criSocketPath(endpoint: string): string | undefined {
-  const p = endpoint.startsWith('unix://') ? endpoint.slice('unix://'.length) : endpoint;
-  return p.startsWith('/') && p.length > 1 ? p : undefined;
-}
-
 const describeError = (err: ServiceError): string =>
   // grpc-js appends an empty "Resolution note: " to UNAVAILABLE details of a unix target.
   `${GrpcStatus[err.code] ?? err.code}: ${err.details.replace(/\s*Resolution note:\s*$/, '')}`;
