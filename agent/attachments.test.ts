@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { expectedAttachments, joinPodNetns, splitNetworkName, vfUsers } from './attachments.js';
 import { joinHostLinks } from './snapshot.js';
 import { netLink } from '../test/support/links.js';
+import type { PodSandbox } from './ports.js';
 import { macvlanNad, netnsRef, pod, podMacvlan } from '../test/support/pods.js';
 
 const SELF = 7;
@@ -78,6 +79,61 @@ describe('joinPodNetns', () => {
   it('does not resolve a parent that lives in a namespace other than the agent\'s', () => {
     const v = joinPodNetns({ samples: [{ ref: netnsRef(5), nsid: 3, links: [podMacvlan(3, 'net1', 'aa:aa:aa:aa:aa:aa', 2, SELF + 1)] }], selfNsid: SELF, hostLinks: host, pods: [], networks });
     expect(v[0]?.interfaces[0]?.master).toBe('');
+  });
+});
+
+describe('joining through the container runtime (CRI sandboxes by netns inode)', () => {
+  const sandbox = (inode: number, p: { namespace: string; name: string; uid?: string | undefined }, id = `sb-${inode}`): PodSandbox => ({
+    id,
+    namespace: p.namespace,
+    name: p.name,
+    uid: p.uid ?? '',
+    netnsPath: `/var/run/netns/cni-${inode}`,
+    pid: undefined,
+    netnsInode: inode,
+  });
+  // An ipvlan L3 pod: network-status carries no MAC, and no process runs in its namespace.
+  const l3 = pod({ name: 'l3-app', uid: '33333333-2222-3333-4444-555555555555', status: [{ name: 'default/data-network', interface: 'net1' }] });
+  const l3Links = [netLink({ ifindex: 3, name: 'net1', kind: 'ipvlan', mac: '0a:00:00:00:02:02' })];
+  const samples = [
+    { ref: netnsRef(100, { podUid: hexagonal.uid, pids: [42] }), nsid: 0, links: hexLinks },
+    { ref: netnsRef(101), nsid: 1, links: dbLinks },
+    { ref: netnsRef(103), nsid: 3, links: l3Links },
+  ];
+  const join = (sandboxes: readonly PodSandbox[]): Record<number, [string | undefined, string, string | undefined]> =>
+    Object.fromEntries(
+      joinPodNetns({ samples, selfNsid: SELF, hostLinks: host, pods: [hexagonal, db, l3], networks, sandboxes }).map((v) => [v.netns.inode, [v.pod?.name, v.joinedBy, v.sandboxId]]),
+    );
+
+  it('prefers the runtime, then cgroup, then network-status; maps a pod with no process and no MAC', () => {
+    expect(join([sandbox(100, hexagonal), sandbox(101, db), sandbox(103, l3)])).toEqual({
+      100: ['hexagonal-app', 'cri', 'sb-100'],
+      101: ['order-db-0', 'cri', 'sb-101'],
+      103: ['l3-app', 'cri', 'sb-103'],
+    });
+  });
+
+  it('without the runtime falls back in order: cgroup, network-status MACs, none', () => {
+    expect(join([])).toEqual({ 100: ['hexagonal-app', 'cgroup', undefined], 101: ['order-db-0', 'network-status', undefined], 103: [undefined, 'none', undefined] });
+  });
+
+  it('the runtime is the authority over a MAC match: db\'s MAC in l3\'s namespace does not steal the pod the runtime names', () => {
+    // l3's ipvlan shares db's MAC; the runtime says 103 is db's: the MAC-matched namespace 101 must not also take db.
+    expect(join([sandbox(103, db)])).toEqual({ 100: ['hexagonal-app', 'cgroup', undefined], 101: [undefined, 'none', undefined], 103: ['order-db-0', 'cri', 'sb-103'] });
+  });
+
+  it('a sandbox whose pod the metadata does not know, or of a re-created pod (same name, new UID), falls back', () => {
+    expect(join([sandbox(100, { ...hexagonal, uid: 'a-new-uid' }), sandbox(101, { namespace: 'default', name: 'gone', uid: 'other' })])).toEqual({
+      100: ['hexagonal-app', 'cgroup', 'sb-100'],
+      101: ['order-db-0', 'network-status', 'sb-101'],
+      103: [undefined, 'none', undefined],
+    });
+  });
+
+  it('matches by namespace and name when the pod\'s metadata carries no UID', () => {
+    const noUid = pod({ name: 'l3-app' });
+    const [v] = joinPodNetns({ samples: [samples[2] as never], selfNsid: SELF, hostLinks: host, pods: [noUid], networks, sandboxes: [sandbox(103, { namespace: 'default', name: 'l3-app', uid: 'u-1' })] });
+    expect([v?.pod?.name, v?.joinedBy]).toEqual(['l3-app', 'cri']);
   });
 });
 

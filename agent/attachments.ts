@@ -5,6 +5,7 @@
  */
 import type { HostLink, IfIndex, NetLink, NetnsRef, PciAddress } from './domain.js';
 import type { NetworkDefinition, NetworkSelection, NetworkStatusEntry, PodInfo } from './pods.js';
+import type { PodSandbox } from './ports.js';
 
 /** One network namespace's dump as the snapshot took it. */
 export interface NetnsSample {
@@ -13,8 +14,11 @@ export interface NetnsSample {
   readonly links: readonly NetLink[];
 }
 
-/** How a namespace was tied to its pod. */
-export type JoinSource = 'cgroup' | 'network-status' | 'none';
+/**
+ * How a namespace was tied to its pod: the container runtime's sandbox (CRI), the pod UID in a
+ * process's cgroup, network-status names and MACs, or not at all.
+ */
+export type JoinSource = 'cri' | 'cgroup' | 'network-status' | 'none';
 
 /** An interface inside a pod's namespace, with what the agent knows of it. */
 export interface PodInterface {
@@ -53,6 +57,8 @@ export interface PodNetnsView {
   readonly nsid: number;
   readonly pod: PodInfo | undefined;
   readonly joinedBy: JoinSource;
+  /** The container runtime's sandbox id, when the runtime (CRI) named this namespace. */
+  readonly sandboxId?: string | undefined;
   /** Every interface but loopback. */
   readonly interfaces: readonly PodInterface[];
   /** Empty when the pod is unknown. */
@@ -90,8 +96,25 @@ function statusScore(pod: PodInfo, links: readonly NetLink[]): number {
   return score;
 }
 
-/** The pod of a namespace: by pod UID from cgroups first, then by network-status MACs. */
-export function podOfNetns(sample: NetnsSample, pods: readonly PodInfo[], claimed: ReadonlySet<PodInfo>): { pod: PodInfo | undefined; joinedBy: JoinSource } {
+/** The pod a runtime sandbox belongs to: by UID, else (a pod re-created under the same name) by namespace and name. */
+function podOfSandbox(sandbox: PodSandbox, pods: readonly PodInfo[]): PodInfo | undefined {
+  return pods.find((p) => sandbox.uid !== '' && p.uid === sandbox.uid) ?? pods.find((p) => p.namespace === sandbox.namespace && p.name === sandbox.name && (sandbox.uid === '' || p.uid === undefined || p.uid === ''));
+}
+
+/**
+ * The pod of a namespace, in order of authority: the runtime's sandbox whose namespace this is
+ * (matched by nsfs inode), the pod UID from a process's cgroup, then network-status MACs.
+ */
+export function podOfNetns(
+  sample: NetnsSample,
+  pods: readonly PodInfo[],
+  claimed: ReadonlySet<PodInfo>,
+  sandbox?: PodSandbox,
+): { pod: PodInfo | undefined; joinedBy: JoinSource } {
+  if (sandbox) {
+    const pod = podOfSandbox(sandbox, pods);
+    if (pod) return { pod, joinedBy: 'cri' };
+  }
   if (sample.ref.podUid) {
     const pod = pods.find((p) => p.uid === sample.ref.podUid);
     if (pod) return { pod, joinedBy: 'cgroup' };
@@ -197,19 +220,25 @@ export function joinPodNetns(input: {
   readonly networks: readonly NetworkDefinition[];
   /** PCI addresses of the node's SR-IOV VFs: a kindless netdev at one of them is a VF. */
   readonly vfPciAddresses?: ReadonlySet<string>;
+  /** The container runtime's ready sandboxes (CRI), each with its namespace's inode; empty without a runtime or while it is away. */
+  readonly sandboxes?: readonly PodSandbox[];
 }): PodNetnsView[] {
   const hostByIndex = new Map<number, HostLink>(input.hostLinks.map((l) => [l.ifindex, l]));
+  const sandboxByInode = new Map<number, PodSandbox>();
+  for (const s of input.sandboxes ?? []) if (s.netnsInode !== undefined) sandboxByInode.set(s.netnsInode, s);
   const claimed = new Set<PodInfo>();
-  // cgroup joins first, so that a MAC match cannot take a pod that a process already proves.
-  const order = [...input.samples].sort((a, b) => Number(b.ref.podUid !== undefined) - Number(a.ref.podUid !== undefined));
+  // Runtime and cgroup joins first, so that a MAC match cannot take a pod that they already prove.
+  const rank = (s: NetnsSample): number => (sandboxByInode.has(s.ref.inode) ? 2 : s.ref.podUid !== undefined ? 1 : 0);
+  const order = [...input.samples].sort((a, b) => rank(b) - rank(a));
   const views: PodNetnsView[] = [];
   for (const sample of order) {
-    const { pod, joinedBy } = podOfNetns(sample, input.pods, claimed);
+    const sandbox = sandboxByInode.get(sample.ref.inode);
+    const { pod, joinedBy } = podOfNetns(sample, input.pods, claimed, sandbox);
     if (pod) claimed.add(pod);
     const interfaces = sample.links
       .filter((l) => l.name !== 'lo')
       .map((l) => describeInterface(l, pod, input.selfNsid, hostByIndex, input.networks, input.vfPciAddresses ?? new Set()));
-    views.push({ netns: sample.ref, nsid: sample.nsid, pod, joinedBy, interfaces, attachments: pod ? expectedAttachments(pod, sample.links) : [] });
+    views.push({ netns: sample.ref, nsid: sample.nsid, pod, joinedBy, sandboxId: sandbox?.id, interfaces, attachments: pod ? expectedAttachments(pod, sample.links) : [] });
   }
   return views;
 }

@@ -30,6 +30,7 @@ describe('parseArgs', () => {
       webAuthCacheTtlMs: 120_000,
       webAuthDeniedCacheTtlMs: 10_000,
       webTls: undefined,
+      criSocket: undefined,
     });
   });
 
@@ -109,6 +110,25 @@ describe('parseArgs: /metrics protection (--web.auth, --web.tls.*)', () => {
     [['--web.tls.cert-file=', '--web.tls.key-file=/k'], '--web.tls.cert-file: must not be empty'],
   ])('refuses %j naming the flag', (argv, message) => {
     expect(() => parseArgs(argv, {})).toThrow(message);
+  });
+});
+
+describe('--cri.endpoint', () => {
+  it.each([
+    ['unix:///run/containerd/containerd.sock', '/run/containerd/containerd.sock'],
+    ['unix:///var/run/crio/crio.sock', '/var/run/crio/crio.sock'],
+    ['/run/k3s/containerd/containerd.sock', '/run/k3s/containerd/containerd.sock'],
+  ])('takes %s as the socket %s', (value, socket) => {
+    expect(run([`--cri.endpoint=${value}`]).criSocket).toBe(socket);
+    expect(run(['--cri.endpoint', value]).criSocket).toBe(socket);
+  });
+
+  it.each(['tcp://127.0.0.1:10010', 'unix://run/containerd.sock', 'containerd.sock', 'npipe:////./pipe/containerd-containerd', '', 'unix://'])('refuses %j as a usage error naming the flag', (value) => {
+    expect(() => parseArgs([`--cri.endpoint=${value}`])).toThrow(`--cri.endpoint: "${value}" is not a unix socket`);
+  });
+
+  it('is listed in --help with its off-by-default reason', () => {
+    expect(usage()).toMatch(/--cri\.endpoint=unix:\/\/\/PATH\s+Ask the container runtime \(CRI\).*a runtime socket is root on the host/);
   });
 });
 

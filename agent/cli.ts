@@ -44,6 +44,8 @@ export interface RunConfig {
   readonly webAuthDeniedCacheTtlMs: number;
   /** Serve HTTPS with this certificate (PEM, chain allowed) and key; reloaded when they change. */
   readonly webTls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /** The container runtime's CRI socket path (`--cri.endpoint`); undefined: pods are not asked of the runtime. */
+  readonly criSocket: string | undefined;
 }
 
 /** Values of --web.auth. */
@@ -77,6 +79,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'kube.node-condition', arg: undefined, help: 'Also write host-interface readiness as the Node condition SecondaryNetworksReady (RBAC: nodes/status patch).', default: 'off' },
   { name: 'node-name', arg: 'NAME', help: 'This node (default $NODE_NAME): pods scheduled elsewhere are ignored; Node Events name it.', default: undefined },
   { name: 'path.podresources', arg: 'DIR', help: 'Directory of the kubelet pod-resources socket (kubelet.sock); mount the directory, not the socket.', default: '/var/lib/kubelet/pod-resources' },
+  { name: 'cri.endpoint', arg: 'unix:///PATH', help: 'Ask the container runtime (CRI) which network namespace is which pod\'s, e.g. unix:///run/containerd/containerd.sock or unix:///var/run/crio/crio.sock; off when unset (a runtime socket is root on the host).', default: undefined },
   { name: 'log.level', arg: LOG_LEVELS.join('|'), help: 'Only log messages at or above this level (to stderr, JSON).', default: 'info' },
   { name: 'collector.sysfs', arg: undefined, help: 'Read speed, duplex, driver and PCI address of host links from sysfs (--no-collector.sysfs turns it off).', default: 'on' },
   { name: 'collector.netns', arg: undefined, help: 'Read the interfaces of every other network namespace on the node (pods) over rtnetlink (--no-collector.netns turns it off).', default: 'on' },
@@ -137,6 +140,15 @@ export function parseDuration(flag: string, value: string): number {
   const ms = m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
   if (ms <= 0) throw usageError(`--${flag}: must be greater than zero`);
   return ms;
+}
+
+/** `--cri.endpoint`: a `unix://` URL or an absolute socket path, as crictl's `--runtime-endpoint` takes it; the socket path. */
+export function parseCriEndpoint(value: string): string {
+  const p = value.startsWith('unix://') ? value.slice('unix://'.length) : value;
+  if (!p.startsWith('/') || p.length < 2) {
+    throw usageError(`--cri.endpoint: "${value}" is not a unix socket (unix:///run/containerd/containerd.sock or /run/containerd/containerd.sock)`);
+  }
+  return p;
 }
 
 /** Parses argv (without node and the script). Throws AgentError E_USAGE naming the bad flag. */
@@ -223,6 +235,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       webAuthCacheTtlMs: parseDuration('web.auth.cache-ttl', get('web.auth.cache-ttl')),
       webAuthDeniedCacheTtlMs: parseDuration('web.auth.denied-cache-ttl', get('web.auth.denied-cache-ttl')),
       webTls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined,
+      criSocket: values.has('cri.endpoint') ? parseCriEndpoint(values.get('cri.endpoint') as string) : undefined,
   };
   return sub === 'doctor' ? { kind: 'doctor', config, output } : { kind: 'run', config };
 }

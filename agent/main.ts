@@ -30,7 +30,7 @@ import { parseArgs, usage, type RunConfig } from './cli.js';
 import { AgentError } from './errors.js';
 import type { Snapshot } from './domain.js';
 import type { PodMetadataSource } from './pods.js';
-import type { DeviceAllocation, Logger } from './ports.js';
+import type { DeviceAllocation, Logger, PodSandbox } from './ports.js';
 import { findProblems } from './health.js';
 import { ProblemReporter, ReadinessMonitor } from './readiness-monitor.js';
 import { buildSnapshot, COLLECTOR, FailureLog, SnapshotCache } from './snapshot.js';
@@ -43,6 +43,8 @@ const MANIFEST_RELOAD_MS = 5000;
 const KUBE_SYNC_WAIT_MS = 10_000;
 /** How often pod and NAD problems are checked for Events. */
 const PROBLEM_CHECK_MS = 30_000;
+/** How long start-up (and doctor) waits for the container runtime's first answer before going on without it. */
+const CRI_FIRST_REFRESH_WAIT_MS = 3_000;
 /** How often the Node condition is re-asserted (written only when changed or its heartbeat is due). */
 const NODE_CONDITION_HEARTBEAT_MS = 15_000;
 
@@ -94,6 +96,18 @@ async function wireSources(config: RunConfig, log: Logger, reloadManifests: bool
       log.info({ dir: config.podResourcesDir }, 'no kubelet pod-resources directory; device allocations not read');
     }
   }
+  // CRI (--cri.endpoint): pod sandboxes and their network namespaces from the container runtime.
+  // grpc-js is imported only when it is asked for; the first refresh is awaited (boundedly) so
+  // the first snapshot, and doctor's, already join through the runtime.
+  let sandboxes: { sandboxes(): readonly PodSandbox[]; status(): { connected: boolean; lastError: string | undefined }; stop(): void } | undefined;
+  if (config.criSocket !== undefined) {
+    const { CriSandboxSource } = await import('../collectors/cri/cri-client.js');
+    const source = new CriSandboxSource({ socketPath: config.criSocket, host: { netnsDir: config.netnsDir, procRoot: config.procfsRoot }, log });
+    const first = source.waitForRefresh(CRI_FIRST_REFRESH_WAIT_MS);
+    source.start();
+    await first;
+    sandboxes = source;
+  }
   const devices = config.sysfsEnabled ? new SysfsDeviceSource({ root: config.sysfsRoot, log }) : undefined;
   const netns = config.netnsEnabled
     ? {
@@ -137,7 +151,7 @@ async function wireSources(config: RunConfig, log: Logger, reloadManifests: bool
     metadata = source;
   }
   return {
-    build: () => buildSnapshot({ links, devices, netns, metadata, sriov, allocations }, { collectorTimeoutMs: config.collectorTimeoutMs, failures }),
+    build: () => buildSnapshot({ links, devices, netns, metadata, sriov, allocations, sandboxes }, { collectorTimeoutMs: config.collectorTimeoutMs, failures }),
     links,
     metadata,
     onMetadataChange: (l) => void listeners.push(l),
@@ -146,6 +160,7 @@ async function wireSources(config: RunConfig, log: Logger, reloadManifests: bool
       clearInterval(reloadTimer);
       kube?.events.close();
       allocations?.stop();
+      sandboxes?.stop();
       await kube?.source.stop();
       links.close();
       netns?.links.close();

@@ -41,6 +41,28 @@ export interface DeviceAllocationSource {
   status(): { readonly connected: boolean; readonly lastError: string | undefined };
 }
 
+/** A ready pod sandbox as the container runtime (CRI) reports it, with its network namespace. */
+export interface PodSandbox {
+  /** The runtime's sandbox id (the pause container's id under containerd and CRI-O). */
+  readonly id: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  /** The network namespace path the runtime reports (`/var/run/netns/cni-...`), if any. */
+  readonly netnsPath: string | undefined;
+  /** The sandbox's process (pause), if it has one. */
+  readonly pid: number | undefined;
+  /** nsfs inode of its network namespace, resolved by the adapter (undefined: gone or unreadable). */
+  readonly netnsInode: number | undefined;
+}
+
+/** Pod sandboxes from the container runtime, kept fresh off the scrape path; reads are synchronous. */
+export interface PodSandboxSource {
+  /** Ready sandboxes as of the last successful refresh. */
+  sandboxes(): readonly PodSandbox[];
+  status(): { readonly connected: boolean; readonly lastError: string | undefined };
+}
+
 /** A link of the agent's namespace appeared, changed or went away. */
 export interface LinkChange {
   readonly removed: boolean;

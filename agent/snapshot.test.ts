@@ -3,6 +3,7 @@ import { EMPTY_SNAPSHOT, type DeviceInfo, type HostLink, type IfIndex, type NetL
 import type { DeviceInfoSource, LinkSource } from './ports.js';
 import { buildSnapshot, FailureLog, joinHostLinks, SnapshotCache } from './snapshot.js';
 import { netLink, recordingLogger } from '../test/support/links.js';
+import { netnsRef, pod } from '../test/support/pods.js';
 
 const links: NetLink[] = [
   netLink({ ifindex: 2, name: 'eno1' }),
@@ -142,5 +143,33 @@ describe('FailureLog', () => {
       { collectorTimeoutMs: 1000, failures: new FailureLog(log) },
     );
     expect(s.collectors.find((c) => c.name === 'netns')).toMatchObject({ success: false, error: 'no', missingCapability: 'CAP_NET_ADMIN' });
+  });
+});
+
+describe('buildSnapshot with the container runtime (CRI)', () => {
+  it('joins through the runtime\'s sandboxes while it answers, and not on a stale list while it does not', async () => {
+    const { log } = recordingLogger();
+    const p = pod({ name: 'l3-app', uid: '33333333-2222-3333-4444-555555555555', status: [{ name: 'default/data-network', interface: 'net1' }] });
+    let connected = true;
+    const sources = {
+      links: linkSource(links),
+      devices: undefined,
+      netns: {
+        discovery: { discover: () => ({ netns: [netnsRef(4026532100)], deniedPids: 0 }) },
+        links: { selfNsid: async () => 0, listIn: async () => ({ nsid: 1, links: [netLink({ ifindex: 3, name: 'net1', kind: 'ipvlan' })] }), concurrency: 1, retain: () => {}, close: () => {} },
+      },
+      metadata: { pods: () => [p], networks: () => [] },
+      sandboxes: {
+        sandboxes: () => [{ id: 'sb1', namespace: 'default', name: 'l3-app', uid: p.uid ?? '', netnsPath: '/var/run/netns/cni-1', pid: undefined, netnsInode: 4026532100 }],
+        status: () => ({ connected, lastError: connected ? undefined : 'UNAVAILABLE: No connection established' }),
+      },
+    };
+    const up = await buildSnapshot(sources, { collectorTimeoutMs: 1000, failures: new FailureLog(log) });
+    expect(up.podNetns.map((v) => [v.pod?.name, v.joinedBy, v.sandboxId])).toEqual([['l3-app', 'cri', 'sb1']]);
+    expect(up.collectors.find((c) => c.name === 'cri')).toEqual({ name: 'cri', success: true, durationSeconds: 0 });
+    connected = false;
+    const down = await buildSnapshot(sources, { collectorTimeoutMs: 1000, failures: new FailureLog(log) });
+    expect(down.podNetns.map((v) => [v.pod?.name, v.joinedBy, v.sandboxId])).toEqual([[undefined, 'none', undefined]]);
+    expect(down.collectors.find((c) => c.name === 'cri')).toEqual({ name: 'cri', success: false, durationSeconds: 0, error: 'UNAVAILABLE: No connection established' });
   });
 });

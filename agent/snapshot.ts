@@ -15,11 +15,11 @@ import {
 import { joinPodNetns, type NetnsSample } from './attachments.js';
 import { AgentError, CapabilityError } from './errors.js';
 import type { PodMetadataSource } from './pods.js';
-import type { DeviceAllocation, DeviceAllocationSource, DeviceInfoSource, LinkSource, Logger, NetnsDiscoverer, PodLinkSource, SriovTopologySource } from './ports.js';
+import type { DeviceAllocation, DeviceAllocationSource, DeviceInfoSource, LinkSource, Logger, NetnsDiscoverer, PodLinkSource, PodSandbox, PodSandboxSource, SriovTopologySource } from './ports.js';
 import { indexPfVfInfo, joinVfNetlinkInfo, type SriovSnapshot } from './sriov.js';
 
 /** Names of the collectors as they appear in `multinet_scrape_collector_*{collector}`. */
-export const COLLECTOR = { netlink: 'netlink', sysfs: 'sysfs', netns: 'netns', sriov: 'sriov', podresources: 'podresources' } as const;
+export const COLLECTOR = { netlink: 'netlink', sysfs: 'sysfs', netns: 'netns', sriov: 'sriov', podresources: 'podresources', cri: 'cri' } as const;
 
 /** What the snapshot builder reads from. */
 export interface SnapshotSources {
@@ -34,6 +34,8 @@ export interface SnapshotSources {
   readonly sriov?: SriovTopologySource | undefined;
   /** Device-plugin allocations from the kubelet; absent when that collector is disabled. */
   readonly allocations?: DeviceAllocationSource | undefined;
+  /** Pod sandboxes from the container runtime (CRI); absent unless `--cri.endpoint` is set. */
+  readonly sandboxes?: PodSandboxSource | undefined;
 }
 
 /** Discovers the pod namespaces and dumps each one's links, one after the other on one socket. */
@@ -181,10 +183,19 @@ export async function buildSnapshot(sources: SnapshotSources, opts: BuildOptions
     allocations = sources.allocations.devices();
     statuses.push({ name: COLLECTOR.podresources, success: st.connected, durationSeconds: 0, ...(st.connected ? {} : { error: st.lastError ?? 'not connected' }) });
   }
+  let sandboxes: readonly PodSandbox[] = [];
+  if (sources.sandboxes) {
+    // From the cache the CRI client keeps. A stale list is not joined on: once a namespace is
+    // freed its inode may be reused, and while the runtime is away cgroups and MACs read the
+    // kernel as it is now.
+    const st = sources.sandboxes.status();
+    if (st.connected) sandboxes = sources.sandboxes.sandboxes();
+    statuses.push({ name: COLLECTOR.cri, success: st.connected, durationSeconds: 0, ...(st.connected ? {} : { error: st.lastError ?? 'not connected' }) });
+  }
   const pods = sources.metadata?.pods() ?? [];
   const networks = sources.metadata?.networks() ?? [];
   const vfPciAddresses = new Set(sriov.pfs.flatMap((pf) => pf.vfs.map((vf) => vf.pciAddress as string)));
-  const podNetns = sampled ? joinPodNetns({ ...sampled, hostLinks, pods, networks, vfPciAddresses }) : [];
+  const podNetns = sampled ? joinPodNetns({ ...sampled, hostLinks, pods, networks, vfPciAddresses, sandboxes }) : [];
   return { takenAtMs, hostLinks, podNetns, pods, networks, sriov, allocations, collectors: statuses };
 }
 

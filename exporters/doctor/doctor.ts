@@ -97,6 +97,21 @@ function interfaceRows(v: PodNetnsView, r: ReadonlyMap<string, Rate>, net: Netns
   return rows;
 }
 
+/** One row per pod namespace: who it is and which source tied it to its pod (CRI sandbox, cgroup, network-status MACs). */
+function podRows(views: readonly PodNetnsView[]): string[][] {
+  const rows = [['POD', 'MAPPED BY', 'SANDBOX', 'NETNS', 'PROCESSES']];
+  for (const v of views) {
+    rows.push([
+      `${v.pod?.namespace ?? ''}/${v.pod?.name ?? ''}`,
+      v.joinedBy,
+      v.sandboxId ? v.sandboxId.slice(0, 13) : '-',
+      v.netns.bindPath ?? `pid ${v.netns.pids[0] ?? '?'}`,
+      String(v.netns.pids.length),
+    ]);
+  }
+  return rows;
+}
+
 /** One row per VF: its PF, configuration, counters and user (sysfs stats where the driver has them, else netlink). */
 function sriovRows(snapshot: Snapshot): string[][] {
   const users = vfUsers(snapshot);
@@ -134,7 +149,11 @@ export function renderDoctor(snapshot: Snapshot, r: ReadonlyMap<string, Rate>, n
   const withPod = snapshot.podNetns.filter((v) => v.pod);
   const without = snapshot.podNetns.filter((v) => !v.pod);
   out.push(`multinet doctor: ${snapshot.hostLinks.length} host interfaces, ${withPod.length} pods with a network namespace, ${without.length} other namespaces, ${snapshot.networks.length} NADs`, '');
-  for (const v of [...withPod].sort((a, b) => podTitle(a).localeCompare(podTitle(b)))) {
+  const cri = snapshot.collectors.find((c) => c.name === 'cri');
+  if (cri && !cri.success) out.push(`container runtime (CRI) not answering, pods mapped by cgroup and network-status only: ${cri.error ?? ''}`, '');
+  const sorted = [...withPod].sort((a, b) => podTitle(a).localeCompare(podTitle(b)));
+  if (sorted.length > 0) out.push(table(podRows(sorted)), '');
+  for (const v of sorted) {
     out.push(podTitle(v), table(interfaceRows(v, r, networking.get(v.netns.inode))), '');
   }
   for (const v of without) if (v.interfaces.length > 0) out.push(podTitle(v), table(interfaceRows(v, r, networking.get(v.netns.inode))), '');
@@ -179,6 +198,7 @@ export async function runDoctor(deps: DoctorDeps): Promise<number> {
             pod: v.pod?.name ?? '',
             netns: netnsLabel(v.netns),
             mappedBy: v.joinedBy,
+            sandboxId: v.sandboxId ?? '',
             interfaces: v.interfaces.map((i) => ({
               interface: i.link.name,
               network: i.network,

@@ -8,9 +8,9 @@
  * {@link PodResourcesServer.failWith} (an error status, like the kubelet's rate limiter).
  * {@link PodResourcesServer.close} ends every timer and socket.
  */
-import { link, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { bindUnix, shutdownUnix } from './grpc-unix.js';
 import { PODRESOURCES_SOCKET } from '../../collectors/podresources/podresources-client.js';
 import {
   podResourcesService,
@@ -83,18 +83,12 @@ export class PodResourcesServer {
     for (const t of this.#pending) clearTimeout(t);
     this.#pending.clear();
     if (!server) return;
-    // libuv unlinks a unix socket when its listener closes; a hard link keeps the inode for the stale case.
-    const keep = `${this.socketPath}.stale`;
-    if (options.stale) await link(this.socketPath, keep);
-    server.forceShutdown();
-    if (options.stale) await rename(keep, this.socketPath);
-    else await rm(this.socketPath, { force: true });
+    await shutdownUnix(server, this.socketPath, options);
   }
 
   /** (Re)starts serving at the same path, first removing a socket left behind, as the kubelet does. */
   async restart(): Promise<void> {
     await this.stop();
-    await rm(this.socketPath, { force: true });
     const server = new Server();
     const { definition } = podResourcesService();
     const implementation: UntypedServiceImplementation = {
@@ -109,9 +103,7 @@ export class PodResourcesServer {
       GetAllocatableResources: this.#unary('getAllocatableResources', (): AllocatableResourcesResponseMessage => ({ devices: this.allocatable, cpu_ids: [], memory: [] })),
     };
     server.addService(definition, implementation);
-    await new Promise<void>((resolve, reject) => {
-      server.bindAsync(`unix://${this.socketPath}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve()));
-    });
+    await bindUnix(server, this.socketPath);
     this.#server = server;
   }
 

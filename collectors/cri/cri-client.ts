@@ -1,0 +1,297 @@
+/**
+ * CRI adapter: the pod sandboxes of the node and their network namespaces, from the container
+ * runtime's `runtime.v1.RuntimeService` (containerd, CRI-O) on `--cri.endpoint`.
+ *
+ * One long-lived channel, dialled at start. A cache refreshed on its own timer, never inside a
+ * scrape: ListPodSandbox (ready sandboxes), then PodSandboxStatus with `verbose` once per sandbox
+ * not seen before (its network namespace path and pid do not change while it lives), then each
+ * namespace's nsfs inode, so that the core can join by inode. When the runtime is away the cache
+ * is kept but marked stale in {@link CriSandboxSource.status}, and the refresh is retried with
+ * jittered exponential backoff; a runtime that restarts re-creates its socket at the same path.
+ */
+import { Client, credentials, Metadata, status as GrpcStatus, type ClientUnaryCall, type MethodDefinition, type ServiceError } from '@grpc/grpc-js';
+import type { Logger, PodSandbox, PodSandboxSource } from '../../agent/ports.js';
+import { backoffDelayMs, type Backoff } from '../podresources/podresources-client.js';
+import { criRuntimeService, type CriRuntimeService, type PodSandboxMessage, type PodSandboxStatusResponseMessage } from './cri-proto.js';
+import { parseSandboxInfo, type InfoLayout } from './parse-sandbox-info.js';
+import { nsfsDevice, resolveNetnsInode, type HostPaths } from './sandbox-netns.js';
+
+/** The CRI API version the agent speaks (VersionRequest.version; runtimes answer with their own). */
+export const CRI_API_VERSION = 'v1';
+
+/** What the runtime said of itself (Version). */
+export interface RuntimeVersion {
+  readonly name: string;
+  readonly version: string;
+  readonly apiVersion: string;
+}
+
+/** State of the cache, for `multinet_scrape_collector_success{collector="cri"}`. */
+export interface CriStatus {
+  /** The last refresh succeeded and none has failed since: the cache is current. */
+  readonly connected: boolean;
+  readonly lastSuccessMs: number | undefined;
+  /** `CODE: details` of the last failed call; undefined once a refresh succeeds. */
+  readonly lastError: string | undefined;
+  readonly runtime: RuntimeVersion | undefined;
+}
+
+/** Options of {@link CriSandboxSource}. */
+export interface CriSandboxSourceOptions {
+  /** The runtime's socket path (`/run/containerd/containerd.sock`, `/var/run/crio/crio.sock`). */
+  readonly socketPath: string;
+  /** `--path.netns` and `--path.procfs`: where the runtime's namespace paths and pids are read. */
+  readonly host: HostPaths;
+  readonly log: Logger;
+  /** How often the sandboxes are listed while the runtime answers. Default 5 s. */
+  readonly refreshIntervalMs?: number;
+  /** Deadline of one call. Default 2 s. */
+  readonly callTimeoutMs?: number;
+  /** Retry delays while the runtime does not answer. Default 0.8 s doubling to 30 s. */
+  readonly backoff?: Backoff;
+}
+
+/** What PodSandboxStatus said of one sandbox; kept while the sandbox is listed. */
+interface SandboxEntry {
+  readonly id: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly netnsPath: string | undefined;
+  readonly pid: number | undefined;
+  readonly layout: InfoLayout;
+  /** `hostNetwork: true`: the node's namespace, no pod's own. */
+  readonly hostNetwork: boolean;
+}
+
+/** Runtimes answer big lists; the kubelet's CRI client allows 16 MiB (`maxMsgSize`), so do we. */
+const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+const DEFAULT_BACKOFF: Backoff = { initialMs: 800, maxMs: 30_000 };
+
+const describeError = (err: ServiceError): string =>
+  // grpc-js appends an empty "Resolution note: " to UNAVAILABLE details of a unix target.
+  `${GrpcStatus[err.code] ?? err.code}: ${err.details.replace(/\s*Resolution note:\s*$/, '')}`;
+
+/** Ready pod sandboxes as the container runtime reports them, cached. Empty until the first successful refresh after {@link CriSandboxSource.start}. */
+export class CriSandboxSource implements PodSandboxSource {
+  readonly #socket: string;
+  readonly #host: HostPaths;
+  readonly #log: Logger;
+  readonly #intervalMs: number;
+  readonly #callTimeoutMs: number;
+  readonly #backoff: Backoff;
+  #service: CriRuntimeService | undefined;
+  #client: Client | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #call: ClientUnaryCall | undefined;
+  /** Bumped by start and stop, so that the end of a refresh from before is ignored. */
+  #generation = 0;
+  readonly #entries = new Map<string, SandboxEntry>();
+  /** Sandbox ids whose namespace could not be resolved at the last refresh (logged on change only). */
+  #unresolved = new Set<string>();
+  #sandboxes: readonly PodSandbox[] = [];
+  #connected = false;
+  #lastSuccessMs: number | undefined;
+  #lastError: string | undefined;
+  #runtime: RuntimeVersion | undefined;
+  #failures = 0;
+  #refreshes = 0;
+  readonly #refreshWaiters = new Set<() => void>();
+
+  constructor(options: CriSandboxSourceOptions) {
+    this.#socket = options.socketPath;
+    this.#host = options.host;
+    this.#log = options.log;
+    this.#intervalMs = options.refreshIntervalMs ?? 5_000;
+    this.#callTimeoutMs = options.callTimeoutMs ?? 2_000;
+    this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
+  }
+
+  /** The socket this source dials. */
+  get socketPath(): string {
+    return this.#socket;
+  }
+
+  /** Opens the channel and starts refreshing at once. Throws only when the vendored api.proto is missing. */
+  start(): void {
+    if (this.#client) return;
+    this.#service ??= criRuntimeService();
+    this.#generation++;
+    this.#failures = 0;
+    this.#client = new Client(`unix://${this.#socket}`, credentials.createInsecure(), {
+      // grpc-js reconnects in the background while a call waits or fails; keep its backoff within ours.
+      'grpc.initial_reconnect_backoff_ms': this.#backoff.initialMs,
+      'grpc.max_reconnect_backoff_ms': this.#backoff.maxMs,
+      'grpc.max_receive_message_length': MAX_RESPONSE_BYTES,
+    });
+    this.#schedule(0);
+  }
+
+  /** Cancels the call in flight, clears the timer and closes the channel. The cache stays readable. */
+  stop(): void {
+    this.#generation++;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const call = this.#call;
+    this.#call = undefined;
+    call?.cancel();
+    this.#client?.close();
+    this.#client = undefined;
+    this.#connected = false;
+    for (const w of this.#refreshWaiters) w();
+  }
+
+  /** Ready sandboxes whose network namespace was found, as of the last successful refresh. */
+  sandboxes(): readonly PodSandbox[] {
+    return this.#sandboxes;
+  }
+
+  /** Whether the cache is current, when it last was, and why not. */
+  status(): CriStatus {
+    return { connected: this.#connected, lastSuccessMs: this.#lastSuccessMs, lastError: this.#lastError, runtime: this.#runtime };
+  }
+
+  /** Resolves once a refresh has ended (succeeded or failed) after this call's moment, or after `timeoutMs`; true when it ended. */
+  waitForRefresh(timeoutMs: number): Promise<boolean> {
+    const target = this.#refreshes + 1;
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#refreshWaiters.delete(check);
+        resolve(this.#refreshes >= target);
+      };
+      const check = (): void => {
+        if (this.#refreshes >= target || !this.#client) done();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.#refreshWaiters.add(check);
+    });
+  }
+
+  #schedule(delayMs: number): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#refresh();
+    }, delayMs);
+  }
+
+  /** One unary call under the call deadline; the call is kept so that stop() can cancel it. */
+  #unary<Req, Res>(client: Client, method: MethodDefinition<Req, Res>, request: Req): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      const call = client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, new Metadata(), { deadline: Date.now() + this.#callTimeoutMs }, (err, response) => {
+        if (this.#call === call) this.#call = undefined;
+        if (err) reject(err);
+        else resolve(response as Res);
+      });
+      this.#call = call;
+    });
+  }
+
+  /** Lists, fetches the status of new sandboxes, resolves namespaces; schedules the next refresh when done, so slow answers never pile up. */
+  async #refresh(): Promise<void> {
+    const client = this.#client;
+    const service = this.#service;
+    if (!client || !service) return;
+    const generation = this.#generation;
+    const current = (): boolean => generation === this.#generation;
+    try {
+      let runtime = this.#runtime;
+      if (!this.#connected) {
+        const v = await this.#unary(client, service.version, { version: CRI_API_VERSION });
+        runtime = { name: v.runtime_name ?? '', version: v.runtime_version ?? '', apiVersion: v.runtime_api_version ?? '' };
+        if (!current()) return;
+      }
+      const listed = await this.#unary(client, service.listPodSandbox, { filter: { state: { state: 'SANDBOX_READY' } } });
+      if (!current()) return;
+      const items = (listed.items ?? []).filter((s): s is PodSandboxMessage & { id: string } => typeof s.id === 'string' && s.id !== '' && s.state !== 'SANDBOX_NOTREADY');
+      for (const item of items) {
+        if (this.#entries.has(item.id)) continue;
+        let st: PodSandboxStatusResponseMessage;
+        try {
+          st = await this.#unary(client, service.podSandboxStatus, { pod_sandbox_id: item.id, verbose: true });
+        } catch (err) {
+          // Removed between the list and this call: it is simply not there any more.
+          if ((err as ServiceError).code === GrpcStatus.NOT_FOUND) continue;
+          throw err;
+        }
+        if (!current()) return;
+        this.#entries.set(item.id, this.#entryOf(item, st));
+      }
+      const ids = new Set(items.map((s) => s.id));
+      for (const id of this.#entries.keys()) if (!ids.has(id)) this.#entries.delete(id);
+      this.#sandboxes = this.#resolve();
+      this.#succeeded(runtime);
+    } catch (err) {
+      if (!current()) return;
+      this.#failed(err as ServiceError);
+    } finally {
+      if (current()) {
+        this.#refreshes++;
+        for (const w of this.#refreshWaiters) w();
+      }
+    }
+  }
+
+  #entryOf(item: PodSandboxMessage, st: PodSandboxStatusResponseMessage): SandboxEntry {
+    const meta = st.status?.metadata ?? item.metadata;
+    const info = parseSandboxInfo(st.info);
+    const entry: SandboxEntry = {
+      id: item.id ?? '',
+      namespace: meta?.namespace ?? '',
+      name: meta?.name ?? '',
+      uid: meta?.uid ?? '',
+      netnsPath: info.netnsPath,
+      pid: info.pid,
+      layout: info.layout,
+      hostNetwork: st.status?.linux?.namespaces?.options?.network === 'NODE',
+    };
+    this.#log.debug({ sandbox: entry.id, pod: `${entry.namespace}/${entry.name}`, layout: entry.layout, netnsPath: entry.netnsPath, pid: entry.pid, hostNetwork: entry.hostNetwork, problem: info.problem }, 'cri sandbox status');
+    return entry;
+  }
+
+  /** The sandboxes whose namespace is found now; those whose path and process are gone are left out (and retried next time). */
+  #resolve(): PodSandbox[] {
+    const dev = nsfsDevice(this.#host.procRoot);
+    const out: PodSandbox[] = [];
+    const unresolved = new Set<string>();
+    for (const e of this.#entries.values()) {
+      if (e.hostNetwork) continue;
+      const r = resolveNetnsInode(e, this.#host, dev);
+      if (r.inode === undefined) {
+        unresolved.add(e.id);
+        if (!this.#unresolved.has(e.id)) this.#log.debug({ sandbox: e.id, pod: `${e.namespace}/${e.name}`, reason: r.reason }, 'cri sandbox network namespace not found');
+        continue;
+      }
+      out.push({ id: e.id, namespace: e.namespace, name: e.name, uid: e.uid, netnsPath: e.netnsPath, pid: e.pid, netnsInode: r.inode });
+    }
+    this.#unresolved = unresolved;
+    return out;
+  }
+
+  #succeeded(runtime: RuntimeVersion | undefined): void {
+    const firstOrBack = !this.#connected;
+    const afterOutage = this.#failures > 0;
+    this.#connected = true;
+    this.#runtime = runtime;
+    this.#lastSuccessMs = Date.now();
+    this.#lastError = undefined;
+    this.#failures = 0;
+    if (firstOrBack) {
+      this.#log.info({ socket: this.#socket, runtime: runtime?.name, runtimeVersion: runtime?.version, sandboxes: this.#sandboxes.length, afterOutage }, 'container runtime connected');
+    }
+    this.#schedule(this.#intervalMs);
+  }
+
+  #failed(err: ServiceError): void {
+    this.#connected = false;
+    this.#lastError = typeof err?.code === 'number' ? describeError(err) : String(err);
+    this.#failures++;
+    const retryInMs = backoffDelayMs(this.#failures, this.#backoff);
+    if (this.#failures === 1) {
+      this.#log.warn({ socket: this.#socket, reason: this.#lastError, cachedSandboxes: this.#sandboxes.length }, 'container runtime unavailable');
+    } else {
+      this.#log.debug({ socket: this.#socket, reason: this.#lastError, failures: this.#failures, retryInMs }, 'container runtime retry');
+    }
+    this.#schedule(retryInMs);
+  }
+}
