@@ -154,8 +154,8 @@ describe('values.schema.json', () => {
   it('accepts values.yaml, and values.yaml with everything switched on', () => {
     expect(validate(defaultValues), JSON.stringify(validate.errors)).toBe(true);
     expect(validate(merge(defaultValues, ALL_ON)), JSON.stringify(validate.errors)).toBe(true);
-    expect(validate(merge(defaultValues, { updateStrategy: { type: 'OnDelete', rollingUpdate: null } }) as Obj)).toBe(false);
-    expect(validate({ ...defaultValues, updateStrategy: { type: 'OnDelete' } }), JSON.stringify(validate.errors)).toBe(true);
+    // --set updateStrategy.type=OnDelete keeps the default rollingUpdate: valid, and not rendered.
+    expect(validate(merge(defaultValues, { updateStrategy: { type: 'OnDelete' } })), JSON.stringify(validate.errors)).toBe(true);
     expect(validate(merge(defaultValues, { updateStrategy: { rollingUpdate: { maxUnavailable: '10%' } } })), JSON.stringify(validate.errors)).toBe(true);
   });
 
@@ -316,6 +316,8 @@ describe('rendered with the default values', () => {
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics', scheme: 'HTTP' });
     expect(c.resources).toEqual({ requests: { cpu: '20m', memory: '96Mi' }, limits: { memory: '256Mi' } });
     expect((find(docs, 'DaemonSet').spec as Obj).updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } });
+    const onDelete = render({ updateStrategy: { type: 'OnDelete' } });
+    expect((find(onDelete, 'DaemonSet').spec as Obj).updateStrategy).toEqual({ type: 'OnDelete' });
   });
 
   it('grants the agent only pods, NADs and events', () => {
