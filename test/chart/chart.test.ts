@@ -1,0 +1,483 @@
+/**
+ * The Helm chart, checked without a helm binary: values.yaml against values.schema.json (ajv,
+ * draft-07), every `.Values` path the templates name exists, every static file parses, and the
+ * templates rendered by a small Go-template subset renderer (./go-template.ts) for the default
+ * values and for everything switched on, so the security invariants are asserted on manifests.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { Ajv } from 'ajv';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { renderTemplates, TemplateError } from './go-template.js';
+
+const CHART = new URL('../../chart/', import.meta.url).pathname;
+const FIXTURES = new URL('./testdata/', import.meta.url).pathname;
+const README = new URL('../../README.md', import.meta.url).pathname;
+
+type Obj = Record<string, unknown>;
+type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } } & Obj;
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)]));
+}
+
+const chartFiles = new Map(walk(CHART).map((p) => [relative(CHART, p), readFileSync(p, 'utf8')]));
+const templates = new Map([...chartFiles].filter(([p]) => p.startsWith('templates/')));
+const defaultValues = parseYaml(chartFiles.get('values.yaml') as string) as Obj;
+const chartYaml = parseYaml(chartFiles.get('Chart.yaml') as string) as { name: string; version: string; appVersion: string };
+const schema = JSON.parse(chartFiles.get('values.schema.json') as string) as object;
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** `over` merged into `base` as Helm merges --set/-f values: maps deeply, everything else replaced. */
+function merge(base: unknown, over: unknown): unknown {
+  if (typeof base !== 'object' || base === null || Array.isArray(base) || typeof over !== 'object' || over === null || Array.isArray(over)) return over;
+  const out: Obj = { ...(base as Obj) };
+  for (const [k, v] of Object.entries(over as Obj)) out[k] = merge(out[k], v);
+  return out;
+}
+
+/** The chart's files outside templates/, with rules/ and dashboards/ replaced by the test fixtures when asked. */
+function filesWith(fixtures: boolean): Map<string, string> {
+  const files = new Map([...chartFiles].filter(([p]) => !p.startsWith('templates/')));
+  if (!fixtures) return files;
+  for (const p of [...files.keys()]) if (p.startsWith('rules/') || p.startsWith('dashboards/')) files.delete(p);
+  for (const p of walk(FIXTURES)) files.set(relative(FIXTURES, p), readFileSync(p, 'utf8'));
+  return files;
+}
+
+/** Renders the chart (strict, like `helm template --strict`) and parses every document. */
+function render(values: Obj = {}, fixtures = false): Manifest[] {
+  const out = renderTemplates({
+    templates,
+    values: merge(defaultValues, values),
+    chart: { Name: chartYaml.name, Version: chartYaml.version, AppVersion: chartYaml.appVersion },
+    release: { Name: 'mna', Namespace: 'monitoring' },
+    files: filesWith(fixtures),
+    strict: true,
+  });
+  const docs: Manifest[] = [];
+  for (const [name, text] of out) {
+    for (const doc of parseAllDocuments(text)) {
+      expect(doc.errors, `${name}: ${doc.errors.join('; ')}\n${text}`).toEqual([]);
+      const v = doc.toJS() as Manifest | null;
+      if (v !== null) docs.push(v);
+    }
+  }
+  return docs;
+}
+
+function find(docs: Manifest[], kind: string, name?: string): Manifest {
+  const hits = docs.filter((d) => d.kind === kind && (name === undefined || d.metadata.name === name));
+  expect(hits.map((d) => d.metadata.name), `${kind} ${name ?? ''}`).toHaveLength(1);
+  return hits[0] as Manifest;
+}
+
+interface Container {
+  args: string[];
+  env: { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
+  ports: { name: string; containerPort: number }[];
+  securityContext: Obj & { capabilities: { drop: string[]; add: string[] } };
+  volumeMounts: { name: string; mountPath: string; readOnly?: boolean; mountPropagation?: string }[];
+  livenessProbe: { httpGet: { path: string; port: string; scheme: string } };
+  readinessProbe: { httpGet: { path: string; port: string; scheme: string } };
+  resources: Obj;
+  image: string;
+}
+interface PodSpec {
+  hostNetwork: boolean;
+  hostPID: boolean;
+  dnsPolicy: string;
+  containers: Container[];
+  volumes: ({ name: string; hostPath?: { path: string }; secret?: { secretName: string } } & Obj)[];
+  tolerations: Obj[];
+  securityContext: Obj;
+  serviceAccountName: string;
+  terminationGracePeriodSeconds: number;
+  priorityClassName?: string;
+}
+
+function podSpec(docs: Manifest[]): PodSpec {
+  return ((find(docs, 'DaemonSet').spec as Obj).template as { spec: PodSpec }).spec;
+}
+function agent(docs: Manifest[]): Container {
+  const spec = podSpec(docs);
+  expect(spec.containers).toHaveLength(1);
+  return spec.containers[0] as Container;
+}
+
+/** Every rule of every ClusterRole named `name`, flattened to "group/resource:verb" (or "url:verb"). */
+function permissions(docs: Manifest[], name: string): string[] {
+  const rules = (find(docs, 'ClusterRole', name).rules ?? []) as { apiGroups?: string[]; resources?: string[]; nonResourceURLs?: string[]; verbs: string[] }[];
+  return rules
+    .flatMap((r) => [...(r.resources ?? []).flatMap((res) => (r.apiGroups ?? []).map((g) => `${g}/${res}`)), ...(r.nonResourceURLs ?? [])].flatMap((what) => r.verbs.map((v) => `${what}:${v}`)))
+    .sort();
+}
+
+/** Leaf paths of a values tree; empty maps, lists and label maps (keys with dots or slashes) count as leaves. */
+function leafPaths(v: unknown, prefix = ''): string[] {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || Object.keys(v).length === 0 || Object.keys(v).some((k) => /[./]/.test(k))) return [prefix];
+  return Object.entries(v as Obj).flatMap(([k, x]) => leafPaths(x, prefix ? `${prefix}.${k}` : k));
+}
+
+function hasPath(v: unknown, path: string): boolean {
+  let cur = v;
+  for (const key of path.split('.')) {
+    if (typeof cur !== 'object' || cur === null || !Object.hasOwn(cur, key)) return false;
+    cur = (cur as Obj)[key];
+  }
+  return true;
+}
+
+const ALL_ON: Obj = {
+  auth: { enabled: true },
+  tls: { enabled: true, secretName: 'agent-tls' },
+  cri: { enabled: true, endpoint: 'unix:///run/crio/crio.sock' },
+  nodeCondition: { enabled: true },
+  collectors: { sysfs: false, netns: false, sriov: false, podresources: false },
+  logLevel: 'debug',
+  extraArgs: ['--collector.timeout=3s'],
+  image: { tag: '9.9.9' },
+  imagePullSecrets: [{ name: 'regcred' }],
+  podAnnotations: { 'example.com/a': 'b' },
+  podLabels: { team: 'net' },
+  priorityClassName: 'system-node-critical',
+  serviceMonitor: { enabled: true, labels: { release: 'kps' }, interval: '15s', tlsConfig: { insecureSkipVerify: true } },
+  prometheusRule: { enabled: true, labels: { release: 'kps' } },
+  grafanaDashboard: { enabled: true, annotations: { grafana_folder: 'Networking' } },
+};
+
+describe('values.schema.json', () => {
+  const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+  const validate = ajv.compile(schema);
+
+  it('accepts values.yaml, and values.yaml with everything switched on', () => {
+    expect(validate(defaultValues), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate(merge(defaultValues, ALL_ON)), JSON.stringify(validate.errors)).toBe(true);
+    // --set updateStrategy.type=OnDelete keeps the default rollingUpdate: valid, and not rendered.
+    expect(validate(merge(defaultValues, { updateStrategy: { type: 'OnDelete' } })), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate(merge(defaultValues, { updateStrategy: { rollingUpdate: { maxUnavailable: '10%' } } })), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it.each<[string, Obj]>([
+    ['an unknown top-level key', { colectors: { sysfs: false } }],
+    ['an unknown collector', { collectors: { ipam: true } }],
+    ['a log level the agent does not know', { logLevel: 'trace' }],
+    ['a port that is a string', { web: { port: '9739' } }],
+    ['a port out of range', { web: { port: 70000 } }],
+    ['tls without a Secret', { tls: { enabled: true } }],
+    ['a CRI endpoint that is not a unix socket', { cri: { enabled: true, endpoint: 'tcp://10.0.0.1:1234' } }],
+    ['a collector switch that is a string', { collectors: { netns: 'false' } }],
+    ['an extra arg that is not a flag', { extraArgs: ['-v'] }],
+    ['an unknown update strategy', { updateStrategy: { type: 'Recreate' } }],
+    ['maxUnavailable 0', { updateStrategy: { rollingUpdate: { maxUnavailable: 0 } } }],
+    ['a relative host path', { hostPaths: { podResources: 'var/lib/kubelet/pod-resources' } }],
+    ['a bad pull policy', { image: { pullPolicy: 'Sometimes' } }],
+    ['an unknown serviceMonitor key', { serviceMonitor: { port: 'metrics' } }],
+    ['a non-string pod annotation', { podAnnotations: { a: 1 } }],
+    ['a toleration with an unknown operator', { tolerations: [{ operator: 'Any' }] }],
+  ])('rejects %s', (_, over) => {
+    expect(validate(merge(defaultValues, over))).toBe(false);
+  });
+});
+
+describe('templates name only values that exist', () => {
+  // The scanner finds full paths written from the root: `.Values.a.b` and `$.Values.a.b`,
+  // anywhere in an action. It does not follow `with`/`range` (a path relative to the new dot),
+  // `index .Values "a"` or a variable holding a part of .Values; rendering in strict mode below
+  // catches those on the branches the rendered value sets reach.
+  const used = new Set<string>();
+  for (const [name, text] of templates) {
+    for (const m of text.matchAll(/(?<![\w\])])\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)/g)) used.add(`${name}:${(m[1] as string).slice(1)}`);
+  }
+
+  it('finds the paths', () => {
+    expect(used.size).toBeGreaterThan(40);
+  });
+
+  it('every .Values path in a template exists in values.yaml', () => {
+    const missing = [...used].filter((u) => !hasPath(defaultValues, u.slice(u.indexOf(':') + 1)));
+    expect(missing).toEqual([]);
+  });
+
+  it('every value in values.yaml is used by a template', () => {
+    const paths = [...used].map((u) => u.slice(u.indexOf(':') + 1));
+    const unused = leafPaths(defaultValues).filter((leaf) => !paths.some((p) => leaf === p || leaf.startsWith(`${p}.`)));
+    expect(unused).toEqual([]);
+  });
+
+  it('every value has a comment in values.yaml and a row in the README values table', () => {
+    const lines = (chartFiles.get('values.yaml') as string).split('\n');
+    const rows = new Set([...readFileSync(README, 'utf8').matchAll(/^\| `([A-Za-z0-9_.]+)` \|/gm)].map((m) => m[1] as string));
+    for (const leaf of leafPaths(defaultValues)) {
+      // Find each key of the path below the previous one, at two spaces more; the line right
+      // above the leaf, or above one of its parent maps (resources is documented whole), is a comment.
+      let at = -1;
+      let documented = false;
+      for (const [depth, key] of leaf.split('.').entries()) {
+        const re = new RegExp(`^${' '.repeat(2 * depth)}${key}:`);
+        at = lines.findIndex((l, i) => i > at && re.test(l));
+        expect(at, leaf).toBeGreaterThan(0);
+        if (/^\s*#/.test(lines[at - 1] as string)) documented = true;
+      }
+      expect(documented, `${leaf} has no comment in values.yaml`).toBe(true);
+      const covered = [...rows].some((r) => leaf === r || leaf.startsWith(`${r}.`));
+      expect(covered, `${leaf} has no row in the README values table`).toBe(true);
+    }
+    for (const r of rows) if (r.includes('.') || Object.hasOwn(defaultValues, r)) expect(hasPath(defaultValues, r), r).toBe(true);
+  });
+});
+
+describe('static files parse', () => {
+  it('Chart.yaml names the chart and carries package.json version as appVersion', () => {
+    expect(chartYaml).toMatchObject({ apiVersion: 'v2', name: 'multinet-agent', type: 'application', appVersion: pkg.version });
+  });
+
+  it('every YAML and JSON file of the chart outside templates/ parses', () => {
+    const files = [...chartFiles.keys()].filter((p) => !p.startsWith('templates/') && /\.(ya?ml|json)$/.test(p));
+    expect(files).toEqual(expect.arrayContaining(['Chart.yaml', 'values.yaml', 'values.schema.json']));
+    for (const p of files) {
+      const text = chartFiles.get(p) as string;
+      if (p.endsWith('.json')) expect(() => JSON.parse(text), p).not.toThrow();
+      else for (const doc of parseAllDocuments(text)) expect(doc.errors, p).toEqual([]);
+    }
+  });
+});
+
+describe('rendered with the default values', () => {
+  const docs = render();
+
+  it('renders the ServiceAccount, RBAC, Service and DaemonSet and nothing optional', () => {
+    expect(docs.map((d) => `${d.kind}/${d.metadata.name}`).sort()).toEqual([
+      'ClusterRole/mna-multinet-agent',
+      'ClusterRole/mna-multinet-agent-metrics-reader',
+      'ClusterRoleBinding/mna-multinet-agent',
+      'DaemonSet/mna-multinet-agent',
+      'Service/mna-multinet-agent',
+      'ServiceAccount/mna-multinet-agent',
+    ]);
+    for (const d of docs) expect(d.metadata.labels).toMatchObject({ 'app.kubernetes.io/name': 'multinet-agent', 'app.kubernetes.io/instance': 'mna', 'app.kubernetes.io/version': '0.1.0' });
+  });
+
+  it('runs on the host network and PIDs as uid 0 with only NET_ADMIN and SYS_PTRACE', () => {
+    const spec = podSpec(docs);
+    expect(spec).toMatchObject({ hostNetwork: true, hostPID: true, dnsPolicy: 'ClusterFirstWithHostNet', serviceAccountName: 'mna-multinet-agent' });
+    expect(spec.securityContext).toEqual({ seccompProfile: { type: 'RuntimeDefault' } });
+    expect(spec.terminationGracePeriodSeconds).toBeLessThanOrEqual(15);
+    expect(spec.tolerations).toEqual([{ operator: 'Exists' }]);
+    expect(spec.priorityClassName).toBeUndefined();
+    expect(agent(docs).securityContext).toEqual({
+      runAsUser: 0,
+      runAsGroup: 0,
+      runAsNonRoot: false,
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'SYS_PTRACE'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+  });
+
+  it('mounts every host path read-only, /run/netns with HostToContainer, and no runtime socket', () => {
+    const spec = podSpec(docs);
+    const c = agent(docs);
+    expect(c.volumeMounts).toEqual([
+      { name: 'sys', mountPath: '/host/sys', readOnly: true },
+      { name: 'proc', mountPath: '/host/proc', readOnly: true },
+      { name: 'netns', mountPath: '/host/run/netns', readOnly: true, mountPropagation: 'HostToContainer' },
+      { name: 'ipam', mountPath: '/var/lib/cni/networks', readOnly: true },
+      { name: 'podresources', mountPath: '/var/lib/kubelet/pod-resources', readOnly: true },
+    ]);
+    expect(spec.volumes.map((v) => [v.name, v.hostPath?.path])).toEqual([
+      ['sys', '/sys'],
+      ['proc', '/proc'],
+      ['netns', '/run/netns'],
+      ['ipam', '/var/lib/cni/networks'],
+      ['podresources', '/var/lib/kubelet/pod-resources'],
+    ]);
+    expect(JSON.stringify(spec)).not.toMatch(/\.sock|containerd|crio/);
+  });
+
+  it('passes the paths and port to the agent and its node name from the downward API', () => {
+    const c = agent(docs);
+    expect(c.image).toBe('multinet-agent:0.1.0');
+    expect(c.args).toEqual([
+      '--web.listen-address=:9739',
+      '--path.sysfs=/host/sys',
+      '--path.procfs=/host/proc',
+      '--path.netns=/host/run/netns',
+      '--path.ipam=/var/lib/cni/networks',
+      '--path.podresources=/var/lib/kubelet/pod-resources',
+      '--log.level=info',
+    ]);
+    expect(c.env).toEqual([{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }]);
+    expect(c.ports).toEqual([{ name: 'metrics', containerPort: 9739, protocol: 'TCP' }]);
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics', scheme: 'HTTP' });
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics', scheme: 'HTTP' });
+    expect(c.resources).toEqual({ requests: { cpu: '20m', memory: '96Mi' }, limits: { memory: '256Mi' } });
+    expect((find(docs, 'DaemonSet').spec as Obj).updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } });
+    const onDelete = render({ updateStrategy: { type: 'OnDelete' } });
+    expect((find(onDelete, 'DaemonSet').spec as Obj).updateStrategy).toEqual({ type: 'OnDelete' });
+  });
+
+  it('grants the agent only pods, NADs and events', () => {
+    expect(permissions(docs, 'mna-multinet-agent')).toEqual([
+      '/events:create',
+      '/events:patch',
+      '/pods:get',
+      '/pods:list',
+      '/pods:watch',
+      'k8s.cni.cncf.io/network-attachment-definitions:get',
+      'k8s.cni.cncf.io/network-attachment-definitions:list',
+      'k8s.cni.cncf.io/network-attachment-definitions:watch',
+    ]);
+    expect(permissions(docs, 'mna-multinet-agent-metrics-reader')).toEqual(['/metrics:get']);
+    const binding = find(docs, 'ClusterRoleBinding');
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'mna-multinet-agent' });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'mna-multinet-agent', namespace: 'monitoring' }]);
+  });
+
+  it('has a headless Service on the metrics port selecting the agent pods', () => {
+    const svc = find(docs, 'Service');
+    expect(svc.spec).toEqual({
+      clusterIP: 'None',
+      selector: { 'app.kubernetes.io/name': 'multinet-agent', 'app.kubernetes.io/instance': 'mna' },
+      ports: [{ name: 'metrics', port: 9739, targetPort: 'metrics', protocol: 'TCP' }],
+    });
+    const ds = find(docs, 'DaemonSet').spec as { selector: { matchLabels: Obj }; template: { metadata: { labels: Obj } } };
+    expect(ds.template.metadata.labels).toMatchObject(ds.selector.matchLabels);
+    expect(ds.selector.matchLabels).toEqual((svc.spec as { selector: Obj }).selector);
+  });
+});
+
+describe('rendered with everything switched on', () => {
+  const docs = render(ALL_ON, true);
+
+  it('adds the flags, the TLS Secret and the CRI socket directory, all read-only', () => {
+    const c = agent(docs);
+    expect(c.image).toBe('multinet-agent:9.9.9');
+    expect(c.args).toEqual([
+      '--web.listen-address=:9739',
+      '--path.sysfs=/host/sys',
+      '--path.procfs=/host/proc',
+      '--path.netns=/host/run/netns',
+      '--path.ipam=/var/lib/cni/networks',
+      '--path.podresources=/var/lib/kubelet/pod-resources',
+      '--log.level=debug',
+      '--no-collector.sysfs',
+      '--no-collector.netns',
+      '--no-collector.sriov',
+      '--no-collector.podresources',
+      '--kube.node-condition',
+      '--web.auth=kube',
+      '--web.tls.cert-file=/etc/multinet-agent/tls/tls.crt',
+      '--web.tls.key-file=/etc/multinet-agent/tls/tls.key',
+      '--cri.endpoint=unix:///run/crio/crio.sock',
+      '--collector.timeout=3s',
+    ]);
+    expect(c.volumeMounts.filter((m) => ['tls', 'cri', 'podresources'].includes(m.name))).toEqual([
+      { name: 'tls', mountPath: '/etc/multinet-agent/tls', readOnly: true },
+      { name: 'cri', mountPath: '/run/crio', readOnly: true },
+    ]);
+    for (const m of c.volumeMounts) expect(m.readOnly, m.name).toBe(true);
+    const spec = podSpec(docs);
+    expect(spec.volumes.find((v) => v.name === 'tls')).toEqual({ name: 'tls', secret: { secretName: 'agent-tls' } });
+    expect(spec.volumes.find((v) => v.name === 'cri')).toEqual({ name: 'cri', hostPath: { path: '/run/crio', type: 'Directory' } });
+    expect(c.livenessProbe.httpGet.scheme).toBe('HTTPS');
+    expect(c.readinessProbe.httpGet.scheme).toBe('HTTPS');
+    expect(c.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_ADMIN', 'SYS_PTRACE'] });
+    expect(spec.priorityClassName).toBe('system-node-critical');
+    const tmpl = (find(docs, 'DaemonSet').spec as { template: { metadata: { labels: Obj; annotations: Obj } } }).template.metadata;
+    expect(tmpl.labels).toMatchObject({ team: 'net' });
+    expect(tmpl.annotations).toEqual({ 'example.com/a': 'b' });
+  });
+
+  it('grants node status and the review APIs only now', () => {
+    expect(permissions(docs, 'mna-multinet-agent')).toEqual([
+      '/events:create',
+      '/events:patch',
+      '/nodes/status:patch',
+      '/nodes:get',
+      '/pods:get',
+      '/pods:list',
+      '/pods:watch',
+      'authentication.k8s.io/tokenreviews:create',
+      'authorization.k8s.io/subjectaccessreviews:create',
+      'k8s.cni.cncf.io/network-attachment-definitions:get',
+      'k8s.cni.cncf.io/network-attachment-definitions:list',
+      'k8s.cni.cncf.io/network-attachment-definitions:watch',
+    ]);
+  });
+
+  it('has a ServiceMonitor scraping https with the bearer token and a node label', () => {
+    const sm = find(docs, 'ServiceMonitor');
+    expect(sm.apiVersion).toBe('monitoring.coreos.com/v1');
+    expect(sm.metadata.labels).toMatchObject({ release: 'kps' });
+    expect(sm.spec).toEqual({
+      selector: { matchLabels: { 'app.kubernetes.io/name': 'multinet-agent', 'app.kubernetes.io/instance': 'mna' } },
+      namespaceSelector: { matchNames: ['monitoring'] },
+      endpoints: [
+        {
+          port: 'metrics',
+          path: '/metrics',
+          scheme: 'https',
+          interval: '15s',
+          scrapeTimeout: '10s',
+          bearerTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+          tlsConfig: { insecureSkipVerify: true },
+          relabelings: [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'node', action: 'replace' }],
+        },
+      ],
+    });
+    const withSecret = find(render({ ...ALL_ON, serviceMonitor: { enabled: true, authorization: { type: 'Bearer', credentials: { name: 's', key: 'token' } } } }), 'ServiceMonitor');
+    const ep = (withSecret.spec as { endpoints: Obj[] }).endpoints[0] as Obj;
+    expect(ep.authorization).toEqual({ type: 'Bearer', credentials: { name: 's', key: 'token' } });
+    expect(ep.bearerTokenFile).toBeUndefined();
+    const plain = find(render({ serviceMonitor: { enabled: true } }), 'ServiceMonitor');
+    const plainEp = (plain.spec as { endpoints: Obj[] }).endpoints[0] as Obj;
+    expect(plainEp.scheme).toBe('http');
+    expect(Object.keys(plainEp).sort()).toEqual(['interval', 'path', 'port', 'relabelings', 'scheme', 'scrapeTimeout']);
+  });
+
+  it('puts every group of every rules/*.yaml file into the PrometheusRule, untouched', () => {
+    const rule = find(docs, 'PrometheusRule');
+    expect(rule.metadata.labels).toMatchObject({ release: 'kps' });
+    const groups = (rule.spec as { groups: { name: string; rules: Obj[] }[] }).groups;
+    expect(groups.map((g) => g.name)).toEqual(['fixture-a', 'fixture-b', 'fixture-c']);
+    const fromFiles = ['a-placeholder.yaml', 'b-placeholder.yaml'].flatMap((f) => (parseYaml(readFileSync(join(FIXTURES, 'rules', f), 'utf8')) as { groups: unknown[] }).groups);
+    expect(groups).toEqual(fromFiles);
+    expect((groups[0]?.rules[0] as { annotations: Obj }).annotations.summary).toBe('Host interface {{ $labels.interface }} on {{ $labels.node }} not ready');
+  });
+
+  it('puts every dashboards/*.json file into the sidecar ConfigMap, untouched', () => {
+    const cm = find(docs, 'ConfigMap');
+    expect(cm.metadata).toMatchObject({ name: 'mna-multinet-agent-dashboards', namespace: 'monitoring', annotations: { grafana_folder: 'Networking' } });
+    expect(cm.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
+    expect(cm.data).toEqual({ 'placeholder.json': readFileSync(join(FIXTURES, 'dashboards', 'placeholder.json'), 'utf8').replace(/\n$/, '') });
+    const custom = find(render({ grafanaDashboard: { enabled: true, sidecarLabel: 'grafana.com/dashboard', sidecarLabelValue: 'net', namespace: 'grafana' } }, true), 'ConfigMap');
+    expect(custom.metadata.labels).toMatchObject({ 'grafana.com/dashboard': 'net' });
+    expect(custom.metadata.namespace).toBe('grafana');
+  });
+
+  it('renders the chart files that exist today: every group of every real rule file, every real dashboard', () => {
+    const real = render({ prometheusRule: { enabled: true }, grafanaDashboard: { enabled: true } });
+    const files = filesWith(false);
+    const groups = [...files].filter(([p]) => /^rules\/[^/]*\.yaml$/.test(p)).flatMap(([, t]) => (parseYaml(t) as { groups: unknown[] }).groups);
+    expect((find(real, 'PrometheusRule').spec as { groups: unknown[] }).groups).toEqual(groups);
+    const dashboards = [...files.keys()].filter((p) => /^dashboards\/[^/]*\.json$/.test(p)).map((p) => p.slice('dashboards/'.length));
+    expect(Object.keys((find(real, 'ConfigMap').data as Obj | null) ?? {}).sort()).toEqual(dashboards.sort());
+  });
+});
+
+describe('rendering refuses', () => {
+  it('tls without a Secret, as the schema does', () => {
+    expect(() => render({ tls: { enabled: true } })).toThrow(/tls.enabled needs tls.secretName/);
+  });
+
+  it('a value path that does not exist (strict, like helm template --strict)', () => {
+    const broken = new Map([...templates, ['templates/broken.yaml', 'x: {{ .Values.collectors.ipam }}\n']]);
+    expect(() =>
+      renderTemplates({ templates: broken, values: defaultValues, chart: { Name: 'c', Version: '1', AppVersion: '1' }, release: { Name: 'r', Namespace: 'n' }, files: new Map() }),
+    ).toThrow(TemplateError);
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * What the image relies on, without a Docker engine: the built tree plus the production
+ * dependencies alone (`npm ci --omit=dev --ignore-scripts`, as the Dockerfile installs them) in a
+ * fresh directory runs the agent. It is started from that copy against the kube API test server
+ * (so @kubernetes/client-node is loaded) with a pod-resources directory (so @grpc/grpc-js,
+ * @grpc/proto-loader and the vendored api.proto are loaded), and scraped once: a runtime
+ * dependency that is only a devDependency, or a file the image would lack, fails here.
+ *
+ * Needs the npm registry (or npm's cache, --prefer-offline). Unreachable: a failure in CI
+ * (CI=true), otherwise skipped with one warning line. No root needed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KubeApiServer } from '../support/kube-api-server.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+/** What the Dockerfile's runtime stage copies, besides node_modules. */
+const COPIED = ['package.json', 'package-lock.json', 'dist/agent', 'dist/collectors', 'dist/exporters', 'dist/lab', 'collectors/podresources/api.proto'];
+const NODE_NAME = 'prod-install-node';
+/** npm's words for a registry it cannot reach. */
+const NETWORK_ERROR = /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH)\b|network (request|connectivity)/;
+
+function run(cmd: string, args: readonly string[], cwd: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, out }));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe('production-only install', () => {
+  let dir: string | undefined;
+  let server: KubeApiServer | undefined;
+  let agent: ChildProcess | undefined;
+  let log = '';
+  let unreachable: string | undefined;
+
+  beforeAll(async () => {
+    if (!existsSync(path.join(ROOT, 'dist/agent/bin.js'))) throw new Error('dist/agent/bin.js missing: build first (npm test does)');
+    dir = await mkdtemp(path.join(tmpdir(), 'mna-prod-'));
+    for (const p of COPIED) await cp(path.join(ROOT, p), path.join(dir, p), { recursive: true });
+    const npm = await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], dir);
+    if (npm.code !== 0) {
+      if (NETWORK_ERROR.test(npm.out)) {
+        unreachable = npm.out.trim().split('\n').find((l) => NETWORK_ERROR.test(l)) ?? 'npm registry unreachable';
+        return;
+      }
+      throw new Error(`npm ci --omit=dev failed (${npm.code}):\n${npm.out}`);
+    }
+  }, 300_000);
+
+  afterAll(async () => {
+    if (agent && agent.exitCode === null && agent.signalCode === null) {
+      const exited = new Promise((r) => agent?.once('exit', r));
+      agent.kill('SIGTERM');
+      await exited;
+    }
+    await server?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs the agent from the copy and serves /metrics', async (ctx) => {
+    if (unreachable !== undefined) {
+      if (process.env.CI === 'true') throw new Error(`npm registry unreachable in CI: ${unreachable}`);
+      process.stderr.write(`production-install: skipped, npm registry unreachable (${unreachable})\n`);
+      ctx.skip();
+    }
+    const copy = dir as string;
+    expect(existsSync(path.join(copy, 'node_modules/typescript')), 'a devDependency was installed').toBe(false);
+    expect(existsSync(path.join(copy, 'node_modules/vitest')), 'a devDependency was installed').toBe(false);
+    expect(existsSync(path.join(copy, 'node_modules/netlink/prebuilds/linux-x64')), 'netlink prebuilt N-API binary').toBe(true);
+
+    server = await KubeApiServer.start({ host: '127.0.0.1' });
+    const kubeconfig = path.join(copy, 'kubeconfig');
+    await writeFile(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        `clusters: [{name: test, cluster: {server: "${server.url}", insecure-skip-tls-verify: true}}]`,
+        'users: [{name: u, user: {token: t}}]',
+        'contexts: [{name: test, context: {cluster: test, user: u}}]',
+        'current-context: test',
+        '',
+      ].join('\n'),
+    );
+    const podResources = path.join(copy, 'pod-resources');
+    await mkdir(podResources);
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [
+        '--max-semi-space-size=4',
+        path.join(copy, 'dist/agent/bin.js'),
+        `--web.listen-address=127.0.0.1:${port}`,
+        `--kubeconfig=${kubeconfig}`,
+        `--path.podresources=${podResources}`,
+        '--no-collector.netns',
+        '--log.level=debug',
+      ],
+      { cwd: copy, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_NAME, NODE_ENV: 'production' } },
+    );
+    agent = child;
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (log += d));
+
+    // Ready: a snapshot was taken and the kube caches synced. Bounded wait (20 s); the agent
+    // exiting ends it at once with its log. (A failed start with the PodResources client already
+    // running logs "start failed" but does not exit: then the log says why it never got ready.)
+    let ready = false;
+    for (let i = 0; i < 200 && !ready; i++) {
+      if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}:\n${log}`);
+      ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (!ready) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(ready, `agent never ready:\n${log}`).toBe(true);
+
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(res.status).toBe(200);
+    const body = await res.text();
+    expect(body).toMatch(/^multinet_build_info\{[^}]*version="0\.1\.0"[^}]*\} 1$/m);
+    expect(body).toMatch(/^multinet_host_interface_up\{interface="lo"\} [01]$/m);
+    expect(body).toMatch(/^multinet_kube_cache_synced\{resource="pods"\} 1$/m);
+    expect(log).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)|api\.proto not found/);
+  }, 60_000);
+});
