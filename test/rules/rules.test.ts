@@ -10,6 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { readmeMetricNames } from '../support/metric-catalogue.js';
 import { requirePrometheusTools } from '../support/promtool.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -104,5 +105,18 @@ describe('chart/rules conventions', () => {
     expect(name).toMatch(/^[a-z_]+:multinet_[a-z_]+:[a-z0-9_]+$/);
     const tested = tests.flatMap((t) => t.promql_expr_test ?? []).some((e) => new RegExp(`(^|[^a-z_:])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([^a-z0-9_:]|$)`).test(e.expr));
     expect(tested).toBe(true);
+  });
+
+  it('every series the rules name is in the README catalogue, a recording rule or up', () => {
+    const known = readmeMetricNames();
+    const recorded = new Set(records.map((r) => r.record));
+    const unknown = new Set<string>();
+    for (const r of rules) {
+      for (const m of r.expr.matchAll(/\b([a-z_]+:multinet_[a-z_]+:[a-z0-9_]+|multinet_[a-z_]+)\b/g)) {
+        const name = m[1] as string;
+        if (!(name.includes(':') ? recorded.has(name) : known.has(name))) unknown.add(name);
+      }
+    }
+    expect([...unknown]).toEqual([]);
   });
 });
