@@ -1,0 +1,345 @@
+/**
+ * Root-only: a real Prometheus (Debian `prometheus`) scrapes the agent on the seed lab, loads
+ * chart/rules/*.yaml, and every rule and every query of chart/dashboards/multinet.json is
+ * evaluated through its HTTP API: each parses and returns data.
+ *
+ * Set-up, as in lab-kube.test.ts: the lab's Pods and NADs are served by the kube API test server
+ * (reached over a veth, slot 2), so the kube and Event series exist; the NADs carry the
+ * `multinet.io/traffic-class` label users set, and one extra Pod of this node has a Multus
+ * annotation that does not parse. eth1 goes down and up once, so the agent writes real Events.
+ * The lab has no SR-IOV NIC: a second agent reads the SR-IOV fixture tree
+ * (collectors/sriov/testdata/sys, `--path.sysfs`) in a namespace of its own that holds nothing
+ * else, scraped as node `sriov-fixture`; its series are fixture data and labelled so.
+ * Prometheus runs in the lab's node namespace: scrape and evaluation every second, static `node`
+ * labels, listening on the veth so the test reaches its API.
+ *
+ * "Returns data" for an alert, whose expression is empty while all is well: the expression with
+ * every filtering comparison against a number turned into its `bool` form (`x == 0` becomes
+ * `x == bool 0`), and `absent(x)` into `x`, must return series — so every selector, join and
+ * label the alert relies on meets real series; the expression as written must parse. Dashboard
+ * queries are evaluated with the dashboard's defaults ($node and $network: All) and
+ * $__rate_interval = 10s (the dashboard's own choice on a 1 s scrape would be 4 s).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { startAgentIn, type AgentProcess } from '../support/agent-process.js';
+import { KubeApiServer, type KubeObject } from '../support/kube-api-server.js';
+import { LAB_POSSIBLE, LAB_STATE_ROOT, requireLab, testLab } from '../support/lab.js';
+import { bridgeToNetns, type NetnsBridge } from '../support/netns-bridge.js';
+import { createNetns, deleteNetns, ip, netnsName } from '../support/netns.js';
+import { requirePrometheusTools } from '../support/promtool.js';
+
+const LAB = `pl${process.pid % 100000}`;
+const theLab = testLab(LAB);
+const NODE = theLab.node;
+const lab = theLab.run;
+const SRIOV_NS = netnsName('sriov');
+const SRIOV_NODE = 'sriov-fixture';
+const AGENT_PORT = 19742;
+const SRIOV_PORT = 19743;
+const PROM_PORT = 19744;
+const ROOT = new URL('../../', import.meta.url).pathname;
+const RULES_DIR = path.join(ROOT, 'chart/rules');
+const DASHBOARD = path.join(ROOT, 'chart/dashboards/multinet.json');
+const SRIOV_SYSFS = path.join(ROOT, 'collectors/sriov/testdata/sys');
+const RATE_INTERVAL = '10s';
+const TRAFFIC_CLASS: Record<string, string> = { 'mgmt-network': 'management', 'data-network': 'data', 'storage-network': 'storage' };
+
+requireLab('test/integration/prometheus-lab.test.ts');
+const HAVE_PROMETHEUS = LAB_POSSIBLE && requirePrometheusTools('test/integration/prometheus-lab.test.ts', ['prometheus']);
+
+interface Rule {
+  alert?: string;
+  record?: string;
+  expr: string;
+}
+interface Target {
+  expr: string;
+  refId: string;
+}
+interface Panel {
+  type: string;
+  title: string;
+  targets?: Target[];
+}
+interface Series {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The alert expression without its filters: comparisons with a number get `bool`, absent(x) is x. */
+function unfiltered(expr: string): string {
+  const absent = /^\s*absent\(([\s\S]*)\)\s*$/.exec(expr);
+  if (absent) return absent[1] as string;
+  // Outside label matchers (which compare with quoted strings) a comparison operator followed by
+  // a number is a filter.
+  return expr.replace(/(==|!=|>=|<=|>|<)\s*(?!bool\b)(-?\d[\d.e+]*)/g, '$1 bool $2');
+}
+
+/** The dashboard's template variables as Grafana expands them with the defaults (All). */
+function expand(expr: string): string {
+  return expr.replaceAll('$__rate_interval', RATE_INTERVAL).replaceAll('$node', '.*').replaceAll('$network', '.+');
+}
+
+describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboard query', () => {
+  let server: KubeApiServer | undefined;
+  let bridge: NetnsBridge | undefined;
+  let agent: AgentProcess | undefined;
+  let sriovAgent: AgentProcess | undefined;
+  let prometheus: ChildProcess | undefined;
+  let prometheusExited: Promise<void> | undefined;
+  let prometheusLog = '';
+  let workDir = '';
+  let promUrl = '';
+  let sriovNsMade = false;
+  let iperfBytes = 0;
+  let rules: Rule[] = [];
+  let dashboard: { templating: { list: { name: string; type: string; query?: { query: string } | string }[] }; panels: Panel[] } | undefined;
+
+  async function query(q: string): Promise<{ status: string; error?: string; data?: { resultType: string; result: Series[] } }> {
+    const res = await fetch(`${promUrl}/api/v1/query`, { method: 'POST', body: new URLSearchParams({ query: q }) });
+    return (await res.json()) as { status: string; error?: string; data?: { resultType: string; result: Series[] } };
+  }
+  async function series(q: string): Promise<Series[]> {
+    const r = await query(q);
+    if (r.status !== 'success') throw new Error(`${q}: ${r.error}`);
+    return r.data?.result ?? [];
+  }
+  const value = async (q: string): Promise<number | undefined> => {
+    const s = await series(q);
+    return s.length === 1 ? Number(s[0]?.value[1]) : undefined;
+  };
+
+  beforeAll(async () => {
+    for (const f of (await readdir(RULES_DIR)).filter((n) => n.endsWith('.yaml')).sort()) {
+      rules.push(...(parse(await readFile(path.join(RULES_DIR, f), 'utf8')) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules));
+    }
+    dashboard = JSON.parse(await readFile(DASHBOARD, 'utf8')) as typeof dashboard;
+
+    await lab('down');
+    const up = await lab('up');
+    if (up.code !== 0) throw new Error(`lab up failed: ${up.out}`);
+
+    // The kube API with the lab's objects, the NADs labelled with a traffic class.
+    bridge = await bridgeToNetns(NODE, 2);
+    server = await KubeApiServer.start({ host: bridge.hostAddress });
+    const manifests = path.join(LAB_STATE_ROOT, LAB, 'manifests');
+    const pods = JSON.parse(await readFile(path.join(manifests, 'pods.json'), 'utf8')) as { items: KubeObject[] };
+    const nads = JSON.parse(await readFile(path.join(manifests, 'network-attachment-definitions.json'), 'utf8')) as { items: KubeObject[] };
+    for (const p of pods.items) server.create('pods', p);
+    for (const n of nads.items) {
+      const cls = TRAFFIC_CLASS[String(n.metadata.name)];
+      server.create('network-attachment-definitions', { ...n, metadata: { ...n.metadata, labels: { ...(n.metadata.labels as Record<string, string> | undefined), 'multinet.io/traffic-class': cls } } });
+    }
+    server.create('pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'broken-annotation', namespace: 'default', uid: '0b0b0b0b-0000-4000-8000-000000000001', annotations: { 'k8s.v1.cni.cncf.io/networks': '[{"name": "data-network",' } },
+      spec: { nodeName: NODE },
+    });
+    server.create('nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: NODE }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+    workDir = await mkdtemp(path.join(tmpdir(), 'mna-prom-'));
+    const kubeconfig = path.join(workDir, 'kubeconfig');
+    await writeFile(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        `clusters: [{name: test, cluster: {server: "${server.url}", insecure-skip-tls-verify: true}}]`,
+        'users: [{name: u, user: {token: t}}]',
+        'contexts: [{name: test, context: {cluster: test, user: u}}]',
+        'current-context: test',
+        '',
+      ].join('\n'),
+    );
+    agent = await startAgentIn(NODE, AGENT_PORT, [`--kubeconfig=${kubeconfig}`], 30_000, { NODE_NAME: NODE });
+
+    // The SR-IOV fixture node: its own namespace, a veth to the lab node for the scrape.
+    await createNetns(SRIOV_NS);
+    sriovNsMade = true;
+    const octet = 100 + (process.pid % 150);
+    const [labEnd, srEnd] = [`mnp${process.pid % 100000}a`, `mnp${process.pid % 100000}b`];
+    const [labAddr, srAddr] = [`169.254.${octet}.13`, `169.254.${octet}.14`];
+    await ip('-n', SRIOV_NS, 'link', 'add', srEnd, 'type', 'veth', 'peer', 'name', labEnd, 'netns', NODE);
+    await ip('-n', SRIOV_NS, 'addr', 'add', `${srAddr}/30`, 'dev', srEnd);
+    await ip('-n', SRIOV_NS, 'link', 'set', srEnd, 'up');
+    await ip('-n', NODE, 'addr', 'add', `${labAddr}/30`, 'dev', labEnd);
+    await ip('-n', NODE, 'link', 'set', labEnd, 'up');
+    sriovAgent = await startAgentIn(SRIOV_NS, SRIOV_PORT, [`--path.sysfs=${SRIOV_SYSFS}`, '--no-collector.netns', '--no-collector.podresources', `--web.listen-address=:${SRIOV_PORT}`]);
+
+    // Prometheus in the lab's node namespace.
+    const ruleFiles = (await readdir(RULES_DIR)).filter((n) => n.endsWith('.yaml')).map((n) => path.join(RULES_DIR, n));
+    const config = {
+      global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
+      rule_files: ruleFiles,
+      scrape_configs: [
+        {
+          job_name: 'multinet-agent',
+          static_configs: [
+            { targets: [`127.0.0.1:${AGENT_PORT}`], labels: { node: NODE } },
+            { targets: [`${srAddr}:${SRIOV_PORT}`], labels: { node: SRIOV_NODE } },
+          ],
+        },
+      ],
+    };
+    await writeFile(path.join(workDir, 'prometheus.yml'), JSON.stringify(config, null, 2));
+    promUrl = `http://${bridge.netnsAddress}:${PROM_PORT}`;
+    prometheus = spawn(
+      'ip',
+      ['netns', 'exec', NODE, 'prometheus', `--config.file=${path.join(workDir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(workDir, 'tsdb')}`, `--web.listen-address=${bridge.netnsAddress}:${PROM_PORT}`, '--log.level=warn'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    prometheus.stderr?.setEncoding('utf8').on('data', (d: string) => (prometheusLog += d));
+    const child = prometheus;
+    prometheusExited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    await until('Prometheus ready', 30_000, async () => {
+      if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}: ${prometheusLog}`);
+      return fetch(`${promUrl}/-/ready`).then((r) => (r.ok ? true : undefined), () => undefined);
+    });
+
+    // Prometheus hands targets to the scrapers a few seconds after it is ready: wait for them.
+    await until('first scrape of both targets', 30_000, async () => ((await series('up{job="multinet-agent"} == 1').catch(() => [])).length === 2 ? true : undefined));
+
+    // Real Events: a master down and up again (HostInterfaceNotReady, HostInterfaceReady).
+    await ip('-n', NODE, 'link', 'set', 'eth1', 'down');
+    await until('HostInterfaceNotReady at the API', 10_000, () => (server?.events().some((e) => e.reason === 'HostInterfaceNotReady') ? true : undefined));
+    await ip('-n', NODE, 'link', 'set', 'eth1', 'up');
+    await until('HostInterfaceReady at the API', 10_000, () => (server?.events().some((e) => e.reason === 'HostInterfaceReady') ? true : undefined));
+
+    // Traffic while Prometheus scrapes: iperf3 on the data network, pings on the others.
+    const traffic = await lab('traffic', '--seconds', '3');
+    const trafficEnd = Date.now() / 1000;
+    if (traffic.code !== 0) throw new Error(`lab traffic failed: ${traffic.out}`);
+    console.log(traffic.out.trim());
+    iperfBytes = Number(/iperf3 \S*data-network: .*, (\d+) bytes/.exec(traffic.out)?.[1] ?? 0);
+
+    // Enough scrapes for the 10 s rate windows, the last ones after the traffic.
+    await until('scrapes after the traffic', 60_000, async () => {
+      const s = await series(`count_over_time(up{job="multinet-agent"}[15s]) >= 12 and timestamp(up{job="multinet-agent"}) > ${trafficEnd + 2}`).catch(() => []);
+      return s.length === 2 ? true : undefined;
+    });
+    await until('every rule evaluated', 30_000, async () => {
+      const res = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as { data: { groups: { rules: { health: string }[] }[] } };
+      return res.data.groups.flatMap((g) => g.rules).every((r) => r.health === 'ok') ? true : undefined;
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    if (prometheus && prometheus.exitCode === null && prometheus.signalCode === null) prometheus.kill('SIGTERM');
+    await prometheusExited;
+    await agent?.stop();
+    await sriovAgent?.stop();
+    await server?.close();
+    await bridge?.remove();
+    if (sriovNsMade) deleteNetns(SRIOV_NS);
+    await lab('down');
+    if (workDir) await rm(workDir, { recursive: true, force: true });
+  }, 120_000);
+
+  it('scrapes both agents, unauthenticated', async () => {
+    const up = await series('up{job="multinet-agent"}');
+    expect(up.map((s) => [s.metric.node, s.value[1]]).sort()).toEqual([[NODE, '1'], [SRIOV_NODE, '1']].sort());
+  });
+
+  it('loads every rule of chart/rules and evaluates it without error', async () => {
+    const res = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as { data: { groups: { rules: { name: string; health: string; lastError?: string }[] }[] } };
+    const loaded = res.data.groups.flatMap((g) => g.rules);
+    expect(loaded.map((r) => r.name).sort()).toEqual(rules.map((r) => r.alert ?? r.record).sort());
+    expect(loaded.filter((r) => r.health !== 'ok' || r.lastError)).toEqual([]);
+  });
+
+  it('every recording rule returns series', async () => {
+    const empty: string[] = [];
+    for (const r of rules.filter((x) => x.record)) if ((await series(r.record as string)).length === 0) empty.push(r.record as string);
+    expect(empty).toEqual([]);
+  });
+
+  it('every alert expression parses, and without its filters returns series', async () => {
+    const problems: string[] = [];
+    for (const r of rules.filter((x) => x.alert)) {
+      const asWritten = await query(r.expr);
+      if (asWritten.status !== 'success') problems.push(`${r.alert}: ${asWritten.error}`);
+      const open = unfiltered(r.expr);
+      expect(open).not.toBe(r.expr);
+      if ((await series(open)).length === 0) problems.push(`${r.alert}: no series for ${open}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('the healthy lab (and the fixture node) trips none of the alerts', async () => {
+    const firing: string[] = [];
+    for (const r of rules.filter((x) => x.alert)) if ((await series(r.expr)).length > 0) firing.push(r.alert as string);
+    expect(firing).toEqual([]);
+  });
+
+  it('every dashboard query parses and returns data', async () => {
+    const problems: string[] = [];
+    let n = 0;
+    for (const p of dashboard?.panels ?? []) {
+      for (const t of p.targets ?? []) {
+        n++;
+        const r = await query(expand(t.expr));
+        if (r.status !== 'success') problems.push(`${p.title} ${t.refId}: ${r.error}`);
+        else if ((r.data?.result ?? []).length === 0) problems.push(`${p.title} ${t.refId}: no data for ${expand(t.expr)}`);
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(n).toBeGreaterThan(30);
+  });
+
+  it('the dashboard variables list the nodes and networks', async () => {
+    const values: Record<string, string[]> = {};
+    for (const v of (dashboard?.templating.list ?? []).filter((x) => x.type === 'query')) {
+      const q = typeof v.query === 'string' ? v.query : (v.query?.query ?? '');
+      const m = /^label_values\((.+),\s*(\w+)\)$/.exec(q);
+      if (!m) throw new Error(`${v.name}: not label_values(expr, label): ${q}`);
+      values[v.name] = [...new Set((await series(expand(m[1] as string))).map((s) => s.metric[m[2] as string] ?? ''))].sort();
+    }
+    expect(values).toEqual({ node: [NODE, SRIOV_NODE].sort(), network: ['data-network', 'mgmt-network', 'storage-network'] });
+  });
+
+  it('the overview numbers are the lab: 5 healthy pods of 5, 3 host interfaces ready, traffic on the data network', async () => {
+    expect(await value(`node:multinet_pods_with_secondary_networks:count{node="${NODE}"}`)).toBe(5);
+    expect(await value(`node:multinet_pods_with_secondary_networks_healthy:sum{node="${NODE}"}`)).toBe(5);
+    expect(await value(`node:multinet_pods_with_secondary_networks_unhealthy:sum{node="${NODE}"}`)).toBe(0);
+    expect(await value(`node:multinet_host_interfaces_required:count{node="${NODE}"}`)).toBe(3);
+    expect(await value(`node:multinet_host_interfaces_not_ready:sum{node="${NODE}"}`)).toBe(0);
+    expect(await value(`sum(node_network:multinet_pod_network_attachment_missing:sum{node="${NODE}"})`)).toBe(0);
+    // What iperf3 moved on the data network (its receiver's byte count) arrived in the pods'
+    // interfaces inside the 5-minute window: rate5m x 300 s is what the window saw (headers
+    // included, so at least the payload). The management network carried only pings.
+    const data = (await value(`node_network:multinet_pod_interface_receive_bytes:rate5m{node="${NODE}", network="data-network"}`)) ?? 0;
+    const mgmt = (await value(`node_network:multinet_pod_interface_receive_bytes:rate5m{node="${NODE}", network="mgmt-network"}`)) ?? 0;
+    expect(iperfBytes).toBeGreaterThan(0);
+    expect(data * 300).toBeGreaterThanOrEqual(iperfBytes);
+    expect(data).toBeGreaterThan(10 * mgmt);
+    // Each master's traffic class, from the NAD label through the saturation join.
+    const classes = await series(`max by (interface, traffic_class) (multinet_host_interface_required * on (job, instance, network) group_left (traffic_class) label_join(multinet_network_attachment_definition_info, "network", "/", "namespace", "name"))`);
+    expect(classes.map((s) => `${s.metric.interface}=${s.metric.traffic_class}`).sort()).toEqual(['eth1=management', 'eth2=data', 'eth3=storage']);
+    expect((await series(`multinet_pod_network_annotation_invalid{node="${NODE}"}`)).map((s) => s.metric.pod)).toEqual(['broken-annotation']);
+    expect((await series(`multinet_events_total{node="${NODE}"}`)).map((s) => s.metric.reason).sort()).toEqual(expect.arrayContaining(['HostInterfaceNotReady', 'HostInterfaceReady']));
+  });
+
+  it('SR-IOV VF use comes from the fixture node: allocated, enabled and supported per PF', async () => {
+    const perPf = async (record: string): Promise<Record<string, number>> =>
+      Object.fromEntries((await series(`${record}{node="${SRIOV_NODE}"}`)).map((s) => [s.metric.pf as string, Number(s.value[1])]));
+    expect(await perPf('node_pf:multinet_sriov_pf_vfs:max')).toEqual({ ens1f0: 4, '0000:3b:00.1': 0, ens2f0: 2, ens2f1: 0, ens3f0np0: 2, ib0: 2 });
+    expect(await perPf('node_pf:multinet_sriov_pf_max_vfs:max')).toEqual({ ens1f0: 128, '0000:3b:00.1': 128, ens2f0: 64, ens2f1: 64, ens3f0np0: 8, ib0: 16 });
+    // No kubelet on the fixture node: no VF is held by a pod, and the rule says 0, not nothing.
+    expect(await perPf('node_pf:multinet_sriov_vfs_allocated:count')).toEqual({ ens1f0: 0, '0000:3b:00.1': 0, ens2f0: 0, ens2f1: 0, ens3f0np0: 0, ib0: 0 });
+  });
+});
