@@ -7,6 +7,7 @@ import type { PodInterface, PodNetnsView } from './attachments.js';
 import type { HostLink, InterfaceAddress, RouteEntry, Snapshot } from './domain.js';
 import { inCidr4, ipv4ToInt, parseCidr4 } from './ipv4.js';
 import type { NetworkDefinition } from './pods.js';
+import { policyChecks } from './policy.js';
 
 /** Addresses and routes of a namespace, read where a process inside makes that possible. */
 export interface NetnsNetworking {
@@ -21,7 +22,8 @@ export type ProblemCode =
   | 'master-missing'
   | 'master-down'
   | 'mtu-above-master'
-  | 'subnet-not-routed'
+  | 'route-mismatch'
+  | 'policy-violation'
   | 'no-address'
   | 'annotation-invalid'
   | 'nad-missing'
@@ -66,10 +68,33 @@ export function routeFor(subnet: string, routes: readonly RouteEntry[]): RouteEn
   return best?.r;
 }
 
-/** IPv4 subnets the NAD's IPAM hands out, and the destinations of its `routes`. */
+/** IPv4 subnets the NAD's IPAM hands out. */
 function subnetsOf(def: NetworkDefinition | undefined): string[] {
   return (def?.ipam?.ranges ?? []).map((r) => r.subnet).filter((s) => parseCidr4(s) !== undefined);
 }
+
+/** Where traffic of a network must leave by its own interface: its IPv4 subnets and the destinations of its IPAM `routes`. */
+export function routeDestinations(def: NetworkDefinition | undefined): string[] {
+  return [...new Set([...subnetsOf(def), ...(def?.ipam?.routes ?? []).filter((d) => parseCidr4(d) !== undefined)])];
+}
+
+/**
+ * The first destination of the network that the pod's routing table sends out of another
+ * interface (longest prefix match, as the kernel picks), or undefined when every one leaves by
+ * `ifname` (or has no route at all: that is `no-address`'s business).
+ */
+export function routeMismatch(ifname: string, def: NetworkDefinition | undefined, routes: readonly RouteEntry[]): { readonly dst: string; readonly via: string } | undefined {
+  for (const dst of routeDestinations(def)) {
+    const route = routeFor(dst, routes);
+    if (route && route.iface !== ifname) return { dst, via: route.iface };
+  }
+  return undefined;
+}
+
+const POLICY_HINTS = [
+  "Check the pod's labels against the NAD's multinet.io/allowed-pods selector: kubectl get pod <pod> --show-labels; kubectl get net-attach-def <network> -o jsonpath='{.metadata.annotations.multinet\\.io/allowed-pods}'",
+  'Remove the network from the pod\'s k8s.v1.cni.cncf.io/networks annotation, or label the pod for the layer the network is for',
+];
 
 function interfaceProblems(view: PodNetnsView, i: PodInterface, host: ReadonlyMap<string, HostLink>, net: NetnsNetworking | undefined): Problem[] {
   const base = { namespace: view.pod?.namespace ?? '', pod: view.pod?.name ?? '', interface: i.link.name as string, network: i.network };
@@ -88,11 +113,11 @@ function interfaceProblems(view: PodNetnsView, i: PodInterface, host: ReadonlyMa
     out.push({ ...base, code: 'mtu-above-master', message: `MTU ${i.link.mtu} of ${i.link.name} is above master ${master.name}'s ${master.mtu}`, hints: NO_CONNECTIVITY_HINTS });
   }
   if (net) {
+    const mismatch = routeMismatch(i.link.name, i.definition, net.routes);
+    if (mismatch) {
+      out.push({ ...base, code: 'route-mismatch', message: `${mismatch.dst} of network ${i.network} is routed via ${mismatch.via}, not ${i.link.name}`, hints: NO_CONNECTIVITY_HINTS });
+    }
     for (const subnet of subnetsOf(i.definition)) {
-      const route = routeFor(subnet, net.routes);
-      if (route && route.iface !== i.link.name) {
-        out.push({ ...base, code: 'subnet-not-routed', message: `subnet ${subnet} of network ${i.network} is routed via ${route.iface}, not ${i.link.name}`, hints: NO_CONNECTIVITY_HINTS });
-      }
       const c = parseCidr4(subnet);
       const has = net.addresses.some((a) => a.iface === i.link.name && a.family === 4 && c !== undefined && inCidr4(ipv4ToInt(a.address), c));
       if (!has) {
@@ -135,7 +160,13 @@ export function findProblems(snapshot: Snapshot, networking: ReadonlyMap<number,
       out.push(...interfaceProblems(view, i, host, networking.get(view.netns.inode)));
     }
   }
+  for (const c of policyChecks(snapshot.podNetns)) {
+    if (c.violation) out.push({ code: 'policy-violation', namespace: c.namespace, pod: c.pod, interface: c.interface, network: c.network, message: c.message, hints: POLICY_HINTS });
+  }
   for (const n of snapshot.networks) {
+    if (n.policy?.error) {
+      out.push({ code: 'nad-invalid', namespace: n.namespace, pod: '', interface: '', network: n.name, message: `NetworkAttachmentDefinition ${n.namespace}/${n.name}: annotation multinet.io/allowed-pods does not parse (${n.policy.error}); no pod may attach until it does`, hints: [NO_INTERFACE_HINTS[1] as string] });
+    }
     if (n.invalid) out.push({ code: 'nad-invalid', namespace: n.namespace, pod: '', interface: '', network: n.name, message: `NetworkAttachmentDefinition ${n.namespace}/${n.name} is invalid: ${n.invalid}`, hints: [NO_INTERFACE_HINTS[1] as string] });
   }
   return out;
