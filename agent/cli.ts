@@ -36,6 +36,11 @@ export interface RunConfig {
   readonly nodeCondition: boolean;
   /** Per-collector time budget inside one scrape, milliseconds. */
   readonly collectorTimeoutMs: number;
+  /** host-local's data directory (`/var/lib/cni/networks`); a NAD's `ipam.dataDir` overrides it for that network. */
+  readonly ipamDir: string;
+  readonly ipamEnabled: boolean;
+  /** An allocation younger than this is never counted as leaked, milliseconds. */
+  readonly ipamLeakGraceMs: number;
 }
 
 /** What the command line asks for. */
@@ -70,6 +75,9 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'collector.netns', arg: undefined, help: 'Read the interfaces of every other network namespace on the node (pods) over rtnetlink (--no-collector.netns turns it off).', default: 'on' },
   { name: 'collector.sriov', arg: undefined, help: 'Read SR-IOV PFs and VFs from sysfs and the PFs\' VF info over rtnetlink (--no-collector.sriov turns it off).', default: 'on' },
   { name: 'collector.podresources', arg: undefined, help: 'Ask the kubelet which pod holds which device (SR-IOV VFs) every 10 s (--no-collector.podresources turns it off).', default: 'on' },
+  { name: 'path.ipam', arg: 'DIR', help: 'host-local IPAM data directory (one lease directory per CNI network); a NAD\'s ipam.dataDir overrides it.', default: '/var/lib/cni/networks' },
+  { name: 'collector.ipam', arg: undefined, help: 'Count host-local IPAM leases per range: allocated, capacity, leaked (--no-collector.ipam turns it off).', default: 'on' },
+  { name: 'collector.ipam.leak-grace', arg: 'DURATION', help: 'A lease younger than this is never counted as leaked (its pod may not be visible yet).', default: '2m' },
   { name: 'collector.timeout', arg: 'DURATION', help: 'Time budget of each collector inside one scrape (e.g. 500ms, 2s).', default: '2s' },
   { name: 'output', arg: 'table|json', help: 'doctor only: how to print the report.', default: 'table' },
   { name: 'version', arg: undefined, help: 'Print the version and exit.', default: undefined },
@@ -168,7 +176,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw usageError(`--log.level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
   }
-  for (const flag of ['path.sysfs', 'path.procfs', 'path.netns', 'path.podresources']) {
+  for (const flag of ['path.sysfs', 'path.procfs', 'path.netns', 'path.podresources', 'path.ipam']) {
     if (get(flag) === '') throw usageError(`--${flag}: must not be empty`);
   }
   const manifests = repeated.get('manifests') ?? [];
@@ -193,6 +201,9 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       kubeconfig: values.get('kubeconfig') || undefined,
       nodeCondition: get('kube.node-condition') === 'on',
       collectorTimeoutMs: parseDuration('collector.timeout', get('collector.timeout')),
+      ipamDir: get('path.ipam'),
+      ipamEnabled: get('collector.ipam') === 'on',
+      ipamLeakGraceMs: parseDuration('collector.ipam.leak-grace', get('collector.ipam.leak-grace')),
   };
   return sub === 'doctor' ? { kind: 'doctor', config, output } : { kind: 'run', config };
 }

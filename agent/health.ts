@@ -8,6 +8,7 @@ import type { HostLink, InterfaceAddress, RouteEntry, Snapshot } from './domain.
 import { inCidr4, ipv4ToInt, parseCidr4 } from './ipv4.js';
 import type { NetworkDefinition } from './pods.js';
 import { policyChecks } from './policy.js';
+import { ipamUsage, liveSandboxes } from './ipam.js';
 
 /** Addresses and routes of a namespace, read where a process inside makes that possible. */
 export interface NetnsNetworking {
@@ -27,7 +28,9 @@ export type ProblemCode =
   | 'no-address'
   | 'annotation-invalid'
   | 'nad-missing'
-  | 'nad-invalid';
+  | 'nad-invalid'
+  | 'ipam-exhausted'
+  | 'ipam-leaked';
 
 /** One finding. */
 export interface Problem {
@@ -90,6 +93,15 @@ export function routeMismatch(ifname: string, def: NetworkDefinition | undefined
   }
   return undefined;
 }
+
+const IPAM_HINTS = [
+  'Check IPAM allocated IP: kubectl exec pod -- ip addr show <interface>',
+  'Widen the range (rangeStart/rangeEnd, subnet) in the NAD config, or add a range to its range set',
+];
+const LEAK_HINTS = [
+  'A lease whose container is gone: its CNI DEL never ran (node crash, runtime restart, a netns deleted by hand)',
+  'Once sure the container is gone, remove the lease file named by the address; the runtime\'s garbage collection (CNI GC) does the same',
+];
 
 const POLICY_HINTS = [
   "Check the pod's labels against the NAD's multinet.io/allowed-pods selector: kubectl get pod <pod> --show-labels; kubectl get net-attach-def <network> -o jsonpath='{.metadata.annotations.multinet\\.io/allowed-pods}'",
@@ -162,6 +174,21 @@ export function findProblems(snapshot: Snapshot, networking: ReadonlyMap<number,
   }
   for (const c of policyChecks(snapshot.podNetns)) {
     if (c.violation) out.push({ code: 'policy-violation', namespace: c.namespace, pod: c.pod, interface: c.interface, network: c.network, message: c.message, hints: POLICY_HINTS });
+  }
+  // host-local ranges of this node: full, and leases nobody holds; each told on the NADs that use the network.
+  if (snapshot.ipam) {
+    const live = liveSandboxes({ ...snapshot, networking: networking.size > 0 ? networking : snapshot.networking });
+    for (const u of ipamUsage(snapshot.ipam, live, snapshot.takenAtMs)) {
+      for (const nad of u.nads) {
+        const base = { namespace: nad.namespace, pod: '', interface: '', network: nad.name };
+        if (u.capacity > 0 && u.allocated >= u.capacity) {
+          out.push({ ...base, code: 'ipam-exhausted', message: `host-local range ${u.range} of network ${u.network} is full on this node: ${u.allocated} of ${u.capacity} addresses allocated (${u.dir})`, hints: IPAM_HINTS });
+        }
+        if (u.leaked) {
+          out.push({ ...base, code: 'ipam-leaked', message: `${u.leaked} address${u.leaked === 1 ? '' : 'es'} of host-local range ${u.range} of network ${u.network} held by containers that no longer exist on this node (${u.dir})`, hints: LEAK_HINTS });
+        }
+      }
+    }
   }
   for (const n of snapshot.networks) {
     if (n.policy?.error) {

@@ -87,7 +87,7 @@ describe('host-local networks and usage', () => {
   const alloc = (ip: string, containerId: string, mtimeMs: number): IpamAllocation => ({ ip, containerId, ifname: 'net1', mtimeMs });
   const nets = hostLocalNetworks([hostLocal('tiny', [range('10.40.0.0/29', { rangeStart: '10.40.0.2', rangeEnd: '10.40.0.4' }), range('10.41.0.0/24')])], '/d');
   const NOW = 1_000_000;
-  const snap = (leaksJudgeable: boolean, allocations: IpamAllocation[]): IpamSnapshot => ({ dirs: [{ network: 'tiny', dir: '/d/tiny', exists: true, allocations }], leaksJudgeable, leakGraceMs: 60_000 });
+  const snap = (leaksJudgeable: boolean, allocations: IpamAllocation[]): IpamSnapshot => ({ nets, dirs: [{ network: 'tiny', dir: '/d/tiny', exists: true, allocations }], leaksJudgeable, leakGraceMs: 60_000 });
   const old = NOW - 120_000;
 
   it('counts allocations per range; a leak is old, unknown by container ID and by address', () => {
@@ -100,19 +100,19 @@ describe('host-local networks and usage', () => {
       alloc('not-an-ip', 'x', old),
     ]);
     const live = { containerIds: new Set(['live-sandbox']), ips: new Set([liveIpKey('10.41.0.7/24') as string]) };
-    expect(ipamUsage(nets, ipam, live, NOW)).toEqual([
-      { network: 'tiny', range: '10.40.0.2-10.40.0.4', capacity: 3, allocated: 3, leaked: 1 },
-      { network: 'tiny', range: '10.41.0.0/24', capacity: 253, allocated: 1, leaked: 0 },
+    expect(ipamUsage(ipam, live, NOW)).toEqual([
+      { network: 'tiny', dir: '/d/tiny', nads: [{ namespace: 'default', name: 'tiny' }], range: '10.40.0.2-10.40.0.4', capacity: 3, allocated: 3, leaked: 1 },
+      { network: 'tiny', dir: '/d/tiny', nads: [{ namespace: 'default', name: 'tiny' }], range: '10.41.0.0/24', capacity: 253, allocated: 1, leaked: 0 },
     ]);
   });
 
   it('no leak figure when the sandboxes are not visible; a missing directory is zero allocated', () => {
     const live = { containerIds: new Set<string>(), ips: new Set<string>() };
-    expect(ipamUsage(nets, snap(false, [alloc('10.40.0.3', 'gone', old)]), live, NOW).map((u) => [u.allocated, u.leaked])).toEqual([
+    expect(ipamUsage(snap(false, [alloc('10.40.0.3', 'gone', old)]), live, NOW).map((u) => [u.allocated, u.leaked])).toEqual([
       [1, undefined],
       [0, undefined],
     ]);
-    expect(ipamUsage(nets, { dirs: [{ network: 'tiny', dir: '/d/tiny', exists: false, allocations: [] }], leaksJudgeable: true, leakGraceMs: 0 }, live, NOW).map((u) => [u.allocated, u.leaked])).toEqual([
+    expect(ipamUsage({ nets, dirs: [{ network: 'tiny', dir: '/d/tiny', exists: false, allocations: [] }], leaksJudgeable: true, leakGraceMs: 0 }, live, NOW).map((u) => [u.allocated, u.leaked])).toEqual([
       [0, 0],
       [0, 0],
     ]);

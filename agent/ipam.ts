@@ -8,6 +8,7 @@
  * network address + 1, rangeEnd to its last address (less the IPv4 broadcast), the gateway
  * (default network + 1) is skipped; a subnet with fewer than 2 host bits is refused.
  */
+import type { Snapshot } from './domain.js';
 import type { IpamRange, NetworkDefinition } from './pods.js';
 import { familyBits, formatIp, parseCidr, parseIp, type IpNumber } from './ip-address.js';
 
@@ -45,6 +46,8 @@ export interface IpamStateSource {
 
 /** The IPAM part of a snapshot. */
 export interface IpamSnapshot {
+  /** The host-local networks the NADs describe, with their ranges. */
+  readonly nets: readonly HostLocalNetwork[];
   readonly dirs: readonly IpamDirState[];
   /** Whether the agent saw the node's pod sandboxes in this snapshot, so that an unknown container ID means something. */
   readonly leaksJudgeable: boolean;
@@ -94,6 +97,8 @@ export function canonicalRange(r: IpamRange): CanonicalRange | { readonly error:
 /** A host-local network of this node: its directory and the union of the ranges its NADs declare. */
 export interface HostLocalNetwork extends IpamDirRequest {
   readonly ranges: readonly CanonicalRange[];
+  /** The NADs that use it. */
+  readonly nads: readonly { readonly namespace: string; readonly name: string }[];
 }
 
 /**
@@ -102,7 +107,7 @@ export interface HostLocalNetwork extends IpamDirRequest {
  * are merged by label. Ranges host-local would refuse are left out.
  */
 export function hostLocalNetworks(networks: readonly NetworkDefinition[], root: string): HostLocalNetwork[] {
-  const byDir = new Map<string, { network: string; dir: string; ranges: Map<string, CanonicalRange> }>();
+  const byDir = new Map<string, { network: string; dir: string; ranges: Map<string, CanonicalRange>; nads: { namespace: string; name: string }[] }>();
   for (const n of networks) {
     if (n.invalid || n.ipam?.type !== 'host-local') continue;
     const base = (n.ipam.dataDir ?? root).replace(/\/+$/, '');
@@ -110,18 +115,21 @@ export function hostLocalNetworks(networks: readonly NetworkDefinition[], root: 
     // The CNI name is a directory name: host-local would not write outside its data dir either.
     if (n.cniName === '' || n.cniName.includes('/') || n.cniName === '.' || n.cniName === '..') continue;
     let entry = byDir.get(dir);
-    if (!entry) byDir.set(dir, (entry = { network: n.cniName, dir, ranges: new Map() }));
+    if (!entry) byDir.set(dir, (entry = { network: n.cniName, dir, ranges: new Map(), nads: [] }));
+    entry.nads.push({ namespace: n.namespace, name: n.name });
     for (const r of n.ipam.ranges) {
       const c = canonicalRange(r);
       if ('label' in c && !entry.ranges.has(c.label)) entry.ranges.set(c.label, c);
     }
   }
-  return [...byDir.values()].map((e) => ({ network: e.network, dir: e.dir, ranges: [...e.ranges.values()] }));
+  return [...byDir.values()].map((e) => ({ network: e.network, dir: e.dir, ranges: [...e.ranges.values()], nads: e.nads }));
 }
 
 /** Per range: capacity, allocated, and leaked (undefined when leaks cannot be judged). */
 export interface IpamRangeUsage {
   readonly network: string;
+  readonly dir: string;
+  readonly nads: HostLocalNetwork['nads'];
   readonly range: string;
   readonly capacity: number;
   readonly allocated: number;
@@ -150,9 +158,9 @@ export function liveIpKey(text: string): string | undefined {
  * leaked when leaks can be judged, it is older than the grace period, and neither its container
  * ID nor its address belongs to a sandbox the agent sees.
  */
-export function ipamUsage(nets: readonly HostLocalNetwork[], ipam: IpamSnapshot, live: LiveSandboxes, nowMs: number): IpamRangeUsage[] {
+export function ipamUsage(ipam: IpamSnapshot, live: LiveSandboxes, nowMs: number): IpamRangeUsage[] {
   const out: IpamRangeUsage[] = [];
-  for (const net of nets) {
+  for (const net of ipam.nets) {
     const state = ipam.dirs.find((d) => d.dir === net.dir);
     const allocated = new Array<number>(net.ranges.length).fill(0);
     const leaked = new Array<number>(net.ranges.length).fill(0);
@@ -166,8 +174,29 @@ export function ipamUsage(nets: readonly HostLocalNetwork[], ipam: IpamSnapshot,
     }
     net.ranges.forEach((r, i) => {
       // IPv6 capacities exceed 2^53: exported as the nearest float, which is what Prometheus stores anyway.
-      out.push({ network: net.network, range: r.label, capacity: Number(r.capacity), allocated: allocated[i] as number, leaked: ipam.leaksJudgeable ? (leaked[i] as number) : undefined });
+      out.push({ network: net.network, dir: net.dir, nads: net.nads, range: r.label, capacity: Number(r.capacity), allocated: allocated[i] as number, leaked: ipam.leaksJudgeable ? (leaked[i] as number) : undefined });
     });
   }
   return out;
+}
+
+/**
+ * The sandboxes the snapshot shows: container IDs from the cgroups of processes in the node's
+ * namespaces, and the addresses of every namespace — from network-status of the pod it is joined
+ * to, and as read inside it where a process allows. Lenient on purpose: an address still in use
+ * anywhere is not a leak.
+ */
+export function liveSandboxes(snapshot: Snapshot): LiveSandboxes {
+  const containerIds = new Set<string>();
+  const ips = new Set<string>();
+  const add = (text: string): void => {
+    const k = liveIpKey(text);
+    if (k) ips.add(k);
+  };
+  for (const v of snapshot.podNetns) {
+    if (v.netns.containerId) containerIds.add(v.netns.containerId);
+    if (v.pod?.status.ok) for (const e of v.pod.status.value) e.ips.forEach(add);
+    for (const a of snapshot.networking?.get(v.netns.inode)?.addresses ?? []) add(a.address);
+  }
+  return { containerIds, ips };
 }

@@ -10,6 +10,7 @@ import { NetlinkLinkSource } from '../collectors/netlink/link-dump.js';
 import { NetlinkPodLinkSource } from '../collectors/netlink/netns-links.js';
 import { NetnsDiscovery } from '../collectors/procfs/netns-discovery.js';
 import { readNetnsNetworking } from '../collectors/procfs/netns-networking.js';
+import { HostLocalIpamSource } from '../collectors/ipam/host-local.js';
 import { SriovSysfsSource } from '../collectors/sriov/sriov-sysfs.js';
 import { SysfsDeviceSource } from '../collectors/sysfs/sysfs-net.js';
 import { runLab } from '../lab/cli.js';
@@ -30,6 +31,7 @@ import type { DeviceAllocation, Logger } from './ports.js';
 import { findProblems } from './health.js';
 import { ProblemReporter, ReadinessMonitor } from './readiness-monitor.js';
 import { buildSnapshot, COLLECTOR, FailureLog, SnapshotCache } from './snapshot.js';
+import { NetnsNetworkingCache } from './networking-cache.js';
 
 /** A snapshot younger than this is served again: Prometheus HA pairs scrape within the same second. */
 const SNAPSHOT_MAX_AGE_MS = 1000;
@@ -37,8 +39,10 @@ const SNAPSHOT_MAX_AGE_MS = 1000;
 const MANIFEST_RELOAD_MS = 5000;
 /** How long start-up waits for the kube caches before evaluating readiness anyway. */
 const KUBE_SYNC_WAIT_MS = 10_000;
-/** How often pod and NAD problems are checked for Events. */
-const PROBLEM_CHECK_MS = 30_000;
+/** How often pod routes and addresses are read again (off the scrape path), and pod and NAD problems checked for Events. */
+const NETWORKING_REFRESH_MS = 10_000;
+/** A snapshot older than this is not used for the refresh: a fresh one is taken. */
+const REFRESH_SNAPSHOT_MAX_AGE_MS = 30_000;
 /** How often the Node condition is re-asserted (written only when changed or its heartbeat is due). */
 const NODE_CONDITION_HEARTBEAT_MS = 15_000;
 
@@ -74,7 +78,7 @@ function podsOfNode(source: PodMetadataSource, nodeName: string | undefined): Po
 }
 
 /** Wires the collectors the configuration asks for (shared by `run` and `doctor`). */
-async function wireSources(config: RunConfig, log: Logger, reloadManifests: boolean): Promise<Wiring> {
+async function wireSources(config: RunConfig, log: Logger, reloadManifests: boolean, networking?: NetnsNetworkingCache): Promise<Wiring> {
   const failures = new FailureLog(log);
   const links = new NetlinkLinkSource({ vfInfo: config.sriovEnabled });
   const sriov = config.sriovEnabled ? new SriovSysfsSource({ root: config.sysfsRoot, log }) : undefined;
@@ -132,8 +136,9 @@ async function wireSources(config: RunConfig, log: Logger, reloadManifests: bool
     kube = { source, events, condition };
     metadata = source;
   }
+  const ipam = config.ipamEnabled ? { source: new HostLocalIpamSource({ log }), root: config.ipamDir, leakGraceMs: config.ipamLeakGraceMs } : undefined;
   return {
-    build: () => buildSnapshot({ links, devices, netns, metadata, sriov, allocations }, { collectorTimeoutMs: config.collectorTimeoutMs, failures }),
+    build: () => buildSnapshot({ links, devices, netns, metadata, sriov, allocations, ipam, networking }, { collectorTimeoutMs: config.collectorTimeoutMs, failures }),
     links,
     metadata,
     onMetadataChange: (l) => void listeners.push(l),
@@ -152,7 +157,9 @@ async function wireSources(config: RunConfig, log: Logger, reloadManifests: bool
 /** Wires the adapters for `run` and starts serving. */
 export async function startAgent(config: RunConfig, log: Logger): Promise<RunningAgent> {
   const version = agentVersion();
-  const wiring = await wireSources(config, log, true);
+  // Routes and addresses of pod namespaces: read every 10 s off the scrape path, served from here.
+  const networking = new NetnsNetworkingCache((refs) => readNetnsNetworking(config.procfsRoot, refs));
+  const wiring = await wireSources(config, log, true, networking);
   const snapshots = new SnapshotCache(wiring.build, { maxAgeMs: SNAPSHOT_MAX_AGE_MS });
   const kube = wiring.kube;
   const metrics = createMetricsRenderer({
@@ -209,18 +216,18 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
     syncCondition();
   }
 
-  // Pod and NAD problems become Events on those objects, checked on a timer off the scrape path.
-  let problemTimer: NodeJS.Timeout | undefined;
-  if (kube) {
-    const reporter = new ProblemReporter(kube.events, (ns, name) => kube.source.pods().find((p) => p.namespace === ns && p.name === name)?.uid);
-    const check = async (): Promise<void> => {
-      const snapshot = await snapshots.get();
-      reporter.report(findProblems(snapshot, await readNetnsNetworking(config.procfsRoot, snapshot.podNetns.filter((v) => v.pod).map((v) => v.netns))));
-    };
-    problemTimer = setInterval(() => void check().catch((err: unknown) => log.warn({ err }, 'problem check failed')), PROBLEM_CHECK_MS);
-    problemTimer.unref();
-    void check().catch((err: unknown) => log.warn({ err }, 'problem check failed'));
-  }
+  // Pod routes and addresses are read on a timer off the scrape path (scrapes take the last
+  // result); with the kube API, pod and NAD problems then become Events on those objects.
+  const reporter = kube ? new ProblemReporter(kube.events, (ns, name) => kube.source.pods().find((p) => p.namespace === ns && p.name === name)?.uid) : undefined;
+  const refresh = async (): Promise<void> => {
+    const last = snapshots.last;
+    const snapshot = last && Date.now() - last.takenAtMs < REFRESH_SNAPSHOT_MAX_AGE_MS ? last : await snapshots.get();
+    const read = await networking.refresh(snapshot.podNetns.map((v) => v.netns));
+    reporter?.report(findProblems(snapshot, read));
+  };
+  const problemTimer = setInterval(() => void refresh().catch((err: unknown) => log.warn({ err }, 'route refresh or problem check failed')), NETWORKING_REFRESH_MS);
+  problemTimer.unref();
+  await refresh().catch((err: unknown) => log.warn({ err }, 'route refresh or problem check failed'));
 
   const server = await startHttpServer({
     host: config.listenHost,

@@ -120,4 +120,6 @@ export interface NetworkDefinition {
 export interface PodMetadataSource {
   pods(): readonly PodInfo[];
   networks(): readonly NetworkDefinition[];
+  /** Whether the pods are all known yet (a kube cache before its first list is not); true when absent. */
+  synced?(): boolean;
 }

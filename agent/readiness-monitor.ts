@@ -144,6 +144,8 @@ const PROBLEM_REASON: Readonly<Record<string, string>> = {
   'mtu-above-master': 'MtuAboveMaster',
   'route-mismatch': 'NetworkRouteMismatch',
   'policy-violation': 'NetworkPolicyViolation',
+  'ipam-exhausted': 'IpamRangeExhausted',
+  'ipam-leaked': 'IpamAddressesLeaked',
   'no-address': 'NoAddress',
   'nad-missing': 'NetworkAttachmentDefinitionMissing',
   'nad-invalid': 'NetworkAttachmentDefinitionInvalid',

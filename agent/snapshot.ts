@@ -17,9 +17,11 @@ import { AgentError, CapabilityError } from './errors.js';
 import type { PodMetadataSource } from './pods.js';
 import type { DeviceAllocation, DeviceAllocationSource, DeviceInfoSource, LinkSource, Logger, NetnsDiscoverer, PodLinkSource, SriovTopologySource } from './ports.js';
 import { indexPfVfInfo, joinVfNetlinkInfo, type SriovSnapshot } from './sriov.js';
+import type { NetnsNetworking } from './health.js';
+import { hostLocalNetworks, type IpamSnapshot, type IpamStateSource } from './ipam.js';
 
 /** Names of the collectors as they appear in `multinet_scrape_collector_*{collector}`. */
-export const COLLECTOR = { netlink: 'netlink', sysfs: 'sysfs', netns: 'netns', sriov: 'sriov', podresources: 'podresources' } as const;
+export const COLLECTOR = { netlink: 'netlink', sysfs: 'sysfs', netns: 'netns', sriov: 'sriov', podresources: 'podresources', ipam: 'ipam' } as const;
 
 /** What the snapshot builder reads from. */
 export interface SnapshotSources {
@@ -34,6 +36,10 @@ export interface SnapshotSources {
   readonly sriov?: SriovTopologySource | undefined;
   /** Device-plugin allocations from the kubelet; absent when that collector is disabled. */
   readonly allocations?: DeviceAllocationSource | undefined;
+  /** host-local lease directories under `root` (a NAD's dataDir overrides); absent when that collector is disabled. */
+  readonly ipam?: { readonly source: IpamStateSource; readonly root: string; readonly leakGraceMs: number } | undefined;
+  /** Addresses and routes of pod namespaces, kept fresh off the scrape path; read synchronously. */
+  readonly networking?: { current(): ReadonlyMap<number, NetnsNetworking> } | undefined;
 }
 
 /** Discovers the pod namespaces and dumps each one's links, one after the other on one socket. */
@@ -183,9 +189,19 @@ export async function buildSnapshot(sources: SnapshotSources, opts: BuildOptions
   }
   const pods = sources.metadata?.pods() ?? [];
   const networks = sources.metadata?.networks() ?? [];
+  let ipam: IpamSnapshot | undefined;
+  if (sources.ipam) {
+    const { source, root, leakGraceMs } = sources.ipam;
+    const nets = hostLocalNetworks(networks, root);
+    const ran = await runCollector(COLLECTOR.ipam, opts.collectorTimeoutMs, opts.failures, (s) => source.read(nets.map(({ network, dir }) => ({ network, dir })), s));
+    statuses.push(ran.status);
+    // An unknown container ID means a leak only when the node's sandboxes were all in view.
+    const sawSandboxes = sampled !== undefined && sources.metadata !== undefined && (sources.metadata.synced?.() ?? true);
+    if (ran.value) ipam = { nets, dirs: ran.value, leaksJudgeable: sawSandboxes, leakGraceMs };
+  }
   const vfPciAddresses = new Set(sriov.pfs.flatMap((pf) => pf.vfs.map((vf) => vf.pciAddress as string)));
   const podNetns = sampled ? joinPodNetns({ ...sampled, hostLinks, pods, networks, vfPciAddresses }) : [];
-  return { takenAtMs, hostLinks, podNetns, pods, networks, sriov, allocations, collectors: statuses };
+  return { takenAtMs, hostLinks, podNetns, pods, networks, sriov, allocations, collectors: statuses, ipam, networking: sources.networking?.current() };
 }
 
 /**
