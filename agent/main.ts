@@ -78,7 +78,7 @@ function podsOfNode(source: PodMetadataSource, nodeName: string | undefined): Po
 }
 
 /** Wires the collectors the configuration asks for (shared by `run` and `doctor`). */
-async function wireSources(config: RunConfig, log: Logger, reloadManifests: boolean, networking?: NetnsNetworkingCache): Promise<Wiring> {
+async function wireSources(config: RunConfig, log: Logger, reloadManifests: boolean, networking?: NetnsNetworkingCache, oneShot = false): Promise<Wiring> {
   const failures = new FailureLog(log);
   const links = new NetlinkLinkSource({ vfInfo: config.sriovEnabled });
   const sriov = config.sriovEnabled ? new SriovSysfsSource({ root: config.sysfsRoot, log }) : undefined;
@@ -136,7 +136,8 @@ async function wireSources(config: RunConfig, log: Logger, reloadManifests: bool
     kube = { source, events, condition };
     metadata = source;
   }
-  const ipam = config.ipamEnabled ? { source: new HostLocalIpamSource({ log }), root: config.ipamDir, leakGraceMs: config.ipamLeakGraceMs } : undefined;
+  // The agent lists lease directories per scrape and describes leases in the background; doctor waits for the description.
+  const ipam = config.ipamEnabled ? { source: new HostLocalIpamSource({ log, waitForDetails: oneShot }), root: config.ipamDir, leakGraceMs: config.ipamLeakGraceMs } : undefined;
   return {
     build: () => buildSnapshot({ links, devices, netns, metadata, sriov, allocations, ipam, networking }, { collectorTimeoutMs: config.collectorTimeoutMs, failures }),
     links,
@@ -269,7 +270,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   if (command.kind === 'lab') return runLab(command.argv);
   if (command.kind === 'doctor') {
     const log = pino({ level: command.config.logLevel, base: { app: 'multinet-agent' } }, pino.destination(2));
-    const wiring = await wireSources(command.config, log, false);
+    const wiring = await wireSources(command.config, log, false, undefined, true);
     try {
       return await runDoctor({
         snapshot: wiring.build,

@@ -25,7 +25,7 @@ describe('HostLocalIpamSource', () => {
   });
 
   it('reads every lease of every directory; last_reserved_ip, lock and strays are not leases', async () => {
-    const got = await new HostLocalIpamSource({ log }).read(dirs('storage-network', 'dual', 'empty-network', 'never-used'), AbortSignal.timeout(5000));
+    const got = await new HostLocalIpamSource({ log, waitForDetails: true }).read(dirs('storage-network', 'dual', 'empty-network', 'never-used'), AbortSignal.timeout(5000));
     expect(got.map((d) => [d.network, d.exists, leases(d)])).toEqual([
       [
         'storage-network',
@@ -49,11 +49,26 @@ describe('HostLocalIpamSource', () => {
     expect(got[0]?.allocations.every((a) => a.mtimeMs > 0)).toBe(true);
   });
 
+  it('in the agent, a scrape only lists: leases not described yet count as just made, described by the background refresh', async () => {
+    let now = 1_000_000;
+    const source = new HostLocalIpamSource({ log, now: () => now });
+    const first = await source.read(dirs('storage-network'), AbortSignal.timeout(5000));
+    // Listed at once; who holds them is not known yet: young, so never a leak.
+    expect(first[0]?.allocations.map((a) => [a.ip, a.containerId, a.mtimeMs])).toEqual([
+      ['10.30.0.100', '', 1_000_000],
+      ['10.30.0.101', '', 1_000_000],
+    ]);
+    await source.idle();
+    now += 500;
+    const second = await source.read(dirs('storage-network'), AbortSignal.timeout(5000));
+    expect(second[0]?.allocations.map((a) => a.containerId)).toEqual(['0e9e986859311b6abfd21c0f64e59f057dd276eb79359a73df', '345d110872e81fe7ec65fe33265e88872a5a436ccd0ad01b']);
+  });
+
   it('re-reads a lease that was released and reserved again under the same address', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'mna-ipam-'));
     tmp.push(dir);
     await cp(path.join(ROOT, 'storage-network'), path.join(dir, 'storage-network'), { recursive: true });
-    const source = new HostLocalIpamSource({ log });
+    const source = new HostLocalIpamSource({ log, waitForDetails: true, refreshMs: 0 });
     const req = [{ network: 'storage-network', dir: path.join(dir, 'storage-network') }];
     expect(leases((await source.read(req, AbortSignal.timeout(5000)))[0] as never)[0]).toEqual(['10.30.0.100', '0e9e986859311b6abfd21c0f64e59f057dd276eb79359a73df', 'net2']);
     const lease = path.join(dir, 'storage-network', '10.30.0.100');

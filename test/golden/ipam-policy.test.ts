@@ -60,7 +60,7 @@ async function render(): Promise<string> {
     [200, { addresses: [], routes: [{ family: 4, dst: '10.20.0.0/24', gateway: undefined, iface: 'net1' }, { family: 4, dst: '10.30.0.0/16', gateway: undefined, iface: 'eth0' }] }],
   ]);
   const nets = hostLocalNetworks(networks, IPAM_ROOT);
-  const dirs = await new HostLocalIpamSource({ log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } }).read(nets, AbortSignal.timeout(5000));
+  const dirs = await new HostLocalIpamSource({ log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined }, waitForDetails: true }).read(nets, AbortSignal.timeout(5000));
   // Grace 0: judged whatever the fixture files' mtimes are after a checkout.
   const snapshot: Snapshot = { ...EMPTY_SNAPSHOT, takenAtMs: Date.now(), hostLinks, podNetns, pods: [db, rogue], networks, networking, ipam: { nets, dirs, leaksJudgeable: true, leakGraceMs: 0 } };
   return writeFamilies(snapshotFamilies(snapshot).filter((f) => FAMILIES.test(f.name)));

@@ -204,7 +204,11 @@ describe.skipIf(!LAB_POSSIBLE)('IPAM, routes and attachment policy on the seed l
     const old = new Date(Date.now() - 10 * 60_000);
     for (const l of leases) await utimes(path.join(ipamDir, l), old, old);
 
-    const samples = await scrape();
+    // Who holds a lease, and since when, is read every 10 s off the scrape path.
+    const samples = await until('leaked 1', 30_000, async () => {
+      const got = await scrape();
+      return value(got, 'multinet_ipam_addresses_leaked', { network: 'storage-network' }) === 1 ? got : undefined;
+    });
     expect(value(samples, 'multinet_ipam_addresses_leaked', { network: 'data-network' })).toBe(1);
     expect(value(samples, 'multinet_ipam_addresses_leaked', { network: 'storage-network' })).toBe(1);
     expect(value(samples, 'multinet_ipam_addresses_leaked', { network: 'mgmt-network' })).toBe(0);
