@@ -58,17 +58,39 @@ const NO_CONNECTIVITY_HINTS = [
   'Check firewall rules on host',
 ];
 
+interface ParsedRoute {
+  readonly r: RouteEntry;
+  readonly net: number;
+  readonly len: number;
+}
+
+// Parsed once per routing table and per NAD: tables are replaced whole every refresh and NADs
+// whenever they change, so object identity is the cache key (a scrape checks 750 attachments).
+const parsedTables = new WeakMap<readonly RouteEntry[], readonly ParsedRoute[]>();
+const parsedDestinations = new WeakMap<NetworkDefinition, readonly { readonly dst: string; readonly net: number; readonly len: number }[]>();
+
+function parsedRoutes(routes: readonly RouteEntry[]): readonly ParsedRoute[] {
+  let out = parsedTables.get(routes);
+  if (!out) {
+    out = routes.flatMap((r) => {
+      const c = r.family === 4 ? parseCidr4(r.dst) : undefined;
+      return c ? [{ r, net: c.net, len: c.len }] : [];
+    });
+    parsedTables.set(routes, out);
+  }
+  return out;
+}
+
+function longestMatch(target: { net: number; len: number }, routes: readonly ParsedRoute[]): RouteEntry | undefined {
+  let best: ParsedRoute | undefined;
+  for (const p of routes) if (p.len <= target.len && inCidr4(target.net, p) && (!best || p.len > best.len)) best = p;
+  return best?.r;
+}
+
 /** The IPv4 route the kernel would pick (longest prefix) for the first address of `subnet`. */
 export function routeFor(subnet: string, routes: readonly RouteEntry[]): RouteEntry | undefined {
   const target = parseCidr4(subnet);
-  if (!target) return undefined;
-  let best: { r: RouteEntry; len: number } | undefined;
-  for (const r of routes) {
-    if (r.family !== 4) continue;
-    const c = parseCidr4(r.dst);
-    if (c && c.len <= target.len && inCidr4(target.net, c) && (!best || c.len > best.len)) best = { r, len: c.len };
-  }
-  return best?.r;
+  return target ? longestMatch(target, parsedRoutes(routes)) : undefined;
 }
 
 /** IPv4 subnets the NAD's IPAM hands out. */
@@ -77,8 +99,18 @@ function subnetsOf(def: NetworkDefinition | undefined): string[] {
 }
 
 /** Where traffic of a network must leave by its own interface: its IPv4 subnets and the destinations of its IPAM `routes`. */
-export function routeDestinations(def: NetworkDefinition | undefined): string[] {
-  return [...new Set([...subnetsOf(def), ...(def?.ipam?.routes ?? []).filter((d) => parseCidr4(d) !== undefined)])];
+export function routeDestinations(def: NetworkDefinition | undefined): readonly { readonly dst: string; readonly net: number; readonly len: number }[] {
+  if (!def) return [];
+  let out = parsedDestinations.get(def);
+  if (!out) {
+    const dsts = [...new Set([...subnetsOf(def), ...(def.ipam?.routes ?? [])])];
+    out = dsts.flatMap((dst) => {
+      const c = parseCidr4(dst);
+      return c ? [{ dst, net: c.net, len: c.len }] : [];
+    });
+    parsedDestinations.set(def, out);
+  }
+  return out;
 }
 
 /**
@@ -87,9 +119,12 @@ export function routeDestinations(def: NetworkDefinition | undefined): string[] 
  * `ifname` (or has no route at all: that is `no-address`'s business).
  */
 export function routeMismatch(ifname: string, def: NetworkDefinition | undefined, routes: readonly RouteEntry[]): { readonly dst: string; readonly via: string } | undefined {
-  for (const dst of routeDestinations(def)) {
-    const route = routeFor(dst, routes);
-    if (route && route.iface !== ifname) return { dst, via: route.iface };
+  const dsts = routeDestinations(def);
+  if (dsts.length === 0) return undefined;
+  const table = parsedRoutes(routes);
+  for (const d of dsts) {
+    const route = longestMatch(d, table);
+    if (route && route.iface !== ifname) return { dst: d.dst, via: route.iface };
   }
   return undefined;
 }

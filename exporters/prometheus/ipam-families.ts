@@ -62,7 +62,7 @@ export function attachmentRuleFamilies(snapshot: Snapshot): Family[] {
       name: 'multinet_pod_network_policy_violation',
       help: "1 when the pod is attached to a network whose NAD's multinet.io/allowed-pods selector does not match the pod's labels (or does not parse), else 0; only networks with a policy.",
       type: 'gauge',
-      samples: policyChecks(snapshot.podNetns).map((c) => ({ labels: { namespace: c.namespace, pod: c.pod, network: c.network, interface: c.interface }, value: c.violation ? 1 : 0 })),
+      samples: policyChecks(snapshot.podNetns, false).map((c) => ({ labels: { namespace: c.namespace, pod: c.pod, network: c.network, interface: c.interface }, value: c.violation ? 1 : 0 })),
     },
   ];
 }
