@@ -46,9 +46,9 @@ export interface SnapshotSources {
 async function samplePodNetns(
   source: { readonly discovery: NetnsDiscoverer; readonly links: PodLinkSource },
   signal: AbortSignal,
-): Promise<{ selfNsid: number; samples: NetnsSample[]; deniedPids: number }> {
+): Promise<{ selfNsid: number; samples: NetnsSample[] }> {
   const selfNsid = await source.links.selfNsid(signal);
-  const { netns: refs, deniedPids } = source.discovery.discover();
+  const refs = source.discovery.discover().netns;
   const dumped = new Array<NetnsSample | undefined>(refs.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -62,7 +62,7 @@ async function samplePodNetns(
   };
   await Promise.all(Array.from({ length: Math.max(1, source.links.concurrency) }, worker));
   source.links.retain(new Set(refs.map((r) => r.inode)));
-  return { selfNsid, samples: dumped.filter((s): s is NetnsSample => s !== undefined), deniedPids };
+  return { selfNsid, samples: dumped.filter((s): s is NetnsSample => s !== undefined) };
 }
 
 /** Options of {@link buildSnapshot}. */
@@ -164,7 +164,7 @@ export async function buildSnapshot(sources: SnapshotSources, opts: BuildOptions
   }
   const hostLinks = joinHostLinks(links.value ?? [], devices);
 
-  let sampled: { selfNsid: number; samples: NetnsSample[]; deniedPids: number } | undefined;
+  let sampled: { selfNsid: number; samples: NetnsSample[] } | undefined;
   if (sources.netns) {
     const source = sources.netns;
     const ran = await runCollector(COLLECTOR.netns, opts.collectorTimeoutMs, opts.failures, (s) => samplePodNetns(source, s));
@@ -195,13 +195,12 @@ export async function buildSnapshot(sources: SnapshotSources, opts: BuildOptions
     const nets = hostLocalNetworks(networks, root);
     const ran = await runCollector(COLLECTOR.ipam, opts.collectorTimeoutMs, opts.failures, (s) => source.read(nets.map(({ network, dir }) => ({ network, dir })), s));
     statuses.push(ran.status);
-    // An unknown container ID means a leak only when the node's sandboxes were all in view: every
-    // process readable (no pid denied for want of CAP_SYS_PTRACE) and every pod known.
-    const sawSandboxes = sampled !== undefined && sampled.deniedPids === 0 && sources.metadata !== undefined && (sources.metadata.synced?.() ?? true);
+    // An unknown container ID means a leak only when the node's sandboxes were all in view.
+    const sawSandboxes = sampled !== undefined && sources.metadata !== undefined && (sources.metadata.synced?.() ?? true);
     if (ran.value) ipam = { nets, dirs: ran.value, leaksJudgeable: sawSandboxes, leakGraceMs };
   }
   const vfPciAddresses = new Set(sriov.pfs.flatMap((pf) => pf.vfs.map((vf) => vf.pciAddress as string)));
-  const podNetns = sampled ? joinPodNetns({ selfNsid: sampled.selfNsid, samples: sampled.samples, hostLinks, pods, networks, vfPciAddresses }) : [];
+  const podNetns = sampled ? joinPodNetns({ ...sampled, hostLinks, pods, networks, vfPciAddresses }) : [];
   return { takenAtMs, hostLinks, podNetns, pods, networks, sriov, allocations, collectors: statuses, ipam, networking: sources.networking?.current() };
 }
 
