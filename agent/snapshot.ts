@@ -195,7 +195,10 @@ export async function buildSnapshot(sources: SnapshotSources, opts: BuildOptions
     const nets = hostLocalNetworks(networks, root);
     const ran = await runCollector(COLLECTOR.ipam, opts.collectorTimeoutMs, opts.failures, (s) => source.read(nets.map(({ network, dir }) => ({ network, dir })), s));
     statuses.push(ran.status);
-    // An unknown container ID means a leak only when the node's sandboxes were all in view.
+    // An unknown container ID means a leak only when the node's sandboxes were all in view. A few
+    // processes whose namespace cannot be read (here: pid 1 of the machine's sandbox) do not hide
+    // a pod: its namespace is found by its bind mount and joined by network-status, whose
+    // addresses keep its leases live.
     const sawSandboxes = sampled !== undefined && sources.metadata !== undefined && (sources.metadata.synced?.() ?? true);
     if (ran.value) ipam = { nets, dirs: ran.value, leaksJudgeable: sawSandboxes, leakGraceMs };
   }
