@@ -31,7 +31,20 @@ describe('parseArgs', () => {
       webAuthDeniedCacheTtlMs: 10_000,
       webTls: undefined,
       criSocket: undefined,
+      ipamDir: '/var/lib/cni/networks',
+      ipamEnabled: true,
+      ipamLeakGraceMs: 120_000,
     });
+  });
+
+  it('IPAM: the host-local data directory, the switch and the leak grace period', () => {
+    expect(run(['--path.ipam=/host/var/lib/cni/networks', '--no-collector.ipam', '--collector.ipam.leak-grace=30s'])).toMatchObject({
+      ipamDir: '/host/var/lib/cni/networks',
+      ipamEnabled: false,
+      ipamLeakGraceMs: 30_000,
+    });
+    expect(() => run(['--path.ipam='])).toThrow('--path.ipam: must not be empty');
+    expect(() => run(['--collector.ipam.leak-grace=soon'])).toThrow('--collector.ipam.leak-grace: "soon" is not a duration');
   });
 
   it('takes `run`, --flag=value and --flag value', () => {

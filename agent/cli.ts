@@ -46,6 +46,11 @@ export interface RunConfig {
   readonly webTls: { readonly certFile: string; readonly keyFile: string } | undefined;
   /** The container runtime's CRI socket path (`--cri.endpoint`); undefined: pods are not asked of the runtime. */
   readonly criSocket: string | undefined;
+  /** host-local's data directory (`/var/lib/cni/networks`); a NAD's `ipam.dataDir` overrides it for that network. */
+  readonly ipamDir: string;
+  readonly ipamEnabled: boolean;
+  /** An allocation younger than this is never counted as leaked, milliseconds. */
+  readonly ipamLeakGraceMs: number;
 }
 
 /** Values of --web.auth. */
@@ -85,6 +90,9 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'collector.netns', arg: undefined, help: 'Read the interfaces of every other network namespace on the node (pods) over rtnetlink (--no-collector.netns turns it off).', default: 'on' },
   { name: 'collector.sriov', arg: undefined, help: 'Read SR-IOV PFs and VFs from sysfs and the PFs\' VF info over rtnetlink (--no-collector.sriov turns it off).', default: 'on' },
   { name: 'collector.podresources', arg: undefined, help: 'Ask the kubelet which pod holds which device (SR-IOV VFs) every 10 s (--no-collector.podresources turns it off).', default: 'on' },
+  { name: 'path.ipam', arg: 'DIR', help: 'host-local IPAM data directory (one lease directory per CNI network); a NAD\'s ipam.dataDir overrides it.', default: '/var/lib/cni/networks' },
+  { name: 'collector.ipam', arg: undefined, help: 'Count host-local IPAM leases per range: allocated, capacity, leaked (--no-collector.ipam turns it off).', default: 'on' },
+  { name: 'collector.ipam.leak-grace', arg: 'DURATION', help: 'A lease younger than this is never counted as leaked (its pod may not be visible yet).', default: '2m' },
   { name: 'collector.timeout', arg: 'DURATION', help: 'Time budget of each collector inside one scrape (e.g. 500ms, 2s).', default: '2s' },
   { name: 'web.auth', arg: WEB_AUTH_MODES.join('|'), help: 'kube: /metrics only for bearer tokens the kube API authenticates (TokenReview) and allows to get /metrics (SubjectAccessReview).', default: 'none' },
   { name: 'web.auth.cache-ttl', arg: 'DURATION', help: 'How long an allowed /metrics decision is reused.', default: '2m' },
@@ -197,7 +205,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw usageError(`--log.level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
   }
-  for (const flag of ['path.sysfs', 'path.procfs', 'path.netns', 'path.podresources']) {
+  for (const flag of ['path.sysfs', 'path.procfs', 'path.netns', 'path.podresources', 'path.ipam']) {
     if (get(flag) === '') throw usageError(`--${flag}: must not be empty`);
   }
   const manifests = repeated.get('manifests') ?? [];
@@ -236,6 +244,9 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       webAuthDeniedCacheTtlMs: parseDuration('web.auth.denied-cache-ttl', get('web.auth.denied-cache-ttl')),
       webTls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined,
       criSocket: values.has('cri.endpoint') ? parseCriEndpoint(values.get('cri.endpoint') as string) : undefined,
+      ipamDir: get('path.ipam'),
+      ipamEnabled: get('collector.ipam') === 'on',
+      ipamLeakGraceMs: parseDuration('collector.ipam.leak-grace', get('collector.ipam.leak-grace')),
   };
   return sub === 'doctor' ? { kind: 'doctor', config, output } : { kind: 'run', config };
 }

@@ -7,6 +7,8 @@ import type { PodNetnsView } from './attachments.js';
 import type { NetworkDefinition, PodInfo, PodUid } from './pods.js';
 import type { PfVfInfo, SriovSnapshot } from './sriov.js';
 import type { DeviceAllocation } from './ports.js';
+import type { NetnsNetworking } from './health.js';
+import type { IpamSnapshot } from './ipam.js';
 
 declare const brand: unique symbol;
 /** A nominal type: a string or number that cannot be swapped for another of the same base. */
@@ -152,6 +154,10 @@ export interface Snapshot {
   /** Device-plugin allocations (kubelet PodResources): device ID → pod. */
   readonly allocations: ReadonlyMap<string, DeviceAllocation>;
   readonly collectors: readonly CollectorStatus[];
+  /** host-local IPAM leases; absent when that collector is disabled. */
+  readonly ipam?: IpamSnapshot | undefined;
+  /** Addresses and routes of the namespaces with a process, by inode, as last refreshed off the scrape path. */
+  readonly networking?: ReadonlyMap<number, NetnsNetworking> | undefined;
 }
 
 /** A snapshot that saw nothing: the starting point for tests and for family templates. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { joinPodNetns } from './attachments.js';
 import { EMPTY_SNAPSHOT, type NetLink, type Snapshot } from './domain.js';
 import { findProblems, routeFor, type NetnsNetworking } from './health.js';
+import { readPolicy } from './multus/parse-nad.js';
 import type { PodInfo } from './pods.js';
 import { joinHostLinks } from './snapshot.js';
 import { netLink } from '../test/support/links.js';
@@ -79,8 +80,38 @@ describe('findProblems', () => {
       routes: [...healthyNet.routes.filter((r) => r.iface !== 'net2'), { family: 4, dst: '10.20.0.0/16', gateway: '10.244.0.1', iface: 'eth0' }],
     };
     expect(codes(snapshot({}), net)).toEqual([
-      ['subnet-not-routed', 'net2'],
+      ['route-mismatch', 'net2'],
       ['no-address', 'net2'],
+    ]);
+    expect(findProblems(snapshot({}), new Map([[100, net]]))[0]?.message).toBe('10.20.0.0/24 of network data-network is routed via eth0, not net2');
+  });
+
+  it('a destination of the NAD\'s IPAM routes leaving by another interface is a route mismatch too', () => {
+    const withRoutes = networks.map((n) => (n.name === 'mgmt-network' && n.ipam ? { ...n, ipam: { ...n.ipam, routes: ['192.168.50.0/24', 'fd00::/64'] } } : n));
+    const s: Snapshot = { ...snapshot({}), networks: withRoutes };
+    const joined = joinPodNetns({ samples: [{ ref: s.podNetns[0]?.netns as never, nsid: 1, links: s.podNetns[0]?.interfaces.map((i) => i.link) ?? [] }], selfNsid: SELF, hostLinks: s.hostLinks, pods: s.pods, networks: withRoutes });
+    const viaEth0 = findProblems({ ...s, podNetns: joined }, new Map([[100, healthyNet]]));
+    expect(viaEth0.map((p) => [p.code, p.message])).toEqual([['route-mismatch', '192.168.50.0/24 of network mgmt-network is routed via eth0, not net1']]);
+    const viaNet1 = { ...healthyNet, routes: [...healthyNet.routes, { family: 4 as const, dst: '192.168.50.0/24', gateway: '10.10.0.1', iface: 'net1' }] };
+    expect(findProblems({ ...s, podNetns: joined }, new Map([[100, viaNet1]]))).toEqual([]);
+  });
+
+  it('attachment policy: a pod whose labels the NAD\'s selector does not match is a violation; a selector that does not parse allows nobody', () => {
+    const guarded = (text: string) => networks.map((n) => (n.name === 'data-network' ? { ...n, policy: readPolicy(text) } : n));
+    const run = (text: string, labels: Record<string, string>) => {
+      const p = { ...app, labels };
+      const nets = guarded(text);
+      const base = snapshot({ pods: [p] });
+      const podNetns = joinPodNetns({ samples: [{ ref: base.podNetns[0]?.netns as never, nsid: 1, links: base.podNetns[0]?.interfaces.map((i) => i.link) ?? [] }], selfNsid: SELF, hostLinks: base.hostLinks, pods: [p], networks: nets });
+      return findProblems({ ...base, networks: nets, podNetns }).map((x) => [x.code, x.interface, x.network, x.message]);
+    };
+    expect(run('hexagonal.io/adapter in (database)', { app: 'order-service', 'hexagonal.io/adapter': 'database' })).toEqual([]);
+    expect(run('hexagonal.io/adapter in (database)', { app: 'order-service' })).toEqual([
+      ['policy-violation', 'net2', 'data-network', 'net2 is attached to network default/data-network, which allows only pods matching "hexagonal.io/adapter in (database)" (pod labels: app=order-service)'],
+    ]);
+    expect(run('app in ()', { app: 'order-service' })).toEqual([
+      ['policy-violation', 'net2', 'data-network', 'net2 is attached to network default/data-network, whose multinet.io/allowed-pods does not parse: no pod may attach'],
+      ['nad-invalid', '', 'data-network', 'NetworkAttachmentDefinition default/data-network: annotation multinet.io/allowed-pods does not parse (selector "app in ()": "app in ()": the set of values must not be empty); no pod may attach until it does'],
     ]);
   });
 

@@ -7,6 +7,8 @@ import type { PodInterface, PodNetnsView } from './attachments.js';
 import type { HostLink, InterfaceAddress, RouteEntry, Snapshot } from './domain.js';
 import { inCidr4, ipv4ToInt, parseCidr4 } from './ipv4.js';
 import type { NetworkDefinition } from './pods.js';
+import { policyChecks } from './policy.js';
+import { ipamUsage, liveSandboxes } from './ipam.js';
 
 /** Addresses and routes of a namespace, read where a process inside makes that possible. */
 export interface NetnsNetworking {
@@ -21,11 +23,14 @@ export type ProblemCode =
   | 'master-missing'
   | 'master-down'
   | 'mtu-above-master'
-  | 'subnet-not-routed'
+  | 'route-mismatch'
+  | 'policy-violation'
   | 'no-address'
   | 'annotation-invalid'
   | 'nad-missing'
-  | 'nad-invalid';
+  | 'nad-invalid'
+  | 'ipam-exhausted'
+  | 'ipam-leaked';
 
 /** One finding. */
 export interface Problem {
@@ -53,23 +58,90 @@ const NO_CONNECTIVITY_HINTS = [
   'Check firewall rules on host',
 ];
 
-/** The IPv4 route the kernel would pick (longest prefix) for the first address of `subnet`. */
-export function routeFor(subnet: string, routes: readonly RouteEntry[]): RouteEntry | undefined {
-  const target = parseCidr4(subnet);
-  if (!target) return undefined;
-  let best: { r: RouteEntry; len: number } | undefined;
-  for (const r of routes) {
-    if (r.family !== 4) continue;
-    const c = parseCidr4(r.dst);
-    if (c && c.len <= target.len && inCidr4(target.net, c) && (!best || c.len > best.len)) best = { r, len: c.len };
+interface ParsedRoute {
+  readonly r: RouteEntry;
+  readonly net: number;
+  readonly len: number;
+}
+
+// Parsed once per routing table and per NAD: tables are replaced whole every refresh and NADs
+// whenever they change, so object identity is the cache key (a scrape checks 750 attachments).
+const parsedTables = new WeakMap<readonly RouteEntry[], readonly ParsedRoute[]>();
+const parsedDestinations = new WeakMap<NetworkDefinition, readonly { readonly dst: string; readonly net: number; readonly len: number }[]>();
+
+function parsedRoutes(routes: readonly RouteEntry[]): readonly ParsedRoute[] {
+  let out = parsedTables.get(routes);
+  if (!out) {
+    out = routes.flatMap((r) => {
+      const c = r.family === 4 ? parseCidr4(r.dst) : undefined;
+      return c ? [{ r, net: c.net, len: c.len }] : [];
+    });
+    parsedTables.set(routes, out);
   }
+  return out;
+}
+
+function longestMatch(target: { net: number; len: number }, routes: readonly ParsedRoute[]): RouteEntry | undefined {
+  let best: ParsedRoute | undefined;
+  for (const p of routes) if (p.len <= target.len && inCidr4(target.net, p) && (!best || p.len > best.len)) best = p;
   return best?.r;
 }
 
-/** IPv4 subnets the NAD's IPAM hands out, and the destinations of its `routes`. */
+/** The IPv4 route the kernel would pick (longest prefix) for the first address of `subnet`. */
+export function routeFor(subnet: string, routes: readonly RouteEntry[]): RouteEntry | undefined {
+  const target = parseCidr4(subnet);
+  return target ? longestMatch(target, parsedRoutes(routes)) : undefined;
+}
+
+/** IPv4 subnets the NAD's IPAM hands out. */
 function subnetsOf(def: NetworkDefinition | undefined): string[] {
   return (def?.ipam?.ranges ?? []).map((r) => r.subnet).filter((s) => parseCidr4(s) !== undefined);
 }
+
+/** Where traffic of a network must leave by its own interface: its IPv4 subnets and the destinations of its IPAM `routes`. */
+export function routeDestinations(def: NetworkDefinition | undefined): readonly { readonly dst: string; readonly net: number; readonly len: number }[] {
+  if (!def) return [];
+  let out = parsedDestinations.get(def);
+  if (!out) {
+    const dsts = [...new Set([...subnetsOf(def), ...(def.ipam?.routes ?? [])])];
+    out = dsts.flatMap((dst) => {
+      const c = parseCidr4(dst);
+      return c ? [{ dst, net: c.net, len: c.len }] : [];
+    });
+    parsedDestinations.set(def, out);
+  }
+  return out;
+}
+
+/**
+ * The first destination of the network that the pod's routing table sends out of another
+ * interface (longest prefix match, as the kernel picks), or undefined when every one leaves by
+ * `ifname` (or has no route at all: that is `no-address`'s business).
+ */
+export function routeMismatch(ifname: string, def: NetworkDefinition | undefined, routes: readonly RouteEntry[]): { readonly dst: string; readonly via: string } | undefined {
+  const dsts = routeDestinations(def);
+  if (dsts.length === 0) return undefined;
+  const table = parsedRoutes(routes);
+  for (const d of dsts) {
+    const route = longestMatch(d, table);
+    if (route && route.iface !== ifname) return { dst: d.dst, via: route.iface };
+  }
+  return undefined;
+}
+
+const IPAM_HINTS = [
+  'Check IPAM allocated IP: kubectl exec pod -- ip addr show <interface>',
+  'Widen the range (rangeStart/rangeEnd, subnet) in the NAD config, or add a range to its range set',
+];
+const LEAK_HINTS = [
+  'A lease whose container is gone: its CNI DEL never ran (node crash, runtime restart, a netns deleted by hand)',
+  'Once sure the container is gone, remove the lease file named by the address; the runtime\'s garbage collection (CNI GC) does the same',
+];
+
+const POLICY_HINTS = [
+  "Check the pod's labels against the NAD's multinet.io/allowed-pods selector: kubectl get pod <pod> --show-labels; kubectl get net-attach-def <network> -o jsonpath='{.metadata.annotations.multinet\\.io/allowed-pods}'",
+  'Remove the network from the pod\'s k8s.v1.cni.cncf.io/networks annotation, or label the pod for the layer the network is for',
+];
 
 function interfaceProblems(view: PodNetnsView, i: PodInterface, host: ReadonlyMap<string, HostLink>, net: NetnsNetworking | undefined): Problem[] {
   const base = { namespace: view.pod?.namespace ?? '', pod: view.pod?.name ?? '', interface: i.link.name as string, network: i.network };
@@ -88,11 +160,11 @@ function interfaceProblems(view: PodNetnsView, i: PodInterface, host: ReadonlyMa
     out.push({ ...base, code: 'mtu-above-master', message: `MTU ${i.link.mtu} of ${i.link.name} is above master ${master.name}'s ${master.mtu}`, hints: NO_CONNECTIVITY_HINTS });
   }
   if (net) {
+    const mismatch = routeMismatch(i.link.name, i.definition, net.routes);
+    if (mismatch) {
+      out.push({ ...base, code: 'route-mismatch', message: `${mismatch.dst} of network ${i.network} is routed via ${mismatch.via}, not ${i.link.name}`, hints: NO_CONNECTIVITY_HINTS });
+    }
     for (const subnet of subnetsOf(i.definition)) {
-      const route = routeFor(subnet, net.routes);
-      if (route && route.iface !== i.link.name) {
-        out.push({ ...base, code: 'subnet-not-routed', message: `subnet ${subnet} of network ${i.network} is routed via ${route.iface}, not ${i.link.name}`, hints: NO_CONNECTIVITY_HINTS });
-      }
       const c = parseCidr4(subnet);
       const has = net.addresses.some((a) => a.iface === i.link.name && a.family === 4 && c !== undefined && inCidr4(ipv4ToInt(a.address), c));
       if (!has) {
@@ -135,7 +207,28 @@ export function findProblems(snapshot: Snapshot, networking: ReadonlyMap<number,
       out.push(...interfaceProblems(view, i, host, networking.get(view.netns.inode)));
     }
   }
+  for (const c of policyChecks(snapshot.podNetns)) {
+    if (c.violation) out.push({ code: 'policy-violation', namespace: c.namespace, pod: c.pod, interface: c.interface, network: c.network, message: c.message, hints: POLICY_HINTS });
+  }
+  // host-local ranges of this node: full, and leases nobody holds; each told on the NADs that use the network.
+  if (snapshot.ipam) {
+    const live = liveSandboxes({ ...snapshot, networking: networking.size > 0 ? networking : snapshot.networking });
+    for (const u of ipamUsage(snapshot.ipam, live, snapshot.takenAtMs)) {
+      for (const nad of u.nads) {
+        const base = { namespace: nad.namespace, pod: '', interface: '', network: nad.name };
+        if (u.capacity > 0 && u.allocated >= u.capacity) {
+          out.push({ ...base, code: 'ipam-exhausted', message: `host-local range ${u.range} of network ${u.network} is full on this node: ${u.allocated} of ${u.capacity} addresses allocated (${u.dir})`, hints: IPAM_HINTS });
+        }
+        if (u.leaked) {
+          out.push({ ...base, code: 'ipam-leaked', message: `${u.leaked} address${u.leaked === 1 ? '' : 'es'} of host-local range ${u.range} of network ${u.network} held by containers that no longer exist on this node (${u.dir})`, hints: LEAK_HINTS });
+        }
+      }
+    }
+  }
   for (const n of snapshot.networks) {
+    if (n.policy?.error) {
+      out.push({ code: 'nad-invalid', namespace: n.namespace, pod: '', interface: '', network: n.name, message: `NetworkAttachmentDefinition ${n.namespace}/${n.name}: annotation multinet.io/allowed-pods does not parse (${n.policy.error}); no pod may attach until it does`, hints: [NO_INTERFACE_HINTS[1] as string] });
+    }
     if (n.invalid) out.push({ code: 'nad-invalid', namespace: n.namespace, pod: '', interface: '', network: n.name, message: `NetworkAttachmentDefinition ${n.namespace}/${n.name} is invalid: ${n.invalid}`, hints: [NO_INTERFACE_HINTS[1] as string] });
   }
   return out;

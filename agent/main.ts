@@ -10,6 +10,7 @@ import { NetlinkLinkSource } from '../collectors/netlink/link-dump.js';
 import { NetlinkPodLinkSource } from '../collectors/netlink/netns-links.js';
 import { NetnsDiscovery } from '../collectors/procfs/netns-discovery.js';
 import { readNetnsNetworking } from '../collectors/procfs/netns-networking.js';
+import { HostLocalIpamSource } from '../collectors/ipam/host-local.js';
 import { SriovSysfsSource } from '../collectors/sriov/sriov-sysfs.js';
 import { SysfsDeviceSource } from '../collectors/sysfs/sysfs-net.js';
 import { runLab } from '../lab/cli.js';
@@ -34,6 +35,7 @@ import type { DeviceAllocation, Logger, PodSandbox } from './ports.js';
 import { findProblems } from './health.js';
 import { ProblemReporter, ReadinessMonitor } from './readiness-monitor.js';
 import { buildSnapshot, COLLECTOR, FailureLog, SnapshotCache } from './snapshot.js';
+import { NetnsNetworkingCache } from './networking-cache.js';
 
 /** A snapshot younger than this is served again: Prometheus HA pairs scrape within the same second. */
 const SNAPSHOT_MAX_AGE_MS = 1000;
@@ -41,8 +43,10 @@ const SNAPSHOT_MAX_AGE_MS = 1000;
 const MANIFEST_RELOAD_MS = 5000;
 /** How long start-up waits for the kube caches before evaluating readiness anyway. */
 const KUBE_SYNC_WAIT_MS = 10_000;
-/** How often pod and NAD problems are checked for Events. */
-const PROBLEM_CHECK_MS = 30_000;
+/** How often pod routes and addresses are read again (off the scrape path), and pod and NAD problems checked for Events. */
+const NETWORKING_REFRESH_MS = 10_000;
+/** A snapshot older than this is not used for the refresh: a fresh one is taken. */
+const REFRESH_SNAPSHOT_MAX_AGE_MS = 30_000;
 /** How long start-up (and doctor) waits for the container runtime's first answer before going on without it. */
 const CRI_FIRST_REFRESH_WAIT_MS = 3_000;
 /** How often the Node condition is re-asserted (written only when changed or its heartbeat is due). */
@@ -80,7 +84,7 @@ function podsOfNode(source: PodMetadataSource, nodeName: string | undefined): Po
 }
 
 /** Wires the collectors the configuration asks for (shared by `run` and `doctor`). */
-async function wireSources(config: RunConfig, log: Logger, reloadManifests: boolean): Promise<Wiring> {
+async function wireSources(config: RunConfig, log: Logger, reloadManifests: boolean, networking?: NetnsNetworkingCache, oneShot = false): Promise<Wiring> {
   const failures = new FailureLog(log);
   const links = new NetlinkLinkSource({ vfInfo: config.sriovEnabled });
   const sriov = config.sriovEnabled ? new SriovSysfsSource({ root: config.sysfsRoot, log }) : undefined;
@@ -150,8 +154,10 @@ async function wireSources(config: RunConfig, log: Logger, reloadManifests: bool
     kube = { source, events, condition };
     metadata = source;
   }
+  // The agent lists lease directories per scrape and describes leases in the background; doctor waits for the description.
+  const ipam = config.ipamEnabled ? { source: new HostLocalIpamSource({ log, waitForDetails: oneShot }), root: config.ipamDir, leakGraceMs: config.ipamLeakGraceMs } : undefined;
   return {
-    build: () => buildSnapshot({ links, devices, netns, metadata, sriov, allocations, sandboxes }, { collectorTimeoutMs: config.collectorTimeoutMs, failures }),
+    build: () => buildSnapshot({ links, devices, netns, metadata, sriov, allocations, sandboxes, ipam, networking }, { collectorTimeoutMs: config.collectorTimeoutMs, failures }),
     links,
     metadata,
     onMetadataChange: (l) => void listeners.push(l),
@@ -199,9 +205,11 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
   const version = agentVersion();
   // Before the sources: a bad certificate or kubeconfig refuses to start without opening sockets.
   const web = await wireWebSecurity(config, log);
+  // Routes and addresses of pod namespaces: read every 10 s off the scrape path, served from here.
+  const networking = new NetnsNetworkingCache((refs) => readNetnsNetworking(config.procfsRoot, refs));
   let wiring: Wiring;
   try {
-    wiring = await wireSources(config, log, true);
+    wiring = await wireSources(config, log, true, networking);
   } catch (err) {
     web.close();
     throw err;
@@ -262,18 +270,19 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
     syncCondition();
   }
 
-  // Pod and NAD problems become Events on those objects, checked on a timer off the scrape path.
-  let problemTimer: NodeJS.Timeout | undefined;
-  if (kube) {
-    const reporter = new ProblemReporter(kube.events, (ns, name) => kube.source.pods().find((p) => p.namespace === ns && p.name === name)?.uid);
-    const check = async (): Promise<void> => {
-      const snapshot = await snapshots.get();
-      reporter.report(findProblems(snapshot, await readNetnsNetworking(config.procfsRoot, snapshot.podNetns.filter((v) => v.pod).map((v) => v.netns))));
-    };
-    problemTimer = setInterval(() => void check().catch((err: unknown) => log.warn({ err }, 'problem check failed')), PROBLEM_CHECK_MS);
-    problemTimer.unref();
-    void check().catch((err: unknown) => log.warn({ err }, 'problem check failed'));
-  }
+  // Pod routes and addresses are read on a timer off the scrape path (scrapes take the last
+  // result); with the kube API, pod and NAD problems then become Events on those objects.
+  const reporter = kube ? new ProblemReporter(kube.events, (ns, name) => kube.source.pods().find((p) => p.namespace === ns && p.name === name)?.uid) : undefined;
+  const refresh = async (): Promise<void> => {
+    const last = snapshots.last;
+    const snapshot = last && Date.now() - last.takenAtMs < REFRESH_SNAPSHOT_MAX_AGE_MS ? last : await snapshots.get();
+    // Only pods with a secondary network have routes to check (about 1 ms of CPU per namespace here).
+    const read = await networking.refresh(snapshot.podNetns.filter((v) => v.pod && v.interfaces.some((i) => !i.isDefault && i.definition)).map((v) => v.netns));
+    reporter?.report(findProblems(snapshot, read));
+  };
+  const problemTimer = setInterval(() => void refresh().catch((err: unknown) => log.warn({ err }, 'route refresh or problem check failed')), NETWORKING_REFRESH_MS);
+  problemTimer.unref();
+  await refresh().catch((err: unknown) => log.warn({ err }, 'route refresh or problem check failed'));
 
   const server = await startHttpServer({
     host: config.listenHost,
@@ -318,7 +327,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   if (command.kind === 'lab') return runLab(command.argv);
   if (command.kind === 'doctor') {
     const log = pino({ level: command.config.logLevel, base: { app: 'multinet-agent' } }, pino.destination(2));
-    const wiring = await wireSources(command.config, log, false);
+    const wiring = await wireSources(command.config, log, false, undefined, true);
     try {
       return await runDoctor({
         snapshot: wiring.build,

@@ -3,6 +3,7 @@
  * Plain readonly data, filled by the pod-metadata adapters (manifest files now, kube API later).
  */
 import type { PciAddress } from './domain.js';
+import type { LabelSelector } from './label-selector.js';
 
 /** A Kubernetes pod UID (`metadata.uid`), lowercase with dashes. */
 export type PodUid = string & { readonly __brand: 'PodUid' };
@@ -73,10 +74,28 @@ export interface IpamRange {
   readonly gateway: string | undefined;
 }
 
+/**
+ * Which pods may attach to a network: the `multinet.io/allowed-pods` annotation of its NAD, a
+ * label selector. A selector that does not parse allows no pod (it is never read as allow-all).
+ */
+export interface AttachmentPolicy {
+  /** The annotation's value as written. */
+  readonly text: string;
+  /** The parsed selector; undefined when it does not parse. */
+  readonly selector: LabelSelector | undefined;
+  /** Why it does not parse. */
+  readonly error: string | undefined;
+}
+
 /** A NetworkAttachmentDefinition, parsed. */
 export interface NetworkDefinition {
   readonly namespace: string;
   readonly name: string;
+  /**
+   * The CNI network name: the config's `name`, else the NAD's name (Multus fills it in so). host-local
+   * keeps its leases in `<dataDir>/<this>`.
+   */
+  readonly cniName: string;
   /** The CNI plugin type that makes the interface (macvlan, ipvlan, host-device, sriov, bridge, ...); '' when unknown. */
   readonly type: string;
   /** macvlan/ipvlan `master`; undefined when absent (the plugin then uses the default-route interface). */
@@ -93,10 +112,14 @@ export interface NetworkDefinition {
   readonly trafficClass: string;
   /** Why the config is unusable, or undefined when it parsed. */
   readonly invalid: string | undefined;
+  /** The attachment policy, when the NAD declares one. */
+  readonly policy: AttachmentPolicy | undefined;
 }
 
 /** Where pods and NADs come from: manifest files, or the kube API's caches. Reads are cheap and synchronous. */
 export interface PodMetadataSource {
   pods(): readonly PodInfo[];
   networks(): readonly NetworkDefinition[];
+  /** Whether the pods are all known yet (a kube cache before its first list is not); true when absent. */
+  synced?(): boolean;
 }

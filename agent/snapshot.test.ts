@@ -3,7 +3,8 @@ import { EMPTY_SNAPSHOT, type DeviceInfo, type HostLink, type IfIndex, type NetL
 import type { DeviceInfoSource, LinkSource } from './ports.js';
 import { buildSnapshot, FailureLog, joinHostLinks, SnapshotCache } from './snapshot.js';
 import { netLink, recordingLogger } from '../test/support/links.js';
-import { netnsRef, pod } from '../test/support/pods.js';
+import { netnsRef, networkDefinition, pod } from '../test/support/pods.js';
+import type { IpamStateSource } from './ipam.js';
 
 const links: NetLink[] = [
   netLink({ ifindex: 2, name: 'eno1' }),
@@ -56,6 +57,33 @@ describe('buildSnapshot', () => {
     expect(aborted).toBe(true);
     expect(s.collectors.find((c) => c.name === 'sysfs')?.success).toBe(false);
     expect(s.hostLinks).toHaveLength(links.length);
+  });
+
+  it('ipam: a collector of its own; leaks judged only with the sandboxes in view', async () => {
+    const { log } = recordingLogger();
+    const nad = networkDefinition('default', 'storage', { type: 'macvlan', ipam: { type: 'host-local', ranges: [{ subnet: '10.30.0.0/24', rangeStart: undefined, rangeEnd: undefined, gateway: undefined }], routes: [], dataDir: '/d' } });
+    const ipam: IpamStateSource = { read: async (dirs) => dirs.map((d) => ({ ...d, exists: true, allocations: [] })) };
+    const netns = {
+      discovery: { discover: () => ({ netns: [], deniedPids: 1 }) },
+      links: { selfNsid: async () => 0, listIn: async () => undefined, concurrency: 1, retain: () => undefined, close: () => undefined },
+    };
+    const judge = async (over: { synced?: boolean; netns?: boolean; failing?: boolean }) => {
+      const s = await buildSnapshot(
+        {
+          links: linkSource(links),
+          devices: undefined,
+          netns: over.netns === false ? undefined : netns,
+          metadata: { pods: () => [], networks: () => [nad], synced: () => over.synced ?? true },
+          ipam: { source: over.failing ? { read: () => Promise.reject(new Error('EACCES')) } : ipam, root: '/var/lib/cni/networks', leakGraceMs: 0 },
+        },
+        { collectorTimeoutMs: 1000, failures: new FailureLog(log) },
+      );
+      return [s.collectors.find((c) => c.name === 'ipam')?.success, s.ipam?.dirs.map((d) => d.dir), s.ipam?.leaksJudgeable];
+    };
+    expect(await judge({})).toEqual([true, ['/d/storage'], true]);
+    expect(await judge({ synced: false })).toEqual([true, ['/d/storage'], false]);
+    expect(await judge({ netns: false })).toEqual([true, ['/d/storage'], false]);
+    expect(await judge({ failing: true })).toEqual([false, undefined, undefined]);
   });
 
   it('exports no links, and says so, when the link dump fails', async () => {

@@ -17,9 +17,11 @@ import { AgentError, CapabilityError } from './errors.js';
 import type { PodMetadataSource } from './pods.js';
 import type { DeviceAllocation, DeviceAllocationSource, DeviceInfoSource, LinkSource, Logger, NetnsDiscoverer, PodLinkSource, PodSandbox, PodSandboxSource, SriovTopologySource } from './ports.js';
 import { indexPfVfInfo, joinVfNetlinkInfo, type SriovSnapshot } from './sriov.js';
+import type { NetnsNetworking } from './health.js';
+import { hostLocalNetworks, type IpamSnapshot, type IpamStateSource } from './ipam.js';
 
 /** Names of the collectors as they appear in `multinet_scrape_collector_*{collector}`. */
-export const COLLECTOR = { netlink: 'netlink', sysfs: 'sysfs', netns: 'netns', sriov: 'sriov', podresources: 'podresources', cri: 'cri' } as const;
+export const COLLECTOR = { netlink: 'netlink', sysfs: 'sysfs', netns: 'netns', sriov: 'sriov', podresources: 'podresources', cri: 'cri', ipam: 'ipam' } as const;
 
 /** What the snapshot builder reads from. */
 export interface SnapshotSources {
@@ -36,6 +38,10 @@ export interface SnapshotSources {
   readonly allocations?: DeviceAllocationSource | undefined;
   /** Pod sandboxes from the container runtime (CRI); absent unless `--cri.endpoint` is set. */
   readonly sandboxes?: PodSandboxSource | undefined;
+  /** host-local lease directories under `root` (a NAD's dataDir overrides); absent when that collector is disabled. */
+  readonly ipam?: { readonly source: IpamStateSource; readonly root: string; readonly leakGraceMs: number } | undefined;
+  /** Addresses and routes of pod namespaces, kept fresh off the scrape path; read synchronously. */
+  readonly networking?: { current(): ReadonlyMap<number, NetnsNetworking> } | undefined;
 }
 
 /** Discovers the pod namespaces and dumps each one's links, one after the other on one socket. */
@@ -194,9 +200,22 @@ export async function buildSnapshot(sources: SnapshotSources, opts: BuildOptions
   }
   const pods = sources.metadata?.pods() ?? [];
   const networks = sources.metadata?.networks() ?? [];
+  let ipam: IpamSnapshot | undefined;
+  if (sources.ipam) {
+    const { source, root, leakGraceMs } = sources.ipam;
+    const nets = hostLocalNetworks(networks, root);
+    const ran = await runCollector(COLLECTOR.ipam, opts.collectorTimeoutMs, opts.failures, (s) => source.read(nets.map(({ network, dir }) => ({ network, dir })), s));
+    statuses.push(ran.status);
+    // An unknown container ID means a leak only when the node's sandboxes were all in view. A few
+    // processes whose namespace cannot be read (here: pid 1 of the machine's sandbox) do not hide
+    // a pod: its namespace is found by its bind mount and joined by network-status, whose
+    // addresses keep its leases live.
+    const sawSandboxes = sampled !== undefined && sources.metadata !== undefined && (sources.metadata.synced?.() ?? true);
+    if (ran.value) ipam = { nets, dirs: ran.value, leaksJudgeable: sawSandboxes, leakGraceMs };
+  }
   const vfPciAddresses = new Set(sriov.pfs.flatMap((pf) => pf.vfs.map((vf) => vf.pciAddress as string)));
   const podNetns = sampled ? joinPodNetns({ ...sampled, hostLinks, pods, networks, vfPciAddresses, sandboxes }) : [];
-  return { takenAtMs, hostLinks, podNetns, pods, networks, sriov, allocations, collectors: statuses };
+  return { takenAtMs, hostLinks, podNetns, pods, networks, sriov, allocations, collectors: statuses, ipam, networking: sources.networking?.current() };
 }
 
 /**

@@ -1,7 +1,7 @@
 /** `multinet-agent lab up|traffic|down|status`: the seed's scenario on this machine (root). */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { labDown, labTraffic, labUp, readLabState, type LabOptions } from './lab.js';
+import { labDown, labPodAdd, labPodDel, labTraffic, labUp, readLabState, type LabOptions } from './lab.js';
 import type { Random } from './plan.js';
 
 /** The seed's manifests, shipped beside the code. */
@@ -11,6 +11,8 @@ const USAGE = `usage: multinet-agent lab up [--pods N] [--manifests DIR] [--name
        multinet-agent lab traffic [--network NAD] [--seconds S] [--bitrate RATE] [--name NAME]
        multinet-agent lab down [--name NAME]
        multinet-agent lab status [--name NAME]
+       multinet-agent lab pod add --pod POD --networks NETS [--labels K=V,...] [--namespace NS] [--process yes|no] [--name NAME]
+       multinet-agent lab pod del --pod POD [--namespace NS] [--cni-del yes|no] [--name NAME]
 
 Builds the seed scenario (3 macvlan NADs on eth1..eth3, the seed's pods) in network namespaces
 on this machine with the real CNI plugins (${'$'}CNI_PATH, default /usr/lib/cni). Needs root.
@@ -21,6 +23,12 @@ on this machine with the real CNI plugins (${'$'}CNI_PATH, default /usr/lib/cni)
   --seconds S        traffic: iperf3 duration (default 3)
   --bitrate RATE     traffic: iperf3 target rate (default 200M)
   --state-dir DIR    where labs keep their state (default /run/multinet-lab)
+  --pod POD          pod add/del: the pod's name
+  --networks NETS    pod add: k8s.v1.cni.cncf.io/networks, either syntax (e.g. storage-network@net1)
+  --labels K=V,...   pod add: the pod's labels
+  --namespace NS     pod add/del: the pod's namespace (default default)
+  --process yes|no   pod add: a process in a kubepods cgroup holds the namespace (default yes)
+  --cni-del yes|no   pod del: run CNI DEL (default yes); no leaves host-local's leases behind, as a lost sandbox does
 `;
 
 const random: Random = {
@@ -45,7 +53,9 @@ function flags(argv: readonly string[]): Map<string, string> {
 
 /** Runs a lab command; resolves to the exit status. */
 export async function runLab(argv: readonly string[]): Promise<number> {
-  const [sub, ...rest] = argv;
+  const [first, ...afterFirst] = argv;
+  // `lab pod add|del` is one command of two words.
+  const [sub, rest] = first === 'pod' ? [`pod ${afterFirst[0] ?? ''}`, afterFirst.slice(1)] : [first, afterFirst];
   if (sub === undefined || sub === '--help' || sub === 'help') {
     process.stdout.write(USAGE);
     return sub === undefined ? 2 : 0;
@@ -53,7 +63,7 @@ export async function runLab(argv: readonly string[]): Promise<number> {
   let f: Map<string, string>;
   try {
     f = flags(rest);
-    const known = new Set(['name', 'manifests', 'pods', 'network', 'seconds', 'bitrate', 'state-dir']);
+    const known = new Set(['name', 'manifests', 'pods', 'network', 'seconds', 'bitrate', 'state-dir', 'pod', 'networks', 'labels', 'namespace', 'process', 'cni-del']);
     for (const k of f.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k} (see lab --help)`);
     if (f.has('pods') && !/^[1-9]\d*$/.test(f.get('pods') ?? '')) throw new Error(`--pods: "${f.get('pods')}" is not a positive number`);
     if (!/^[a-z0-9]{1,12}$/.test(f.get('name') ?? 'seed')) throw new Error('--name: 1-12 lowercase letters or digits');
@@ -96,13 +106,32 @@ export async function runLab(argv: readonly string[]): Promise<number> {
         await labDown(opts);
         process.stdout.write(`lab "${opts.name}" is down\n`);
         return 0;
+      case 'pod add': {
+        const pod = f.get('pod');
+        const networks = f.get('networks');
+        if (!pod || !networks) throw new Error('pod add needs --pod and --networks');
+        const labels: Record<string, string> = {};
+        for (const kv of (f.get('labels') ?? '').split(',').filter(Boolean)) {
+          const eq = kv.indexOf('=');
+          if (eq <= 0) throw new Error(`--labels: "${kv}" is not KEY=VALUE`);
+          labels[kv.slice(0, eq)] = kv.slice(eq + 1);
+        }
+        await labPodAdd({ ...opts, random, pod: { name: pod, namespace: f.get('namespace') ?? 'default', labels, networks, withProcess: f.get('process') !== 'no' } });
+        return 0;
+      }
+      case 'pod del': {
+        const pod = f.get('pod');
+        if (!pod) throw new Error('pod del needs --pod');
+        await labPodDel({ ...opts, pod, namespace: f.get('namespace') ?? 'default', cniDel: f.get('cni-del') !== 'no' });
+        return 0;
+      }
       case 'status': {
         const state = await readLabState(opts);
         process.stdout.write(state ? `${JSON.stringify(state, null, 1)}\n` : `lab "${opts.name}" is not up\n`);
         return state ? 0 : 1;
       }
       default:
-        process.stderr.write(`multinet-agent lab: unknown command "${sub}" (up, traffic, down, status)\n`);
+        process.stderr.write(`multinet-agent lab: unknown command "${sub}" (up, traffic, down, status, pod add, pod del)\n`);
         return 2;
     }
   } catch (err) {

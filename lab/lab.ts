@@ -17,6 +17,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { cniExec, type CniResult } from './cni.js';
 import { planLab, type LabNad, type LabPodPlan, type Random } from './plan.js';
+import { NETWORKS_ANNOTATION, parseNetworksAnnotation } from '../agent/multus/parse-networks.js';
 
 const run = promisify(execFile);
 
@@ -183,25 +184,27 @@ async function buildPod(state: LabState, plan: LabPodPlan, index: number, nads: 
   await saveState(state);
 }
 
+/** A Pod as the API would hold it, with the network-status Multus would have written. */
+function podItem(state: LabState, p: PodState, plan: LabPodPlan): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: p.name,
+      namespace: p.namespace,
+      uid: p.uid,
+      labels: plan.labels,
+      annotations: { ...plan.annotations, 'k8s.v1.cni.cncf.io/network-status': JSON.stringify(p.status, null, 2) },
+    },
+    spec: { ...plan.spec, nodeName: state.node },
+  };
+}
+
 /** The Pods and NADs as the API would hold them, for `--manifests`. */
 async function writeManifests(state: LabState, nads: readonly LabNad[], plans: readonly LabPodPlan[]): Promise<void> {
   await mkdir(state.manifestsDir, { recursive: true });
   const nadItems = nads.map((n) => ({ ...n.object, spec: { config: JSON.stringify(withLabIpam(n.config, n.name, state.ipamDir)) } }));
-  const podItems = state.pods.map((p) => {
-    const plan = plans.find((x) => x.name === p.name && x.namespace === p.namespace) as LabPodPlan;
-    return {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: {
-        name: p.name,
-        namespace: p.namespace,
-        uid: p.uid,
-        labels: plan.labels,
-        annotations: { ...plan.annotations, 'k8s.v1.cni.cncf.io/network-status': JSON.stringify(p.status, null, 2) },
-      },
-      spec: { ...plan.spec, nodeName: state.node },
-    };
-  });
+  const podItems = state.pods.map((p) => podItem(state, p, plans.find((x) => x.name === p.name && x.namespace === p.namespace) as LabPodPlan));
   await writeFile(path.join(state.manifestsDir, 'network-attachment-definitions.json'), `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: nadItems }, null, 1)}\n`);
   await writeFile(path.join(state.manifestsDir, 'pods.json'), `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: podItems }, null, 1)}\n`);
 }
@@ -281,6 +284,97 @@ export async function labDown(opts: LabOptions): Promise<void> {
   for (const n of names) await ip('netns', 'del', n).catch((err: unknown) => problems.push(String(err)));
   await rm(path.join(opts.stateRoot, opts.name), { recursive: true, force: true });
   if (problems.length > 0) opts.log(`lab down: ${problems.length} step(s) reported errors (already gone?): ${problems.join('; ')}`);
+}
+
+/** What `lab pod add` makes: a pod with these labels asking for these networks. */
+export interface LabPodRequest {
+  readonly name: string;
+  readonly namespace: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** `k8s.v1.cni.cncf.io/networks`, either syntax. */
+  readonly networks: string;
+  /** A process in a kubepods cgroup (like a pause container), or only the bind mount. */
+  readonly withProcess: boolean;
+}
+
+const podsFile = (state: LabState): string => path.join(state.manifestsDir, 'pods.json');
+
+/** The NADs the lab was built with, as it wrote them (host-local leases under its state). */
+async function labNads(state: LabState): Promise<LabNad[]> {
+  const list = JSON.parse(await readFile(path.join(state.manifestsDir, 'network-attachment-definitions.json'), 'utf8')) as { items: Record<string, unknown>[] };
+  return planLab(list.items, { pods: 0, random: { uuid: () => '', hex: () => '', suffix: () => '' } }).nads;
+}
+
+/** Undoes one pod: CNI DEL of each attachment (unless skipped: its leases then stay, as after a crash), its process, cgroups and namespace. */
+async function removePod(state: LabState, pod: PodState, cniPath: string, cniDel: boolean): Promise<string[]> {
+  const problems: string[] = [];
+  if (cniDel) {
+    for (const a of [...pod.attachments].reverse()) {
+      await cniExec({ command: 'DEL', config: a.config, containerId: pod.containerId, netnsPath: `/run/netns/${pod.netns}`, ifname: a.ifname, args: cniArgs(pod), runIn: state.node, cniPath }).catch((err: unknown) =>
+        problems.push(String(err instanceof Error ? err.message : err)),
+      );
+    }
+  }
+  if (pod.pid !== undefined) await killPodProcess(pod.pid);
+  for (const d of [...pod.cgroupDirs].reverse()) await rmdir(d).catch(() => undefined);
+  await ip('netns', 'del', pod.netns).catch((err: unknown) => problems.push(String(err)));
+  return problems;
+}
+
+/**
+ * Adds a pod to a running lab, as the kubelet and Multus would: its namespace, eth0, one
+ * interface per requested network with the NAD's real plugins; then adds it to the lab's
+ * pods.json. A failed ADD (host-local's "no IP addresses available", ...) undoes what was made
+ * and rejects with the plugin's message.
+ */
+export async function labPodAdd(opts: LabOptions & { readonly pod: LabPodRequest; readonly random: Random }): Promise<{ netns: string; status: readonly StatusEntry[] }> {
+  const state = await readLabState(opts);
+  if (!state) throw new Error(`lab "${opts.name}" is not up`);
+  const req = opts.pod;
+  if (state.pods.some((p) => p.name === req.name && p.namespace === req.namespace)) throw new Error(`pod ${req.namespace}/${req.name} exists`);
+  const nads = await labNads(state);
+  const requested = parseNetworksAnnotation(req.networks, req.namespace);
+  if (!requested.ok) throw new Error(`--networks does not parse: ${requested.error}`);
+  const annotations = { [NETWORKS_ANNOTATION]: req.networks };
+  const plan: LabPodPlan = { name: req.name, namespace: req.namespace, uid: opts.random.uuid(), containerId: opts.random.hex(32), labels: req.labels, annotations, spec: {}, requested: requested.value, withProcess: req.withProcess };
+  const used = new Set(state.pods.map((p) => p.netns));
+  let index = 0;
+  while (used.has(`${prefix(state.name)}p${index}`)) index++;
+  try {
+    await buildPod(state, plan, index, nads, opts.cniPath);
+  } catch (err) {
+    const pod = state.pods.find((p) => p.name === req.name && p.namespace === req.namespace);
+    if (pod) {
+      await removePod(state, pod, opts.cniPath, true);
+      state.pods.splice(state.pods.indexOf(pod), 1);
+      await saveState(state);
+    }
+    throw err;
+  }
+  const pod = state.pods.find((p) => p.name === req.name && p.namespace === req.namespace) as PodState;
+  const list = JSON.parse(await readFile(podsFile(state), 'utf8')) as { items: unknown[] };
+  list.items.push(podItem(state, pod, plan));
+  await writeFile(podsFile(state), `${JSON.stringify(list, null, 1)}\n`);
+  opts.log(`pod ${pod.namespace}/${pod.name}: ${pod.status.map((x) => `${x.interface}=${x.ips.join(',')}`).join(' ')}${pod.pid !== undefined ? ` (process ${pod.pid})` : ' (no process)'}`);
+  return { netns: pod.netns, status: pod.status };
+}
+
+/**
+ * Removes a pod of a running lab and drops it from pods.json. `cniDel: false` skips the CNI DEL,
+ * as when a node loses a sandbox without the runtime tearing it down: host-local's leases stay.
+ */
+export async function labPodDel(opts: LabOptions & { readonly pod: string; readonly namespace: string; readonly cniDel: boolean }): Promise<void> {
+  const state = await readLabState(opts);
+  if (!state) throw new Error(`lab "${opts.name}" is not up`);
+  const pod = state.pods.find((p) => p.name === opts.pod && p.namespace === opts.namespace);
+  if (!pod) throw new Error(`no pod ${opts.namespace}/${opts.pod} in lab "${opts.name}"`);
+  const problems = await removePod(state, pod, opts.cniPath, opts.cniDel);
+  state.pods.splice(state.pods.indexOf(pod), 1);
+  await saveState(state);
+  const list = JSON.parse(await readFile(podsFile(state), 'utf8')) as { items: { metadata: { name: string; namespace: string } }[] };
+  list.items = list.items.filter((i) => !(i.metadata.name === opts.pod && i.metadata.namespace === opts.namespace));
+  await writeFile(podsFile(state), `${JSON.stringify(list, null, 1)}\n`);
+  opts.log(`pod ${opts.namespace}/${opts.pod} removed${opts.cniDel ? '' : ' without CNI DEL (its leases stay)'}${problems.length > 0 ? `; ${problems.join('; ')}` : ''}`);
 }
 
 /** One traffic run's figures. */

@@ -132,6 +132,7 @@ describe('parseCniConfig', () => {
         ],
       }),
       cni({
+        cniName: 'mv-tuned',
         type: 'macvlan',
         master: 'eth1',
         mode: 'vepa',
@@ -201,7 +202,7 @@ describe('networkDefinitionFromObject', () => {
     [
       'SR-IOV resourceName annotation',
       nad({ name: 'sriov-a', annotations: { 'k8s.v1.cni.cncf.io/resourceName': 'intel.com/intel_sriov_netdevice' } }, { config: '{"type":"sriov","vlan":100}' }),
-      def({ name: 'sriov-a', type: 'sriov', master: undefined, resourceName: 'intel.com/intel_sriov_netdevice' }),
+      def({ name: 'sriov-a', cniName: 'sriov-a', type: 'sriov', master: undefined, resourceName: 'intel.com/intel_sriov_netdevice' }),
     ],
     ['traffic class from a label', nad({ name: 'net', labels: { 'multinet.io/traffic-class': 'storage' } }), def({ trafficClass: 'storage' })],
     ['traffic class from an annotation', nad({ name: 'net', annotations: { 'multinet.io/traffic-class': 'mgmt' } }), def({ trafficClass: 'mgmt' })],
@@ -209,6 +210,17 @@ describe('networkDefinitionFromObject', () => {
       'the label wins over the annotation',
       nad({ name: 'net', labels: { 'multinet.io/traffic-class': 'data' }, annotations: { 'multinet.io/traffic-class': 'mgmt' } }),
       def({ trafficClass: 'data' }),
+    ],
+    ['the CNI network name from the config', nad({ name: 'net' }, { config: '{"name":"storage","type":"macvlan","master":"eth1"}' }), def({ cniName: 'storage' })],
+    [
+      'an attachment policy',
+      nad({ name: 'net', annotations: { 'multinet.io/allowed-pods': 'hexagonal.io/adapter in (database)' } }),
+      def({ policy: { text: 'hexagonal.io/adapter in (database)', selector: { text: 'hexagonal.io/adapter in (database)', requirements: [{ key: 'hexagonal.io/adapter', op: 'in', values: ['database'] }] }, error: undefined } }),
+    ],
+    [
+      'an attachment policy that does not parse allows nobody and says why',
+      nad({ name: 'net', annotations: { 'multinet.io/allowed-pods': 'app in ()' } }),
+      def({ policy: { text: 'app in ()', selector: undefined, error: 'selector "app in ()": "app in ()": the set of values must not be empty' } }),
     ],
     ['no spec: config from the node', { kind: 'NetworkAttachmentDefinition', metadata: { name: 'net' } }, def({ type: '', master: undefined })],
     ['spec without config', nad({ name: 'net' }, {}), def({ type: '', master: undefined })],

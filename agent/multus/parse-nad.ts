@@ -7,7 +7,8 @@
  * are those of the reference plugins (containernetworking/plugins `macvlan`, `ipvlan`,
  * `host-device`, `tuning`, `host-local`).
  */
-import type { IpamConfig, IpamRange, NetworkDefinition, Parsed } from '../pods.js';
+import { parseLabelSelector } from '../label-selector.js';
+import type { AttachmentPolicy, IpamConfig, IpamRange, NetworkDefinition, Parsed } from '../pods.js';
 import { FieldReader, isJsonObject, parseJson, type JsonObject } from './go-json.js';
 import { readObjectMeta } from './object-meta.js';
 import { parsePciAddress } from './parse-network-status.js';
@@ -16,9 +17,14 @@ import { parsePciAddress } from './parse-network-status.js';
 export const RESOURCE_NAME_ANNOTATION = 'k8s.v1.cni.cncf.io/resourceName';
 /** Label or annotation (the label wins) giving the network's traffic class. */
 export const TRAFFIC_CLASS_KEY = 'multinet.io/traffic-class';
+/** NAD annotation: a label selector (string form) of the pods that may attach to the network. */
+export const ALLOWED_PODS_ANNOTATION = 'multinet.io/allowed-pods';
 
 /** What the CNI config says, the part of {@link NetworkDefinition} that comes from `spec.config`. */
-export type CniSummary = Pick<NetworkDefinition, 'type' | 'master' | 'device' | 'mode' | 'ipam' | 'mtu' | 'invalid'>;
+export type CniSummary = Pick<NetworkDefinition, 'type' | 'master' | 'device' | 'mode' | 'ipam' | 'mtu' | 'invalid'> & {
+  /** The config's `name`, when it has one. */
+  readonly cniName?: string | undefined;
+};
 
 const NOTHING: Omit<CniSummary, 'type' | 'invalid'> = {
   master: undefined,
@@ -43,16 +49,27 @@ export function networkDefinitionFromObject(obj: unknown): Parsed<NetworkDefinit
     config === undefined || config === null || typeof config === 'string'
       ? parseCniConfig(config ?? undefined)
       : { ...NOTHING, type: '', invalid: 'spec.config is not a string' };
+  const { cniName, ...rest } = summary;
   return {
     ok: true,
     value: {
       namespace,
       name,
-      ...summary,
+      // Multus names a config without a name after its NAD (multus-cni pkg/k8sclient getNetDelegate).
+      cniName: cniName || name,
+      ...rest,
       resourceName: annotations[RESOURCE_NAME_ANNOTATION] || undefined,
       trafficClass: labels[TRAFFIC_CLASS_KEY] ?? annotations[TRAFFIC_CLASS_KEY] ?? '',
+      policy: readPolicy(annotations[ALLOWED_PODS_ANNOTATION]),
     },
   };
+}
+
+/** The `multinet.io/allowed-pods` annotation, parsed; undefined when the NAD has none. */
+export function readPolicy(text: string | undefined): AttachmentPolicy | undefined {
+  if (text === undefined) return undefined;
+  const parsed = parseLabelSelector(text);
+  return parsed.ok ? { text, selector: parsed.value, error: undefined } : { text, selector: undefined, error: parsed.error };
 }
 
 /**
@@ -72,7 +89,7 @@ export function parseCniConfig(config: string | undefined): CniSummary {
   if (!json.ok) return invalid(json.error);
   if (!isJsonObject(json.value)) return invalid('spec.config is not a JSON object');
   const top = new FieldReader(json.value, '');
-  top.string('name');
+  const cniName = top.string('name') || undefined;
   top.string('cniVersion');
   const type = top.string('type');
   if (top.problem !== undefined) return invalid(top.problem);
@@ -96,7 +113,7 @@ export function parseCniConfig(config: string | undefined): CniSummary {
     plugin = top.at(first, 'plugins[0]');
     chained = rest;
   }
-  return readPlugin(top, plugin, chained);
+  return { ...readPlugin(top, plugin, chained), cniName };
 }
 
 /** The interface-making plugin's fields, and the MTU a chained `tuning` sets. */

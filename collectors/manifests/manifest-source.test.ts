@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NetworkDefinition, PodInfo, PodUid } from '../../agent/pods.js';
+import { readPolicy } from '../../agent/multus/parse-nad.js';
 import { recordingLogger } from '../../test/support/links.js';
 import { networkDefinition, selection } from '../../test/support/pods.js';
 import { ManifestSource, parseManifest } from './manifest-source.js';
@@ -196,7 +197,7 @@ describe('ManifestSource on the seed manifests (lab/manifests/seed)', () => {
     expect(source.networks()).toEqual([
       nad('default', 'mgmt-network', { type: 'macvlan', master: 'eth1', mode: 'bridge', ipam: hostLocal('10', '10.10.0.1', ['0.0.0.0/0']) }),
       nad('default', 'data-network', { type: 'macvlan', master: 'eth2', mode: 'bridge', ipam: hostLocal('20', undefined, []) }),
-      nad('default', 'storage-network', { type: 'macvlan', master: 'eth3', mode: 'bridge', ipam: hostLocal('30', undefined, []) }),
+      nad('default', 'storage-network', { type: 'macvlan', master: 'eth3', mode: 'bridge', ipam: hostLocal('30', undefined, []), policy: readPolicy('hexagonal.io/adapter in (database)') }),
     ]);
     expect(source.pods()).toEqual([
       {
@@ -204,7 +205,7 @@ describe('ManifestSource on the seed manifests (lab/manifests/seed)', () => {
         name: 'hexagonal-app',
         uid: undefined,
         nodeName: undefined,
-        labels: {},
+        labels: { 'hexagonal.io/adapter': 'database' },
         requested: {
           ok: true,
           value: [sel('default', 'mgmt-network', 'net1'), sel('default', 'data-network', 'net2'), sel('default', 'storage-network', 'net3')],

@@ -8,6 +8,7 @@ import type { NetnsRef, Snapshot } from '../../agent/domain.js';
 import { findProblems, type NetnsNetworking, type Problem } from '../../agent/health.js';
 import { vfUsers } from '../../agent/attachments.js';
 import { pfLabel } from '../../agent/sriov.js';
+import { ipamUsage, liveSandboxes, type IpamRangeUsage } from '../../agent/ipam.js';
 import { netnsLabel } from '../prometheus/pod-families.js';
 
 /** What the doctor needs from the wiring. */
@@ -143,6 +144,11 @@ function sriovRows(snapshot: Snapshot): string[][] {
   return rows;
 }
 
+/** host-local usage per range, judged with the addresses just read. */
+function ipamRows(snapshot: Snapshot, networking: ReadonlyMap<number, NetnsNetworking>): IpamRangeUsage[] {
+  return snapshot.ipam ? ipamUsage(snapshot.ipam, liveSandboxes({ ...snapshot, networking }), snapshot.takenAtMs) : [];
+}
+
 /** Renders the report as text. */
 export function renderDoctor(snapshot: Snapshot, r: ReadonlyMap<string, Rate>, networking: ReadonlyMap<number, NetnsNetworking>, problems: readonly Problem[]): string {
   const out: string[] = [];
@@ -160,6 +166,12 @@ export function renderDoctor(snapshot: Snapshot, r: ReadonlyMap<string, Rate>, n
   if (snapshot.sriov.pfs.length > 0) {
     const vfs = snapshot.sriov.pfs.reduce((n, pf) => n + pf.vfs.length, 0);
     out.push(`SR-IOV: ${snapshot.sriov.pfs.length} PFs, ${vfs} VFs`, table(sriovRows(snapshot)), '');
+  }
+  const ipam = ipamRows(snapshot, networking);
+  if (ipam.length > 0) {
+    const rows = [['NETWORK', 'RANGE', 'ALLOCATED', 'CAPACITY', 'LEAKED', 'DIRECTORY']];
+    for (const u of ipam) rows.push([u.network, u.range, String(u.allocated), String(u.capacity), u.leaked === undefined ? '-' : String(u.leaked), u.dir]);
+    out.push('IPAM (host-local, this node):', table(rows), '');
   }
   if (problems.length === 0) {
     out.push('No problems found.');
@@ -211,6 +223,7 @@ export async function runDoctor(deps: DoctorDeps): Promise<number> {
             })),
             attachments: v.attachments,
           })),
+          ipam: ipamRows(second, networking).map(({ nads: _nads, ...u }) => u),
           problems,
         },
         null,

@@ -6,6 +6,7 @@ import type { HostLink, LinkCounters, Snapshot } from '../../agent/domain.js';
 import { formatLabels } from './exposition.js';
 import { podFamilies } from './pod-families.js';
 import { sriovFamilies } from './sriov-families.js';
+import { attachmentRuleFamilies, ipamFamilies } from './ipam-families.js';
 import { vfUsers } from '../../agent/attachments.js';
 
 /** Label values of one sample; every label of a family is present ('' when it does not apply). */
@@ -130,5 +131,5 @@ export function collectorFamilies(snapshot: Snapshot): Family[] {
 
 /** Every snapshot-derived family, in a stable order. */
 export function snapshotFamilies(snapshot: Snapshot): Family[] {
-  return [...hostFamilies(snapshot), ...podFamilies(snapshot), ...sriovFamilies(snapshot.sriov, vfUsers(snapshot)), ...collectorFamilies(snapshot)];
+  return [...hostFamilies(snapshot), ...podFamilies(snapshot), ...attachmentRuleFamilies(snapshot), ...ipamFamilies(snapshot), ...sriovFamilies(snapshot.sriov, vfUsers(snapshot)), ...collectorFamilies(snapshot)];
 }

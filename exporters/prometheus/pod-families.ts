@@ -131,10 +131,11 @@ function networkFamilies(snapshot: Snapshot): Family[] {
       resource_name: n.resourceName ?? '',
       ipam_type: n.ipam?.type ?? '',
       traffic_class: n.trafficClass,
+      policy: n.policy?.text ?? '',
     },
     value: 1,
   }));
-  const invalid: Sample[] = snapshot.networks.map((n) => ({ labels: { namespace: n.namespace, name: n.name }, value: n.invalid ? 1 : 0 }));
+  const invalid: Sample[] = snapshot.networks.map((n) => ({ labels: { namespace: n.namespace, name: n.name }, value: n.invalid || n.policy?.error ? 1 : 0 }));
 
   const counts = new Map<string, number>();
   for (const n of snapshot.networks) {
@@ -158,13 +159,13 @@ function networkFamilies(snapshot: Snapshot): Family[] {
     },
     {
       name: 'multinet_network_attachment_definition_info',
-      help: 'A NetworkAttachmentDefinition known to the agent (value 1); master is the macvlan/ipvlan master or host-device device.',
+      help: 'A NetworkAttachmentDefinition known to the agent (value 1); master is the macvlan/ipvlan master or host-device device, policy its multinet.io/allowed-pods selector (empty: any pod may attach).',
       type: 'gauge',
       samples: info,
     },
     {
       name: 'multinet_network_attachment_definition_invalid',
-      help: 'Whether the NAD config does not parse or lacks what its type needs.',
+      help: 'Whether the NAD config does not parse or lacks what its type needs, or its multinet.io/allowed-pods selector does not parse.',
       type: 'gauge',
       samples: invalid,
     },

@@ -4,14 +4,14 @@ import type { NetworkDefinition, NetworkSelection, NetworkStatusEntry, PodInfo, 
 import { netLink } from './links.js';
 
 /** A pod with parsed annotations. */
-export function pod(over: { name: string; namespace?: string; uid?: string; requested?: Partial<NetworkSelection>[]; status?: Partial<NetworkStatusEntry>[] }): PodInfo {
+export function pod(over: { name: string; namespace?: string; uid?: string; labels?: Record<string, string>; requested?: Partial<NetworkSelection>[]; status?: Partial<NetworkStatusEntry>[] }): PodInfo {
   const namespace = over.namespace ?? 'default';
   return {
     namespace,
     name: over.name,
     uid: over.uid as PodUid | undefined,
     nodeName: 'node-1',
-    labels: {},
+    labels: over.labels ?? {},
     requested: { ok: true, value: (over.requested ?? []).map((r) => ({ namespace, name: '', interface: undefined, mac: undefined, ips: [], ...r })) },
     status: { ok: true, value: (over.status ?? []).map((e) => ({ name: '', interface: undefined, ips: [], mac: undefined, mtu: undefined, default: false, pciAddress: undefined, deviceType: undefined, ...e })) },
     statusKey: over.status ? 'network-status' : undefined,
@@ -28,6 +28,7 @@ export function networkDefinition(namespace: string, name: string, over: Partial
   return {
     namespace,
     name,
+    cniName: name,
     type: '',
     master: undefined,
     device: undefined,
@@ -37,6 +38,7 @@ export function networkDefinition(namespace: string, name: string, over: Partial
     mtu: undefined,
     trafficClass: '',
     invalid: undefined,
+    policy: undefined,
     ...over,
   };
 }

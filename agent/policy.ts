@@ -1,0 +1,46 @@
+/**
+ * Attachment policy: a NAD's `multinet.io/allowed-pods` label selector says which pods may
+ * attach to its network. The agent audits (it does not stop the CNI ADD): every interface of a
+ * pod on a network with a policy is checked against the pod's labels. A policy that does not
+ * parse allows nobody. Pure.
+ */
+import type { PodNetnsView } from './attachments.js';
+import { selectorMatches } from './label-selector.js';
+
+/** One pod interface on a network that has a policy. */
+export interface PolicyCheck {
+  readonly namespace: string;
+  readonly pod: string;
+  readonly interface: string;
+  /** NAD name. */
+  readonly network: string;
+  readonly networkNamespace: string;
+  readonly violation: boolean;
+  /** Why it is a violation (or that it is not). */
+  readonly message: string;
+}
+
+/** Every attachment of a known pod to a network whose NAD declares a policy; `messages: false` leaves them '' (scrapes need only the verdict). */
+export function policyChecks(views: readonly PodNetnsView[], messages = true): PolicyCheck[] {
+  const out: PolicyCheck[] = [];
+  for (const v of views) {
+    if (!v.pod) continue;
+    for (const i of v.interfaces) {
+      const policy = i.definition?.policy;
+      if (!policy || i.isDefault) continue;
+      const base = { namespace: v.pod.namespace, pod: v.pod.name, interface: i.link.name as string, network: i.network, networkNamespace: i.networkNamespace };
+      const nad = `${i.networkNamespace}/${i.network}`;
+      if (!messages) {
+        out.push({ ...base, violation: !policy.selector || !selectorMatches(policy.selector, v.pod.labels), message: '' });
+      } else if (!policy.selector) {
+        out.push({ ...base, violation: true, message: `${i.link.name} is attached to network ${nad}, whose multinet.io/allowed-pods does not parse: no pod may attach` });
+      } else if (!selectorMatches(policy.selector, v.pod.labels)) {
+        const labels = Object.entries(v.pod.labels).map(([k, val]) => `${k}=${val}`).join(',') || 'none';
+        out.push({ ...base, violation: true, message: `${i.link.name} is attached to network ${nad}, which allows only pods matching "${policy.text}" (pod labels: ${labels})` });
+      } else {
+        out.push({ ...base, violation: false, message: `pod matches "${policy.text}"` });
+      }
+    }
+  }
+  return out;
+}
