@@ -9,12 +9,16 @@
  * pod is removed and the leak checks run: fds back to baseline, cached NSIDs no more than the
  * namespaces on the machine, the kernel's NSIDs of the node namespace back to baseline.
  *
+ * The agent runs in a PID namespace of its own with `--path.netns` a directory of links to the
+ * soak's pods, so other labs on the machine stay out of its figures.
+ *
  * `npm run soak -- [--cycles N] [--live N]` (root) runs it; test/integration/soak.test.ts runs a
  * short one. The lab is always torn down, on failure and on SIGINT/SIGTERM too.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -76,7 +80,7 @@ export interface SoakReport {
   readonly cycles: number;
   readonly scrapes: number;
   readonly scrapeErrors: number;
-  /** Baseline before any pod: fds and kernel NSIDs. */
+  /** Before any pod: cached and kernel NSIDs to come back to. */
   readonly baseline: SoakFigures;
   readonly start: SoakFigures;
   readonly end: SoakFigures;
@@ -140,11 +144,21 @@ function rssKiB(pid: number): number {
 
 const fdCount = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
-/** Starts the agent in the node namespace (as the executable would run: V8 young generation capped). */
-async function startAgent(state: LabState, port: number): Promise<{ child: ChildProcess; stderr: () => string }> {
+/**
+ * Starts the agent in the node namespace (as the executable would run: V8 young generation
+ * capped) and in a PID namespace of its own, with `--path.netns` a directory of the soak's pods
+ * only: other labs on the machine (other processes' namespaces, other bind mounts) stay out of
+ * its figures. `--propagation slave` keeps new /run/netns bind mounts visible to it.
+ */
+async function startAgent(state: LabState, port: number, netnsDir: string): Promise<{ child: ChildProcess; pid: number; stderr: () => string }> {
   const child = spawn(
     'ip',
-    ['netns', 'exec', state.node, process.execPath, '--max-semi-space-size=4', AGENT_BIN, `--web.listen-address=127.0.0.1:${port}`, `--manifests=${state.manifestsDir}`, '--log.level=info', '--no-collector.podresources'],
+    [
+      'netns', 'exec', state.node,
+      'unshare', '--pid', '--fork', '--kill-child=SIGTERM', '--mount-proc', '--propagation', 'slave',
+      process.execPath, '--max-semi-space-size=4', AGENT_BIN,
+      `--web.listen-address=127.0.0.1:${port}`, `--manifests=${state.manifestsDir}`, `--path.netns=${netnsDir}`, '--log.level=info', '--no-collector.podresources',
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';
@@ -152,7 +166,11 @@ async function startAgent(state: LabState, port: number): Promise<{ child: Child
   for (let i = 0; i < 150; i++) {
     if (child.exitCode !== null) throw new Error(`agent exited ${child.exitCode}: ${log}`);
     try {
-      if ((await scrape(state.node, port)).status === 200) return { child, stderr: () => log };
+      if ((await scrape(state.node, port)).status === 200) {
+        // `ip netns exec` execs unshare (the child's pid); unshare forks the agent.
+        const pid = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ')[0]);
+        return { child, pid, stderr: () => log };
+      }
     } catch {
       // not listening yet
     }
@@ -167,13 +185,13 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const lab: LabOptions = { name: opts.name, stateRoot: opts.stateRoot, cniPath: process.env.CNI_PATH ?? '/usr/lib/cni', log: () => undefined };
   const started = Date.now();
   await labDown(lab); // a crashed earlier run
-  let agent: { child: ChildProcess; stderr: () => string } | undefined;
+  let agent: { child: ChildProcess; pid: number; stderr: () => string } | undefined;
+  const netnsDir = mkdtempSync(path.join(tmpdir(), 'mna-soak-netns-'));
   try {
     const state = await labUp({ ...lab, manifests: SEED_MANIFESTS, pods: 0, random });
     const nads = await labNads(state);
-    agent = await startAgent(state, opts.port);
-    const pid = agent.child.pid as number;
-    // `ip netns exec` execs the command: the pid is the agent's own.
+    agent = await startAgent(state, opts.port, netnsDir);
+    const pid = agent.pid;
     if (!readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(AGENT_BIN)) throw new Error(`pid ${pid} is not the agent`);
     const failures: string[] = [];
     const fail = (what: string): void => {
@@ -199,7 +217,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       netnsDiscovered: body.find((s) => s.name === 'multinet_netns_discovered')?.value ?? NaN,
       kernelNsids: await kernelNsids(state.node),
       series: body.find((s) => s.name === 'multinet_exported_series')?.value ?? NaN,
-      soakSeries: body.filter((s) => s.labels.netns?.startsWith(`mnlab-${opts.name}-`)).length,
+      soakSeries: body.filter((s) => s.labels.netns?.startsWith(`mnlab-${opts.name}-c`)).length,
     });
 
     /** One fresh scrape and its checks, between pod operations. */
@@ -277,13 +295,18 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         while (cycles < opts.cycles && !opts.signal?.aborted) {
           const name = `c${++seq}`;
           await serial.run(async () => {
-            live.set(name, await labAddPod({ ...lab, state, nads, pod: name, random }));
+            const pod = await labAddPod({ ...lab, state, nads, pod: name, random });
+            // The agent's netns directory: a link to the pod's bind mount, named like it.
+            symlinkSync(`/run/netns/${pod.netns}`, path.join(netnsDir, pod.netns));
+            live.set(name, pod);
           });
           if (live.size > opts.live) {
             const oldest = live.keys().next().value as string;
             await serial.run(async () => {
               live.delete(oldest);
               await labRemovePod({ ...lab, state, pod: oldest });
+              // The namespace is gone (its bind mount too); the dangling link goes after it.
+              unlinkSync(path.join(netnsDir, `mnlab-${opts.name}-${oldest}`));
               removed.add(oldest);
             });
             cycles++;
@@ -312,6 +335,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     for (const name of [...live.keys()]) {
       live.delete(name);
       await labRemovePod({ ...lab, state, pod: name });
+      unlinkSync(path.join(netnsDir, `mnlab-${opts.name}-${name}`));
       removed.add(name);
     }
     let drained = await figures((await checkedScrape()) ?? final);
@@ -320,7 +344,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       await sleep(500);
       drained = await figures((await checkedScrape()) ?? final);
     }
-    if (drained.fds > baseline.fds) fail(`open fds ${drained.fds} after the drain, ${baseline.fds} before any pod`);
+    // fds against the warmed-up start: the agent opens its pool of 4 netlink sockets as pods appear.
+    if (drained.fds > start.fds) fail(`open fds ${drained.fds} after the drain, ${start.fds} after the warm-up`);
     if (drained.nsidsCached > drained.netnsDiscovered) fail(`cached nsids ${drained.nsidsCached} > namespaces ${drained.netnsDiscovered}`);
     if (drained.nsidsCached - baseline.nsidsCached > drained.netnsDiscovered - baseline.netnsDiscovered) fail(`cached nsids grew ${baseline.nsidsCached} -> ${drained.nsidsCached} with namespaces ${baseline.netnsDiscovered} -> ${drained.netnsDiscovered}`);
     if (drained.kernelNsids - baseline.kernelNsids > drained.netnsDiscovered - baseline.netnsDiscovered) fail(`kernel nsids of ${state.node} grew ${baseline.kernelNsids} -> ${drained.kernelNsids} with namespaces ${baseline.netnsDiscovered} -> ${drained.netnsDiscovered}`);
@@ -330,10 +355,17 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   } finally {
     if (agent && agent.child.exitCode === null) {
       const exited = new Promise((r) => agent?.child.once('exit', r));
+      // The agent first (PID 1 of its namespace, it handles SIGTERM), then unshare, which waits for it.
+      try {
+        process.kill(agent.pid, 'SIGTERM');
+      } catch (err) {
+        opts.log(`soak: agent ${agent.pid} already gone (${String(err)})`);
+      }
       agent.child.kill('SIGTERM');
       await Promise.race([exited, sleep(5000)]);
     }
     await labDown(lab);
+    rmSync(netnsDir, { recursive: true, force: true });
   }
 }
 
@@ -350,7 +382,7 @@ export function soakSummary(r: SoakReport): { text: string; ok: boolean } {
     row('drained', r.drained),
     `${r.cycles} cycles in ${(r.durationMs / 1000).toFixed(0)} s, ${r.scrapes} scrapes (${r.scrapeErrors} errors), ${r.deletionsChecked} deleted pods checked absent in the next fresh scrape`,
     `RSS start -> end ${rssGrowth >= 0 ? '+' : ''}${(rssGrowth * 100).toFixed(1)}% (target within 10%): ${Math.abs(rssGrowth) <= 0.1 ? 'met' : 'MISSED'}`,
-    `heap used start -> end ${((r.end.heapUsedBytes / r.start.heapUsedBytes - 1) * 100).toFixed(1)}%; node series start ${r.start.series}, end ${r.end.series} (other labs' namespaces come and go); soak pods' series start ${r.start.soakSeries}, end ${r.end.soakSeries}, drained ${r.drained.soakSeries}`,
+    `heap used start -> end ${((r.end.heapUsedBytes / r.start.heapUsedBytes - 1) * 100).toFixed(1)}%; node series start ${r.start.series}, end ${r.end.series}; soak pods' series start ${r.start.soakSeries}, end ${r.end.soakSeries}, drained ${r.drained.soakSeries}`,
     `misses: ${r.failures.length === 0 ? 'none' : r.failures.join('; ')}`,
   ];
   return { text: lines.join('\n'), ok: r.failures.length === 0 && Math.abs(rssGrowth) <= 0.1 };
