@@ -64,6 +64,9 @@ export interface SoakFigures {
   readonly cycles: number;
   readonly rssKiB: number;
   readonly heapUsedBytes: number;
+  /** V8 heap committed, and memory outside it (Buffers: the netlink dumps). */
+  readonly heapTotalBytes: number;
+  readonly externalBytes: number;
   readonly fds: number;
   readonly nsidsCached: number;
   readonly netnsDiscovered: number;
@@ -91,6 +94,24 @@ export interface SoakReport {
   /** Every miss: series of a deleted pod, a missing interface, a wrong count, a leak. */
   readonly failures: readonly string[];
   readonly durationMs: number;
+  /**
+   * RSS and heap used at every scrape after the warm-up, over the first and the last fifth of the
+   * run: median RSS (a single reading moves with V8's heap growing and shrinking) and the lowest
+   * heap used (the floor after collections: garbage not yet collected is no leak).
+   */
+  readonly windows: { readonly first: MemoryWindow; readonly last: MemoryWindow };
+}
+
+/** Memory over one window of scrapes. */
+export interface MemoryWindow {
+  readonly scrapes: number;
+  readonly rssMedianKiB: number;
+  readonly heapFloorBytes: number;
+}
+
+function memoryWindow(points: readonly { rssKiB: number; heap: number }[]): MemoryWindow {
+  const rss = points.map((p) => p.rssKiB).sort((a, b) => a - b);
+  return { scrapes: points.length, rssMedianKiB: rss[Math.floor(rss.length / 2)] ?? NaN, heapFloorBytes: Math.min(...points.map((p) => p.heap)) };
 }
 
 interface Sample {
@@ -212,6 +233,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       cycles,
       rssKiB: rssKiB(pid),
       heapUsedBytes: body.find((s) => s.name === 'nodejs_heap_size_used_bytes')?.value ?? NaN,
+      heapTotalBytes: body.find((s) => s.name === 'nodejs_heap_size_total_bytes')?.value ?? NaN,
+      externalBytes: body.find((s) => s.name === 'nodejs_external_memory_bytes')?.value ?? NaN,
       fds: fdCount(pid),
       nsidsCached: body.find((s) => s.name === 'multinet_netns_nsids_cached')?.value ?? NaN,
       netnsDiscovered: body.find((s) => s.name === 'multinet_netns_discovered')?.value ?? NaN,
@@ -287,6 +310,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     opts.log(`soak: ${opts.cycles} cycles, ${opts.live} pods live, ${nads.length} macvlans each (${nads.map((n) => `${n.name} on ${String(n.config.master)}`).join(', ')}); warm-up ${opts.warmup} cycles`);
 
     let start: SoakFigures | undefined;
+    const memory: { rssKiB: number; heap: number }[] = [];
     let churnDone = false;
     let churnError: unknown;
     let seq = 0;
@@ -324,6 +348,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       const s = await checkedScrape();
       if (s) last = s;
       if (s && !start && cycles >= opts.warmup) start = await figures(s);
+      if (s && start) memory.push({ rssKiB: rssKiB(pid), heap: s.find((x) => x.name === 'nodejs_heap_size_used_bytes')?.value ?? NaN });
     }
     await churn;
     if (churnError) throw churnError;
@@ -351,7 +376,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     if (drained.kernelNsids - baseline.kernelNsids > drained.netnsDiscovered - baseline.netnsDiscovered) fail(`kernel nsids of ${state.node} grew ${baseline.kernelNsids} -> ${drained.kernelNsids} with namespaces ${baseline.netnsDiscovered} -> ${drained.netnsDiscovered}`);
     if (scrapeErrors > 0) fail(`${scrapeErrors} scrape errors`);
     if (/"level":50|"level":60/.test(agent.stderr())) fail(`agent logged errors: ${agent.stderr().split('\n').filter((l) => /"level":(50|60)/.test(l)).slice(0, 3).join(' | ')}`);
-    return { cycles, scrapes, scrapeErrors, baseline, start, end, drained, deletionsChecked, failures, durationMs: Date.now() - started };
+    const fifth = Math.max(1, Math.floor(memory.length / 5));
+    const windows = { first: memoryWindow(memory.slice(0, fifth)), last: memoryWindow(memory.slice(-fifth)) };
+    return { cycles, scrapes, scrapeErrors, baseline, start, end, drained, deletionsChecked, failures, durationMs: Date.now() - started, windows };
   } finally {
     if (agent && agent.child.exitCode === null) {
       const exited = new Promise((r) => agent?.child.once('exit', r));
@@ -372,17 +399,18 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
 /** The figures as a table, and the targets met or missed. */
 export function soakSummary(r: SoakReport): { text: string; ok: boolean } {
   const row = (label: string, f: SoakFigures): string =>
-    `${label.padEnd(9)} ${String(f.cycles).padStart(6)} ${(f.rssKiB / 1024).toFixed(1).padStart(8)} ${(f.heapUsedBytes / 2 ** 20).toFixed(1).padStart(9)} ${String(f.fds).padStart(5)} ${String(f.nsidsCached).padStart(7)} ${String(f.netnsDiscovered).padStart(6)} ${String(f.kernelNsids).padStart(7)} ${String(f.series).padStart(7)} ${String(f.soakSeries).padStart(6)}`;
-  const rssGrowth = r.end.rssKiB / r.start.rssKiB - 1;
+    `${label.padEnd(9)} ${String(f.cycles).padStart(6)} ${(f.rssKiB / 1024).toFixed(1).padStart(8)} ${(f.heapUsedBytes / 2 ** 20).toFixed(1).padStart(9)} ${(f.heapTotalBytes / 2 ** 20).toFixed(1).padStart(8)} ${(f.externalBytes / 2 ** 20).toFixed(1).padStart(8)} ${String(f.fds).padStart(5)} ${String(f.nsidsCached).padStart(7)} ${String(f.netnsDiscovered).padStart(6)} ${String(f.kernelNsids).padStart(7)} ${String(f.series).padStart(7)} ${String(f.soakSeries).padStart(6)}`;
+  const { first, last } = r.windows;
+  const rssGrowth = last.rssMedianKiB / first.rssMedianKiB - 1;
   const lines = [
-    `${'figures'.padEnd(9)} ${'cycles'.padStart(6)} ${'RSS MB'.padStart(8)} ${'heap MB'.padStart(9)} ${'fds'.padStart(5)} ${'nsids'.padStart(7)} ${'netns'.padStart(6)} ${'k-nsids'.padStart(7)} ${'series'.padStart(7)} ${'soak'.padStart(6)}`,
+    `${'figures'.padEnd(9)} ${'cycles'.padStart(6)} ${'RSS MB'.padStart(8)} ${'heap MB'.padStart(9)} ${'total MB'.padStart(8)} ${'ext MB'.padStart(8)} ${'fds'.padStart(5)} ${'nsids'.padStart(7)} ${'netns'.padStart(6)} ${'k-nsids'.padStart(7)} ${'series'.padStart(7)} ${'soak'.padStart(6)}`,
     row('baseline', r.baseline),
     row('start', r.start),
     row('end', r.end),
     row('drained', r.drained),
     `${r.cycles} cycles in ${(r.durationMs / 1000).toFixed(0)} s, ${r.scrapes} scrapes (${r.scrapeErrors} errors), ${r.deletionsChecked} deleted pods checked absent in the next fresh scrape`,
-    `RSS start -> end ${rssGrowth >= 0 ? '+' : ''}${(rssGrowth * 100).toFixed(1)}% (target within 10%): ${Math.abs(rssGrowth) <= 0.1 ? 'met' : 'MISSED'}`,
-    `heap used start -> end ${((r.end.heapUsedBytes / r.start.heapUsedBytes - 1) * 100).toFixed(1)}%; node series start ${r.start.series}, end ${r.end.series}; soak pods' series start ${r.start.soakSeries}, end ${r.end.soakSeries}, drained ${r.drained.soakSeries}`,
+    `median RSS, first fifth after warm-up -> last fifth (${first.scrapes} scrapes each): ${(first.rssMedianKiB / 1024).toFixed(1)} -> ${(last.rssMedianKiB / 1024).toFixed(1)} MB, ${rssGrowth >= 0 ? '+' : ''}${(rssGrowth * 100).toFixed(1)}% (target within 10%): ${Math.abs(rssGrowth) <= 0.1 ? 'met' : 'MISSED'}`,
+    `heap floor (lowest heap used), first fifth -> last fifth: ${(first.heapFloorBytes / 2 ** 20).toFixed(1)} -> ${(last.heapFloorBytes / 2 ** 20).toFixed(1)} MB; single readings start -> end: RSS ${(r.start.rssKiB / 1024).toFixed(1)} -> ${(r.end.rssKiB / 1024).toFixed(1)} MB, heap used ${((r.end.heapUsedBytes / r.start.heapUsedBytes - 1) * 100).toFixed(1)}%; node series start ${r.start.series}, end ${r.end.series}; soak pods' series start ${r.start.soakSeries}, end ${r.end.soakSeries}, drained ${r.drained.soakSeries}`,
     `misses: ${r.failures.length === 0 ? 'none' : r.failures.join('; ')}`,
   ];
   return { text: lines.join('\n'), ok: r.failures.length === 0 && Math.abs(rssGrowth) <= 0.1 };
