@@ -34,6 +34,15 @@ describe('parseArgs', () => {
       ipamDir: '/var/lib/cni/networks',
       ipamEnabled: true,
       ipamLeakGraceMs: 120_000,
+      exportFilter: {
+        hostInterfaces: 'default',
+        hostInterface: { include: undefined, exclude: undefined },
+        network: { include: undefined, exclude: undefined },
+        trafficClass: { include: undefined, exclude: undefined },
+        namespace: { include: undefined, exclude: undefined },
+        podSeries: 'per-pod',
+        seriesLimit: 50_000,
+      },
     });
   });
 
@@ -168,5 +177,61 @@ describe('parseDuration', () => {
 
   it('refuses zero', () => {
     expect(() => parseDuration('x', '0s')).toThrow('greater than zero');
+  });
+});
+
+describe('filter flags', () => {
+  it('compile anchored regexes and read the modes and the limit', () => {
+    const f = run([
+      '--host.interfaces=all',
+      '--host.interface-include=eth[0-9]+|bond.*',
+      '--host.interface-exclude=eth9',
+      '--network.include=prod/.*',
+      '--network.exclude=prod/legacy',
+      '--network.traffic-class-include=data|storage',
+      '--namespace.exclude=kube-system|',
+      '--pod.series=per-network',
+      '--metrics.series-limit=0',
+    ]).exportFilter;
+    expect([f.hostInterfaces, f.podSeries, f.seriesLimit]).toEqual(['all', 'per-network', 0]);
+    expect(['eth1', 'eth12', 'bond0.100', 'veth1', 'xeth1'].map((n) => f.hostInterface.include?.test(n))).toEqual([true, true, true, false, false]);
+    expect(f.hostInterface.exclude?.test('eth9')).toBe(true);
+    expect(['prod/data', 'prod/legacy', 'dev/data'].map((n) => f.network.include?.test(n))).toEqual([true, true, false]);
+    expect(f.trafficClass.include?.test('storage')).toBe(true);
+    expect(f.trafficClass.exclude).toBeUndefined();
+    expect(['kube-system', '', 'default'].map((n) => f.namespace.exclude?.test(n))).toEqual([true, true, false]);
+  });
+
+  it.each([
+    [['--host.interface-include=eth[0-'], /^--host\.interface-include: "eth\[0-" is not a regular expression \(.+\)$/],
+    [['--network.exclude=(a'], /^--network\.exclude: "\(a" is not a regular expression/],
+    [['--namespace.include', '*'], /^--namespace\.include: "\*" is not a regular expression/],
+    [['--host.interfaces=some'], /^--host\.interfaces: "some" is not one of default, all$/],
+    [['--pod.series=per-node'], /^--pod\.series: "per-node" is not one of per-pod, per-network$/],
+    [['--metrics.series-limit=-1'], /^--metrics\.series-limit: "-1" is not a whole number \(0 for no limit\)$/],
+    [['--metrics.series-limit=lots'], /^--metrics\.series-limit: "lots" is not a whole number/],
+  ])('%j is refused with one line naming the flag', (argv, message) => {
+    expect(() => parseArgs(argv, {})).toThrow(message);
+    try {
+      parseArgs(argv, {});
+    } catch (err) {
+      expect((err as Error).message).not.toContain('\n');
+    }
+  });
+
+  it('are listed in --help', () => {
+    for (const flag of ['host.interfaces', 'host.interface-include', 'host.interface-exclude', 'network.include', 'network.exclude', 'network.traffic-class-include', 'network.traffic-class-exclude', 'namespace.include', 'namespace.exclude', 'pod.series', 'metrics.series-limit']) {
+      expect(usage()).toContain(`--${flag}=`);
+    }
+  });
+});
+
+describe('the built executable', () => {
+  it('exits 2 with one line on a bad filter regex', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { AGENT_BIN } = await import('../test/support/agent-process.js');
+    const r = spawnSync(process.execPath, [AGENT_BIN, '--network.include=(data'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^multinet-agent: --network\.include: "\(data" is not a regular expression \([^\n]+\)\n$/);
   });
 });

@@ -3,6 +3,7 @@
  * Pure: returns a parsed command or a usage error; printing and exiting belong to main.ts.
  */
 import { AgentError } from './errors.js';
+import { anchoredRegex, type ExportFilter, type NameFilter } from './export-filter.js';
 
 /** Default port; Prometheus' exporter range is 9100-9999 and 9739 is not taken by a common exporter. */
 export const DEFAULT_PORT = 9739;
@@ -51,6 +52,8 @@ export interface RunConfig {
   readonly ipamEnabled: boolean;
   /** An allocation younger than this is never counted as leaked, milliseconds. */
   readonly ipamLeakGraceMs: number;
+  /** What /metrics leaves out (host interfaces, networks, namespaces, per-pod series) and the series limit. */
+  readonly exportFilter: ExportFilter;
 }
 
 /** Values of --web.auth. */
@@ -99,6 +102,18 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'web.auth.denied-cache-ttl', arg: 'DURATION', help: 'How long a denied /metrics decision (unknown token, no RBAC) is reused.', default: '10s' },
   { name: 'web.tls.cert-file', arg: 'FILE', help: 'Serve HTTPS with this PEM certificate (with --web.tls.key-file); reloaded when it changes.', default: undefined },
   { name: 'web.tls.key-file', arg: 'FILE', help: 'PEM private key of --web.tls.cert-file.', default: undefined },
+  // Filters and the series limit (issue 9), node_exporter style: regexes are anchored at both ends.
+  { name: 'host.interfaces', arg: 'default|all', help: 'Host interfaces with per-interface series: default = physical NICs, SR-IOV PFs, NAD masters/devices, masters of pod interfaces and the links under them; all = every link.', default: 'default' },
+  { name: 'host.interface-include', arg: 'REGEX', help: 'Only host interfaces whose name matches (replaces --host.interfaces); readiness and required series are never filtered.', default: undefined },
+  { name: 'host.interface-exclude', arg: 'REGEX', help: 'Leave out host interfaces whose name matches.', default: undefined },
+  { name: 'network.include', arg: 'REGEX', help: 'Only pod and NAD series of networks whose NAD namespace/name matches ("" for interfaces no network claims).', default: undefined },
+  { name: 'network.exclude', arg: 'REGEX', help: 'Leave out networks whose NAD namespace/name matches.', default: undefined },
+  { name: 'network.traffic-class-include', arg: 'REGEX', help: 'Only networks whose traffic class (multinet.io/traffic-class) matches ("" for none).', default: undefined },
+  { name: 'network.traffic-class-exclude', arg: 'REGEX', help: 'Leave out networks whose traffic class matches.', default: undefined },
+  { name: 'namespace.include', arg: 'REGEX', help: 'Only pods of Kubernetes namespaces that match; a network namespace of no known pod matches as "".', default: undefined },
+  { name: 'namespace.exclude', arg: 'REGEX', help: 'Leave out pods of Kubernetes namespaces that match.', default: undefined },
+  { name: 'pod.series', arg: 'per-pod|per-network', help: 'per-network: multinet_network_* sums per network on this node instead of multinet_pod_interface_* per pod interface.', default: 'per-pod' },
+  { name: 'metrics.series-limit', arg: 'N', help: 'Most snapshot series per scrape; beyond it pod series are dropped first and multinet_series_limit_reached is 1 (0: no limit).', default: '50000' },
   { name: 'output', arg: 'table|json', help: 'doctor only: how to print the report.', default: 'table' },
   { name: 'version', arg: undefined, help: 'Print the version and exit.', default: undefined },
   { name: 'help', arg: undefined, help: 'Print this help and exit.', default: undefined },
@@ -157,6 +172,39 @@ export function parseCriEndpoint(value: string): string {
     throw usageError(`--cri.endpoint: "${value}" is not a unix socket (unix:///run/containerd/containerd.sock or /run/containerd/containerd.sock)`);
   }
   return p;
+}
+
+/** Compiles a filter regex; a bad one is a usage error naming the flag. */
+function regexFlag(flag: string, value: string | undefined): RegExp | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return anchoredRegex(value);
+  } catch (err) {
+    throw usageError(`--${flag}: "${value}" is not a regular expression (${err instanceof Error ? err.message.replace(/^Invalid regular expression: /, '') : String(err)})`);
+  }
+}
+
+/** The filters and the series limit from the flag values. */
+function parseExportFilter(values: ReadonlyMap<string, string>, get: (name: string) => string): ExportFilter {
+  const pair = (group: string, include = `${group}-include`, exclude = `${group}-exclude`): NameFilter => ({
+    include: regexFlag(include, values.get(include)),
+    exclude: regexFlag(exclude, values.get(exclude)),
+  });
+  const hostInterfaces = get('host.interfaces');
+  if (hostInterfaces !== 'default' && hostInterfaces !== 'all') throw usageError(`--host.interfaces: "${hostInterfaces}" is not one of default, all`);
+  const podSeries = get('pod.series');
+  if (podSeries !== 'per-pod' && podSeries !== 'per-network') throw usageError(`--pod.series: "${podSeries}" is not one of per-pod, per-network`);
+  const limit = get('metrics.series-limit');
+  if (!/^\d{1,9}$/.test(limit)) throw usageError(`--metrics.series-limit: "${limit}" is not a whole number (0 for no limit)`);
+  return {
+    hostInterfaces,
+    hostInterface: pair('host.interface'),
+    network: pair('network', 'network.include', 'network.exclude'),
+    trafficClass: pair('network.traffic-class'),
+    namespace: pair('namespace', 'namespace.include', 'namespace.exclude'),
+    podSeries,
+    seriesLimit: Number(limit),
+  };
 }
 
 /** Parses argv (without node and the script). Throws AgentError E_USAGE naming the bad flag. */
@@ -247,6 +295,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       ipamDir: get('path.ipam'),
       ipamEnabled: get('collector.ipam') === 'on',
       ipamLeakGraceMs: parseDuration('collector.ipam.leak-grace', get('collector.ipam.leak-grace')),
+      exportFilter: parseExportFilter(values, get),
   };
   return sub === 'doctor' ? { kind: 'doctor', config, output } : { kind: 'run', config };
 }

@@ -20,7 +20,7 @@ import type { KubeMetadataSource } from '../collectors/kube/kube-source.js';
 import type { NodeConditionWriter } from '../collectors/kube/node-condition.js';
 import { runDoctor } from '../exporters/doctor/doctor.js';
 import { EventRecorder } from '../exporters/kube-events/recorder.js';
-import { eventFamilies, kubeCacheFamilies } from '../exporters/prometheus/agent-families.js';
+import { eventFamilies, kubeCacheFamilies, netnsFamilies } from '../exporters/prometheus/agent-families.js';
 import { startHttpServer, type Readiness, type RunningServer } from '../exporters/http/server.js';
 import { BearerAuth } from '../exporters/http/bearer-auth.js';
 import { ServingCertificate } from '../exporters/http/serving-certificate.js';
@@ -72,6 +72,8 @@ interface Wiring {
   readonly metadata: PodMetadataSource | undefined;
   /** Calls `listener` after pods or NADs may have changed. */
   onMetadataChange(listener: () => void): void;
+  /** The netns collector, when enabled: its caches are reported as self-metrics. */
+  readonly netns: { readonly discovery: NetnsDiscovery; readonly links: NetlinkPodLinkSource } | undefined;
   /** The kube API side, when the agent runs against a cluster. */
   readonly kube: { readonly source: KubeMetadataSource; readonly events: EventRecorder; readonly condition: NodeConditionWriter | undefined } | undefined;
   close(): Promise<void>;
@@ -160,6 +162,7 @@ async function wireSources(config: RunConfig, log: Logger, reloadManifests: bool
     build: () => buildSnapshot({ links, devices, netns, metadata, sriov, allocations, sandboxes, ipam, networking }, { collectorTimeoutMs: config.collectorTimeoutMs, failures }),
     links,
     metadata,
+    netns,
     onMetadataChange: (l) => void listeners.push(l),
     kube,
     async close() {
@@ -216,10 +219,17 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
   }
   const snapshots = new SnapshotCache(wiring.build, { maxAgeMs: SNAPSHOT_MAX_AGE_MS });
   const kube = wiring.kube;
+  const netns = wiring.netns;
   const metrics = createMetricsRenderer({
     version,
     snapshot: () => snapshots.get(),
-    live: () => [...(kube ? [...eventFamilies(kube.events.stats()), ...kubeCacheFamilies(kube.source.cacheStatus())] : []), ...web.families()],
+    live: () => [
+      ...(kube ? [...eventFamilies(kube.events.stats()), ...kubeCacheFamilies(kube.source.cacheStatus())] : []),
+      ...(netns ? netnsFamilies({ discovered: netns.discovery.stats.found, nsidsCached: netns.links.cachedNsids }) : []),
+      ...web.families(),
+    ],
+    filter: config.exportFilter,
+    log,
   });
 
   // Not ready while the host link dump fails or a collector lacks a capability: the agent then

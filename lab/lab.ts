@@ -300,7 +300,7 @@ export interface LabPodRequest {
 const podsFile = (state: LabState): string => path.join(state.manifestsDir, 'pods.json');
 
 /** The NADs the lab was built with, as it wrote them (host-local leases under its state). */
-async function labNads(state: LabState): Promise<LabNad[]> {
+export async function labNads(state: LabState): Promise<LabNad[]> {
   const list = JSON.parse(await readFile(path.join(state.manifestsDir, 'network-attachment-definitions.json'), 'utf8')) as { items: Record<string, unknown>[] };
   return planLab(list.items, { pods: 0, random: { uuid: () => '', hex: () => '', suffix: () => '' } }).nads;
 }
@@ -432,4 +432,45 @@ async function gatewayOf(state: LabState, network: string): Promise<string | und
     if (gw) return gw;
   }
   return undefined;
+}
+
+/** A pod added to a running lab by {@link labAddPod}: its namespace and the interfaces made in it. */
+export interface LabChurnPod {
+  readonly name: string;
+  readonly netns: string;
+  /** Interface name → the `namespace/name` of its NAD and the host master. */
+  readonly interfaces: readonly { readonly ifname: string; readonly network: string; readonly master: string }[];
+}
+
+/**
+ * Adds one pod to a running lab, as pod churn would: a namespace held by its bind mount only (no
+ * process, no manifest: the agent sees an unknown namespace) and one interface per NAD, made by
+ * the NAD's own CNI plugin. Recorded in the state as it is made, so `lab down` removes it.
+ */
+export async function labAddPod(opts: LabOptions & { readonly state: LabState; readonly nads: readonly LabNad[]; readonly pod: string; readonly random: Random }): Promise<LabChurnPod> {
+  const { state } = opts;
+  const pod: PodState = { name: opts.pod, namespace: 'churn', uid: opts.random.uuid(), containerId: opts.random.hex(32), netns: `${prefix(state.name)}${opts.pod}`, pid: undefined, cgroupDirs: [], attachments: [], status: [] };
+  state.pods.push(pod);
+  await saveState(state);
+  await ip('netns', 'add', pod.netns);
+  const interfaces: { ifname: string; network: string; master: string }[] = [];
+  for (const [i, nad] of opts.nads.entries()) {
+    const ifname = `net${i + 1}`;
+    await addAttachment(state, pod, `${nad.namespace}/${nad.name}`, ifname, nad.config as Record<string, unknown>, false, opts.cniPath);
+    interfaces.push({ ifname, network: `${nad.namespace}/${nad.name}`, master: String(nad.config.master ?? '') });
+  }
+  await saveState(state);
+  return { name: opts.pod, netns: pod.netns, interfaces };
+}
+
+/** Removes a pod {@link labAddPod} made: CNI DEL of each attachment (releasing its lease), then its namespace. */
+export async function labRemovePod(opts: LabOptions & { readonly state: LabState; readonly pod: string }): Promise<void> {
+  const { state } = opts;
+  const index = state.pods.findIndex((p) => p.name === opts.pod);
+  const pod = state.pods[index];
+  if (!pod) throw new Error(`lab "${state.name}" has no pod ${opts.pod}`);
+  const problems = await removePod(state, pod, opts.cniPath, true);
+  if (problems.length > 0) throw new Error(`removing pod ${opts.pod}: ${problems.join('; ')}`);
+  state.pods.splice(index, 1);
+  await saveState(state);
 }

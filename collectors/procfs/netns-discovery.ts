@@ -38,6 +38,7 @@ export class NetnsDiscovery {
   /** inode → the pid whose cgroup was read and what it said; pruned to live namespaces. */
   readonly #pods = new Map<number, { pid: number; pod: CgroupPod | undefined }>();
   #warnedDenied = false;
+  #lastFound = 0;
 
   constructor(opts: NetnsDiscoveryOptions) {
     this.#proc = opts.procRoot;
@@ -103,7 +104,13 @@ export class NetnsDiscovery {
       });
     }
     for (const inode of this.#pods.keys()) if (!found.has(inode)) this.#pods.delete(inode);
+    this.#lastFound = netns.length;
     return { netns, deniedPids: denied };
+  }
+
+  /** Namespaces the last pass found, and cgroup readings kept (bounded by them). */
+  get stats(): { found: number; cachedPods: number } {
+    return { found: this.#lastFound, cachedPods: this.#pods.size };
   }
 
   #bindMounts(): string[] {

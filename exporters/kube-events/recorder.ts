@@ -30,6 +30,8 @@ export interface RecorderOptions {
   /** First retry delay; doubles up to `maxRetryDelayMs`. */
   readonly retryDelayMs?: number;
   readonly maxRetryDelayMs?: number;
+  /** Most entries each correlation cache keeps (client-go's LRU caches: 4096); the oldest go first. */
+  readonly maxCacheEntries?: number;
   readonly now?: () => number;
 }
 
@@ -98,12 +100,18 @@ export class EventRecorder {
       maxTries: opts.maxTries ?? 12,
       retryDelayMs: opts.retryDelayMs ?? 1000,
       maxRetryDelayMs: opts.maxRetryDelayMs ?? 30_000,
+      maxCacheEntries: opts.maxCacheEntries ?? 4096,
     };
   }
 
   /** Counters for metrics. */
   stats(): RecorderStats {
     return { written: this.#counts, dropped: { ...this.#dropped }, queued: this.#queue.length };
+  }
+
+  /** Entries of the correlation caches (a boundedness check): each at most `maxCacheEntries`. */
+  cacheSizes(): { written: number; similar: number; buckets: number; pendingRepeats: number; queued: number } {
+    return { written: this.#written.size, similar: this.#similar.size, buckets: this.#buckets.size, pendingRepeats: this.#pendingRepeats.size, queued: this.#queue.length };
   }
 
   /** Records an event: correlated, rate limited, queued; never throws, never blocks. */
@@ -139,6 +147,7 @@ export class EventRecorder {
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#queue.length = 0;
+    this.#pendingRepeats.clear();
   }
 
   /** Waits until the queue is empty (tests). */
@@ -177,12 +186,22 @@ export class EventRecorder {
   #prune(now: number): void {
     for (const [k, w] of this.#written) if (now - w.last > this.#o.dedupeWindowMs) this.#written.delete(k);
     for (const [k, s] of this.#similar) if (now - s.first > this.#o.similarWindowMs) this.#similar.delete(k);
-    for (const [k, b] of this.#buckets) if (b.tokens >= this.#o.burst && now - b.at > this.#o.refillMs * this.#o.burst) this.#buckets.delete(k);
+    // A bucket that would be full again by now is the same as none: forget it (refills are lazy,
+    // so an object heard of once would otherwise keep its bucket).
+    for (const [k, b] of this.#buckets) if (b.tokens + Math.floor((now - b.at) / this.#o.refillMs) >= this.#o.burst) this.#buckets.delete(k);
+    // Many distinct objects within the windows: keep the newest, as client-go's LRU caches do.
+    for (const m of [this.#written, this.#similar, this.#buckets] as Map<string, unknown>[]) {
+      for (const k of m.keys()) {
+        if (m.size < this.#o.maxCacheEntries) break;
+        m.delete(k);
+      }
+    }
   }
 
   #enqueue(p: Pending): void {
     if (this.#queue.length >= this.#o.queueLimit) {
-      this.#queue.shift();
+      const dropped = this.#queue.shift();
+      if (dropped) this.#pendingRepeats.delete(dropped.key);
       this.#dropped.queueFull++;
     }
     this.#queue.push(p);
@@ -213,6 +232,7 @@ export class EventRecorder {
           this.#queue.shift();
           const tries = p.tries + 1;
           if (tries >= this.#o.maxTries) {
+            this.#pendingRepeats.delete(p.key);
             this.#dropped.retriesExhausted++;
             this.#log.warn({ err, reason: p.event.reason, tries }, 'event dropped after retries');
             continue;

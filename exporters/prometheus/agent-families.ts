@@ -58,3 +58,16 @@ export function kubeCacheFamilies(caches: readonly KubeCacheStatus[]): Family[] 
     },
   ];
 }
+
+/** `multinet_netns_discovered` and `multinet_netns_nsids_cached`: what the netns collector remembers, for leak checks. */
+export function netnsFamilies(stats: { readonly discovered: number; readonly nsidsCached: number }): Family[] {
+  return [
+    { name: 'multinet_netns_discovered', help: 'Network namespaces (other than the agent\'s) the last discovery pass found.', type: 'gauge', samples: [{ labels: {}, value: stats.discovered }] },
+    {
+      name: 'multinet_netns_nsids_cached',
+      help: 'Network namespaces whose NSID the agent remembers; at most multinet_netns_discovered (ids of namespaces that are gone are forgotten).',
+      type: 'gauge',
+      samples: [{ labels: {}, value: stats.nsidsCached }],
+    },
+  ];
+}

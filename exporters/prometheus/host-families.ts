@@ -3,7 +3,9 @@
  * increments. Kernel counters are copied as the kernel reports them.
  */
 import type { HostLink, LinkCounters, Snapshot } from '../../agent/domain.js';
+import { EXPORT_ALL, exportedHostLinks, type ExportFilter } from '../../agent/export-filter.js';
 import { formatLabels } from './exposition.js';
+import type { NetworkTotals } from './network-families.js';
 import { podFamilies } from './pod-families.js';
 import { sriovFamilies } from './sriov-families.js';
 import { attachmentRuleFamilies, ipamFamilies } from './ipam-families.js';
@@ -32,6 +34,11 @@ export interface Family {
    * per series: at 21,000 series those objects were most of the scrape's garbage.
    */
   readonly rows?: { readonly labelTexts: readonly string[]; readonly values: readonly (number | undefined)[] };
+  /**
+   * Families of one group have row-aligned `rows` (row i is the same interface in each): the
+   * series limit keeps or drops a row in all of them at once.
+   */
+  readonly group?: string;
 }
 
 /** Values of a spec over rows of items: numbers, booleans as 0/1, absent as undefined. */
@@ -85,11 +92,10 @@ const HOST_LINK_SPECS: readonly HostLinkSpec[] = [
 const INFO_HELP =
   'Descriptive labels of a host interface (value 1): kind is IFLA_INFO_KIND, empty for a physical device; parent and master are resolved from IFLA_LINK and IFLA_MASTER.';
 
-/** The host-interface families of a snapshot. */
-export function hostFamilies(snapshot: Snapshot): Family[] {
-  const links = snapshot.hostLinks;
-  const info: Sample[] = links.map((l) => ({
-    labels: {
+/** The host-interface families of the links to export (every link of the snapshot by default). */
+export function hostFamilies(snapshot: Snapshot, links: readonly HostLink[] = snapshot.hostLinks): Family[] {
+  const infoTexts = links.map((l) =>
+    formatLabels({
       interface: l.name,
       ifindex: String(l.ifindex),
       kind: l.kind,
@@ -100,13 +106,12 @@ export function hostFamilies(snapshot: Snapshot): Family[] {
       duplex: l.device.duplex ?? '',
       driver: l.device.driver ?? '',
       pci_address: l.device.pciAddress ?? '',
-    },
-    value: 1,
-  }));
-  const families: Family[] = [{ name: 'multinet_host_interface_info', help: INFO_HELP, type: 'gauge', samples: info }];
+    }),
+  );
+  const families: Family[] = [{ name: 'multinet_host_interface_info', help: INFO_HELP, type: 'gauge', samples: [], rows: { labelTexts: infoTexts, values: infoTexts.map(() => 1) }, group: 'host' }];
   const labelTexts = links.map((l) => formatLabels({ interface: l.name }));
   for (const spec of HOST_LINK_SPECS) {
-    families.push({ name: spec.name, help: spec.help, type: spec.type, samples: [], rows: { labelTexts, values: columnOf(links, spec.value) } });
+    families.push({ name: spec.name, help: spec.help, type: spec.type, samples: [], rows: { labelTexts, values: columnOf(links, spec.value) }, group: 'host' });
   }
   return families;
 }
@@ -129,7 +134,11 @@ export function collectorFamilies(snapshot: Snapshot): Family[] {
   ];
 }
 
-/** Every snapshot-derived family, in a stable order. */
-export function snapshotFamilies(snapshot: Snapshot): Family[] {
-  return [...hostFamilies(snapshot), ...podFamilies(snapshot), ...attachmentRuleFamilies(snapshot), ...ipamFamilies(snapshot), ...sriovFamilies(snapshot.sriov, vfUsers(snapshot)), ...collectorFamilies(snapshot)];
+/**
+ * Every snapshot-derived family, in a stable order, as the filter asks; `totals` keeps the
+ * per-network sums monotonic across snapshots when pod series are aggregated per network.
+ */
+export function snapshotFamilies(snapshot: Snapshot, filter: ExportFilter = EXPORT_ALL, totals?: NetworkTotals): Family[] {
+  const hostLinks = filter === EXPORT_ALL ? snapshot.hostLinks : exportedHostLinks(snapshot, filter);
+  return [...hostFamilies(snapshot, hostLinks), ...podFamilies(snapshot, filter, totals), ...attachmentRuleFamilies(snapshot, filter), ...ipamFamilies(snapshot), ...sriovFamilies(snapshot.sriov, vfUsers(snapshot)), ...collectorFamilies(snapshot)];
 }

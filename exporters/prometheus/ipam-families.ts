@@ -5,6 +5,7 @@
  * have not been read (no process inside, or before the first refresh).
  */
 import type { Snapshot } from '../../agent/domain.js';
+import { EXPORT_ALL, networkPasses, passes, type ExportFilter } from '../../agent/export-filter.js';
 import { routeDestinations, routeMismatch } from '../../agent/health.js';
 import { ipamUsage, liveSandboxes } from '../../agent/ipam.js';
 import { policyChecks } from '../../agent/policy.js';
@@ -37,8 +38,10 @@ export function ipamFamilies(snapshot: Snapshot): Family[] {
   ];
 }
 
-/** `multinet_pod_interface_route_mismatch` and `multinet_pod_network_policy_violation`. */
-export function attachmentRuleFamilies(snapshot: Snapshot): Family[] {
+/** `multinet_pod_interface_route_mismatch` and `multinet_pod_network_policy_violation`, for the pods and networks the filter keeps. */
+export function attachmentRuleFamilies(snapshot: Snapshot, filter: ExportFilter = EXPORT_ALL): Family[] {
+  const kept = (namespace: string, networkNamespace: string, network: string, trafficClass: string): boolean =>
+    filter === EXPORT_ALL || (passes(filter.namespace, namespace) && networkPasses(filter, networkNamespace, network, trafficClass));
   const mismatch: Sample[] = [];
   const networking = snapshot.networking;
   if (networking) {
@@ -46,7 +49,7 @@ export function attachmentRuleFamilies(snapshot: Snapshot): Family[] {
       const net = v.pod ? networking.get(v.netns.inode) : undefined;
       if (!v.pod || !net) continue;
       for (const i of v.interfaces) {
-        if (i.isDefault || routeDestinations(i.definition).length === 0) continue;
+        if (i.isDefault || routeDestinations(i.definition).length === 0 || !kept(v.pod.namespace, i.networkNamespace, i.network, i.trafficClass)) continue;
         mismatch.push({ labels: { namespace: v.pod.namespace, pod: v.pod.name, interface: i.link.name, network: i.network }, value: routeMismatch(i.link.name, i.definition, net.routes) ? 1 : 0 });
       }
     }
@@ -62,7 +65,14 @@ export function attachmentRuleFamilies(snapshot: Snapshot): Family[] {
       name: 'multinet_pod_network_policy_violation',
       help: "1 when the pod is attached to a network whose NAD's multinet.io/allowed-pods selector does not match the pod's labels (or does not parse), else 0; only networks with a policy.",
       type: 'gauge',
-      samples: policyChecks(snapshot.podNetns, false).map((c) => ({ labels: { namespace: c.namespace, pod: c.pod, network: c.network, interface: c.interface }, value: c.violation ? 1 : 0 })),
+      samples: policyChecks(snapshot.podNetns, false)
+        .filter((c) => kept(c.namespace, c.networkNamespace, c.network, classOf(snapshot, c.networkNamespace, c.network)))
+        .map((c) => ({ labels: { namespace: c.namespace, pod: c.pod, network: c.network, interface: c.interface }, value: c.violation ? 1 : 0 })),
     },
   ];
+}
+
+/** The traffic class of a NAD ('' when unknown). */
+function classOf(snapshot: Snapshot, namespace: string, name: string): string {
+  return snapshot.networks.find((n) => n.namespace === namespace && n.name === name)?.trafficClass ?? '';
 }

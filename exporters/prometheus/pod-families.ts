@@ -6,9 +6,11 @@
  */
 import type { PodInterface, PodNetnsView } from '../../agent/attachments.js';
 import type { LinkCounters, NetLink, NetnsRef, Snapshot } from '../../agent/domain.js';
+import { constrains, EXPORT_ALL, networkPasses, passes, type ExportFilter } from '../../agent/export-filter.js';
 import { evaluateReadiness, requiredInterfaces } from '../../agent/readiness.js';
 import { formatLabels } from './exposition.js';
 import { columnOf, type Family, type Labels, type Sample } from './host-families.js';
+import { NetworkTotals } from './network-families.js';
 
 /** A family over pod interfaces: name, type, help, and how it reads one link (undefined: no sample). */
 interface PodLinkSpec {
@@ -54,53 +56,74 @@ function seriesLabels(view: PodNetnsView, i: PodInterface): Labels {
   return { ...podLabels(view), interface: i.link.name, network: i.network };
 }
 
+/** Whether the namespace filter keeps a view: its pod's namespace, '' when the pod is unknown. */
+const namespacePasses = (filter: ExportFilter, view: PodNetnsView): boolean => passes(filter.namespace, view.pod?.namespace ?? '');
+
+/** The pod interfaces the filter keeps, in a stable order (namespace, pod, netns, interface): the series limit cuts it from the end. */
+export function exportedPodInterfaces(views: readonly PodNetnsView[], filter: ExportFilter): { view: PodNetnsView; iface: PodInterface }[] {
+  const out: { view: PodNetnsView; iface: PodInterface; key: string }[] = [];
+  const byNetwork = constrains(filter.network) || constrains(filter.trafficClass);
+  for (const view of views) {
+    if (!namespacePasses(filter, view)) continue;
+    const prefix = view.pod ? `${view.pod.namespace}\0${view.pod.name}\0` : `\uffff\0${netnsLabel(view.netns)}\0`;
+    for (const iface of view.interfaces) {
+      if (byNetwork && !networkPasses(filter, iface.networkNamespace, iface.network, iface.trafficClass)) continue;
+      out.push({ view, iface, key: `${prefix}\0${iface.link.name}` });
+    }
+  }
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
 /** Pod interface families. */
-function podInterfaceFamilies(views: readonly PodNetnsView[]): Family[] {
-  const info: Sample[] = [];
+function podInterfaceFamilies(views: readonly PodNetnsView[], filter: ExportFilter): Family[] {
+  const infoTexts: string[] = [];
   const links: NetLink[] = [];
   const labelTexts: string[] = [];
-  for (const view of views) {
-    for (const i of view.interfaces) {
-      const labels = seriesLabels(view, i);
-      links.push(i.link);
-      labelTexts.push(formatLabels(labels));
-      info.push({
-        labels: {
-          ...labels,
-          network_namespace: i.networkNamespace,
-          kind: i.kind,
-          master: i.master,
-          mac: i.link.mac ?? '',
-          pci_address: i.pciAddress,
-          traffic_class: i.trafficClass,
-          default: i.isDefault ? 'true' : 'false',
-        },
-        value: 1,
-      });
-    }
+  for (const { view, iface: i } of exportedPodInterfaces(views, filter)) {
+    const labels = seriesLabels(view, i);
+    links.push(i.link);
+    labelTexts.push(formatLabels(labels));
+    infoTexts.push(
+      formatLabels({
+        ...labels,
+        network_namespace: i.networkNamespace,
+        kind: i.kind,
+        master: i.master,
+        mac: i.link.mac ?? '',
+        pci_address: i.pciAddress,
+        traffic_class: i.trafficClass,
+        default: i.isDefault ? 'true' : 'false',
+      }),
+    );
   }
   return [
     {
       name: 'multinet_pod_interface_info',
       help: 'Descriptive labels of an interface inside a pod network namespace (value 1): network is the NAD it belongs to, master the host link it hangs off, default="true" for the cluster network.',
       type: 'gauge',
-      samples: info,
+      samples: [],
+      rows: { labelTexts: infoTexts, values: infoTexts.map(() => 1) },
+      group: 'pod',
     },
-    ...POD_LINK_SPECS.map((spec) => ({ name: spec.name, help: spec.help, type: spec.type, samples: [], rows: { labelTexts, values: columnOf(links, spec.value) } })),
+    ...POD_LINK_SPECS.map((spec) => ({ name: spec.name, help: spec.help, type: spec.type, samples: [], rows: { labelTexts, values: columnOf(links, spec.value) }, group: 'pod' })),
   ];
 }
 
 /** Attachment health: requested/listed vs present, and annotations that do not parse. */
-function attachmentFamilies(snapshot: Snapshot): Family[] {
+function attachmentFamilies(snapshot: Snapshot, filter: ExportFilter): Family[] {
+  const classOf = new Map(snapshot.networks.map((n) => [`${n.namespace}/${n.name}`, n.trafficClass]));
+  const byNetwork = constrains(filter.network) || constrains(filter.trafficClass);
   const missing: Sample[] = [];
   for (const view of snapshot.podNetns) {
-    if (!view.pod) continue;
+    if (!view.pod || !namespacePasses(filter, view)) continue;
     for (const a of view.attachments) {
+      if (byNetwork && !networkPasses(filter, a.networkNamespace, a.network, classOf.get(`${a.networkNamespace}/${a.network}`) ?? '')) continue;
       missing.push({ labels: { namespace: view.pod.namespace, pod: view.pod.name, network: a.network, interface: a.interface }, value: a.present ? 0 : 1 });
     }
   }
   const invalid: Sample[] = [];
   for (const pod of snapshot.pods) {
+    if (!passes(filter.namespace, pod.namespace)) continue;
     if (!pod.requested.ok) invalid.push({ labels: { namespace: pod.namespace, pod: pod.name, annotation: 'k8s.v1.cni.cncf.io/networks' }, value: 1 });
     if (!pod.status.ok) invalid.push({ labels: { namespace: pod.namespace, pod: pod.name, annotation: `k8s.v1.cni.cncf.io/${pod.statusKey ?? 'network-status'}` }, value: 1 });
   }
@@ -121,8 +144,9 @@ function attachmentFamilies(snapshot: Snapshot): Family[] {
 }
 
 /** NAD families and, per host link that pods hang off or NADs name, its attachment count. */
-function networkFamilies(snapshot: Snapshot): Family[] {
-  const info: Sample[] = snapshot.networks.map((n) => ({
+function networkFamilies(snapshot: Snapshot, filter: ExportFilter): Family[] {
+  const nads = filter === EXPORT_ALL ? snapshot.networks : snapshot.networks.filter((n) => networkPasses(filter, n.namespace, n.name, n.trafficClass));
+  const info: Sample[] = nads.map((n) => ({
     labels: {
       namespace: n.namespace,
       name: n.name,
@@ -135,7 +159,7 @@ function networkFamilies(snapshot: Snapshot): Family[] {
     },
     value: 1,
   }));
-  const invalid: Sample[] = snapshot.networks.map((n) => ({ labels: { namespace: n.namespace, name: n.name }, value: n.invalid || n.policy?.error ? 1 : 0 }));
+  const invalid: Sample[] = nads.map((n) => ({ labels: { namespace: n.namespace, name: n.name }, value: n.invalid || n.policy?.error ? 1 : 0 }));
 
   const counts = new Map<string, number>();
   for (const n of snapshot.networks) {
@@ -178,7 +202,13 @@ function networkFamilies(snapshot: Snapshot): Family[] {
   ];
 }
 
-/** Every pod-side family of a snapshot. */
-export function podFamilies(snapshot: Snapshot): Family[] {
-  return [...podInterfaceFamilies(snapshot.podNetns), ...attachmentFamilies(snapshot), ...networkFamilies(snapshot)];
+/**
+ * Every pod-side family of a snapshot, as the filter asks. With `podSeries: 'per-network'` the
+ * per-interface series give way to per-network sums kept by `totals` (one is made when absent,
+ * which makes the sums only as monotonic as this one snapshot).
+ */
+export function podFamilies(snapshot: Snapshot, filter: ExportFilter = EXPORT_ALL, totals?: NetworkTotals): Family[] {
+  const interfaces =
+    filter.podSeries === 'per-network' ? (totals ?? new NetworkTotals()).families(snapshot, exportedPodInterfaces(snapshot.podNetns, filter)) : podInterfaceFamilies(snapshot.podNetns, filter);
+  return [...interfaces, ...attachmentFamilies(snapshot, filter), ...networkFamilies(snapshot, filter)];
 }

@@ -4,8 +4,12 @@
  */
 import client, { Registry } from 'prom-client';
 import type { Snapshot } from '../../agent/domain.js';
+import { EXPORT_ALL, type ExportFilter } from '../../agent/export-filter.js';
+import type { Logger } from '../../agent/ports.js';
 import { writeFamilies } from './exposition.js';
 import { snapshotFamilies, type Family } from './host-families.js';
+import { NetworkTotals } from './network-families.js';
+import { countSeries, limitSeries } from './series-limit.js';
 
 /** prom-client default metrics that break the Prometheus naming rules. */
 const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
@@ -21,6 +25,10 @@ export interface RendererOptions {
   readonly processMetrics?: boolean;
   /** Families of the agent's own state (event recorder, kube caches), read at every scrape. */
   readonly live?: () => readonly Family[];
+  /** What to leave out, and the series limit; everything and no limit by default. */
+  readonly filter?: ExportFilter;
+  /** Told once when the series limit starts cutting (warn) and when it stops (info). */
+  readonly log?: Logger;
 }
 
 /** Renders a /metrics body. */
@@ -50,18 +58,40 @@ function processRegistry(opts: RendererOptions): Registry {
   return registry;
 }
 
+/** `multinet_exported_series`, `multinet_series_limit_reached`, `multinet_series_dropped`. */
+export function seriesFamilies(exported: number, dropped: number): Family[] {
+  return [
+    { name: 'multinet_exported_series', help: 'Series of the snapshot families (host, pod, network, SR-IOV, collector) in this scrape, after filters and the series limit.', type: 'gauge', samples: [{ labels: {}, value: exported }] },
+    { name: 'multinet_series_limit_reached', help: 'Whether --metrics.series-limit cut this scrape (1): host and readiness series come first, pod interfaces last.', type: 'gauge', samples: [{ labels: {}, value: dropped > 0 ? 1 : 0 }] },
+    { name: 'multinet_series_dropped', help: 'Series left out of this scrape by --metrics.series-limit.', type: 'gauge', samples: [{ labels: {}, value: dropped }] },
+  ];
+}
+
 /** Builds the /metrics renderer. */
 export function createMetricsRenderer(opts: RendererOptions): MetricsRenderer {
   const registry = processRegistry(opts);
+  const filter = opts.filter ?? EXPORT_ALL;
+  const totals = filter.podSeries === 'per-network' ? new NetworkTotals() : undefined;
+  let limiting = false;
   // A snapshot served twice (HA scrapers within its reuse window) is rendered once.
   const rendered = new WeakMap<Snapshot, string>();
+  const renderSnapshot = (snapshot: Snapshot): string => {
+    const { families, dropped } = limitSeries(snapshotFamilies(snapshot, filter, totals), filter.seriesLimit);
+    const exported = countSeries(families);
+    if (dropped > 0 !== limiting) {
+      limiting = dropped > 0;
+      if (limiting) opts.log?.warn({ limit: filter.seriesLimit, dropped }, 'series limit reached; pod series dropped');
+      else opts.log?.info({ limit: filter.seriesLimit }, 'series back under the limit');
+    }
+    return `${writeFamilies(families)}\n${writeFamilies(seriesFamilies(exported, dropped))}`;
+  };
   return {
     contentType: registry.contentType,
     async render() {
       const [base, snapshot] = await Promise.all([registry.metrics(), opts.snapshot()]);
       let text = rendered.get(snapshot);
       if (text === undefined) {
-        text = writeFamilies(snapshotFamilies(snapshot));
+        text = renderSnapshot(snapshot);
         rendered.set(snapshot, text);
       }
       const live = opts.live?.() ?? [];

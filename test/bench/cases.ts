@@ -124,7 +124,7 @@ const macvlanCase: BenchCase = {
       podNetnsDir: noPods,
       pods: 0,
       podInterfaceNames: [],
-      agentArgs: [`--path.netns=${noPods}`],
+      agentArgs: [`--path.netns=${noPods}`, '--host.interfaces=all'],
       description: `${ctx.links} bridge-mode macvlan links (${up} up) on a veth pair in netns ${netns}; ${linksInNetns} links in the namespace with lo and the veth pair; no pod namespaces`,
       setupMs,
       teardown: () => ctx.netns.removeAll(),
@@ -208,7 +208,7 @@ const podsCase: BenchCase = {
       podNetnsDir,
       pods: pods.length,
       podInterfaceNames: names,
-      agentArgs: [`--path.netns=${podNetnsDir}`],
+      agentArgs: [`--path.netns=${podNetnsDir}`, '--host.interfaces=all'],
       description:
         `${pods.length} pod namespaces, each with lo (up) and ${names.join(', ')}: bridge-mode macvlans, up, on ` +
         `${names.map((_, k) => `eth${k + 1}`).join(', ')} of netns ${node} (veth pairs, peers there too; ${linksInNetns} links with lo); ` +

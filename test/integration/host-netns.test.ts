@@ -114,7 +114,7 @@ describe.skipIf(!IS_ROOT)('agent in a network namespace of its own', () => {
       await address(NS, 'br0', '10.199.2.1', PEER, 'vD', '10.199.2.2');
       // Host links only: the pod-namespace suite covers the other namespaces of the machine, and
       // there is no kubelet here to ask for device allocations.
-      agent = await startAgentIn(NS, PORT, ['--no-collector.netns', '--no-collector.podresources']);
+      agent = await startAgentIn(NS, PORT, ['--no-collector.netns', '--no-collector.podresources', '--host.interfaces=all']);
     } catch (err) {
       deleteNetns(NS, PEER);
       throw err;

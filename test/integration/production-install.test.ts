@@ -115,6 +115,7 @@ describe('production-only install', () => {
         `--kubeconfig=${kubeconfig}`,
         `--path.podresources=${podResources}`,
         '--no-collector.netns',
+        '--host.interfaces=all',
         '--log.level=debug',
       ],
       { cwd: copy, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_NAME, NODE_ENV: 'production' } },

@@ -1,0 +1,107 @@
+/**
+ * The per-scrape series limit (`--metrics.series-limit`): when the snapshot families hold more
+ * series than the limit, what fits is exported in a fixed priority — the agent's own state and
+ * host readiness first, then host interfaces and NADs, SR-IOV PFs, VFs, pod attachment health,
+ * and pod interfaces last, in their stable (namespace, pod, interface) order — and the rest is
+ * dropped whole: an interface keeps all its series or none. Counting is one pass over the
+ * families; cutting happens only when the limit is hit.
+ */
+import type { Family } from './host-families.js';
+
+/** Series of one family. */
+export function seriesOf(f: Family): number {
+  let n = f.samples.length;
+  if (f.rows) for (const v of f.rows.values) if (v !== undefined) n++;
+  return n;
+}
+
+/** Series of all families. */
+export function countSeries(families: readonly Family[]): number {
+  let n = 0;
+  for (const f of families) n += seriesOf(f);
+  return n;
+}
+
+/** Priority of a family under the limit: lower is kept first. */
+export function tierOf(name: string): number {
+  if (name.startsWith('multinet_scrape_')) return 0;
+  if (name === 'multinet_host_interface_required' || name === 'multinet_host_interface_ready' || name === 'multinet_host_interface_attachments') return 1;
+  if (name.startsWith('multinet_host_interface_') || name.startsWith('multinet_network_')) return 2;
+  if (name.startsWith('multinet_sriov_pf_')) return 3;
+  if (name.startsWith('multinet_sriov_vf_')) return 4;
+  if (name.startsWith('multinet_pod_network_')) return 5;
+  return 6;
+}
+
+/** A family cut to its first `rows` rows (and first `samples` samples). */
+function cut(f: Family, samples: number, rows: number): Family {
+  return {
+    ...f,
+    samples: samples >= f.samples.length ? f.samples : f.samples.slice(0, samples),
+    ...(f.rows && rows < f.rows.values.length ? { rows: { labelTexts: f.rows.labelTexts.slice(0, rows), values: f.rows.values.slice(0, rows) } } : {}),
+  };
+}
+
+/**
+ * Keeps at most `limit` series, in the order of {@link tierOf}, families staying where they were
+ * in the output. Returns the families and how many series were dropped.
+ */
+export function limitSeries(families: readonly Family[], limit: number): { families: Family[]; dropped: number } {
+  const total = countSeries(families);
+  if (limit <= 0 || total <= limit) return { families: [...families], dropped: 0 };
+  // Units, in priority order: a whole family or a group of row-aligned families.
+  const units: { tier: number; members: number[] }[] = [];
+  const groups = new Map<string, { tier: number; members: number[] }>();
+  families.forEach((f, i) => {
+    if (f.group) {
+      let g = groups.get(f.group);
+      if (!g) {
+        groups.set(f.group, (g = { tier: tierOf(f.name), members: [] }));
+        units.push(g);
+      }
+      g.members.push(i);
+    } else units.push({ tier: tierOf(f.name), members: [i] });
+  });
+  units.sort((a, b) => a.tier - b.tier || (a.members[0] as number) - (b.members[0] as number));
+
+  const out: Family[] = [...families];
+  let left = limit;
+  for (const unit of units) {
+    const members = unit.members.map((i) => families[i] as Family);
+    if (members.length === 1 && !members[0]?.group) {
+      const f = members[0] as Family;
+      const n = seriesOf(f);
+      if (n <= left) {
+        left -= n;
+        continue;
+      }
+      // Samples first, then rows, in order.
+      const samples = Math.min(left, f.samples.length);
+      left -= samples;
+      let rows = 0;
+      let kept = 0;
+      const values = f.rows?.values ?? [];
+      while (rows < values.length && (values[rows] === undefined || kept < left)) {
+        if (values[rows] !== undefined) kept++;
+        rows++;
+      }
+      out[unit.members[0] as number] = cut(f, samples, rows);
+      left = 0; // strict priority: nothing after a cut unit
+      continue;
+    }
+    // A group: row r costs one series per member with a value there.
+    const length = Math.max(0, ...members.map((f) => f.rows?.values.length ?? 0));
+    let rows = 0;
+    for (; rows < length; rows++) {
+      let cost = 0;
+      for (const f of members) if (f.rows?.values[rows] !== undefined) cost++;
+      if (cost > left) break;
+      left -= cost;
+    }
+    if (rows < length) {
+      for (const i of unit.members) out[i] = cut(families[i] as Family, 0, rows);
+      left = 0; // strict priority: later, cheaper units must not overtake a cut group
+    }
+  }
+  return { families: out, dropped: total - countSeries(out) };
+}
