@@ -88,93 +88,108 @@ function podsOfNode(source: PodMetadataSource, nodeName: string | undefined): Po
 /** Wires the collectors the configuration asks for (shared by `run` and `doctor`). */
 async function wireSources(config: RunConfig, log: Logger, reloadManifests: boolean, networking?: NetnsNetworkingCache, oneShot = false): Promise<Wiring> {
   const failures = new FailureLog(log);
-  const links = new NetlinkLinkSource({ vfInfo: config.sriovEnabled });
-  const sriov = config.sriovEnabled ? new SriovSysfsSource({ root: config.sysfsRoot, log }) : undefined;
-  let allocations: { devices(): ReadonlyMap<string, DeviceAllocation>; status(): { connected: boolean; lastError: string | undefined }; stop(): void } | undefined;
-  if (config.podResourcesEnabled) {
-    if (existsSync(config.podResourcesDir)) {
-      const { PodResourcesSource } = await import('../collectors/podresources/podresources-client.js');
-      const source = new PodResourcesSource({ dir: config.podResourcesDir, log });
-      source.start();
-      allocations = source;
-    } else {
-      // No kubelet on this machine (or the directory is not mounted): nothing to ask.
-      log.info({ dir: config.podResourcesDir }, 'no kubelet pod-resources directory; device allocations not read');
-    }
-  }
-  // CRI (--cri.endpoint): pod sandboxes and their network namespaces from the container runtime.
-  // grpc-js is imported only when it is asked for; the first refresh is awaited (boundedly) so
-  // the first snapshot, and doctor's, already join through the runtime.
-  let sandboxes: { sandboxes(): readonly PodSandbox[]; status(): { connected: boolean; lastError: string | undefined }; stop(): void } | undefined;
-  if (config.criSocket !== undefined) {
-    const { CriSandboxSource } = await import('../collectors/cri/cri-client.js');
-    const source = new CriSandboxSource({ socketPath: config.criSocket, host: { netnsDir: config.netnsDir, procRoot: config.procfsRoot }, log });
-    const first = source.waitForRefresh(CRI_FIRST_REFRESH_WAIT_MS);
-    source.start();
-    await first;
-    sandboxes = source;
-  }
-  const devices = config.sysfsEnabled ? new SysfsDeviceSource({ root: config.sysfsRoot, log }) : undefined;
-  const netns = config.netnsEnabled
-    ? {
-        discovery: new NetnsDiscovery({ procRoot: config.procfsRoot, netnsDir: config.netnsDir, log }),
-        links: new NetlinkPodLinkSource({ log, procRoot: config.procfsRoot }),
+  // What was started, undone in reverse order by close() or when wiring fails half-way (a kube
+  // module that does not load, a kubeconfig that does not parse): no timer or socket outlives it.
+  const undo: (() => unknown)[] = [];
+  const release = async (): Promise<void> => {
+    for (const u of undo.splice(0).reverse()) {
+      try {
+        await u();
+      } catch (err) {
+        log.debug({ err }, 'source not closed cleanly');
       }
-    : undefined;
-  const listeners: (() => void)[] = [];
-  let metadata: PodMetadataSource | undefined;
-  let reloadTimer: NodeJS.Timeout | undefined;
-  if (config.manifests.length > 0) {
-    const source = new ManifestSource({ paths: config.manifests, log });
-    await source.reload();
-    if (reloadManifests) {
-      const reload = (): void =>
-        void source.reload().then(
-          () => listeners.forEach((l) => l()),
-          (err: unknown) => log.warn({ err }, 'manifest reload failed'),
-        );
-      reloadTimer = setInterval(reload, MANIFEST_RELOAD_MS);
-      reloadTimer.unref();
     }
-    metadata = podsOfNode(source, config.nodeName);
-  }
-  let kube: Wiring['kube'];
-  if (metadata === undefined && (config.kubeconfig !== undefined || process.env.KUBERNETES_SERVICE_HOST)) {
-    if (!config.nodeName) throw new AgentError('E_USAGE', 'against the kube API the agent needs its node: set NODE_NAME (downward API) or --node-name');
-    const [{ loadKubeConfig }, { KubeMetadataSource }, { KubeEventSink }, { NodeConditionWriter }] = await Promise.all([
-      import('../collectors/kube/kube-config.js'),
-      import('../collectors/kube/kube-source.js'),
-      import('../collectors/kube/event-sink.js'),
-      import('../collectors/kube/node-condition.js'),
-    ]);
-    const kubeConfig = loadKubeConfig(config.kubeconfig);
-    const source = new KubeMetadataSource({ kubeConfig, nodeName: config.nodeName, log });
-    source.onChange(() => listeners.forEach((l) => l()));
-    await source.start();
-    const events = new EventRecorder({ sink: new KubeEventSink({ kubeConfig, nodeName: config.nodeName }), log, instance: config.nodeName });
-    const condition = config.nodeCondition ? new NodeConditionWriter({ kubeConfig, nodeName: config.nodeName }) : undefined;
-    kube = { source, events, condition };
-    metadata = source;
-  }
-  // The agent lists lease directories per scrape and describes leases in the background; doctor waits for the description.
-  const ipam = config.ipamEnabled ? { source: new HostLocalIpamSource({ log, waitForDetails: oneShot }), root: config.ipamDir, leakGraceMs: config.ipamLeakGraceMs } : undefined;
-  return {
-    build: () => buildSnapshot({ links, devices, netns, metadata, sriov, allocations, sandboxes, ipam, networking }, { collectorTimeoutMs: config.collectorTimeoutMs, failures }),
-    links,
-    metadata,
-    netns,
-    onMetadataChange: (l) => void listeners.push(l),
-    kube,
-    async close() {
-      clearInterval(reloadTimer);
-      kube?.events.close();
-      allocations?.stop();
-      sandboxes?.stop();
-      await kube?.source.stop();
-      links.close();
-      netns?.links.close();
-    },
   };
+  const links = new NetlinkLinkSource({ vfInfo: config.sriovEnabled });
+  undo.push(() => links.close());
+  try {
+    const sriov = config.sriovEnabled ? new SriovSysfsSource({ root: config.sysfsRoot, log }) : undefined;
+    let allocations: { devices(): ReadonlyMap<string, DeviceAllocation>; status(): { connected: boolean; lastError: string | undefined }; stop(): void } | undefined;
+    if (config.podResourcesEnabled) {
+      if (existsSync(config.podResourcesDir)) {
+        const { PodResourcesSource } = await import('../collectors/podresources/podresources-client.js');
+        const source = new PodResourcesSource({ dir: config.podResourcesDir, log });
+        source.start();
+        undo.push(() => source.stop());
+        allocations = source;
+      } else {
+        // No kubelet on this machine (or the directory is not mounted): nothing to ask.
+        log.info({ dir: config.podResourcesDir }, 'no kubelet pod-resources directory; device allocations not read');
+      }
+    }
+    // CRI (--cri.endpoint): pod sandboxes and their network namespaces from the container runtime.
+    // grpc-js is imported only when it is asked for; the first refresh is awaited (boundedly) so
+    // the first snapshot, and doctor's, already join through the runtime.
+    let sandboxes: { sandboxes(): readonly PodSandbox[]; status(): { connected: boolean; lastError: string | undefined }; stop(): void } | undefined;
+    if (config.criSocket !== undefined) {
+      const { CriSandboxSource } = await import('../collectors/cri/cri-client.js');
+      const source = new CriSandboxSource({ socketPath: config.criSocket, host: { netnsDir: config.netnsDir, procRoot: config.procfsRoot }, log });
+      const first = source.waitForRefresh(CRI_FIRST_REFRESH_WAIT_MS);
+      source.start();
+      undo.push(() => source.stop());
+      await first;
+      sandboxes = source;
+    }
+    const devices = config.sysfsEnabled ? new SysfsDeviceSource({ root: config.sysfsRoot, log }) : undefined;
+    const netns = config.netnsEnabled
+      ? {
+          discovery: new NetnsDiscovery({ procRoot: config.procfsRoot, netnsDir: config.netnsDir, log }),
+          links: new NetlinkPodLinkSource({ log, procRoot: config.procfsRoot }),
+        }
+      : undefined;
+    if (netns) undo.push(() => netns.links.close());
+    const listeners: (() => void)[] = [];
+    let metadata: PodMetadataSource | undefined;
+    if (config.manifests.length > 0) {
+      const source = new ManifestSource({ paths: config.manifests, log });
+      await source.reload();
+      if (reloadManifests) {
+        const reload = (): void =>
+          void source.reload().then(
+            () => listeners.forEach((l) => l()),
+            (err: unknown) => log.warn({ err }, 'manifest reload failed'),
+          );
+        const timer = setInterval(reload, MANIFEST_RELOAD_MS);
+        timer.unref();
+        undo.push(() => clearInterval(timer));
+      }
+      metadata = podsOfNode(source, config.nodeName);
+    }
+    let kube: Wiring['kube'];
+    if (metadata === undefined && (config.kubeconfig !== undefined || process.env.KUBERNETES_SERVICE_HOST)) {
+      if (!config.nodeName) throw new AgentError('E_USAGE', 'against the kube API the agent needs its node: set NODE_NAME (downward API) or --node-name');
+      const [{ loadKubeConfig }, { KubeMetadataSource }, { KubeEventSink }, { NodeConditionWriter }] = await Promise.all([
+        import('../collectors/kube/kube-config.js'),
+        import('../collectors/kube/kube-source.js'),
+        import('../collectors/kube/event-sink.js'),
+        import('../collectors/kube/node-condition.js'),
+      ]);
+      const kubeConfig = loadKubeConfig(config.kubeconfig);
+      const source = new KubeMetadataSource({ kubeConfig, nodeName: config.nodeName, log });
+      source.onChange(() => listeners.forEach((l) => l()));
+      undo.push(() => source.stop());
+      await source.start();
+      const events = new EventRecorder({ sink: new KubeEventSink({ kubeConfig, nodeName: config.nodeName }), log, instance: config.nodeName });
+      undo.push(() => events.close());
+      const condition = config.nodeCondition ? new NodeConditionWriter({ kubeConfig, nodeName: config.nodeName }) : undefined;
+      kube = { source, events, condition };
+      metadata = source;
+    }
+    // The agent lists lease directories per scrape and describes leases in the background; doctor waits for the description.
+    const ipam = config.ipamEnabled ? { source: new HostLocalIpamSource({ log, waitForDetails: oneShot }), root: config.ipamDir, leakGraceMs: config.ipamLeakGraceMs } : undefined;
+    return {
+      build: () => buildSnapshot({ links, devices, netns, metadata, sriov, allocations, sandboxes, ipam, networking }, { collectorTimeoutMs: config.collectorTimeoutMs, failures }),
+      links,
+      metadata,
+      netns,
+      onMetadataChange: (l) => void listeners.push(l),
+      kube,
+      close: release,
+    };
+  } catch (err) {
+    await release();
+    throw err;
+  }
 }
 
 /** /metrics protection: bearer-token auth through the kube API (--web.auth=kube) and HTTPS (--web.tls.*). */
@@ -247,74 +262,91 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
     return { ready: reasons.length === 0, reasons };
   };
 
-  // The first snapshot should know the pods: wait (boundedly) for the kube caches first.
-  if (kube && !(await kube.source.waitForSync(KUBE_SYNC_WAIT_MS))) log.warn({ waitedMs: KUBE_SYNC_WAIT_MS }, 'kube API caches not synced yet; starting anyway');
-  // One snapshot before serving: readiness is known from the start, and a missing capability
-  // or a broken netlink socket shows in the log (once, by FailureLog) rather than at the first scrape.
-  const first = await snapshots.get();
-
-  // Host-interface readiness between scrapes: link events re-evaluate at once.
-  let monitor: ReadinessMonitor | undefined;
-  // The optional Node condition follows each transition, and is re-asserted on a heartbeat.
-  const condition = kube?.condition;
-  const syncCondition = (): void => {
-    if (!condition || !monitor) return;
-    condition.write(monitor.current()).catch((err: unknown) => log.debug({ err }, 'node condition not written; retried on the next heartbeat'));
+  // What start-up has started, stopped in reverse order by stop(), or at once when start-up fails
+  // half-way (the first snapshot, the link-event socket, a port already taken).
+  const stops: (() => unknown)[] = [() => wiring.close(), () => web.close()];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        log.debug({ err }, 'not stopped cleanly');
+      }
+    }
   };
-  const conditionTimer = condition ? setInterval(syncCondition, NODE_CONDITION_HEARTBEAT_MS) : undefined;
-  conditionTimer?.unref();
-  if (wiring.metadata) {
-    const metadata = wiring.metadata;
-    monitor = new ReadinessMonitor({
-      links: wiring.links,
-      linkEvents: new NetlinkLinkEvents({ log }),
-      metadata: () => ({ pods: metadata.pods(), networks: metadata.networks() }),
-      sriov: () => snapshots.last?.sriov ?? { pfs: [] },
-      events: kube?.events,
-      nodeName: config.nodeName ?? hostname(),
+  let first: Snapshot;
+  let server: RunningServer;
+  try {
+    // The first snapshot should know the pods: wait (boundedly) for the kube caches first.
+    if (kube && !(await kube.source.waitForSync(KUBE_SYNC_WAIT_MS))) log.warn({ waitedMs: KUBE_SYNC_WAIT_MS }, 'kube API caches not synced yet; starting anyway');
+    // One snapshot before serving: readiness is known from the start, and a missing capability
+    // or a broken netlink socket shows in the log (once, by FailureLog) rather than at the first scrape.
+    first = await snapshots.get();
+
+    // Host-interface readiness between scrapes: link events re-evaluate at once.
+    let monitor: ReadinessMonitor | undefined;
+    // The optional Node condition follows each transition, and is re-asserted on a heartbeat.
+    const condition = kube?.condition;
+    const syncCondition = (): void => {
+      if (!condition || !monitor) return;
+      condition.write(monitor.current()).catch((err: unknown) => log.debug({ err }, 'node condition not written; retried on the next heartbeat'));
+    };
+    const conditionTimer = condition ? setInterval(syncCondition, NODE_CONDITION_HEARTBEAT_MS) : undefined;
+    conditionTimer?.unref();
+    stops.push(() => clearInterval(conditionTimer));
+    if (wiring.metadata) {
+      const metadata = wiring.metadata;
+      monitor = new ReadinessMonitor({
+        links: wiring.links,
+        linkEvents: new NetlinkLinkEvents({ log }),
+        metadata: () => ({ pods: metadata.pods(), networks: metadata.networks() }),
+        sriov: () => snapshots.last?.sriov ?? { pfs: [] },
+        events: kube?.events,
+        nodeName: config.nodeName ?? hostname(),
+        log,
+        onTransition: () => syncCondition(),
+      });
+      const started = monitor;
+      stops.push(() => started.stop());
+      await monitor.start(AbortSignal.timeout(config.collectorTimeoutMs));
+      wiring.onMetadataChange(() => monitor?.metadataChanged());
+      syncCondition();
+    }
+
+    // Pod routes and addresses are read on a timer off the scrape path (scrapes take the last
+    // result); with the kube API, pod and NAD problems then become Events on those objects.
+    const reporter = kube ? new ProblemReporter(kube.events, (ns, name) => kube.source.pods().find((p) => p.namespace === ns && p.name === name)?.uid) : undefined;
+    const refresh = async (): Promise<void> => {
+      const last = snapshots.last;
+      const snapshot = last && Date.now() - last.takenAtMs < REFRESH_SNAPSHOT_MAX_AGE_MS ? last : await snapshots.get();
+      // Only pods with a secondary network have routes to check (about 1 ms of CPU per namespace here).
+      const read = await networking.refresh(snapshot.podNetns.filter((v) => v.pod && v.interfaces.some((i) => !i.isDefault && i.definition)).map((v) => v.netns));
+      reporter?.report(findProblems(snapshot, read));
+    };
+    const problemTimer = setInterval(() => void refresh().catch((err: unknown) => log.warn({ err }, 'route refresh or problem check failed')), NETWORKING_REFRESH_MS);
+    problemTimer.unref();
+    stops.push(() => clearInterval(problemTimer));
+    await refresh().catch((err: unknown) => log.warn({ err }, 'route refresh or problem check failed'));
+
+    server = await startHttpServer({
+      host: config.listenHost,
+      port: config.listenPort,
+      metrics,
+      readiness,
       log,
-      onTransition: () => syncCondition(),
+      version,
+      ...(web.tls ? { tls: web.tls } : {}),
+      ...(web.auth ? { auth: web.auth } : {}),
     });
-    await monitor.start(AbortSignal.timeout(config.collectorTimeoutMs));
-    wiring.onMetadataChange(() => monitor?.metadataChanged());
-    syncCondition();
+  } catch (err) {
+    await stopAll();
+    throw err;
   }
-
-  // Pod routes and addresses are read on a timer off the scrape path (scrapes take the last
-  // result); with the kube API, pod and NAD problems then become Events on those objects.
-  const reporter = kube ? new ProblemReporter(kube.events, (ns, name) => kube.source.pods().find((p) => p.namespace === ns && p.name === name)?.uid) : undefined;
-  const refresh = async (): Promise<void> => {
-    const last = snapshots.last;
-    const snapshot = last && Date.now() - last.takenAtMs < REFRESH_SNAPSHOT_MAX_AGE_MS ? last : await snapshots.get();
-    // Only pods with a secondary network have routes to check (about 1 ms of CPU per namespace here).
-    const read = await networking.refresh(snapshot.podNetns.filter((v) => v.pod && v.interfaces.some((i) => !i.isDefault && i.definition)).map((v) => v.netns));
-    reporter?.report(findProblems(snapshot, read));
-  };
-  const problemTimer = setInterval(() => void refresh().catch((err: unknown) => log.warn({ err }, 'route refresh or problem check failed')), NETWORKING_REFRESH_MS);
-  problemTimer.unref();
-  await refresh().catch((err: unknown) => log.warn({ err }, 'route refresh or problem check failed'));
-
-  const server = await startHttpServer({
-    host: config.listenHost,
-    port: config.listenPort,
-    metrics,
-    readiness,
-    log,
-    version,
-    ...(web.tls ? { tls: web.tls } : {}),
-    ...(web.auth ? { auth: web.auth } : {}),
-  });
+  stops.push(() => server.close());
   log.info({ address: server.address, version, links: first.hostLinks.length, tls: web.tls !== undefined, auth: config.webAuth }, 'listening');
   return {
     server,
-    async stop() {
-      clearInterval(problemTimer);
-      clearInterval(conditionTimer);
-      monitor?.stop();
-      await server.close();
-      web.close();
-      await wiring.close();
-    },
+    stop: stopAll,
   };
 }
 
