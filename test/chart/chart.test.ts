@@ -161,7 +161,18 @@ describe('values.schema.json', () => {
 
   it.each<[string, Obj]>([
     ['an unknown top-level key', { colectors: { sysfs: false } }],
-    ['an unknown collector', { collectors: { ipam: true } }],
+    ['an unknown collector', { collectors: { ebpf: true } }],
+    ['a filter mode the agent does not know', { filters: { hostInterfaces: 'some' } }],
+    ['an unknown filter', { filters: { interfaceInclude: 'eth.*' } }],
+    ['a regex that is not a string', { filters: { namespaceExclude: ['kube-system'] } }],
+    ['a pod series mode the agent does not know', { podSeries: 'per-node' }],
+    ['a negative series limit', { seriesLimit: -1 }],
+    ['a series limit that is a string', { seriesLimit: '50000' }],
+    ['a leak grace in hours (the agent takes ms, s, m)', { ipam: { leakGrace: '1h' } }],
+    ['a zero leak grace', { ipam: { leakGrace: '0s' } }],
+    ['an auth cache TTL without a unit', { auth: { cacheTTL: '120' } }],
+    ['a relative IPAM data directory', { ipam: { extraDataDirs: ['var/lib/x'] } }],
+    ['an IPAM data directory given twice', { ipam: { extraDataDirs: ['/a', '/a'] } }],
     ['a log level the agent does not know', { logLevel: 'trace' }],
     ['a port that is a string', { web: { port: '9739' } }],
     ['a port out of range', { web: { port: 70000 } }],
@@ -475,7 +486,7 @@ describe('rendering refuses', () => {
   });
 
   it('a value path that does not exist (strict, like helm template --strict)', () => {
-    const broken = new Map([...templates, ['templates/broken.yaml', 'x: {{ .Values.collectors.ipam }}\n']]);
+    const broken = new Map([...templates, ['templates/broken.yaml', 'x: {{ .Values.collectors.ebpf }}\n']]);
     expect(() =>
       renderTemplates({ templates: broken, values: defaultValues, chart: { Name: 'c', Version: '1', AppVersion: '1' }, release: { Name: 'r', Namespace: 'n' }, files: new Map() }),
     ).toThrow(TemplateError);
