@@ -422,14 +422,20 @@ describe('rendered with everything switched on', () => {
       '--metrics.series-limit=1000000',
       '--collector.timeout=3s',
     ]);
+    // The IPAM collector is off: none of its directories is mounted.
     expect(c.volumeMounts.filter((m) => ['tls', 'cri', 'podresources'].includes(m.name) || m.name.startsWith('ipam'))).toEqual([
-      { name: 'ipam', mountPath: '/var/lib/cni/networks', readOnly: true },
-      { name: 'ipam-0', mountPath: '/var/lib/cni/storage-ipam', readOnly: true },
-      { name: 'ipam-1', mountPath: '/opt/cni data/ipam', readOnly: true },
       { name: 'tls', mountPath: '/etc/multinet-agent/tls', readOnly: true },
       { name: 'cri', mountPath: '/run/crio', readOnly: true },
     ]);
-    expect(podSpec(docs).volumes.filter((v) => v.name.startsWith('ipam-'))).toEqual([
+    expect(podSpec(docs).volumes.filter((v) => v.name.startsWith('ipam'))).toEqual([]);
+    const ipamOn = render({ ...ALL_ON, collectors: { ipam: true } }, true);
+    expect(agent(ipamOn).volumeMounts.filter((m) => m.name.startsWith('ipam'))).toEqual([
+      { name: 'ipam', mountPath: '/var/lib/cni/networks', readOnly: true },
+      { name: 'ipam-0', mountPath: '/var/lib/cni/storage-ipam', readOnly: true },
+      { name: 'ipam-1', mountPath: '/opt/cni data/ipam', readOnly: true },
+    ]);
+    expect(podSpec(ipamOn).volumes.filter((v) => v.name.startsWith('ipam'))).toEqual([
+      { name: 'ipam', hostPath: { path: '/var/lib/cni/networks', type: 'DirectoryOrCreate' } },
       { name: 'ipam-0', hostPath: { path: '/var/lib/cni/storage-ipam', type: 'DirectoryOrCreate' } },
       { name: 'ipam-1', hostPath: { path: '/opt/cni data/ipam', type: 'DirectoryOrCreate' } },
     ]);
