@@ -9,6 +9,7 @@ import { join, relative } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { parseArgs, parseDuration, type RunConfig } from '../../agent/cli.js';
 import { renderTemplates, TemplateError } from './go-template.js';
 
 const CHART = new URL('../../chart/', import.meta.url).pathname;
@@ -129,12 +130,32 @@ function hasPath(v: unknown, path: string): boolean {
   return true;
 }
 
+/**
+ * Filter regexes that YAML would mangle unquoted (`|` and `>` at the start, `: `, ` #`, `{`, `*`,
+ * quotes, backslashes, `$`): each must reach the agent byte for byte.
+ */
+const REGEXES = {
+  hostInterfaceInclude: String.raw`eth\d+|ens[0-9]+f[01]`,
+  hostInterfaceExclude: String.raw`.*\.100$`,
+  networkInclude: 'prod/.*|',
+  networkExclude: `|"quoted": a #b`,
+  trafficClassInclude: '>storage|{data}',
+  trafficClassExclude: `.*bulk'|x`,
+  namespaceInclude: 'prod-.*|',
+  namespaceExclude: 'kube-.*|(dev|qa)-[0-9]+$',
+};
+
 const ALL_ON: Obj = {
-  auth: { enabled: true },
+  auth: { enabled: true, cacheTTL: '30s', deniedCacheTTL: '1500ms' },
   tls: { enabled: true, secretName: 'agent-tls' },
   cri: { enabled: true, endpoint: 'unix:///run/crio/crio.sock' },
   nodeCondition: { enabled: true },
-  collectors: { sysfs: false, netns: false, sriov: false, podresources: false },
+  collectors: { sysfs: false, netns: false, sriov: false, podresources: false, ipam: false },
+  ipam: { leakGrace: '5m', extraDataDirs: ['/var/lib/cni/storage-ipam', '/opt/cni data/ipam'] },
+  filters: { hostInterfaces: 'all', ...REGEXES },
+  podSeries: 'per-network',
+  // 1000000, not 50000: Helm reads it as a float64 that would print as 1e+06 without `int`.
+  seriesLimit: 1000000,
   logLevel: 'debug',
   extraArgs: ['--collector.timeout=3s'],
   image: { tag: '9.9.9' },
@@ -161,7 +182,18 @@ describe('values.schema.json', () => {
 
   it.each<[string, Obj]>([
     ['an unknown top-level key', { colectors: { sysfs: false } }],
-    ['an unknown collector', { collectors: { ipam: true } }],
+    ['an unknown collector', { collectors: { ebpf: true } }],
+    ['a filter mode the agent does not know', { filters: { hostInterfaces: 'some' } }],
+    ['an unknown filter', { filters: { interfaceInclude: 'eth.*' } }],
+    ['a regex that is not a string', { filters: { namespaceExclude: ['kube-system'] } }],
+    ['a pod series mode the agent does not know', { podSeries: 'per-node' }],
+    ['a negative series limit', { seriesLimit: -1 }],
+    ['a series limit that is a string', { seriesLimit: '50000' }],
+    ['a leak grace in hours (the agent takes ms, s, m)', { ipam: { leakGrace: '1h' } }],
+    ['a zero leak grace', { ipam: { leakGrace: '0s' } }],
+    ['an auth cache TTL without a unit', { auth: { cacheTTL: '120' } }],
+    ['a relative IPAM data directory', { ipam: { extraDataDirs: ['var/lib/x'] } }],
+    ['an IPAM data directory given twice', { ipam: { extraDataDirs: ['/a', '/a'] } }],
     ['a log level the agent does not know', { logLevel: 'trace' }],
     ['a port that is a string', { web: { port: '9739' } }],
     ['a port out of range', { web: { port: 70000 } }],
@@ -368,16 +400,44 @@ describe('rendered with everything switched on', () => {
       '--no-collector.netns',
       '--no-collector.sriov',
       '--no-collector.podresources',
+      '--no-collector.ipam',
+      '--collector.ipam.leak-grace=5m',
       '--kube.node-condition',
       '--web.auth=kube',
+      '--web.auth.cache-ttl=30s',
+      '--web.auth.denied-cache-ttl=1500ms',
       '--web.tls.cert-file=/etc/multinet-agent/tls/tls.crt',
       '--web.tls.key-file=/etc/multinet-agent/tls/tls.key',
       '--cri.endpoint=unix:///run/crio/crio.sock',
+      '--host.interfaces=all',
+      `--host.interface-include=${REGEXES.hostInterfaceInclude}`,
+      `--host.interface-exclude=${REGEXES.hostInterfaceExclude}`,
+      `--network.include=${REGEXES.networkInclude}`,
+      `--network.exclude=${REGEXES.networkExclude}`,
+      `--network.traffic-class-include=${REGEXES.trafficClassInclude}`,
+      `--network.traffic-class-exclude=${REGEXES.trafficClassExclude}`,
+      `--namespace.include=${REGEXES.namespaceInclude}`,
+      `--namespace.exclude=${REGEXES.namespaceExclude}`,
+      '--pod.series=per-network',
+      '--metrics.series-limit=1000000',
       '--collector.timeout=3s',
     ]);
-    expect(c.volumeMounts.filter((m) => ['tls', 'cri', 'podresources'].includes(m.name))).toEqual([
+    // The IPAM collector is off: none of its directories is mounted.
+    expect(c.volumeMounts.filter((m) => ['tls', 'cri', 'podresources'].includes(m.name) || m.name.startsWith('ipam'))).toEqual([
       { name: 'tls', mountPath: '/etc/multinet-agent/tls', readOnly: true },
       { name: 'cri', mountPath: '/run/crio', readOnly: true },
+    ]);
+    expect(podSpec(docs).volumes.filter((v) => v.name.startsWith('ipam'))).toEqual([]);
+    const ipamOn = render({ ...ALL_ON, collectors: { ipam: true } }, true);
+    expect(agent(ipamOn).volumeMounts.filter((m) => m.name.startsWith('ipam'))).toEqual([
+      { name: 'ipam', mountPath: '/var/lib/cni/networks', readOnly: true },
+      { name: 'ipam-0', mountPath: '/var/lib/cni/storage-ipam', readOnly: true },
+      { name: 'ipam-1', mountPath: '/opt/cni data/ipam', readOnly: true },
+    ]);
+    expect(podSpec(ipamOn).volumes.filter((v) => v.name.startsWith('ipam'))).toEqual([
+      { name: 'ipam', hostPath: { path: '/var/lib/cni/networks', type: 'DirectoryOrCreate' } },
+      { name: 'ipam-0', hostPath: { path: '/var/lib/cni/storage-ipam', type: 'DirectoryOrCreate' } },
+      { name: 'ipam-1', hostPath: { path: '/opt/cni data/ipam', type: 'DirectoryOrCreate' } },
     ]);
     for (const m of c.volumeMounts) expect(m.readOnly, m.name).toBe(true);
     const spec = podSpec(docs);
@@ -469,13 +529,108 @@ describe('rendered with everything switched on', () => {
   });
 });
 
+/** What the agent makes of the DaemonSet's args: its own parser, as in the pod (service account env). */
+function agentConfig(docs: Manifest[]): RunConfig {
+  const cmd = parseArgs(agent(docs).args, { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443', NODE_NAME: 'node-a' });
+  expect(cmd.kind).toBe('run');
+  return (cmd as { kind: 'run'; config: RunConfig }).config;
+}
+
+describe("the DaemonSet's args, parsed by the agent's own parseArgs", () => {
+  it('every flag the chart renders with everything switched on is a flag of the agent, with the values meant', () => {
+    const docs = render(ALL_ON, true);
+    // One flag at a time too, so a renamed flag is named (the TLS pair only parses together).
+    const env = { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
+    for (const arg of agent(docs).args.filter((a) => !a.startsWith('--web.tls.'))) expect(() => parseArgs([arg], env), arg).not.toThrow();
+    const config = agentConfig(docs);
+    expect(config).toMatchObject({
+      listenPort: 9739,
+      sysfsRoot: '/host/sys',
+      procfsRoot: '/host/proc',
+      netnsDir: '/host/run/netns',
+      ipamDir: '/var/lib/cni/networks',
+      podResourcesDir: '/var/lib/kubelet/pod-resources',
+      logLevel: 'debug',
+      sysfsEnabled: false,
+      netnsEnabled: false,
+      sriovEnabled: false,
+      podResourcesEnabled: false,
+      ipamEnabled: false,
+      ipamLeakGraceMs: 300_000,
+      nodeCondition: true,
+      webAuth: 'kube',
+      webAuthCacheTtlMs: 30_000,
+      webAuthDeniedCacheTtlMs: 1_500,
+      webTls: { certFile: '/etc/multinet-agent/tls/tls.crt', keyFile: '/etc/multinet-agent/tls/tls.key' },
+      criSocket: '/run/crio/crio.sock',
+      collectorTimeoutMs: 3_000,
+      nodeName: 'node-a',
+    });
+    const f = config.exportFilter;
+    expect({ hostInterfaces: f.hostInterfaces, podSeries: f.podSeries, seriesLimit: f.seriesLimit }).toEqual({ hostInterfaces: 'all', podSeries: 'per-network', seriesLimit: 1_000_000 });
+    // Each regex arrived whole: the agent anchors exactly the string of values.yaml.
+    const sources = {
+      hostInterfaceInclude: f.hostInterface.include,
+      hostInterfaceExclude: f.hostInterface.exclude,
+      networkInclude: f.network.include,
+      networkExclude: f.network.exclude,
+      trafficClassInclude: f.trafficClass.include,
+      trafficClassExclude: f.trafficClass.exclude,
+      namespaceInclude: f.namespace.include,
+      namespaceExclude: f.namespace.exclude,
+    };
+    for (const [k, re] of Object.entries(sources)) expect(re?.source, k).toBe(new RegExp(`^(?:${REGEXES[k as keyof typeof REGEXES]})$`).source);
+    expect(f.network.include?.test('')).toBe(true);
+    expect(f.namespace.exclude?.test('qa-7')).toBe(true);
+    expect(f.namespace.exclude?.test('prod-1')).toBe(false);
+    expect(f.hostInterface.include?.test('eth12')).toBe(true);
+    expect(f.hostInterface.exclude?.test('bond0.100')).toBe(true);
+  });
+
+  it("values.yaml's defaults are the agent's defaults, so leaving a flag out changes nothing", () => {
+    const config = agentConfig(render());
+    const bare = (parseArgs([], {}) as { config: RunConfig }).config;
+    const v = defaultValues as { auth: { cacheTTL: string; deniedCacheTTL: string }; ipam: { leakGrace: string }; filters: Record<string, string>; podSeries: string; seriesLimit: number };
+    expect(config.ipamLeakGraceMs).toBe(parseDuration('x', v.ipam.leakGrace));
+    expect(bare.ipamLeakGraceMs).toBe(config.ipamLeakGraceMs);
+    expect(bare.webAuthCacheTtlMs).toBe(parseDuration('x', v.auth.cacheTTL));
+    expect(bare.webAuthDeniedCacheTtlMs).toBe(parseDuration('x', v.auth.deniedCacheTTL));
+    expect(config.exportFilter).toEqual(bare.exportFilter);
+    expect(bare.exportFilter).toMatchObject({ hostInterfaces: v.filters.hostInterfaces, podSeries: v.podSeries, seriesLimit: v.seriesLimit });
+    expect(config).toMatchObject({ sysfsEnabled: true, netnsEnabled: true, sriovEnabled: true, podResourcesEnabled: true, ipamEnabled: true, webAuth: 'none', webTls: undefined, criSocket: undefined, nodeCondition: false });
+    // Auth TTLs are rendered only with auth on, and only when they differ.
+    expect(agent(render({ auth: { cacheTTL: '1m' } })).args.some((a) => a.startsWith('--web.auth'))).toBe(false);
+    expect(agentConfig(render({ auth: { enabled: true } })).webAuthCacheTtlMs).toBe(bare.webAuthCacheTtlMs);
+    expect(agent(render({ auth: { enabled: true } })).args.filter((a) => a.startsWith('--web.auth'))).toEqual(['--web.auth=kube']);
+  });
+
+  it('a series limit of 0 (no limit) is passed, not dropped as false', () => {
+    expect(agent(render({ seriesLimit: 0 })).args).toContain('--metrics.series-limit=0');
+    expect(agentConfig(render({ seriesLimit: 0 })).exportFilter.seriesLimit).toBe(0);
+  });
+
+  it('probes stay on /healthz and /readyz, which the agent serves without a token; HTTPS with tls', () => {
+    // exporters/http/server.ts only checks /metrics; the kubelet's probes carry no token.
+    const authOnly = agent(render({ auth: { enabled: true } }));
+    expect(authOnly.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics', scheme: 'HTTP' });
+    expect(authOnly.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics', scheme: 'HTTP' });
+    const tls = agent(render({ auth: { enabled: true }, tls: { enabled: true, secretName: 's' } }));
+    expect(tls.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics', scheme: 'HTTPS' });
+    expect(tls.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics', scheme: 'HTTPS' });
+  });
+});
+
 describe('rendering refuses', () => {
+  it('an extra IPAM data directory that is hostPaths.ipam (two mounts at one path)', () => {
+    expect(() => render({ ipam: { extraDataDirs: ['/var/lib/cni/networks'] } })).toThrow(/repeats hostPaths.ipam/);
+  });
+
   it('tls without a Secret, as the schema does', () => {
     expect(() => render({ tls: { enabled: true } })).toThrow(/tls.enabled needs tls.secretName/);
   });
 
   it('a value path that does not exist (strict, like helm template --strict)', () => {
-    const broken = new Map([...templates, ['templates/broken.yaml', 'x: {{ .Values.collectors.ipam }}\n']]);
+    const broken = new Map([...templates, ['templates/broken.yaml', 'x: {{ .Values.collectors.ebpf }}\n']]);
     expect(() =>
       renderTemplates({ templates: broken, values: defaultValues, chart: { Name: 'c', Version: '1', AppVersion: '1' }, release: { Name: 'r', Namespace: 'n' }, files: new Map() }),
     ).toThrow(TemplateError);

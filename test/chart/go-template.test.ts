@@ -54,6 +54,22 @@ describe('go-template subset', () => {
     expect(run('{{ "unix:///run/containerd/containerd.sock" | trimPrefix "unix://" | dir }}')).toBe('/run/containerd');
   });
 
+  it('numbers of the values are float64 as in Helm: %v, int, and eq across kinds refused', () => {
+    // Go: fmt.Sprint(float64(1000000)) is "1e+06", which an agent flag would not parse.
+    expect(run('{{ .Values.n }}|{{ .Values.s }}|{{ .Values.f }}|{{ .Values.p }}', { n: 1000000, s: 50000, f: 1.5, p: 9739 })).toBe('1e+06|50000|1.5|9739');
+    expect(run('{{ .Values.n | int }}|{{ int .Values.f }}|{{ 1000000 }}', { n: 1000000, f: 1.5 })).toBe('1000000|1|1000000');
+    expect(run('{{ if ne (int .Values.n) 50000 }}x{{ end }}{{ if eq (int .Values.s) 50000 }}y{{ end }}', { n: 1000000, s: 50000 })).toBe('xy');
+    expect(() => run('{{ ne .Values.n 50000 }}', { n: 50000 })).toThrow(/incompatible types/);
+    expect(() => run('{{ eq .Values.s 1 }}', { s: '1' })).toThrow(/incompatible types/);
+    expect(run('{{ if .Values.z }}t{{ else }}f{{ end }}{{ if int .Values.z }}t{{ else }}f{{ end }}', { z: 0 })).toBe('ff');
+  });
+
+  it('quote keeps a regex with | $ \\ and " in one YAML string', () => {
+    const re = String.raw`prod-.*|(dev|qa)-[0-9]+$|a\.b "x"`;
+    const out = run('- {{ printf "--network.include=%s" .Values.r | quote }}', { r: re });
+    expect(out).toBe(`- ${JSON.stringify(`--network.include=${re}`)}`);
+  });
+
   it('.Files.Glob and .Files.Get, sorted by path', () => {
     expect(run('{{ range $p, $_ := .Files.Glob "rules/*.yaml" }}{{ $f := $.Files.Get $p | fromYaml }}{{ base $p }}:{{ $f.groups | toYaml }};{{ end }}')).toBe(
       'a.yaml:- name: a;b.yaml:- name: b;',

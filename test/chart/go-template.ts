@@ -10,6 +10,10 @@
  *   `.Files.Glob` (only `*` wildcards) and `.Files.Get` as methods;
  * - `strict` mirrors `helm template --strict`: a missing map key is an error. A field of nil is
  *   an error either way, as in Go.
+ * - numbers: a number of the values is a float64, as Helm reads values files, and prints as Go's
+ *   `%v` does (`1000000` as `1e+06`); an integer literal in a template and the result of `int`
+ *   are ints (BigInt here). `eq`/`ne` of an int and a float64 (or of a number and a string) is an
+ *   error, as in Go: compare `(int .Values.n)` with an int literal.
  *
  * Anything else (`template`, `block`, `break`, `tpl`, `lookup`, `.Capabilities`, ...) is an
  * error, never silently wrong output. What it renders is checked by tests; real `helm lint`
@@ -130,6 +134,7 @@ function parsePipeline(tokens: string[]): Pipeline {
       i = j - 1;
     } else if (t.startsWith('"')) op = { k: 'lit', v: JSON.parse(t) };
     else if (t.startsWith('`')) op = { k: 'lit', v: t.slice(1, -1) };
+    else if (/^-?[0-9]+$/.test(t)) op = { k: 'lit', v: BigInt(t) };
     else if (/^-?[0-9]/.test(t)) op = { k: 'lit', v: Number(t) };
     else if (t === 'true' || t === 'false') op = { k: 'lit', v: t === 'true' };
     else if (t === 'nil') op = { k: 'lit', v: undefined };
@@ -217,7 +222,7 @@ function parse(name: string, src: string, defines: Map<string, readonly Node[]>)
 
 /** Go's truth: false, 0, nil, "" and empty lists and maps are false. */
 export function truthy(v: Value): boolean {
-  if (v === undefined || v === null || v === false || v === 0 || v === '') return false;
+  if (v === undefined || v === null || v === false || v === 0 || v === 0n || v === '') return false;
   if (Array.isArray(v)) return v.length > 0;
   if (typeof v === 'object') return Object.keys(v as object).length > 0;
   return true;
@@ -227,9 +232,20 @@ function isMap(v: Value): v is Record<string, Value> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Go's `%v` of a float64 (strconv 'g', shortest): an exponent from 1e+06 up and below 1e-04. */
+export function goFloat(n: number): string {
+  if (!Number.isFinite(n)) return Number.isNaN(n) ? 'NaN' : n > 0 ? '+Inf' : '-Inf';
+  if (n === 0) return '0';
+  const [mant, e] = n.toExponential().split('e') as [string, string];
+  const exp = Number(e);
+  if (exp < -4 || exp >= 6) return `${mant}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  return String(n);
+}
+
 function print(v: Value): string {
   if (v === undefined || v === null) return '';
-  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (typeof v === 'number') return goFloat(v);
+  if (typeof v === 'string' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
   throw new TemplateError(`printing a ${Array.isArray(v) ? 'list' : 'map'} directly (use toYaml)`);
 }
 
@@ -307,8 +323,10 @@ export function renderTemplates(options: {
       let i = 0;
       return String(fmt).replace(/%([sdvq%])/g, (_, c: string) => (c === '%' ? '%' : c === 'q' ? JSON.stringify(print(args[i++])) : print(args[i++])));
     },
-    eq: (a, ...bs) => bs.some((b) => a === b),
-    ne: (a, b) => a !== b,
+    eq: (a, ...bs) => bs.some((b) => comparable(a, b) && a === b),
+    ne: (a, b) => comparable(a, b) && a !== b,
+    // Sprig's int (cast.ToInt): a float64 truncated, a string parsed (0 when it is not a number).
+    int: (v) => (typeof v === 'bigint' ? v : typeof v === 'number' ? BigInt(Math.trunc(v)) : typeof v === 'string' && /^-?[0-9]+$/.test(v) ? BigInt(v) : 0n),
     not: (a) => !truthy(a),
     list: (...xs) => xs,
     concat: (...ls) => ls.flatMap((l) => (Array.isArray(l) ? l : l === undefined || l === null ? [] : fail(`concat of a ${typeof l}`))),
@@ -331,6 +349,13 @@ export function renderTemplates(options: {
     },
     base: (p) => print(p).replace(/\/+$/, '').split('/').pop() ?? '',
   };
+  /** Go's eq refuses operands of different basic kinds (int against float64, number against string). */
+  function comparable(a: Value, b: Value): true {
+    const kind = (v: Value): string => (typeof v === 'bigint' ? 'int' : typeof v === 'number' ? 'float64' : typeof v);
+    const basic = (k: string): boolean => ['int', 'float64', 'string', 'boolean'].includes(k);
+    if (basic(kind(a)) && basic(kind(b)) && kind(a) !== kind(b)) throw new TemplateError(`incompatible types for comparison (${kind(a)} and ${kind(b)})`);
+    return true;
+  }
   function fail(msg: string): never {
     throw new TemplateError(msg);
   }
