@@ -232,6 +232,13 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
       const s = await series(`count_over_time(up{job="multinet-agent"}[15s]) >= 12 and timestamp(up{job="multinet-agent"}) > ${trafficEnd + 2}`).catch(() => []);
       return s.length === 2 ? true : undefined;
     });
+    // Series the agent makes off the scrape path: leaks are judged once the kube cache has the
+    // pods and the leases' holders have been read (every 10 s), routes are read every 10 s.
+    await until('IPAM leak judgement and pod routes, recorded', 60_000, async () => {
+      const leaked = await series(`node_network:multinet_ipam_addresses_leaked:sum{node="${NODE}"}`).catch(() => []);
+      const routes = await series(`node_network:multinet_pod_interface_route_mismatch:sum{node="${NODE}"}`).catch(() => []);
+      return leaked.length > 0 && routes.length > 0 ? true : undefined;
+    });
     await until('every rule evaluated', 30_000, async () => {
       const res = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as { data: { groups: { rules: { health: string }[] }[] } };
       return res.data.groups.flatMap((g) => g.rules).every((r) => r.health === 'ok') ? true : undefined;
