@@ -19,6 +19,13 @@
  * label the alert relies on meets real series; the expression as written must parse. Dashboard
  * queries are evaluated with the dashboard's defaults ($node and $network: All) and
  * $__rate_interval = 10s (the dashboard's own choice on a 1 s scrape would be 4 s).
+ *
+ * Issue 7: the lab has one more NAD, tiny-network (a host-local range of three addresses, no pods
+ * at first); the correct seed shows one policy, no violation, no route mismatch, no leak. Last,
+ * the four faults of lab-ipam.test.ts — a pod against the storage NAD's policy, the storage subnet
+ * routed via eth0 in a pod, a sandbox lost without CNI DEL (its leases aged past the grace), the
+ * tiny range filled by the real host-local — must each reach Prometheus as a pending alert and
+ * show in the panels.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
