@@ -39,6 +39,7 @@ import { LAB_POSSIBLE, LAB_STATE_ROOT, requireLab, testLab } from '../support/la
 import { bridgeToNetns, type NetnsBridge } from '../support/netns-bridge.js';
 import { createNetns, deleteNetns, ip, netnsName } from '../support/netns.js';
 import { requirePrometheusTools } from '../support/promtool.js';
+import { makeTestPair, type TestPair } from '../support/tls.js';
 
 const LAB = `pl${process.pid % 100000}`;
 const theLab = testLab(LAB);
@@ -134,6 +135,7 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
   let promUrl = '';
   let sriovNsMade = false;
   let iperfBytes = 0;
+  let sriovCert: TestPair | undefined;
   let rules: Rule[] = [];
   let dashboard: { templating: { list: { name: string; type: string; query?: { query: string } | string }[] }; panels: Panel[] } | undefined;
 
@@ -210,7 +212,18 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
     await ip('-n', SRIOV_NS, 'link', 'set', srEnd, 'up');
     await ip('-n', NODE, 'addr', 'add', `${labAddr}/30`, 'dev', labEnd);
     await ip('-n', NODE, 'link', 'set', labEnd, 'up');
-    sriovAgent = await startAgentIn(SRIOV_NS, SRIOV_PORT, [`--path.sysfs=${SRIOV_SYSFS}`, '--no-collector.netns', '--no-collector.podresources', `--web.listen-address=:${SRIOV_PORT}`]);
+    // It serves TLS (a self-signed certificate for 127.0.0.1, valid 90 days), so the serving
+    // certificate's expiry is real: Prometheus scrapes it over https, verifying the certificate
+    // against itself as the CA and its IP SAN through server_name.
+    sriovCert = makeTestPair(workDir, 'sriov-fixture', 90);
+    sriovAgent = await startAgentIn(SRIOV_NS, SRIOV_PORT, [
+      `--path.sysfs=${SRIOV_SYSFS}`,
+      '--no-collector.netns',
+      '--no-collector.podresources',
+      `--web.listen-address=:${SRIOV_PORT}`,
+      `--web.tls.cert-file=${path.join(workDir, 'sriov-fixture.crt')}`,
+      `--web.tls.key-file=${path.join(workDir, 'sriov-fixture.key')}`,
+    ]);
 
     // Prometheus in the lab's node namespace.
     const ruleFiles = (await readdir(RULES_DIR)).filter((n) => n.endsWith('.yaml')).map((n) => path.join(RULES_DIR, n));
@@ -220,9 +233,11 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
       scrape_configs: [
         {
           job_name: 'multinet-agent',
+          // Only the target that serves https uses it (its __scheme__ label).
+          tls_config: { ca_file: path.join(workDir, 'sriov-fixture.crt'), server_name: '127.0.0.1' },
           static_configs: [
             { targets: [`127.0.0.1:${AGENT_PORT}`], labels: { node: NODE } },
-            { targets: [`${srAddr}:${SRIOV_PORT}`], labels: { node: SRIOV_NODE } },
+            { targets: [`${srAddr}:${SRIOV_PORT}`], labels: { node: SRIOV_NODE, __scheme__: 'https' } },
           ],
         },
       ],
@@ -288,9 +303,18 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
     if (workDir) await rm(workDir, { recursive: true, force: true });
   }, 120_000);
 
-  it('scrapes both agents, unauthenticated', async () => {
+  it('scrapes both agents, unauthenticated, the fixture node over https', async () => {
     const up = await series('up{job="multinet-agent"}');
     expect(up.map((s) => [s.metric.node, s.value[1]]).sort()).toEqual([[NODE, '1'], [SRIOV_NODE, '1']].sort());
+    const targets = (await (await fetch(`${promUrl}/api/v1/targets`)).json()) as { data: { activeTargets: { labels: Record<string, string>; scrapeUrl: string }[] } };
+    expect(targets.data.activeTargets.find((t) => t.labels.node === SRIOV_NODE)?.scrapeUrl).toMatch(/^https:/);
+  });
+
+  it('the serving certificate panel: the fixture node\'s certificate, days ahead', async () => {
+    const left = (await value(expand(dashboard?.panels.find((p) => p.title === 'Serving certificate expires in')?.targets?.[0]?.expr ?? ''))) ?? 0;
+    const expected = ((sriovCert?.notAfterMs ?? 0) - Date.now()) / 1000;
+    expect(Math.abs(left - expected)).toBeLessThan(60);
+    expect(left).toBeGreaterThan(89 * 86400);
   });
 
   it('loads every rule of chart/rules and evaluates it without error', async () => {
