@@ -19,9 +19,16 @@
  * label the alert relies on meets real series; the expression as written must parse. Dashboard
  * queries are evaluated with the dashboard's defaults ($node and $network: All) and
  * $__rate_interval = 10s (the dashboard's own choice on a 1 s scrape would be 4 s).
+ *
+ * Issue 7: the lab has one more NAD, tiny-network (a host-local range of three addresses, no pods
+ * at first); the correct seed shows one policy, no violation, no route mismatch, no leak. Last,
+ * the four faults of lab-ipam.test.ts — a pod against the storage NAD's policy, the storage subnet
+ * routed via eth0 in a pod, a sandbox lost without CNI DEL (its leases aged past the grace), the
+ * tiny range filled by the real host-local — must each reach Prometheus as a pending alert and
+ * show in the panels.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,6 +39,7 @@ import { LAB_POSSIBLE, LAB_STATE_ROOT, requireLab, testLab } from '../support/la
 import { bridgeToNetns, type NetnsBridge } from '../support/netns-bridge.js';
 import { createNetns, deleteNetns, ip, netnsName } from '../support/netns.js';
 import { requirePrometheusTools } from '../support/promtool.js';
+import { makeTestPair, type TestPair } from '../support/tls.js';
 
 const LAB = `pl${process.pid % 100000}`;
 const theLab = testLab(LAB);
@@ -48,6 +56,26 @@ const DASHBOARD = path.join(ROOT, 'chart/dashboards/multinet.json');
 const SRIOV_SYSFS = path.join(ROOT, 'collectors/sriov/testdata/sys');
 const RATE_INTERVAL = '10s';
 const TRAFFIC_CLASS: Record<string, string> = { 'mgmt-network': 'management', 'data-network': 'data', 'storage-network': 'storage' };
+const SEED = path.join(ROOT, 'lab/manifests/seed');
+const LAB_DIR = path.join(LAB_STATE_ROOT, LAB);
+/** Beside the seed: a macvlan network whose host-local range has three addresses (.2-.4), to fill. */
+const TINY_NAD = `apiVersion: k8s.cni.cncf.io/v1
+kind: NetworkAttachmentDefinition
+metadata:
+  name: tiny-network
+  namespace: default
+spec:
+  config: '{"cniVersion":"0.3.1","type":"macvlan","master":"eth4","mode":"bridge","ipam":{"type":"host-local","subnet":"10.40.0.0/29","rangeStart":"10.40.0.2","rangeEnd":"10.40.0.4","gateway":"10.40.0.1"}}'
+`;
+
+interface LabStatePod {
+  name: string;
+  netns: string;
+  pid?: number;
+  containerId: string;
+  status: { name: string; interface: string; ips: string[] }[];
+}
+const labPods = async (): Promise<LabStatePod[]> => (JSON.parse(await readFile(path.join(LAB_DIR, 'state.json'), 'utf8')) as { pods: LabStatePod[] }).pods;
 
 requireLab('test/integration/prometheus-lab.test.ts');
 const HAVE_PROMETHEUS = LAB_POSSIBLE && requirePrometheusTools('test/integration/prometheus-lab.test.ts', ['prometheus']);
@@ -107,6 +135,7 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
   let promUrl = '';
   let sriovNsMade = false;
   let iperfBytes = 0;
+  let sriovCert: TestPair | undefined;
   let rules: Rule[] = [];
   let dashboard: { templating: { list: { name: string; type: string; query?: { query: string } | string }[] }; panels: Panel[] } | undefined;
 
@@ -131,7 +160,11 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
     dashboard = JSON.parse(await readFile(DASHBOARD, 'utf8')) as typeof dashboard;
 
     await lab('down');
-    const up = await lab('up');
+    workDir = await mkdtemp(path.join(tmpdir(), 'mna-prom-'));
+    const labManifests = path.join(workDir, 'lab-manifests');
+    await cp(SEED, labManifests, { recursive: true });
+    await writeFile(path.join(labManifests, 'tiny-network.yaml'), TINY_NAD);
+    const up = await lab('up', '--manifests', labManifests);
     if (up.code !== 0) throw new Error(`lab up failed: ${up.out}`);
 
     // The kube API with the lab's objects, the NADs labelled with a traffic class.
@@ -143,7 +176,8 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
     for (const p of pods.items) server.create('pods', p);
     for (const n of nads.items) {
       const cls = TRAFFIC_CLASS[String(n.metadata.name)];
-      server.create('network-attachment-definitions', { ...n, metadata: { ...n.metadata, labels: { ...(n.metadata.labels as Record<string, string> | undefined), 'multinet.io/traffic-class': cls } } });
+      const labels = { ...(n.metadata.labels as Record<string, string> | undefined), ...(cls ? { 'multinet.io/traffic-class': cls } : {}) };
+      server.create('network-attachment-definitions', { ...n, metadata: { ...n.metadata, labels } });
     }
     server.create('pods', {
       apiVersion: 'v1',
@@ -152,7 +186,6 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
       spec: { nodeName: NODE },
     });
     server.create('nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: NODE }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
-    workDir = await mkdtemp(path.join(tmpdir(), 'mna-prom-'));
     const kubeconfig = path.join(workDir, 'kubeconfig');
     await writeFile(
       kubeconfig,
@@ -179,7 +212,18 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
     await ip('-n', SRIOV_NS, 'link', 'set', srEnd, 'up');
     await ip('-n', NODE, 'addr', 'add', `${labAddr}/30`, 'dev', labEnd);
     await ip('-n', NODE, 'link', 'set', labEnd, 'up');
-    sriovAgent = await startAgentIn(SRIOV_NS, SRIOV_PORT, [`--path.sysfs=${SRIOV_SYSFS}`, '--no-collector.netns', '--no-collector.podresources', `--web.listen-address=:${SRIOV_PORT}`]);
+    // It serves TLS (a self-signed certificate for 127.0.0.1, valid 90 days), so the serving
+    // certificate's expiry is real: Prometheus scrapes it over https, verifying the certificate
+    // against itself as the CA and its IP SAN through server_name.
+    sriovCert = makeTestPair(workDir, 'sriov-fixture', 90);
+    sriovAgent = await startAgentIn(SRIOV_NS, SRIOV_PORT, [
+      `--path.sysfs=${SRIOV_SYSFS}`,
+      '--no-collector.netns',
+      '--no-collector.podresources',
+      `--web.listen-address=:${SRIOV_PORT}`,
+      `--web.tls.cert-file=${path.join(workDir, 'sriov-fixture.crt')}`,
+      `--web.tls.key-file=${path.join(workDir, 'sriov-fixture.key')}`,
+    ]);
 
     // Prometheus in the lab's node namespace.
     const ruleFiles = (await readdir(RULES_DIR)).filter((n) => n.endsWith('.yaml')).map((n) => path.join(RULES_DIR, n));
@@ -189,9 +233,11 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
       scrape_configs: [
         {
           job_name: 'multinet-agent',
+          // Only the target that serves https uses it (its __scheme__ label).
+          tls_config: { ca_file: path.join(workDir, 'sriov-fixture.crt'), server_name: '127.0.0.1' },
           static_configs: [
             { targets: [`127.0.0.1:${AGENT_PORT}`], labels: { node: NODE } },
-            { targets: [`${srAddr}:${SRIOV_PORT}`], labels: { node: SRIOV_NODE } },
+            { targets: [`${srAddr}:${SRIOV_PORT}`], labels: { node: SRIOV_NODE, __scheme__: 'https' } },
           ],
         },
       ],
@@ -232,6 +278,13 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
       const s = await series(`count_over_time(up{job="multinet-agent"}[15s]) >= 12 and timestamp(up{job="multinet-agent"}) > ${trafficEnd + 2}`).catch(() => []);
       return s.length === 2 ? true : undefined;
     });
+    // Series the agent makes off the scrape path: leaks are judged once the kube cache has the
+    // pods and the leases' holders have been read (every 10 s), routes are read every 10 s.
+    await until('IPAM leak judgement and pod routes, recorded', 60_000, async () => {
+      const leaked = await series(`node_network:multinet_ipam_addresses_leaked:sum{node="${NODE}"}`).catch(() => []);
+      const routes = await series(`node_network:multinet_pod_interface_route_mismatch:sum{node="${NODE}"}`).catch(() => []);
+      return leaked.length > 0 && routes.length > 0 ? true : undefined;
+    });
     await until('every rule evaluated', 30_000, async () => {
       const res = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as { data: { groups: { rules: { health: string }[] }[] } };
       return res.data.groups.flatMap((g) => g.rules).every((r) => r.health === 'ok') ? true : undefined;
@@ -250,9 +303,18 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
     if (workDir) await rm(workDir, { recursive: true, force: true });
   }, 120_000);
 
-  it('scrapes both agents, unauthenticated', async () => {
+  it('scrapes both agents, unauthenticated, the fixture node over https', async () => {
     const up = await series('up{job="multinet-agent"}');
     expect(up.map((s) => [s.metric.node, s.value[1]]).sort()).toEqual([[NODE, '1'], [SRIOV_NODE, '1']].sort());
+    const targets = (await (await fetch(`${promUrl}/api/v1/targets`)).json()) as { data: { activeTargets: { labels: Record<string, string>; scrapeUrl: string }[] } };
+    expect(targets.data.activeTargets.find((t) => t.labels.node === SRIOV_NODE)?.scrapeUrl).toMatch(/^https:/);
+  });
+
+  it('the serving certificate panel: the fixture node\'s certificate, days ahead', async () => {
+    const left = (await value(expand(dashboard?.panels.find((p) => p.title === 'Serving certificate expires in')?.targets?.[0]?.expr ?? ''))) ?? 0;
+    const expected = ((sriovCert?.notAfterMs ?? 0) - Date.now()) / 1000;
+    expect(Math.abs(left - expected)).toBeLessThan(60);
+    expect(left).toBeGreaterThan(89 * 86400);
   });
 
   it('loads every rule of chart/rules and evaluates it without error', async () => {
@@ -342,4 +404,107 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
     // No kubelet on the fixture node: no VF is held by a pod, and the rule says 0, not nothing.
     expect(await perPf('node_pf:multinet_sriov_vfs_allocated:count')).toEqual({ ens1f0: 0, '0000:3b:00.1': 0, ens2f0: 0, ens2f1: 0, ens3f0np0: 0, ib0: 0 });
   });
+
+  /** A dashboard query by panel title and refId, as Grafana sends it with the defaults. */
+  const panelQuery = (title: string, refId = 'A'): string => {
+    const t = dashboard?.panels.find((p) => p.title === title)?.targets?.find((x) => x.refId === refId);
+    if (!t) throw new Error(`no panel ${title} ${refId}`);
+    return expand(t.expr);
+  };
+  const panelValue = async (title: string, refId = 'A'): Promise<number | undefined> => value(panelQuery(title, refId));
+  /** Samples of the series the given alert's expression (as written, without `for`) returns. */
+  const alerting = async (name: string): Promise<Record<string, string>[]> => {
+    const r = rules.find((x) => x.alert === name);
+    if (!r) throw new Error(`no alert ${name}`);
+    return (await series(r.expr)).map((s) => s.metric);
+  };
+
+  it('the network policy and IPAM row on the correct seed: one policy, enforced, no violation, no route mismatch, no leak', async () => {
+    expect(await panelValue('Network policies', 'A')).toBe(1);
+    expect(await panelValue('Network policies', 'B')).toBe(1);
+    expect(await panelValue('Policy violations now')).toBe(0);
+    expect(await panelValue('Policy violations (24h)')).toBe(0);
+    expect(await panelValue('Route mismatches')).toBe(0);
+    // Judged (a number, not "no data"), and none.
+    expect(await panelValue('Leaked IPAM addresses')).toBe(0);
+    // Every storage attachment is checked against the policy; every secondary interface of a pod
+    // with a process has its routes checked.
+    const pods = await labPods();
+    const policy = await series(panelQuery('Attachments against their network\'s policy'));
+    expect(policy.map((s) => `${s.metric.pod} ${s.metric.interface} ${s.value[1]}`).sort()).toEqual(
+      pods.flatMap((p) => p.status.filter((x) => x.name === 'default/storage-network').map((x) => `${p.name} ${x.interface} 0`)).sort(),
+    );
+    // (A pod whose namespace ran iperf3 for `lab traffic` had a process too, for a while.)
+    const routes = await series(panelQuery('Routes of pod secondary interfaces'));
+    expect(routes.map((s) => `${s.metric.pod} ${s.metric.interface} ${s.value[1]}`)).toEqual(
+      expect.arrayContaining(pods.filter((p) => p.pid !== undefined).flatMap((p) => p.status.filter((x) => x.name !== 'cbr0').map((x) => `${p.name} ${x.interface} 0`))),
+    );
+    expect(routes.filter((s) => s.value[1] !== '0')).toEqual([]);
+    const use = Object.fromEntries((await series(panelQuery('IPAM range use'))).filter((s) => s.metric.node === NODE).map((s) => [`${s.metric.network} ${s.metric.range}`, Math.round(Number(s.value[1]) * 1000)]));
+    expect(use).toEqual({
+      'mgmt-network 10.10.0.100-10.10.0.200': Math.round((1 / 101) * 1000),
+      'data-network 10.20.0.100-10.20.0.200': Math.round((4 / 101) * 1000),
+      'storage-network 10.30.0.100-10.30.0.200': Math.round((5 / 101) * 1000),
+      'tiny-network 10.40.0.2-10.40.0.4': 0,
+    });
+    expect((await series(panelQuery('IPAM ranges', 'C'))).filter((s) => s.metric.node === NODE).map((s) => s.value[1])).toEqual(['0', '0', '0', '0']);
+  });
+
+  it('issue 7\'s faults on the lab reach the alerts and the panels: a pod against the policy, a route via eth0, leaked leases, a range filled', async () => {
+    // A pod of the wrong layer on the storage network (the NAD allows database adapters only).
+    const add = await lab('pod', 'add', '--pod', 'rogue', '--networks', 'storage-network@net2', '--labels', 'app=order-service');
+    expect(add.code, add.out).toBe(0);
+    // The tiny range filled by the real host-local: three pods, the fourth refused.
+    for (const i of [0, 1, 2]) {
+      const r = await lab('pod', 'add', '--pod', `tiny-${i}`, '--networks', 'tiny-network@net1', '--labels', 'app=tiny', '--process', 'no');
+      expect(r.code, r.out).toBe(0);
+    }
+    expect((await lab('pod', 'add', '--pod', 'tiny-3', '--networks', 'tiny-network@net1', '--process', 'no')).out).toContain('no IP addresses available in range set');
+    // A sandbox lost without CNI DEL: its leases stay, aged past the 2 minute leak grace.
+    const victim = (await labPods()).find((p) => p.pid === undefined && p.name.startsWith('order-service-')) as LabStatePod;
+    const del = await lab('pod', 'del', '--pod', victim.name, '--cni-del', 'no');
+    expect(del.code, del.out).toBe(0);
+    server?.delete('pods', 'default', victim.name);
+    const old = new Date(Date.now() - 10 * 60_000);
+    for (const net of ['data-network', 'storage-network']) {
+      for (const f of await readdir(path.join(LAB_DIR, 'ipam', net))) {
+        const file = path.join(LAB_DIR, 'ipam', net, f);
+        if ((await readFile(file, 'latin1')).startsWith(victim.containerId)) await utimes(file, old, old);
+      }
+    }
+    const manifests = JSON.parse(await readFile(path.join(LAB_DIR, 'manifests', 'pods.json'), 'utf8')) as { items: KubeObject[] };
+    for (const p of manifests.items) if (!server?.get('pods', 'default', String(p.metadata.name))) server?.create('pods', p);
+    // The storage subnet routed out of eth0 inside hexagonal-app (whose net3 is on storage).
+    const hex = (await labPods()).find((p) => p.name === 'hexagonal-app') as LabStatePod;
+    await ip('-n', hex.netns, 'route', 'replace', '10.30.0.0/24', 'dev', 'eth0');
+
+    // Each alert's expression as Prometheus evaluates it, and the rule engine's pending alert.
+    const pending = async (name: string, labels: Record<string, string>): Promise<true | undefined> => {
+      const sel = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(', ');
+      return (await series(`ALERTS{alertname="${name}", alertstate=~"pending|firing", ${sel}}`)).length > 0 ? true : undefined;
+    };
+    await until('policy violation pending', 30_000, () => pending('MultinetPodNetworkPolicyViolation', { pod: 'rogue' }));
+    await until('route mismatch pending', 30_000, () => pending('MultinetPodRouteMismatch', { pod: 'hexagonal-app' }));
+    await until('leak pending', 30_000, () => pending('MultinetIpamAddressesLeaked', { network: 'storage-network' }));
+    await until('range exhausted pending', 30_000, () => pending('MultinetIpamRangeExhausted', { network: 'tiny-network' }));
+    const pick = (m: Record<string, string>[], ...keys: string[]): string[] => m.map((x) => keys.map((k) => x[k]).join(' ')).sort();
+    expect(pick(await alerting('MultinetPodNetworkPolicyViolation'), 'node', 'namespace', 'pod', 'network', 'interface')).toEqual([`${NODE} default rogue storage-network net2`]);
+    expect(pick(await alerting('MultinetPodRouteMismatch'), 'node', 'pod', 'network', 'interface')).toEqual([`${NODE} hexagonal-app storage-network net3`]);
+    expect(pick(await alerting('MultinetIpamAddressesLeaked'), 'node', 'network')).toEqual([`${NODE} data-network`, `${NODE} storage-network`]);
+    expect(pick(await alerting('MultinetIpamRangeExhausted'), 'node', 'network', 'range')).toEqual([`${NODE} tiny-network 10.40.0.2-10.40.0.4`]);
+    expect(pick(await alerting('MultinetIpamRangeNearlyFull'), 'node', 'network')).toEqual([`${NODE} tiny-network`]);
+
+    // The panels count them.
+    expect(await panelValue('Policy violations now')).toBe(1);
+    expect(await panelValue('Policy violations (24h)')).toBe(1);
+    expect(await panelValue('Route mismatches')).toBe(1);
+    await until('leaks recorded', 10_000, async () => ((await panelValue('Leaked IPAM addresses')) === 2 ? true : undefined));
+    const use = await series(panelQuery('IPAM range use'));
+    expect(use.filter((s) => s.metric.network === 'tiny-network').map((s) => s.value[1])).toEqual(['1']);
+
+    // Put the route back: the mismatch clears and the 24 h count still remembers the violation.
+    const net3 = hex.status.find((x) => x.interface === 'net3')?.ips[0] as string;
+    await ip('-n', hex.netns, 'route', 'replace', '10.30.0.0/24', 'dev', 'net3', 'proto', 'kernel', 'scope', 'link', 'src', net3);
+    await until('route mismatch cleared', 30_000, async () => ((await panelValue('Route mismatches')) === 0 ? true : undefined));
+  }, 180_000);
 });

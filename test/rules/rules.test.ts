@@ -65,7 +65,7 @@ describe('chart/rules conventions', () => {
   const anchors = new Set([...runbooks.matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchor(m[1] as string)));
   const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 
-  it('has the alerts of issue 6', () => {
+  it('has the alerts of issues 6 and 7', () => {
     expect(alerts.map((a) => a.alert).sort()).toEqual(
       [
         'MultinetAgentAbsent',
@@ -82,6 +82,12 @@ describe('chart/rules conventions', () => {
         'MultinetPodNetworkAttachmentMissing',
         'MultinetPodSecondaryInterfaceDown',
         'MultinetSriovPfWithoutVfs',
+        // issue 7
+        'MultinetIpamAddressesLeaked',
+        'MultinetIpamRangeExhausted',
+        'MultinetIpamRangeNearlyFull',
+        'MultinetPodNetworkPolicyViolation',
+        'MultinetPodRouteMismatch',
       ].sort(),
     );
   });

@@ -19,12 +19,14 @@ export async function startAgentIn(ns: string, port: number, extraArgs: string[]
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...env },
   });
+  // With --web.tls.* the agent serves https only.
+  const tls = extraArgs.some((a) => a.startsWith('--web.tls.cert-file='));
   let log = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (log += d));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const agent: AgentProcess = {
     child,
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     stderr: () => log,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -35,7 +37,7 @@ export async function startAgentIn(ns: string, port: number, extraArgs: string[]
   for (;;) {
     if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}: ${log}`);
     try {
-      if ((await fetchInNetns(ns, `${agent.url}/readyz`)).status === 200) return agent;
+      if ((await fetchInNetns(ns, `${agent.url}/readyz`, { insecureTls: tls })).status === 200) return agent;
     } catch {
       // Not listening yet.
     }

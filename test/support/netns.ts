@@ -44,7 +44,9 @@ export function deleteNetns(...names: string[]): void {
 }
 
 /** GETs a URL from inside a namespace (its loopback is not reachable from the test's own). */
-export async function fetchInNetns(ns: string, url: string): Promise<{ status: number; body: string }> {
+export async function fetchInNetns(ns: string, url: string, opts: { insecureTls?: boolean } = {}): Promise<{ status: number; body: string }> {
   const script = `fetch(${JSON.stringify(url)}).then(async (r) => process.stdout.write(JSON.stringify({ status: r.status, body: await r.text() })), (e) => { process.stderr.write(String(e)); process.exit(3); })`;
-  return JSON.parse(await inNetns(ns, process.execPath, '-e', script)) as { status: number; body: string };
+  // A test's self-signed serving certificate: no verification (node warns about it on stderr).
+  const node = opts.insecureTls ? ['env', 'NODE_TLS_REJECT_UNAUTHORIZED=0', process.execPath] : [process.execPath];
+  return JSON.parse(await inNetns(ns, node[0] as string, ...node.slice(1), '-e', script)) as { status: number; body: string };
 }
