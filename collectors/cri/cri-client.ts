@@ -9,9 +9,9 @@
  * is kept but marked stale in {@link CriSandboxSource.status}, and the refresh is retried with
  * jittered exponential backoff; a runtime that restarts re-creates its socket at the same path.
  */
-import { Client, credentials, Metadata, status as GrpcStatus, type ClientUnaryCall, type MethodDefinition, type ServiceError } from '@grpc/grpc-js';
+import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import type { Logger, PodSandbox, PodSandboxSource } from '../../agent/ports.js';
-import { backoffDelayMs, type Backoff } from '../podresources/podresources-client.js';
+import { PolledChannel, type Backoff, type ChannelStatus, type UnaryCall } from '../grpc/polled-channel.js';
 import { criRuntimeService, type CriRuntimeService, type PodSandboxMessage, type PodSandboxStatusResponseMessage } from './cri-proto.js';
 import { parseSandboxInfo, type InfoLayout } from './parse-sandbox-info.js';
 import { nsfsDevice, resolveNetnsInode, type HostPaths } from './sandbox-netns.js';
@@ -27,12 +27,7 @@ export interface RuntimeVersion {
 }
 
 /** State of the cache, for `multinet_scrape_collector_success{collector="cri"}`. */
-export interface CriStatus {
-  /** The last refresh succeeded and none has failed since: the cache is current. */
-  readonly connected: boolean;
-  readonly lastSuccessMs: number | undefined;
-  /** `CODE: details` of the last failed call; undefined once a refresh succeeds. */
-  readonly lastError: string | undefined;
+export interface CriStatus extends ChannelStatus {
   readonly runtime: RuntimeVersion | undefined;
 }
 
@@ -66,35 +61,20 @@ interface SandboxEntry {
 
 /** Runtimes answer big lists; the kubelet's CRI client allows 16 MiB (`maxMsgSize`), so do we. */
 const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
-const DEFAULT_BACKOFF: Backoff = { initialMs: 800, maxMs: 30_000 };
-
-const describeError = (err: ServiceError): string =>
-  // grpc-js appends an empty "Resolution note: " to UNAVAILABLE details of a unix target.
-  `${GrpcStatus[err.code] ?? err.code}: ${err.details.replace(/\s*Resolution note:\s*$/, '')}`;
 
 /** Ready pod sandboxes as the container runtime reports them, cached. Empty until the first successful refresh after {@link CriSandboxSource.start}. */
 export class CriSandboxSource implements PodSandboxSource {
   readonly #socket: string;
   readonly #host: HostPaths;
   readonly #log: Logger;
-  readonly #intervalMs: number;
-  readonly #callTimeoutMs: number;
-  readonly #backoff: Backoff;
+  readonly #channel: PolledChannel;
   #service: CriRuntimeService | undefined;
-  #client: Client | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #call: ClientUnaryCall | undefined;
-  /** Bumped by start and stop, so that the end of a refresh from before is ignored. */
-  #generation = 0;
   readonly #entries = new Map<string, SandboxEntry>();
   /** Sandbox ids whose namespace could not be resolved at the last refresh (logged on change only). */
   #unresolved = new Set<string>();
   #sandboxes: readonly PodSandbox[] = [];
-  #connected = false;
-  #lastSuccessMs: number | undefined;
-  #lastError: string | undefined;
   #runtime: RuntimeVersion | undefined;
-  #failures = 0;
   #refreshes = 0;
   readonly #refreshWaiters = new Set<() => void>();
 
@@ -102,9 +82,21 @@ export class CriSandboxSource implements PodSandboxSource {
     this.#socket = options.socketPath;
     this.#host = options.host;
     this.#log = options.log;
-    this.#intervalMs = options.refreshIntervalMs ?? 5_000;
-    this.#callTimeoutMs = options.callTimeoutMs ?? 2_000;
-    this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.#channel = new PolledChannel({
+      socketPath: this.#socket,
+      log: options.log,
+      refreshIntervalMs: options.refreshIntervalMs ?? 5_000,
+      callTimeoutMs: options.callTimeoutMs ?? 2_000,
+      backoff: options.backoff,
+      maxResponseBytes: MAX_RESPONSE_BYTES,
+      lines: {
+        connected: 'container runtime connected',
+        unavailable: 'container runtime unavailable',
+        retry: 'container runtime retry',
+        connectedFields: () => ({ runtime: this.#runtime?.name, runtimeVersion: this.#runtime?.version, sandboxes: this.#sandboxes.length }),
+        cachedFields: () => ({ cachedSandboxes: this.#sandboxes.length }),
+      },
+    });
   }
 
   /** The socket this source dials. */
@@ -114,30 +106,17 @@ export class CriSandboxSource implements PodSandboxSource {
 
   /** Opens the channel and starts refreshing at once. Throws only when the vendored api.proto is missing. */
   start(): void {
-    if (this.#client) return;
+    if (this.#channel.isOpen) return;
     this.#service ??= criRuntimeService();
-    this.#generation++;
-    this.#failures = 0;
-    this.#client = new Client(`unix://${this.#socket}`, credentials.createInsecure(), {
-      // grpc-js reconnects in the background while a call waits or fails; keep its backoff within ours.
-      'grpc.initial_reconnect_backoff_ms': this.#backoff.initialMs,
-      'grpc.max_reconnect_backoff_ms': this.#backoff.maxMs,
-      'grpc.max_receive_message_length': MAX_RESPONSE_BYTES,
-    });
+    this.#channel.open();
     this.#schedule(0);
   }
 
   /** Cancels the call in flight, clears the timer and closes the channel. The cache stays readable. */
   stop(): void {
-    this.#generation++;
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    const call = this.#call;
-    this.#call = undefined;
-    call?.cancel();
-    this.#client?.close();
-    this.#client = undefined;
-    this.#connected = false;
+    this.#channel.close();
     for (const w of this.#refreshWaiters) w();
   }
 
@@ -148,7 +127,7 @@ export class CriSandboxSource implements PodSandboxSource {
 
   /** Whether the cache is current, when it last was, and why not. */
   status(): CriStatus {
-    return { connected: this.#connected, lastSuccessMs: this.#lastSuccessMs, lastError: this.#lastError, runtime: this.#runtime };
+    return { ...this.#channel.status(), runtime: this.#runtime };
   }
 
   /** Resolves once a refresh has ended (succeeded or failed) after this call's moment, or after `timeoutMs`; true when it ended. */
@@ -161,7 +140,7 @@ export class CriSandboxSource implements PodSandboxSource {
         resolve(this.#refreshes >= target);
       };
       const check = (): void => {
-        if (this.#refreshes >= target || !this.#client) done();
+        if (this.#refreshes >= target || !this.#channel.isOpen) done();
       };
       const timer = setTimeout(done, timeoutMs);
       this.#refreshWaiters.add(check);
@@ -171,65 +150,47 @@ export class CriSandboxSource implements PodSandboxSource {
   #schedule(delayMs: number): void {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      void this.#refresh();
+      void this.#channel.refresh(
+        (call, current) => this.#refresh(call, current),
+        (next) => {
+          this.#refreshes++;
+          for (const w of this.#refreshWaiters) w();
+          this.#schedule(next);
+        },
+      );
     }, delayMs);
   }
 
-  /** One unary call under the call deadline; the call is kept so that stop() can cancel it. */
-  #unary<Req, Res>(client: Client, method: MethodDefinition<Req, Res>, request: Req): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      const call = client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, new Metadata(), { deadline: Date.now() + this.#callTimeoutMs }, (err, response) => {
-        if (this.#call === call) this.#call = undefined;
-        if (err) reject(err);
-        else resolve(response as Res);
-      });
-      this.#call = call;
-    });
-  }
-
-  /** Lists, fetches the status of new sandboxes, resolves namespaces; schedules the next refresh when done, so slow answers never pile up. */
-  async #refresh(): Promise<void> {
-    const client = this.#client;
+  /** Lists, fetches the status of new sandboxes, resolves namespaces; the version too on a new connection. */
+  async #refresh(call: UnaryCall, current: () => boolean): Promise<void> {
     const service = this.#service;
-    if (!client || !service) return;
-    const generation = this.#generation;
-    const current = (): boolean => generation === this.#generation;
-    try {
-      let runtime = this.#runtime;
-      if (!this.#connected) {
-        const v = await this.#unary(client, service.version, { version: CRI_API_VERSION });
-        runtime = { name: v.runtime_name ?? '', version: v.runtime_version ?? '', apiVersion: v.runtime_api_version ?? '' };
-        if (!current()) return;
-      }
-      const listed = await this.#unary(client, service.listPodSandbox, { filter: { state: { state: 'SANDBOX_READY' } } });
+    if (!service) return;
+    let runtime = this.#runtime;
+    if (!this.#channel.status().connected) {
+      const v = await call(service.version, { version: CRI_API_VERSION });
+      runtime = { name: v.runtime_name ?? '', version: v.runtime_version ?? '', apiVersion: v.runtime_api_version ?? '' };
       if (!current()) return;
-      const items = (listed.items ?? []).filter((s): s is PodSandboxMessage & { id: string } => typeof s.id === 'string' && s.id !== '' && s.state !== 'SANDBOX_NOTREADY');
-      for (const item of items) {
-        if (this.#entries.has(item.id)) continue;
-        let st: PodSandboxStatusResponseMessage;
-        try {
-          st = await this.#unary(client, service.podSandboxStatus, { pod_sandbox_id: item.id, verbose: true });
-        } catch (err) {
-          // Removed between the list and this call: it is simply not there any more.
-          if ((err as ServiceError).code === GrpcStatus.NOT_FOUND) continue;
-          throw err;
-        }
-        if (!current()) return;
-        this.#entries.set(item.id, this.#entryOf(item, st));
-      }
-      const ids = new Set(items.map((s) => s.id));
-      for (const id of this.#entries.keys()) if (!ids.has(id)) this.#entries.delete(id);
-      this.#sandboxes = this.#resolve();
-      this.#succeeded(runtime);
-    } catch (err) {
-      if (!current()) return;
-      this.#failed(err as ServiceError);
-    } finally {
-      if (current()) {
-        this.#refreshes++;
-        for (const w of this.#refreshWaiters) w();
-      }
     }
+    const listed = await call(service.listPodSandbox, { filter: { state: { state: 'SANDBOX_READY' } } });
+    if (!current()) return;
+    const items = (listed.items ?? []).filter((s): s is PodSandboxMessage & { id: string } => typeof s.id === 'string' && s.id !== '' && s.state !== 'SANDBOX_NOTREADY');
+    for (const item of items) {
+      if (this.#entries.has(item.id)) continue;
+      let st: PodSandboxStatusResponseMessage;
+      try {
+        st = await call(service.podSandboxStatus, { pod_sandbox_id: item.id, verbose: true });
+      } catch (err) {
+        // Removed between the list and this call: it is simply not there any more.
+        if ((err as ServiceError).code === GrpcStatus.NOT_FOUND) continue;
+        throw err;
+      }
+      if (!current()) return;
+      this.#entries.set(item.id, this.#entryOf(item, st));
+    }
+    const ids = new Set(items.map((s) => s.id));
+    for (const id of this.#entries.keys()) if (!ids.has(id)) this.#entries.delete(id);
+    this.#sandboxes = this.#resolve();
+    this.#runtime = runtime;
   }
 
   #entryOf(item: PodSandboxMessage, st: PodSandboxStatusResponseMessage): SandboxEntry {
@@ -266,32 +227,5 @@ export class CriSandboxSource implements PodSandboxSource {
     }
     this.#unresolved = unresolved;
     return out;
-  }
-
-  #succeeded(runtime: RuntimeVersion | undefined): void {
-    const firstOrBack = !this.#connected;
-    const afterOutage = this.#failures > 0;
-    this.#connected = true;
-    this.#runtime = runtime;
-    this.#lastSuccessMs = Date.now();
-    this.#lastError = undefined;
-    this.#failures = 0;
-    if (firstOrBack) {
-      this.#log.info({ socket: this.#socket, runtime: runtime?.name, runtimeVersion: runtime?.version, sandboxes: this.#sandboxes.length, afterOutage }, 'container runtime connected');
-    }
-    this.#schedule(this.#intervalMs);
-  }
-
-  #failed(err: ServiceError): void {
-    this.#connected = false;
-    this.#lastError = typeof err?.code === 'number' ? describeError(err) : String(err);
-    this.#failures++;
-    const retryInMs = backoffDelayMs(this.#failures, this.#backoff);
-    if (this.#failures === 1) {
-      this.#log.warn({ socket: this.#socket, reason: this.#lastError, cachedSandboxes: this.#sandboxes.length }, 'container runtime unavailable');
-    } else {
-      this.#log.debug({ socket: this.#socket, reason: this.#lastError, failures: this.#failures, retryInMs }, 'container runtime retry');
-    }
-    this.#schedule(retryInMs);
   }
 }

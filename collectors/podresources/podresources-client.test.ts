@@ -7,7 +7,8 @@ import { Client, credentials, Metadata, status, type MethodDefinition, type Serv
 import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { PodResourcesServer } from '../../test/support/podresources-server.js';
 import { recordingLogger } from '../../test/support/links.js';
-import { backoffDelayMs, deviceUsersFromList, PodResourcesSource, type DeviceUser, type PodResourcesSourceOptions } from './podresources-client.js';
+import { backoffDelayMs } from '../grpc/polled-channel.js';
+import { deviceUsersFromList, PodResourcesSource, type DeviceUser, type PodResourcesSourceOptions } from './podresources-client.js';
 import { podResourcesProtoPath, podResourcesService, type PodResourcesMessage } from './podresources-proto.js';
 
 const SRIOV = 'intel.com/intel_sriov_netdevice';

@@ -12,8 +12,8 @@
  * needs the `KubeletPodResourcesGet` feature gate before Kubernetes 1.36.
  */
 import path from 'node:path';
-import { Client, credentials, Metadata, status as GrpcStatus, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import type { Logger } from '../../agent/ports.js';
+import { PolledChannel, type Backoff, type ChannelStatus, type UnaryCall } from '../grpc/polled-channel.js';
 import { podResourcesService, type ListPodResourcesResponseMessage, type PodResourcesService } from './podresources-proto.js';
 
 /** `--path.podresources` default: the directory the kubelet serves the PodResources API in. */
@@ -31,20 +31,7 @@ export interface DeviceUser {
 }
 
 /** State of the cache, for `multinet_scrape_collector_success{collector="podresources"}` and /readyz. */
-export interface PodResourcesStatus {
-  /** The last List succeeded and none has failed since: the cache is current. */
-  readonly connected: boolean;
-  /** Milliseconds since the epoch of the last successful List; undefined before the first. */
-  readonly lastSuccessMs: number | undefined;
-  /** `CODE: details` of the last failed List; undefined once a List succeeds. */
-  readonly lastError: string | undefined;
-}
-
-/** Bounds of the reconnect backoff; each delay is jittered by ±20 %. */
-export interface Backoff {
-  readonly initialMs: number;
-  readonly maxMs: number;
-}
+export type PodResourcesStatus = ChannelStatus;
 
 /** Options of {@link PodResourcesSource}. */
 export interface PodResourcesSourceOptions {
@@ -61,7 +48,6 @@ export interface PodResourcesSourceOptions {
 
 /** The kubelet's own podresources client allows responses of up to 16 MiB (`defaultPodResourcesMaxSize`); so do we. */
 const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
-const DEFAULT_BACKOFF: Backoff = { initialMs: 800, maxMs: 30_000 };
 
 /**
  * Device ID → user, from a List (or Get) response. Device IDs of every resource are kept; the
@@ -89,41 +75,34 @@ export function deviceUsersFromList(response: ListPodResourcesResponseMessage): 
   return users;
 }
 
-/** The delay before retry number `failures` (1, 2, ...): doubling from `initialMs`, capped at `maxMs`, jittered ±20 %. */
-export function backoffDelayMs(failures: number, backoff: Backoff, random: () => number = Math.random): number {
-  const base = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(Math.max(failures - 1, 0), 30));
-  return Math.round(base * (0.8 + 0.4 * random()));
-}
-
 /**
  * Device users as the kubelet's PodResources API reports them, cached. Empty until the first
  * successful List after {@link PodResourcesSource.start}.
  */
 export class PodResourcesSource {
   readonly #socket: string;
-  readonly #log: Logger;
-  readonly #intervalMs: number;
-  readonly #callTimeoutMs: number;
-  readonly #backoff: Backoff;
+  readonly #channel: PolledChannel;
   #service: PodResourcesService | undefined;
-  #client: Client | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #call: ClientUnaryCall | undefined;
-  /** Bumped by start and stop, so that the answer to a call from before is ignored. */
-  #generation = 0;
   #devices: ReadonlyMap<string, DeviceUser> = new Map();
-  #connected = false;
-  #lastSuccessMs: number | undefined;
-  #lastError: string | undefined;
-  /** Failed Lists in a row. */
-  #failures = 0;
 
   constructor(options: PodResourcesSourceOptions) {
     this.#socket = path.resolve(options.dir ?? DEFAULT_PODRESOURCES_DIR, PODRESOURCES_SOCKET);
-    this.#log = options.log;
-    this.#intervalMs = options.refreshIntervalMs ?? 10_000;
-    this.#callTimeoutMs = options.callTimeoutMs ?? 5_000;
-    this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.#channel = new PolledChannel({
+      socketPath: this.#socket,
+      log: options.log,
+      refreshIntervalMs: options.refreshIntervalMs ?? 10_000,
+      callTimeoutMs: options.callTimeoutMs ?? 5_000,
+      backoff: options.backoff,
+      maxResponseBytes: MAX_RESPONSE_BYTES,
+      lines: {
+        connected: 'kubelet pod resources connected',
+        unavailable: 'kubelet pod resources unavailable',
+        retry: 'kubelet pod resources retry',
+        connectedFields: () => ({ devices: this.#devices.size }),
+        cachedFields: () => ({ cachedDevices: this.#devices.size }),
+      },
+    });
   }
 
   /** The socket this source dials. */
@@ -133,30 +112,17 @@ export class PodResourcesSource {
 
   /** Opens the channel and starts refreshing; the first List is sent at once. Throws only when the vendored api.proto is missing. */
   start(): void {
-    if (this.#client) return;
+    if (this.#channel.isOpen) return;
     this.#service ??= podResourcesService();
-    this.#generation++;
-    this.#failures = 0;
-    this.#client = new Client(`unix://${this.#socket}`, credentials.createInsecure(), {
-      // grpc-js reconnects in the background while a call waits or fails; keep its backoff within ours.
-      'grpc.initial_reconnect_backoff_ms': this.#backoff.initialMs,
-      'grpc.max_reconnect_backoff_ms': this.#backoff.maxMs,
-      'grpc.max_receive_message_length': MAX_RESPONSE_BYTES,
-    });
+    this.#channel.open();
     this.#schedule(0);
   }
 
   /** Cancels the call in flight, clears the timer and closes the channel. The cache stays readable. */
   stop(): void {
-    this.#generation++;
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    const call = this.#call;
-    this.#call = undefined;
-    call?.cancel();
-    this.#client?.close();
-    this.#client = undefined;
-    this.#connected = false;
+    this.#channel.close();
   }
 
   /** Device ID → user, as of the last successful List (kept while the kubelet is away). */
@@ -166,56 +132,24 @@ export class PodResourcesSource {
 
   /** Whether the cache is current, when it last was, and why not. */
   status(): PodResourcesStatus {
-    return { connected: this.#connected, lastSuccessMs: this.#lastSuccessMs, lastError: this.#lastError };
+    return this.#channel.status();
   }
 
   #schedule(delayMs: number): void {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.#list();
+      void this.#channel.refresh(
+        (call, current) => this.#list(call, current),
+        (next) => this.#schedule(next),
+      );
     }, delayMs);
   }
 
-  /** Sends one List; the next is scheduled only when it has answered, so slow answers never pile up. */
-  #list(): void {
-    const client = this.#client;
+  /** One List; the cache is replaced only by the answer to a call of the channel as it is now. */
+  async #list(call: UnaryCall, current: () => boolean): Promise<void> {
     const service = this.#service;
-    if (!client || !service) return;
-    const generation = this.#generation;
-    const { path: method, requestSerialize, responseDeserialize } = service.list;
-    this.#call = client.makeUnaryRequest(method, requestSerialize, responseDeserialize, {}, new Metadata(), { deadline: Date.now() + this.#callTimeoutMs }, (err, response) => {
-      if (generation !== this.#generation) return; // stopped (and maybe started again) meanwhile
-      this.#call = undefined;
-      if (err) this.#failed(err);
-      else this.#succeeded(response ?? {});
-    });
-  }
-
-  #succeeded(response: ListPodResourcesResponseMessage): void {
-    this.#devices = deviceUsersFromList(response);
-    const firstOrBack = !this.#connected;
-    const afterOutage = this.#failures > 0;
-    this.#connected = true;
-    this.#lastSuccessMs = Date.now();
-    this.#lastError = undefined;
-    this.#failures = 0;
-    if (firstOrBack) {
-      this.#log.info({ socket: this.#socket, devices: this.#devices.size, afterOutage }, 'kubelet pod resources connected');
-    }
-    this.#schedule(this.#intervalMs);
-  }
-
-  #failed(err: ServiceError): void {
-    this.#connected = false;
-    // grpc-js appends an empty "Resolution note: " to UNAVAILABLE details of a unix target.
-    this.#lastError = `${GrpcStatus[err.code] ?? err.code}: ${err.details.replace(/\s*Resolution note:\s*$/, '')}`;
-    this.#failures++;
-    const retryInMs = backoffDelayMs(this.#failures, this.#backoff);
-    if (this.#failures === 1) {
-      this.#log.warn({ socket: this.#socket, reason: this.#lastError, cachedDevices: this.#devices.size }, 'kubelet pod resources unavailable');
-    } else {
-      this.#log.debug({ socket: this.#socket, reason: this.#lastError, failures: this.#failures, retryInMs }, 'kubelet pod resources retry');
-    }
-    this.#schedule(retryInMs);
+    if (!service) return;
+    const response = await call(service.list, {});
+    if (current()) this.#devices = deviceUsersFromList(response ?? {});
   }
 }
