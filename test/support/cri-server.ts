@@ -8,8 +8,8 @@
  * re-created at the same path, as a restarted runtime does), {@link CriServer.failWith}.
  */
 import { readFileSync } from 'node:fs';
-import { Server, status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { bindUnix, shutdownUnix } from './grpc-unix.js';
+import { status, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { UnixGrpcServer } from './grpc-unix.js';
 import {
   criRuntimeService,
   type ListPodSandboxRequestMessage,
@@ -91,18 +91,15 @@ export function sandboxInfo(s: TestSandbox): Json {
 }
 
 /** A RuntimeService on a unix socket, controlled by the test. */
-export class CriServer {
-  readonly socketPath: string;
+export class CriServer extends UnixGrpcServer {
   /** What the runtime calls itself in Version. */
   runtime: { readonly name: string; readonly version: string } = { name: 'containerd', version: 'v2.1.4' };
   /** The sandboxes the runtime has; replace at will. */
   sandboxes: readonly TestSandbox[] = [];
   readonly calls: CriCalls = { version: 0, listPodSandbox: 0, podSandboxStatus: 0, statusById: new Map() };
-  #failure: { code: status; details: string } | undefined;
-  #server: Server | undefined;
 
   private constructor(socketPath: string) {
-    this.socketPath = socketPath;
+    super(socketPath);
   }
 
   /** Starts serving on `socketPath` (its directory must exist). */
@@ -112,27 +109,7 @@ export class CriServer {
     return server;
   }
 
-  /** Answers every call with this status until called with undefined. */
-  failWith(code: status | undefined, details = 'injected failure'): void {
-    this.#failure = code === undefined ? undefined : { code, details };
-  }
-
-  get serving(): boolean {
-    return this.#server !== undefined;
-  }
-
-  /** Stops serving; with `stale` the socket file stays behind, refusing connections, as after a crash. */
-  async stop(options: { stale?: boolean } = {}): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    if (!server) return;
-    await shutdownUnix(server, this.socketPath, options);
-  }
-
-  /** (Re)starts serving at the same path, removing a socket left behind first, as containerd and CRI-O do. */
-  async restart(): Promise<void> {
-    await this.stop();
-    const server = new Server();
+  protected override service(): { definition: ServiceDefinition; implementation: UntypedServiceImplementation } {
     const { definition } = criRuntimeService();
     const implementation: UntypedServiceImplementation = {
       Version: this.#unary('version', (_req: VersionRequestMessage): VersionResponseMessage => ({ version: '0.1.0', runtime_name: this.runtime.name, runtime_version: this.runtime.version, runtime_api_version: 'v1' })),
@@ -167,26 +144,13 @@ export class CriServer {
         };
       }),
     };
-    server.addService(definition, implementation);
-    await bindUnix(server, this.socketPath);
-    this.#server = server;
-  }
-
-  /** Stops serving and removes the socket. */
-  async close(): Promise<void> {
-    await this.stop();
+    return { definition, implementation };
   }
 
   #unary<Req, Res>(method: 'version' | 'listPodSandbox' | 'podSandboxStatus', answer: (req: Req) => Res) {
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
       this.calls[method]++;
-      const failure = this.#failure;
-      if (failure) return callback({ code: failure.code, details: failure.details });
-      try {
-        callback(null, answer(call.request));
-      } catch (err) {
-        callback({ code: (err as { code?: status }).code ?? status.INTERNAL, details: err instanceof Error ? err.message : String(err) });
-      }
+      this.respond(call, callback, answer);
     };
   }
 }

@@ -9,8 +9,8 @@
  * {@link PodResourcesServer.close} ends every timer and socket.
  */
 import path from 'node:path';
-import { Server, status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { bindUnix, shutdownUnix } from './grpc-unix.js';
+import { status, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { UnixGrpcServer } from './grpc-unix.js';
 import { PODRESOURCES_SOCKET } from '../../collectors/podresources/podresources-client.js';
 import {
   podResourcesService,
@@ -34,10 +34,9 @@ export interface PodResourcesCalls {
 }
 
 /** A PodResourcesLister on a unix socket, controlled by the test. */
-export class PodResourcesServer {
+export class PodResourcesServer extends UnixGrpcServer {
   /** The directory (`--path.podresources`). */
   readonly dir: string;
-  readonly socketPath: string;
   /** What List answers (and Get looks up); replace at will. */
   pods: readonly PodResourcesMessage[] = [];
   /** What GetAllocatableResources answers. */
@@ -47,13 +46,11 @@ export class PodResourcesServer {
   /** Every answer waits this long. */
   delayMs = 0;
   readonly calls: PodResourcesCalls = { list: 0, get: 0, getAllocatableResources: 0, inFlight: 0, maxInFlight: 0 };
-  #failure: { code: status; details: string } | undefined;
-  #server: Server | undefined;
   readonly #pending = new Set<NodeJS.Timeout>();
 
   private constructor(dir: string) {
+    super(path.join(dir, PODRESOURCES_SOCKET));
     this.dir = dir;
-    this.socketPath = path.join(dir, PODRESOURCES_SOCKET);
   }
 
   /** Starts serving on `kubelet.sock` in `dir` (which must exist). */
@@ -63,33 +60,17 @@ export class PodResourcesServer {
     return server;
   }
 
-  /** Answers every call with this status until called with undefined. */
-  failWith(code: status | undefined, details = 'injected failure'): void {
-    this.#failure = code === undefined ? undefined : { code, details };
-  }
-
-  /** True while serving. */
-  get serving(): boolean {
-    return this.#server !== undefined;
-  }
-
   /**
-   * Stops serving: connections are dropped and the socket removed. With `stale`, the socket
-   * file stays behind, no longer listened on, as after a kubelet crash: a dial is refused.
+   * Stops serving: connections are dropped, delayed answers dropped, and the socket removed. With
+   * `stale`, the socket file stays behind, no longer listened on, as after a kubelet crash: a dial is refused.
    */
-  async stop(options: { stale?: boolean } = {}): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
+  override async stop(options: { stale?: boolean } = {}): Promise<void> {
     for (const t of this.#pending) clearTimeout(t);
     this.#pending.clear();
-    if (!server) return;
-    await shutdownUnix(server, this.socketPath, options);
+    await super.stop(options);
   }
 
-  /** (Re)starts serving at the same path, first removing a socket left behind, as the kubelet does. */
-  async restart(): Promise<void> {
-    await this.stop();
-    const server = new Server();
+  protected override service(): { definition: ServiceDefinition; implementation: UntypedServiceImplementation } {
     const { definition } = podResourcesService();
     const implementation: UntypedServiceImplementation = {
       List: this.#unary('list', (): ListPodResourcesResponseMessage => ({ pod_resources: this.pods })),
@@ -102,14 +83,7 @@ export class PodResourcesServer {
       }),
       GetAllocatableResources: this.#unary('getAllocatableResources', (): AllocatableResourcesResponseMessage => ({ devices: this.allocatable, cpu_ids: [], memory: [] })),
     };
-    server.addService(definition, implementation);
-    await bindUnix(server, this.socketPath);
-    this.#server = server;
-  }
-
-  /** Stops serving and removes the socket. */
-  async close(): Promise<void> {
-    await this.stop();
+    return { definition, implementation };
   }
 
   /** A unary handler that counts, waits {@link delayMs}, and answers (or fails as told). */
@@ -126,14 +100,7 @@ export class PodResourcesServer {
         return true;
       };
       const respond = (): void => {
-        if (!finish()) return;
-        const failure = this.#failure;
-        if (failure) return callback({ code: failure.code, details: failure.details });
-        try {
-          callback(null, answer(call.request));
-        } catch (err) {
-          callback({ code: (err as { code?: status }).code ?? status.INTERNAL, details: err instanceof Error ? err.message : String(err) });
-        }
+        if (finish()) this.respond(call, callback, answer);
       };
       call.on('cancelled', () => void finish());
       if (this.delayMs <= 0) return respond();
