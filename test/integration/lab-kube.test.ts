@@ -5,19 +5,18 @@
  * master set down reaches the API as a Node Event within a second, and back; the API gone for a
  * while leaves the metrics flowing and ends without an event storm.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgentIn, type AgentProcess } from '../support/agent-process.js';
 import type { ParsedSample } from '../support/exposition.js';
-import { KubeApiServer, type KubeObject } from '../support/kube-api-server.js';
+import { KubeApiServer } from '../support/kube-api-server.js';
 import { bridgeToNetns, type NetnsBridge } from '../support/netns-bridge.js';
-import { LAB_POSSIBLE, LAB_STATE_ROOT, requireLab, scrapeAgent, testLab } from '../support/lab.js';
+import { LAB_POSSIBLE, requireLab, scrapeAgent, seedKubeApiFromLab, testLab } from '../support/lab.js';
 import { ip } from '../support/netns.js';
 
 const LAB = `ik${process.pid % 100000}`;
-const STATE_ROOT = LAB_STATE_ROOT;
 const theLab = testLab(LAB);
 const NODE = theLab.node;
 const lab = theLab.run;
@@ -59,29 +58,12 @@ describe.skipIf(!LAB_POSSIBLE)('the seed lab against the kube API', () => {
     if (up.code !== 0) throw new Error(`lab up failed: ${up.out}`);
     bridge = await bridgeToNetns(NODE, 1);
     server = await KubeApiServer.start({ host: bridge.hostAddress });
-    const manifests = path.join(STATE_ROOT, LAB, 'manifests');
-    const pods = JSON.parse(await readFile(path.join(manifests, 'pods.json'), 'utf8')) as { items: KubeObject[] };
-    const nads = JSON.parse(await readFile(path.join(manifests, 'network-attachment-definitions.json'), 'utf8')) as { items: KubeObject[] };
-    for (const p of pods.items) server.create('pods', p);
-    for (const n of nads.items) server.create('network-attachment-definitions', n);
     // A pod of another node: the field selector must keep it out.
-    server.create('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'elsewhere', namespace: 'default' }, spec: { nodeName: 'other-node' } });
-    podNames = pods.items.map((p) => String(p.metadata.name));
-    server.create('nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: NODE }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+    const pods = await seedKubeApiFromLab(server, LAB, { extraPods: [{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'elsewhere', namespace: 'default' }, spec: { nodeName: 'other-node' } }] });
+    podNames = pods.map((p) => String(p.metadata.name));
     workDir = await mkdtemp(path.join(tmpdir(), 'mna-kube-'));
     const kubeconfig = path.join(workDir, 'kubeconfig');
-    await writeFile(
-      kubeconfig,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        `clusters: [{name: test, cluster: {server: "${server.url}", insecure-skip-tls-verify: true}}]`,
-        'users: [{name: u, user: {token: t}}]',
-        'contexts: [{name: test, context: {cluster: test, user: u}}]',
-        'current-context: test',
-        '',
-      ].join('\n'),
-    );
+    await server.writeKubeconfig(kubeconfig);
     agent = await startAgentIn(NODE, PORT, [`--kubeconfig=${kubeconfig}`, '--kube.node-condition'], 30_000, { NODE_NAME: NODE });
   }, 120_000);
 

@@ -10,7 +10,7 @@
  * (CI=true), otherwise skipped with one warning line. No root needed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -91,18 +91,7 @@ describe('production-only install', () => {
 
     server = await KubeApiServer.start({ host: '127.0.0.1' });
     const kubeconfig = path.join(copy, 'kubeconfig');
-    await writeFile(
-      kubeconfig,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        `clusters: [{name: test, cluster: {server: "${server.url}", insecure-skip-tls-verify: true}}]`,
-        'users: [{name: u, user: {token: t}}]',
-        'contexts: [{name: test, context: {cluster: test, user: u}}]',
-        'current-context: test',
-        '',
-      ].join('\n'),
-    );
+    await server.writeKubeconfig(kubeconfig);
     const podResources = path.join(copy, 'pod-resources');
     await mkdir(podResources);
     const port = await freePort();

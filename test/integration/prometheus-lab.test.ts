@@ -35,7 +35,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startAgentIn, type AgentProcess } from '../support/agent-process.js';
 import { KubeApiServer, type KubeObject } from '../support/kube-api-server.js';
-import { LAB_POSSIBLE, LAB_STATE_ROOT, requireLab, testLab } from '../support/lab.js';
+import { LAB_POSSIBLE, LAB_STATE_ROOT, requireLab, seedKubeApiFromLab, testLab } from '../support/lab.js';
 import { bridgeToNetns, type NetnsBridge } from '../support/netns-bridge.js';
 import { createNetns, deleteNetns, ip, netnsName } from '../support/netns.js';
 import { requirePrometheusTools } from '../support/promtool.js';
@@ -170,35 +170,23 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
     // The kube API with the lab's objects, the NADs labelled with a traffic class.
     bridge = await bridgeToNetns(NODE, 2);
     server = await KubeApiServer.start({ host: bridge.hostAddress });
-    const manifests = path.join(LAB_STATE_ROOT, LAB, 'manifests');
-    const pods = JSON.parse(await readFile(path.join(manifests, 'pods.json'), 'utf8')) as { items: KubeObject[] };
-    const nads = JSON.parse(await readFile(path.join(manifests, 'network-attachment-definitions.json'), 'utf8')) as { items: KubeObject[] };
-    for (const p of pods.items) server.create('pods', p);
-    for (const n of nads.items) {
-      const cls = TRAFFIC_CLASS[String(n.metadata.name)];
-      const labels = { ...(n.metadata.labels as Record<string, string> | undefined), ...(cls ? { 'multinet.io/traffic-class': cls } : {}) };
-      server.create('network-attachment-definitions', { ...n, metadata: { ...n.metadata, labels } });
-    }
-    server.create('pods', {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'broken-annotation', namespace: 'default', uid: '0b0b0b0b-0000-4000-8000-000000000001', annotations: { 'k8s.v1.cni.cncf.io/networks': '[{"name": "data-network",' } },
-      spec: { nodeName: NODE },
+    await seedKubeApiFromLab(server, LAB, {
+      nad: (n) => {
+        const cls = TRAFFIC_CLASS[String(n.metadata.name)];
+        const labels = { ...(n.metadata.labels as Record<string, string> | undefined), ...(cls ? { 'multinet.io/traffic-class': cls } : {}) };
+        return { ...n, metadata: { ...n.metadata, labels } };
+      },
+      extraPods: [
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'broken-annotation', namespace: 'default', uid: '0b0b0b0b-0000-4000-8000-000000000001', annotations: { 'k8s.v1.cni.cncf.io/networks': '[{"name": "data-network",' } },
+          spec: { nodeName: NODE },
+        },
+      ],
     });
-    server.create('nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: NODE }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
     const kubeconfig = path.join(workDir, 'kubeconfig');
-    await writeFile(
-      kubeconfig,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        `clusters: [{name: test, cluster: {server: "${server.url}", insecure-skip-tls-verify: true}}]`,
-        'users: [{name: u, user: {token: t}}]',
-        'contexts: [{name: test, context: {cluster: test, user: u}}]',
-        'current-context: test',
-        '',
-      ].join('\n'),
-    );
+    await server.writeKubeconfig(kubeconfig);
     agent = await startAgentIn(NODE, AGENT_PORT, [`--kubeconfig=${kubeconfig}`], 30_000, { NODE_NAME: NODE });
 
     // The SR-IOV fixture node: its own namespace, a veth to the lab node for the scrape.

@@ -29,6 +29,7 @@
  * every timer and socket.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -309,6 +310,22 @@ export class KubeApiServer {
       currentContext: 'test',
     });
     return kc;
+  }
+
+  /** Writes a kubeconfig file for this server, for an agent started with `--kubeconfig` (skipTLSVerify as in {@link kubeConfig}). */
+  async writeKubeconfig(file: string, token = this.#token): Promise<void> {
+    await writeFile(
+      file,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        `clusters: [{name: test, cluster: {server: "${this.url}", insecure-skip-tls-verify: true}}]`,
+        `users: [{name: u, user: {token: ${token}}}]`,
+        'contexts: [{name: test, context: {cluster: test, user: u}}]',
+        'current-context: test',
+        '',
+      ].join('\n'),
+    );
   }
 
   // ---- store, as the test changes it ---------------------------------------------------------

@@ -1,9 +1,12 @@
 /** The lab as the root suites drive it: the built CLI's `lab` command under a name of their own. */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { AGENT_BIN, type AgentProcess } from './agent-process.js';
 import { parseExposition, type ParsedSample } from './exposition.js';
+import type { KubeApiServer, KubeObject } from './kube-api-server.js';
 import { fetchInNetns, IS_ROOT } from './netns.js';
 
 const run = promisify(execFile);
@@ -21,10 +24,12 @@ export function requireLab(suite: string): void {
   console.warn(`${suite} needs root and /usr/lib/cni (apt-get install containernetworking-plugins): skipped`);
 }
 
+const labNode = (name: string): string => `mnlab-${name}-node`;
+
 /** A lab named `name`: its node namespace and a runner for `multinet-agent lab ...`. */
 export function testLab(name: string): { node: string; run(...args: string[]): Promise<{ code: number; out: string }> } {
   return {
-    node: `mnlab-${name}-node`,
+    node: labNode(name),
     async run(...args) {
       try {
         const r = await run(process.execPath, [AGENT_BIN, 'lab', ...args, '--name', name, '--state-dir', LAB_STATE_ROOT], { encoding: 'utf8', maxBuffer: 16 << 20 });
@@ -47,4 +52,27 @@ export async function scrapeAgent(node: string, agent: AgentProcess | undefined,
   const res = await fetchInNetns(node, `${agent.url}/metrics`);
   if (res.status !== 200) throw new Error(`/metrics answered ${res.status}: ${res.body.slice(0, 200)}`);
   return parseExposition(res.body);
+}
+
+/** Options of {@link seedKubeApiFromLab}. */
+export interface LabSeedOptions {
+  /** Each NAD as the API serves it (labels added, say); default as the lab wrote it. */
+  readonly nad?: (nad: KubeObject) => KubeObject;
+  /** Pods besides the lab's, created after the NADs. */
+  readonly extraPods?: readonly object[];
+}
+
+/**
+ * Puts the lab `name`'s Pods and NADs (the manifests `lab up` wrote) into the kube API test
+ * server, then `extraPods`, then the lab's Node, Ready. Returns the lab's Pods.
+ */
+export async function seedKubeApiFromLab(server: KubeApiServer, name: string, options: LabSeedOptions = {}): Promise<KubeObject[]> {
+  const manifests = path.join(LAB_STATE_ROOT, name, 'manifests');
+  const pods = JSON.parse(await readFile(path.join(manifests, 'pods.json'), 'utf8')) as { items: KubeObject[] };
+  const nads = JSON.parse(await readFile(path.join(manifests, 'network-attachment-definitions.json'), 'utf8')) as { items: KubeObject[] };
+  for (const p of pods.items) server.create('pods', p);
+  for (const n of nads.items) server.create('network-attachment-definitions', options.nad ? options.nad(n) : n);
+  for (const p of options.extraPods ?? []) server.create('pods', p);
+  server.create('nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: labNode(name) }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+  return pods.items;
 }
