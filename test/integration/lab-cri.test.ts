@@ -19,6 +19,7 @@ import { CriServer, type TestSandbox } from '../support/cri-server.js';
 import type { ParsedSample } from '../support/exposition.js';
 import { LAB_POSSIBLE, LAB_STATE_ROOT, requireLab, scrapeAgent, testLab } from '../support/lab.js';
 import { ip } from '../support/netns.js';
+import { until } from '../support/until.js';
 
 const run = promisify(execFile);
 const LAB = `ic${process.pid % 100000}`;
@@ -47,16 +48,6 @@ interface DoctorPod {
 }
 
 /** Polls `probe` until it returns a value, or throws after `timeoutMs`. */
-async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe.skipIf(!LAB_POSSIBLE)('the seed lab with the container runtime (CRI)', () => {
   let agent: AgentProcess | undefined;
   let server: CriServer | undefined;

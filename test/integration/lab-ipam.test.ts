@@ -18,6 +18,9 @@ import { KubeApiServer, type KubeObject } from '../support/kube-api-server.js';
 import { bridgeToNetns, type NetnsBridge } from '../support/netns-bridge.js';
 import { LAB_POSSIBLE, LAB_STATE_ROOT, requireLab, scrapeAgent, testLab } from '../support/lab.js';
 import { ip } from '../support/netns.js';
+import { until as untilEvery } from '../support/until.js';
+
+const until = <T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> => untilEvery(what, timeoutMs, probe, 250);
 
 const run = promisify(execFile);
 const LAB = `iq${process.pid % 100000}`;
@@ -58,16 +61,6 @@ async function doctor(): Promise<{ code: number; out: string }> {
   } catch (err) {
     const e = err as { code?: number; stdout?: string };
     return { code: e.code ?? -1, out: e.stdout ?? '' };
-  }
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
   }
 }
 

@@ -15,6 +15,9 @@ import { KubeApiServer } from '../support/kube-api-server.js';
 import { bridgeToNetns, type NetnsBridge } from '../support/netns-bridge.js';
 import { LAB_POSSIBLE, requireLab, scrapeAgent, seedKubeApiFromLab, testLab } from '../support/lab.js';
 import { ip } from '../support/netns.js';
+import { until as untilEvery } from '../support/until.js';
+
+const until = <T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> => untilEvery(what, timeoutMs, probe, 10);
 
 const LAB = `ik${process.pid % 100000}`;
 const theLab = testLab(LAB);
@@ -31,16 +34,6 @@ function nodeEvents(server: KubeApiServer): { reason: string; message: string; c
     .events()
     .filter((e) => (e.involvedObject as { kind?: string } | undefined)?.kind === 'Node')
     .map((e) => ({ reason: String(e.reason), message: String(e.message), count: Number(e.count ?? 1) }));
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe.skipIf(!LAB_POSSIBLE)('the seed lab against the kube API', () => {

@@ -40,6 +40,9 @@ import { bridgeToNetns, type NetnsBridge } from '../support/netns-bridge.js';
 import { createNetns, deleteNetns, ip, netnsName } from '../support/netns.js';
 import { requirePrometheusTools } from '../support/promtool.js';
 import { makeTestPair, type TestPair } from '../support/tls.js';
+import { until as untilEvery } from '../support/until.js';
+
+const until = <T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> => untilEvery(what, timeoutMs, probe, 200);
 
 const LAB = `pl${process.pid % 100000}`;
 const theLab = testLab(LAB);
@@ -97,16 +100,6 @@ interface Panel {
 interface Series {
   metric: Record<string, string>;
   value: [number, string];
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** The alert expression without its filters: comparisons with a number get `bool`, absent(x) is x. */
