@@ -45,7 +45,8 @@ interface StatusEntry {
   readonly dns: Readonly<Record<string, never>>;
 }
 
-interface PodState {
+/** A pod the lab made, as its state records it. */
+export interface PodState {
   readonly name: string;
   readonly namespace: string;
   readonly uid: string;

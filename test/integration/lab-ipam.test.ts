@@ -16,7 +16,7 @@ import { AGENT_BIN, startAgentIn, type AgentProcess } from '../support/agent-pro
 import type { ParsedSample } from '../support/exposition.js';
 import { KubeApiServer, type KubeObject } from '../support/kube-api-server.js';
 import { bridgeToNetns, type NetnsBridge } from '../support/netns-bridge.js';
-import { LAB_POSSIBLE, LAB_STATE_ROOT, requireLab, scrapeAgent, testLab } from '../support/lab.js';
+import { LAB_POSSIBLE, LAB_STATE_ROOT, labPods, requireLab, scrapeAgent, testLab, TINY_NAD, type LabPodState } from '../support/lab.js';
 import { ip } from '../support/netns.js';
 import { until as untilEvery } from '../support/until.js';
 
@@ -33,26 +33,6 @@ const LAB_DIR = path.join(LAB_STATE_ROOT, LAB);
 const MANIFESTS = path.join(LAB_DIR, 'manifests');
 
 requireLab('test/integration/lab-ipam.test.ts');
-
-/** A macvlan network with a host-local range of three addresses (.2-.4; the gateway .1 outside it). */
-const TINY_NAD = `apiVersion: k8s.cni.cncf.io/v1
-kind: NetworkAttachmentDefinition
-metadata:
-  name: tiny-network
-  namespace: default
-spec:
-  config: '{"cniVersion":"0.3.1","type":"macvlan","master":"eth4","mode":"bridge","ipam":{"type":"host-local","subnet":"10.40.0.0/29","rangeStart":"10.40.0.2","rangeEnd":"10.40.0.4","gateway":"10.40.0.1"}}'
-`;
-
-interface LabStatePod {
-  name: string;
-  netns: string;
-  pid?: number;
-  containerId: string;
-  status: { name: string; interface: string; ips: string[] }[];
-}
-
-const labPods = async (): Promise<LabStatePod[]> => (JSON.parse(await readFile(path.join(LAB_DIR, 'state.json'), 'utf8')) as { pods: LabStatePod[] }).pods;
 
 async function doctor(): Promise<{ code: number; out: string }> {
   try {
@@ -136,7 +116,7 @@ describe.skipIf(!LAB_POSSIBLE)('IPAM, routes and attachment policy on the seed l
     expect(value(samples, 'multinet_scrape_collector_success', { collector: 'ipam' })).toBe(1);
 
     // Routes are read where a process makes that possible: every pod with one, every secondary interface.
-    const pods = await labPods();
+    const pods = await labPods(LAB);
     const withProcess = pods.filter((p) => p.pid !== undefined);
     const routes = samples.filter((s) => s.name === 'multinet_pod_interface_route_mismatch');
     expect(routes.map((s) => `${s.labels.pod} ${s.labels.interface} ${s.value}`).sort()).toEqual(
@@ -180,7 +160,7 @@ describe.skipIf(!LAB_POSSIBLE)('IPAM, routes and attachment policy on the seed l
   }, 90_000);
 
   it('a sandbox lost without CNI DEL leaves leases: leaked once past the grace period, Event on the NAD, doctor', async () => {
-    const victim = (await labPods()).find((p) => p.pid === undefined && p.name.startsWith('order-service-')) as LabStatePod;
+    const victim = (await labPods(LAB)).find((p) => p.pid === undefined && p.name.startsWith('order-service-')) as LabPodState;
     const del = await lab('pod', 'del', '--pod', victim.name, '--cni-del', 'no');
     expect(del.code, del.out).toBe(0);
     server?.delete('pods', 'default', victim.name);
@@ -215,7 +195,7 @@ describe.skipIf(!LAB_POSSIBLE)('IPAM, routes and attachment policy on the seed l
   }, 90_000);
 
   it('the storage subnet routed out of eth0 inside a pod: route_mismatch 1, Event on the pod, doctor; and back', async () => {
-    const hex = (await labPods()).find((p) => p.name === 'hexagonal-app') as LabStatePod;
+    const hex = (await labPods(LAB)).find((p) => p.name === 'hexagonal-app') as LabPodState;
     expect(hex.pid).toBeDefined();
     const net3 = hex.status.find((s) => s.interface === 'net3')?.ips[0] as string;
     const mismatch = async (): Promise<number | undefined> => value(await scrape(), 'multinet_pod_interface_route_mismatch', { pod: 'hexagonal-app', interface: 'net3', network: 'storage-network' });

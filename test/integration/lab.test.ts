@@ -6,7 +6,7 @@
  * namespace with no pod, malformed annotations, a master set down (doctor exits 1).
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_BIN, startAgentIn, type AgentProcess } from '../support/agent-process.js';
 import { byLabel, type ParsedSample } from '../support/exposition.js';
 import { counterFields, type IpLink } from '../support/iproute.js';
-import { LAB_POSSIBLE, LAB_STATE_ROOT, requireLab, scrapeAgent, testLab } from '../support/lab.js';
+import { LAB_POSSIBLE, LAB_STATE_ROOT, labPods, requireLab, scrapeAgent, testLab, type LabPodState } from '../support/lab.js';
 import { ip } from '../support/netns.js';
 
 const run = promisify(execFile);
@@ -26,19 +26,6 @@ const lab = theLab.run;
 const PORT = 19740;
 
 requireLab('test/integration/lab.test.ts');
-
-interface LabStatePod {
-  name: string;
-  namespace: string;
-  netns: string;
-  pid?: number;
-  status: { name: string; interface: string; ips: string[]; mac: string; default?: boolean }[];
-}
-
-
-async function labPods(): Promise<LabStatePod[]> {
-  return (JSON.parse(await readFile(path.join(STATE_ROOT, LAB, 'state.json'), 'utf8')) as { pods: LabStatePod[] }).pods;
-}
 
 async function doctor(manifests: string): Promise<{ code: number; out: string }> {
   try {
@@ -58,7 +45,7 @@ const podSeries = (samples: ParsedSample[], name: string, pod: string): Map<stri
 describe.skipIf(!LAB_POSSIBLE)('the seed lab', () => {
   let agent: AgentProcess | undefined;
   let extraManifests = '';
-  let pods: LabStatePod[] = [];
+  let pods: LabPodState[] = [];
 
   const scrape = (): Promise<ParsedSample[]> => scrapeAgent(NODE, agent, { fresh: true });
 
@@ -66,7 +53,7 @@ describe.skipIf(!LAB_POSSIBLE)('the seed lab', () => {
     await lab('down');
     const up = await lab('up');
     if (up.code !== 0) throw new Error(`lab up failed: ${up.out}`);
-    pods = await labPods();
+    pods = await labPods(LAB);
     // A pod on this node whose annotations do not parse: reported, and nothing else disturbed.
     extraManifests = await mkdtemp(path.join(tmpdir(), 'mna-lab-extra-'));
     await writeFile(
@@ -247,7 +234,7 @@ describe.skipIf(!LAB_POSSIBLE)('the seed lab', () => {
   });
 
   it('drops a pod\'s series on the first scrape after its namespace is gone', async () => {
-    const victim = pods.find((p) => p.pid === undefined) as LabStatePod;
+    const victim = pods.find((p) => p.pid === undefined) as LabPodState;
     expect((await scrape()).some((s) => s.labels.pod === victim.name)).toBe(true);
     await ip('netns', 'del', victim.netns);
     const samples = await scrape();

@@ -35,7 +35,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startAgentIn, type AgentProcess } from '../support/agent-process.js';
 import { KubeApiServer, type KubeObject } from '../support/kube-api-server.js';
-import { LAB_POSSIBLE, LAB_STATE_ROOT, requireLab, seedKubeApiFromLab, testLab } from '../support/lab.js';
+import { LAB_POSSIBLE, LAB_STATE_ROOT, labPods, requireLab, seedKubeApiFromLab, testLab, TINY_NAD, type LabPodState } from '../support/lab.js';
 import { bridgeToNetns, type NetnsBridge } from '../support/netns-bridge.js';
 import { createNetns, deleteNetns, ip, netnsName } from '../support/netns.js';
 import { requirePrometheusTools } from '../support/promtool.js';
@@ -61,25 +61,6 @@ const RATE_INTERVAL = '10s';
 const TRAFFIC_CLASS: Record<string, string> = { 'mgmt-network': 'management', 'data-network': 'data', 'storage-network': 'storage' };
 const SEED = path.join(ROOT, 'lab/manifests/seed');
 const LAB_DIR = path.join(LAB_STATE_ROOT, LAB);
-/** Beside the seed: a macvlan network whose host-local range has three addresses (.2-.4), to fill. */
-const TINY_NAD = `apiVersion: k8s.cni.cncf.io/v1
-kind: NetworkAttachmentDefinition
-metadata:
-  name: tiny-network
-  namespace: default
-spec:
-  config: '{"cniVersion":"0.3.1","type":"macvlan","master":"eth4","mode":"bridge","ipam":{"type":"host-local","subnet":"10.40.0.0/29","rangeStart":"10.40.0.2","rangeEnd":"10.40.0.4","gateway":"10.40.0.1"}}'
-`;
-
-interface LabStatePod {
-  name: string;
-  netns: string;
-  pid?: number;
-  containerId: string;
-  status: { name: string; interface: string; ips: string[] }[];
-}
-const labPods = async (): Promise<LabStatePod[]> => (JSON.parse(await readFile(path.join(LAB_DIR, 'state.json'), 'utf8')) as { pods: LabStatePod[] }).pods;
-
 requireLab('test/integration/prometheus-lab.test.ts');
 const HAVE_PROMETHEUS = LAB_POSSIBLE && requirePrometheusTools('test/integration/prometheus-lab.test.ts', ['prometheus']);
 
@@ -410,7 +391,7 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
     expect(await panelValue('Leaked IPAM addresses')).toBe(0);
     // Every storage attachment is checked against the policy; every secondary interface of a pod
     // with a process has its routes checked.
-    const pods = await labPods();
+    const pods = await labPods(LAB);
     const policy = await series(panelQuery('Attachments against their network\'s policy'));
     expect(policy.map((s) => `${s.metric.pod} ${s.metric.interface} ${s.value[1]}`).sort()).toEqual(
       pods.flatMap((p) => p.status.filter((x) => x.name === 'default/storage-network').map((x) => `${p.name} ${x.interface} 0`)).sort(),
@@ -442,7 +423,7 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
     }
     expect((await lab('pod', 'add', '--pod', 'tiny-3', '--networks', 'tiny-network@net1', '--process', 'no')).out).toContain('no IP addresses available in range set');
     // A sandbox lost without CNI DEL: its leases stay, aged past the 2 minute leak grace.
-    const victim = (await labPods()).find((p) => p.pid === undefined && p.name.startsWith('order-service-')) as LabStatePod;
+    const victim = (await labPods(LAB)).find((p) => p.pid === undefined && p.name.startsWith('order-service-')) as LabPodState;
     const del = await lab('pod', 'del', '--pod', victim.name, '--cni-del', 'no');
     expect(del.code, del.out).toBe(0);
     server?.delete('pods', 'default', victim.name);
@@ -456,7 +437,7 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
     const manifests = JSON.parse(await readFile(path.join(LAB_DIR, 'manifests', 'pods.json'), 'utf8')) as { items: KubeObject[] };
     for (const p of manifests.items) if (!server?.get('pods', 'default', String(p.metadata.name))) server?.create('pods', p);
     // The storage subnet routed out of eth0 inside hexagonal-app (whose net3 is on storage).
-    const hex = (await labPods()).find((p) => p.name === 'hexagonal-app') as LabStatePod;
+    const hex = (await labPods(LAB)).find((p) => p.name === 'hexagonal-app') as LabPodState;
     await ip('-n', hex.netns, 'route', 'replace', '10.30.0.0/24', 'dev', 'eth0');
 
     // Each alert's expression as Prometheus evaluates it, and the rule engine's pending alert.

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { readLabState, type PodState } from '../../lab/lab.js';
 import { AGENT_BIN, type AgentProcess } from './agent-process.js';
 import { parseExposition, type ParsedSample } from './exposition.js';
 import type { KubeApiServer, KubeObject } from './kube-api-server.js';
@@ -13,6 +14,26 @@ const run = promisify(execFile);
 
 /** Where test labs keep their state (apart from a lab a developer runs by hand). */
 export const LAB_STATE_ROOT = '/run/multinet-lab-test';
+
+/** A pod of a test lab, as the lab recorded it. */
+export type LabPodState = PodState;
+
+/** The pods of the test lab `name`, as its state file records them. */
+export async function labPods(name: string): Promise<LabPodState[]> {
+  const state = await readLabState({ name, stateRoot: LAB_STATE_ROOT });
+  if (!state) throw new Error(`lab ${name} has no state under ${LAB_STATE_ROOT}`);
+  return state.pods;
+}
+
+/** A macvlan NAD beside the seed's, on the lab's spare master eth4, whose host-local range holds three addresses (.2-.4; the gateway .1 outside it): one to fill. */
+export const TINY_NAD = `apiVersion: k8s.cni.cncf.io/v1
+kind: NetworkAttachmentDefinition
+metadata:
+  name: tiny-network
+  namespace: default
+spec:
+  config: '{"cniVersion":"0.3.1","type":"macvlan","master":"eth4","mode":"bridge","ipam":{"type":"host-local","subnet":"10.40.0.0/29","rangeStart":"10.40.0.2","rangeEnd":"10.40.0.4","gateway":"10.40.0.1"}}'
+`;
 
 /** Whether the lab can run here: root and the CNI plugins. */
 export const LAB_POSSIBLE = IS_ROOT && existsSync('/usr/lib/cni/macvlan');
