@@ -46,14 +46,8 @@ export interface CriSandboxSourceOptions {
   readonly backoff?: Backoff;
 }
 
-/** What PodSandboxStatus said of one sandbox; kept while the sandbox is listed. */
-interface SandboxEntry {
-  readonly id: string;
-  readonly namespace: string;
-  readonly name: string;
-  readonly uid: string;
-  readonly netnsPath: string | undefined;
-  readonly pid: number | undefined;
+/** What PodSandboxStatus said of one sandbox (its namespace's inode is resolved per refresh); kept while the sandbox is listed. */
+interface SandboxEntry extends Omit<PodSandbox, 'netnsInode'> {
   readonly layout: InfoLayout;
   /** `hostNetwork: true`: the node's namespace, no pod's own. */
   readonly hostNetwork: boolean;
