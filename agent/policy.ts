@@ -15,6 +15,8 @@ export interface PolicyCheck {
   /** NAD name. */
   readonly network: string;
   readonly networkNamespace: string;
+  /** The NAD's traffic class ('' for none). */
+  readonly trafficClass: string;
   readonly violation: boolean;
   /** Why it is a violation (or that it is not). */
   readonly message: string;
@@ -28,7 +30,7 @@ export function policyChecks(views: readonly PodNetnsView[], messages = true): P
     for (const i of v.interfaces) {
       const policy = i.definition?.policy;
       if (!policy || i.isDefault) continue;
-      const base = { namespace: v.pod.namespace, pod: v.pod.name, interface: i.link.name as string, network: i.network, networkNamespace: i.networkNamespace };
+      const base = { namespace: v.pod.namespace, pod: v.pod.name, interface: i.link.name as string, network: i.network, networkNamespace: i.networkNamespace, trafficClass: i.trafficClass };
       const nad = `${i.networkNamespace}/${i.network}`;
       if (!messages) {
         out.push({ ...base, violation: !policy.selector || !selectorMatches(policy.selector, v.pod.labels), message: '' });

@@ -66,13 +66,9 @@ export function attachmentRuleFamilies(snapshot: Snapshot, filter: ExportFilter 
       help: "1 when the pod is attached to a network whose NAD's multinet.io/allowed-pods selector does not match the pod's labels (or does not parse), else 0; only networks with a policy.",
       type: 'gauge',
       samples: policyChecks(snapshot.podNetns, false)
-        .filter((c) => kept(c.namespace, c.networkNamespace, c.network, classOf(snapshot, c.networkNamespace, c.network)))
+        .filter((c) => kept(c.namespace, c.networkNamespace, c.network, c.trafficClass))
         .map((c) => ({ labels: { namespace: c.namespace, pod: c.pod, network: c.network, interface: c.interface }, value: c.violation ? 1 : 0 })),
     },
   ];
 }
 
-/** The traffic class of a NAD ('' when unknown). */
-function classOf(snapshot: Snapshot, namespace: string, name: string): string {
-  return snapshot.networks.find((n) => n.namespace === namespace && n.name === name)?.trafficClass ?? '';
-}
