@@ -44,5 +44,5 @@ COPY collectors/cri/api.proto collectors/cri/api.proto
 USER 0
 EXPOSE 9739
 # --max-semi-space-size=4: V8's young generation capped (RSS about 123 -> 93 MB, npm run bench;
-# see agent/bin.ts). The chart passes the flags as args (--path.sysfs=/host/sys, ...).
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=4", "dist/agent/bin.js"]
+# see agent/app/bin.ts). The chart passes the flags as args (--path.sysfs=/host/sys, ...).
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=4", "dist/agent/app/bin.js"]

@@ -4,7 +4,7 @@
  * Pure, apart from the random source it is given.
  */
 import { parseNetworksAnnotation, NETWORKS_ANNOTATION } from '../agent/multus/parse-networks.js';
-import type { NetworkSelection } from '../agent/pods.js';
+import type { NetworkSelection } from '../agent/model/pods.js';
 
 /** A NAD as the lab uses it: its object and its plugin config. */
 export interface LabNad {

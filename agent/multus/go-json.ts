@@ -5,7 +5,7 @@
  * unknown keys are ignored; `null` leaves a field unset; a value of the wrong JSON type is an
  * error (`UnmarshalTypeError`), and Multus then refuses the whole annotation or config.
  */
-import type { Parsed } from '../pods.js';
+import type { Parsed } from '../model/pods.js';
 
 /** A parsed JSON object. */
 export type JsonObject = Readonly<Record<string, unknown>>;

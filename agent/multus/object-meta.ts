@@ -3,7 +3,7 @@
  * response). Kubernetes decodes object fields case-sensitively and refuses a label or annotation
  * value that is not a string, so a wrong shape here is an error, not a guess.
  */
-import type { Parsed } from '../pods.js';
+import type { Parsed } from '../model/pods.js';
 import { isJsonObject, type JsonObject } from './go-json.js';
 
 /** What the agent reads from `metadata`. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { NetworkDefinition, Parsed } from '../pods.js';
+import type { NetworkDefinition, Parsed } from '../model/pods.js';
 import { networkDefinitionFromObject, parseCniConfig, type CniSummary } from './parse-nad.js';
 import { networkDefinition } from '../../test/support/pods.js';
 

@@ -7,8 +7,8 @@
  * are those of the reference plugins (containernetworking/plugins `macvlan`, `ipvlan`,
  * `host-device`, `tuning`, `host-local`).
  */
-import { parseLabelSelector } from '../label-selector.js';
-import type { AttachmentPolicy, IpamConfig, IpamRange, NetworkDefinition, Parsed } from '../pods.js';
+import { parseLabelSelector } from '../rules/label-selector.js';
+import type { AttachmentPolicy, IpamConfig, IpamRange, NetworkDefinition, Parsed } from '../model/pods.js';
 import { FieldReader, isJsonObject, parseJson, type JsonObject } from './go-json.js';
 import { readObjectMeta } from './object-meta.js';
 import { parsePciAddress } from './parse-network-status.js';

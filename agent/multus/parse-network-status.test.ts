@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { PciAddress } from '../domain.js';
-import type { NetworkStatusEntry, Parsed, PodInfo } from '../pods.js';
+import type { PciAddress } from '../model/domain.js';
+import type { NetworkStatusEntry, Parsed, PodInfo } from '../model/pods.js';
 import {
   LEGACY_NETWORK_STATUS_ANNOTATION,
   NETWORK_STATUS_ANNOTATION,

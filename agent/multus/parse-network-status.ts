@@ -6,8 +6,8 @@
  * status annotation of the NPWG "Kubernetes Network Custom Resource Definition De-facto
  * Standard" v1.2, with `device-info` as the NPWG Device Information Specification 1.1 defines it.
  */
-import type { PciAddress } from '../domain.js';
-import type { NetworkStatusEntry, Parsed, PodInfo } from '../pods.js';
+import type { PciAddress } from '../model/domain.js';
+import type { NetworkStatusEntry, Parsed, PodInfo } from '../model/pods.js';
 import { FieldReader, goField, isJsonObject, parseJson, type JsonObject } from './go-json.js';
 
 /** The annotation key. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { NetworkSelection, Parsed } from '../pods.js';
+import type { NetworkSelection, Parsed } from '../model/pods.js';
 import { isIpAddress, isMacAddress, parseNetworksAnnotation } from './parse-networks.js';
 
 /** A selection with the defaults of the short syntax. */

@@ -5,7 +5,7 @@
  * 4.1.2 of the NPWG "Kubernetes Network Custom Resource Definition De-facto Standard".
  */
 import { isIP } from 'node:net';
-import type { NetworkSelection, Parsed } from '../pods.js';
+import type { NetworkSelection, Parsed } from '../model/pods.js';
 import { FieldReader, isJsonObject, parseJson } from './go-json.js';
 
 /** The annotation key. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { PciAddress } from '../domain.js';
-import type { NetworkSelection, Parsed, PodInfo, PodUid } from '../pods.js';
+import type { PciAddress } from '../model/domain.js';
+import type { NetworkSelection, Parsed, PodInfo, PodUid } from '../model/pods.js';
 import { parsePodUid, podInfoFromObject } from './pod-info.js';
 import { selection } from '../../test/support/pods.js';
 

@@ -10,7 +10,7 @@
  * jittered exponential backoff; a runtime that restarts re-creates its socket at the same path.
  */
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import type { Logger, PodSandbox, PodSandboxSource } from '../../agent/ports.js';
+import type { Logger, PodSandbox, PodSandboxSource } from '../../agent/model/ports.js';
 import { PolledChannel, type Backoff, type ChannelStatus, type UnaryCall } from '../grpc/polled-channel.js';
 import { criRuntimeService, type CriRuntimeService, type PodSandboxMessage, type PodSandboxStatusResponseMessage } from './cri-proto.js';
 import { parseSandboxInfo, type InfoLayout } from './parse-sandbox-info.js';

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition, type MethodDefinition, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { AgentError } from '../../agent/errors.js';
+import { AgentError } from '../../agent/model/errors.js';
 
 /** Where `api.proto` may be, relative to this module: beside it in the source tree (vitest), or in the source tree next to `dist/` (tsc copies only .ts outputs). */
 const PROTO_CANDIDATES = ['./api.proto', '../../../collectors/cri/api.proto'] as const;

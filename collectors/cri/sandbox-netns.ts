@@ -4,7 +4,7 @@
  */
 import { readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { errnoCode } from '../../agent/errors.js';
+import { errnoCode } from '../../agent/model/errors.js';
 
 /** The device of nsfs, for {@link resolveNetnsInode}; undefined when procfs cannot say. */
 export function nsfsDevice(procRoot: string): number | undefined {

@@ -7,7 +7,7 @@
  * a refresh asks.
  */
 import { Client, credentials, Metadata, status as GrpcStatus, type ClientUnaryCall, type MethodDefinition, type ServiceError } from '@grpc/grpc-js';
-import type { Logger } from '../../agent/ports.js';
+import type { Logger } from '../../agent/model/ports.js';
 
 /** Bounds of the reconnect backoff; each delay is jittered by ±20 %. */
 export interface Backoff {

@@ -9,9 +9,9 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { errnoCode } from '../../agent/errors.js';
-import type { IpamDirRequest, IpamDirState, IpamStateSource } from '../../agent/ipam.js';
-import type { Logger } from '../../agent/ports.js';
+import { errnoCode } from '../../agent/model/errors.js';
+import type { IpamDirRequest, IpamDirState, IpamStateSource } from '../../agent/rules/ipam.js';
+import type { Logger } from '../../agent/model/ports.js';
 
 interface Cached {
   readonly ino: number;

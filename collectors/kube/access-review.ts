@@ -6,7 +6,7 @@
  * `create` on `tokenreviews.authentication.k8s.io` and `subjectaccessreviews.authorization.k8s.io`.
  */
 import { AuthenticationV1Api, AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { AccessReviewer, NonResourceRequest, ReviewedUser } from '../../agent/ports.js';
+import type { AccessReviewer, NonResourceRequest, ReviewedUser } from '../../agent/model/ports.js';
 import { KubeApiError, withSignal } from './api-call.js';
 
 /** An {@link AccessReviewer} on the kube API. */

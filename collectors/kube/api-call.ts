@@ -4,7 +4,7 @@
  * argument), and a short description of the three error shapes the library throws.
  */
 import { Observable, type ConfigurationOptions, type RequestContext, type ResponseContext } from '@kubernetes/client-node';
-import { AgentError } from '../../agent/errors.js';
+import { AgentError } from '../../agent/model/errors.js';
 
 /**
  * Per-call options that attach `signal` to the request. The ObjectParamAPI classes that

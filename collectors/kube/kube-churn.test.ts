@@ -6,13 +6,13 @@
  * bounded however many distinct objects it hears of.
  */
 import { describe, expect, test } from 'vitest';
-import type { KubeEvent } from '../../agent/ports.js';
-import { EventRecorder } from '../../exporters/kube-events/recorder.js';
+import type { KubeEvent } from '../../agent/model/ports.js';
+import { EventRecorder } from '../../exporters/kube/recorder.js';
 import { KubeApiServer } from '../../test/support/kube-api-server.js';
 import { nadObject, podObject, until } from '../../test/support/kube-api/objects.js';
 import { closeAfterEach, NODE, setup, started } from '../../test/support/kube-api/source-harness.js';
 import { recordingLogger } from '../../test/support/links.js';
-import { KubeEventSink } from './event-sink.js';
+import { KubeEventSink } from '../../exporters/kube/event-sink.js';
 
 closeAfterEach();
 

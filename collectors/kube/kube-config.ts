@@ -5,7 +5,7 @@
  * token's rotation is followed).
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import { AgentError } from '../../agent/errors.js';
+import { AgentError } from '../../agent/model/errors.js';
 
 /** A KubeConfig from `path`, else from the pod's service account; a usage error when neither can be had. */
 export function loadKubeConfig(path: string | undefined): KubeConfig {

@@ -5,11 +5,11 @@
  * read the caches: the scrape path never calls the API.
  */
 import { CoreV1Api, CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
-import { AgentError } from '../../agent/errors.js';
+import { AgentError } from '../../agent/model/errors.js';
 import { networkDefinitionFromObject } from '../../agent/multus/parse-nad.js';
 import { podInfoFromObject } from '../../agent/multus/pod-info.js';
-import type { NetworkDefinition, PodInfo, PodMetadataSource } from '../../agent/pods.js';
-import type { KubeCacheStatus, Logger } from '../../agent/ports.js';
+import type { NetworkDefinition, PodInfo, PodMetadataSource } from '../../agent/model/pods.js';
+import type { KubeCacheStatus, Logger } from '../../agent/model/ports.js';
 import { withSignal } from './api-call.js';
 import { DEFAULT_WATCH_TIMING, OutageLog, Reflector, type ListPage, type WatchTiming } from './reflector.js';
 

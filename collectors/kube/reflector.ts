@@ -19,8 +19,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Watch } from '@kubernetes/client-node';
-import type { Logger } from '../../agent/ports.js';
-import type { Parsed } from '../../agent/pods.js';
+import type { Logger } from '../../agent/model/ports.js';
+import type { Parsed } from '../../agent/model/pods.js';
 import { describeKubeError, type KubeFailure } from './api-call.js';
 
 /** Timing of list+watch; the defaults are client-go's where it has one. */

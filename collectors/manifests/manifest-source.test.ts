@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { NetworkDefinition, PodInfo, PodUid } from '../../agent/pods.js';
+import type { NetworkDefinition, PodInfo, PodUid } from '../../agent/model/pods.js';
 import { readPolicy } from '../../agent/multus/parse-nad.js';
 import { recordingLogger } from '../../test/support/links.js';
 import { networkDefinition, selection } from '../../test/support/pods.js';

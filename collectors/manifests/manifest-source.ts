@@ -8,9 +8,9 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { errnoCode } from '../../agent/errors.js';
-import type { Logger } from '../../agent/ports.js';
-import type { NetworkDefinition, Parsed, PodInfo, PodMetadataSource } from '../../agent/pods.js';
+import { errnoCode } from '../../agent/model/errors.js';
+import type { Logger } from '../../agent/model/ports.js';
+import type { NetworkDefinition, Parsed, PodInfo, PodMetadataSource } from '../../agent/model/pods.js';
 import { isJsonObject } from '../../agent/multus/go-json.js';
 import { networkDefinitionFromObject } from '../../agent/multus/parse-nad.js';
 import { podInfoFromObject } from '../../agent/multus/pod-info.js';

@@ -4,11 +4,11 @@
  * 40 ms for 750 links here; reading the raw dump costs about 8 ms).
  */
 import { createNetlink, type NetlinkSocket } from 'netlink';
-import { AgentError } from '../../agent/errors.js';
-import type { NetLink } from '../../agent/domain.js';
-import type { LinkSource } from '../../agent/ports.js';
+import { AgentError } from '../../agent/model/errors.js';
+import type { NetLink } from '../../agent/model/domain.js';
+import type { LinkSource } from '../../agent/model/ports.js';
 import { encodeAttr } from './attrs.js';
-import { encodeExtMask, parsePfVfInfo, RTEXT_FILTER_VF } from '../sriov/parse-vfinfo.js';
+import { encodeExtMask, parsePfVfInfo, RTEXT_FILTER_VF } from './parse-vfinfo.js';
 import { IFINFOMSG_LEN, IFLA, parseLinkMessage } from './parse-link.js';
 
 const NETLINK_ROUTE = 0;

@@ -5,8 +5,8 @@
  * buffer held), some announcements are lost: the listener is told to resynchronise from a dump.
  */
 import { createNetlink, type NetlinkSocket } from 'netlink';
-import type { NetLink } from '../../agent/domain.js';
-import type { LinkChange, LinkEventSource, Logger } from '../../agent/ports.js';
+import type { NetLink } from '../../agent/model/domain.js';
+import type { LinkChange, LinkEventSource, Logger } from '../../agent/model/ports.js';
 import { parseLinkMessage } from './parse-link.js';
 
 const NETLINK_ROUTE = 0;

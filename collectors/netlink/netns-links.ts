@@ -9,9 +9,9 @@
  * work, were the cost.
  */
 import { closeSync, openSync } from 'node:fs';
-import type { NetLink, NetnsRef } from '../../agent/domain.js';
-import { CapabilityError, errnoCode } from '../../agent/errors.js';
-import type { Logger, PodLinkSource } from '../../agent/ports.js';
+import type { NetLink, NetnsRef } from '../../agent/model/domain.js';
+import { CapabilityError, errnoCode } from '../../agent/model/errors.js';
+import type { Logger, PodLinkSource } from '../../agent/model/ports.js';
 import { NetlinkLinkSource } from './link-dump.js';
 import { ensureNsid, getNsid } from './nsid.js';
 

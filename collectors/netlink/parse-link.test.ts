@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { joinHostLinks } from '../../agent/snapshot.js';
+import { joinHostLinks } from '../../agent/runtime/snapshot.js';
 import { encodeLinkMessage } from '../../test/support/encode-link.js';
 import { parseLinkMessage } from './parse-link.js';
 

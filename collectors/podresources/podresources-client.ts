@@ -12,7 +12,7 @@
  * needs the `KubeletPodResourcesGet` feature gate before Kubernetes 1.36.
  */
 import path from 'node:path';
-import type { Logger } from '../../agent/ports.js';
+import type { Logger } from '../../agent/model/ports.js';
 import { PolledChannel, type Backoff, type ChannelStatus, type UnaryCall } from '../grpc/polled-channel.js';
 import { podResourcesService, type ListPodResourcesResponseMessage, type PodResourcesService } from './podresources-proto.js';
 

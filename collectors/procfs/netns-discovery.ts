@@ -6,9 +6,9 @@
  */
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { NetnsRef } from '../../agent/domain.js';
-import { errnoCode } from '../../agent/errors.js';
-import type { Logger } from '../../agent/ports.js';
+import type { NetnsRef } from '../../agent/model/domain.js';
+import { errnoCode } from '../../agent/model/errors.js';
+import type { Logger } from '../../agent/model/ports.js';
 import { podFromCgroupFile, type CgroupPod } from './parse-cgroup.js';
 
 /** What one discovery pass found. */

@@ -7,7 +7,7 @@
  *   underscores>.slice/cri-containerd-<id>.scope` (CRI-O: `crio-<id>.scope`, Docker:
  *   `docker-<id>.scope`).
  */
-import type { PodUid } from '../../agent/pods.js';
+import type { PodUid } from '../../agent/model/pods.js';
 
 /** What a cgroup path says about the pod and container of a process. */
 export interface CgroupPod {

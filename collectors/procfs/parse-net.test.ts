@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ipv4InSubnet } from '../../agent/ipv4.js';
+import { ipv4InSubnet } from '../../agent/rules/ipv4.js';
 import { assignIpv4, ipv6FromHex, parseFibTrieLocals, parseIfInet6, parseIpv4Routes, parseIpv6Routes } from './parse-net.js';
 
 /** /proc/<pid>/net of a pod-shaped namespace and iproute2's view of it (testdata/capture-pod-net.sh). */

@@ -4,8 +4,8 @@
  * here: the kernel honours IFA_TARGET_NETNSID only on sockets with NETLINK_GET_STRICT_CHK, which
  * the `netlink` package cannot set.
  */
-import type { InterfaceAddress, RouteEntry } from '../../agent/domain.js';
-import { ipv4InSubnet } from '../../agent/ipv4.js';
+import type { InterfaceAddress, RouteEntry } from '../../agent/model/domain.js';
+import { ipv4InSubnet } from '../../agent/rules/ipv4.js';
 
 const RTF_UP = 0x1;
 const RTF_GATEWAY = 0x2;

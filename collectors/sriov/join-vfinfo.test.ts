@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { PciAddress } from '../../agent/domain.js';
+import type { PciAddress } from '../../agent/model/domain.js';
 import { parseLinkMessage } from '../netlink/parse-link.js';
-import { parsePfVfInfo } from './parse-vfinfo.js';
-import { indexPfVfInfo, joinVfNetlinkInfo, type SriovPf } from '../../agent/sriov.js';
+import { parsePfVfInfo } from '../netlink/parse-vfinfo.js';
+import { indexPfVfInfo, joinVfNetlinkInfo, type SriovPf } from '../../agent/rules/sriov.js';
 import { encodePfMessage } from './testdata/encode-vfinfo.js';
 
 const CX5 = '0000:af:00.0' as PciAddress;

@@ -12,9 +12,9 @@
  */
 import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import type { DeviceInfo, IfIndex, NetLink, PciAddress } from '../../agent/domain.js';
-import { errnoCode } from '../../agent/errors.js';
-import type { DeviceInfoSource, Logger } from '../../agent/ports.js';
+import type { DeviceInfo, IfIndex, NetLink, PciAddress } from '../../agent/model/domain.js';
+import { errnoCode } from '../../agent/model/errors.js';
+import type { DeviceInfoSource, Logger } from '../../agent/model/ports.js';
 
 /** The file operations the adapter needs; node:fs/promises by default, wrapped in tests. */
 export interface SysfsFs {

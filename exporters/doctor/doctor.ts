@@ -3,12 +3,12 @@
  * problems found, in the words of the troubleshooting list. Two snapshots a second apart give
  * the rates.
  */
-import type { PodInterface, PodNetnsView } from '../../agent/attachments.js';
-import type { NetnsRef, Snapshot } from '../../agent/domain.js';
-import { findProblems, type NetnsNetworking, type Problem } from '../../agent/health.js';
-import { vfUsers } from '../../agent/attachments.js';
-import { pfLabel } from '../../agent/sriov.js';
-import { ipamUsage, liveSandboxes, type IpamRangeUsage } from '../../agent/ipam.js';
+import type { PodInterface, PodNetnsView } from '../../agent/rules/attachments.js';
+import type { NetnsRef, Snapshot } from '../../agent/model/domain.js';
+import { findProblems, type NetnsNetworking, type Problem } from '../../agent/rules/health.js';
+import { vfUsers } from '../../agent/rules/attachments.js';
+import { pfLabel } from '../../agent/rules/sriov.js';
+import { ipamUsage, liveSandboxes, type IpamRangeUsage } from '../../agent/rules/ipam.js';
 import { netnsLabel } from '../prometheus/pod-families.js';
 
 /** What the doctor needs from the wiring. */

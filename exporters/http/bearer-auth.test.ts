@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AccessReviewer, Logger, NonResourceRequest, ReviewedUser } from '../../agent/ports.js';
+import type { AccessReviewer, Logger, NonResourceRequest, ReviewedUser } from '../../agent/model/ports.js';
 import { BearerAuth, bearerToken } from './bearer-auth.js';
 
 const METRICS: NonResourceRequest = { path: '/metrics', verb: 'get' };

@@ -8,7 +8,7 @@
  * one review. Every failure is closed: no review, no metrics.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import type { AccessReviewer, Logger, NonResourceRequest } from '../../agent/ports.js';
+import type { AccessReviewer, Logger, NonResourceRequest } from '../../agent/model/ports.js';
 
 /** What became of one request: the labels of `multinet_web_auth_requests_total`. */
 export const AUTH_RESULTS = ['allowed', 'unauthenticated', 'forbidden', 'error'] as const;

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Logger } from '../../agent/ports.js';
+import type { Logger } from '../../agent/model/ports.js';
 import { KubeAccessReviewer } from '../../collectors/kube/access-review.js';
 import { KubeApiServer } from '../../test/support/kube-api-server.js';
 import { makeTestPair, peerCertificate, SecretVolume, type TestPair } from '../../test/support/tls.js';

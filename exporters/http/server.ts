@@ -8,7 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
-import type { Logger } from '../../agent/ports.js';
+import type { Logger } from '../../agent/model/ports.js';
 import type { MetricsRenderer } from '../prometheus/registry.js';
 import type { AuthDecision, RequestAuthorizer } from './bearer-auth.js';
 

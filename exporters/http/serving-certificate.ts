@@ -11,8 +11,8 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { watch, type FSWatcher, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
-import { AgentError } from '../../agent/errors.js';
-import type { Logger } from '../../agent/ports.js';
+import { AgentError } from '../../agent/model/errors.js';
+import type { Logger } from '../../agent/model/ports.js';
 
 /** TLS 1.0 and 1.1 are deprecated (RFC 8996); Prometheus speaks 1.2 and 1.3. */
 export const TLS_MIN_VERSION = 'TLSv1.2';

@@ -1,6 +1,6 @@
 /** Families of the agent's own moving parts that are not in a snapshot: events, kube caches. */
-import type { KubeCacheStatus } from '../../agent/ports.js';
-import type { RecorderStats } from '../kube-events/recorder.js';
+import type { KubeCacheStatus } from '../../agent/model/ports.js';
+import type { RecorderStats } from '../kube/recorder.js';
 import type { Family } from './host-families.js';
 
 /** `multinet_events_total{reason,type}` and `multinet_events_dropped_total{cause}`. */

@@ -4,10 +4,10 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { joinPodNetns, type NetnsSample } from '../../agent/attachments.js';
-import { EMPTY_SNAPSHOT, type IfIndex, type LinkCounters, type Snapshot } from '../../agent/domain.js';
-import { anchoredRegex, defaultHostInterfaces, EXPORT_ALL, type ExportFilter } from '../../agent/export-filter.js';
-import { joinHostLinks } from '../../agent/snapshot.js';
+import { joinPodNetns, type NetnsSample } from '../../agent/rules/attachments.js';
+import { EMPTY_SNAPSHOT, type IfIndex, type LinkCounters, type Snapshot } from '../../agent/model/domain.js';
+import { anchoredRegex, defaultHostInterfaces, EXPORT_ALL, type ExportFilter } from './export-filter.js';
+import { joinHostLinks } from '../../agent/runtime/snapshot.js';
 import { parseExposition, type ParsedSample } from '../../test/support/exposition.js';
 import { netLink, recordingLogger } from '../../test/support/links.js';
 import { macvlanNad, netnsRef, pod, podMacvlan } from '../../test/support/pods.js';

@@ -2,14 +2,14 @@
  * Metric families as a pure function of a snapshot (kube-state-metrics style): no state, no
  * increments. Kernel counters are copied as the kernel reports them.
  */
-import type { HostLink, LinkCounters, Snapshot } from '../../agent/domain.js';
-import { EXPORT_ALL, exportedHostLinks, type ExportFilter } from '../../agent/export-filter.js';
+import type { HostLink, LinkCounters, Snapshot } from '../../agent/model/domain.js';
+import { EXPORT_ALL, exportedHostLinks, type ExportFilter } from './export-filter.js';
 import { formatLabels } from './exposition.js';
 import type { NetworkTotals } from './network-families.js';
 import { podFamilies } from './pod-families.js';
 import { sriovFamilies } from './sriov-families.js';
 import { attachmentRuleFamilies, ipamFamilies } from './ipam-families.js';
-import { vfUsers } from '../../agent/attachments.js';
+import { vfUsers } from '../../agent/rules/attachments.js';
 
 /** Label values of one sample; every label of a family is present ('' when it does not apply). */
 export type Labels = Readonly<Record<string, string>>;

@@ -4,11 +4,11 @@
  * while the node's sandboxes are not all in view, no route check for a namespace whose routes
  * have not been read (no process inside, or before the first refresh).
  */
-import type { Snapshot } from '../../agent/domain.js';
-import { EXPORT_ALL, networkPasses, passes, type ExportFilter } from '../../agent/export-filter.js';
-import { routeDestinations, routeMismatch } from '../../agent/health.js';
-import { ipamUsage, liveSandboxes } from '../../agent/ipam.js';
-import { policyChecks } from '../../agent/policy.js';
+import type { Snapshot } from '../../agent/model/domain.js';
+import { EXPORT_ALL, networkPasses, passes, type ExportFilter } from './export-filter.js';
+import { routeDestinations, routeMismatch } from '../../agent/rules/health.js';
+import { ipamUsage, liveSandboxes } from '../../agent/rules/ipam.js';
+import { policyChecks } from '../../agent/rules/policy.js';
 import type { Family, Sample } from './host-families.js';
 
 /** `multinet_ipam_addresses_*{network,range}`. */

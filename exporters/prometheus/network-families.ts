@@ -6,9 +6,9 @@
  * live interfaces of the last snapshot plus one vector per network; a network's carry-over is
  * forgotten once it has no interface on the node and no NAD defines it.
  */
-import type { PodInterface, PodNetnsView } from '../../agent/attachments.js';
-import type { LinkCounters, Snapshot } from '../../agent/domain.js';
-import { COLLECTOR } from '../../agent/snapshot.js';
+import type { PodInterface, PodNetnsView } from '../../agent/rules/attachments.js';
+import type { LinkCounters, Snapshot } from '../../agent/model/domain.js';
+import { COLLECTOR } from '../../agent/runtime/snapshot.js';
 import { formatLabels } from './exposition.js';
 import type { Family } from './host-families.js';
 

@@ -4,10 +4,10 @@
  * tie to a pod is exported with empty pod labels and its `netns` name, so that two such
  * namespaces with an `eth0` each stay apart (`netns` is '' for a known pod).
  */
-import type { PodInterface, PodNetnsView } from '../../agent/attachments.js';
-import type { LinkCounters, NetLink, NetnsRef, Snapshot } from '../../agent/domain.js';
-import { constrains, EXPORT_ALL, networkPasses, passes, type ExportFilter } from '../../agent/export-filter.js';
-import { evaluateReadiness, requiredInterfaces } from '../../agent/readiness.js';
+import type { PodInterface, PodNetnsView } from '../../agent/rules/attachments.js';
+import type { LinkCounters, NetLink, NetnsRef, Snapshot } from '../../agent/model/domain.js';
+import { constrains, EXPORT_ALL, networkPasses, passes, type ExportFilter } from './export-filter.js';
+import { evaluateReadiness, requiredInterfaces } from '../../agent/rules/readiness.js';
 import { formatLabels } from './exposition.js';
 import { columnOf, type Family, type Labels, type Sample } from './host-families.js';
 import { NetworkTotals } from './network-families.js';

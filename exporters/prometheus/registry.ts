@@ -3,9 +3,9 @@
  * written by our own exposition writer (see exposition.ts for why), one body.
  */
 import client, { Registry } from 'prom-client';
-import type { Snapshot } from '../../agent/domain.js';
-import { EXPORT_ALL, type ExportFilter } from '../../agent/export-filter.js';
-import type { Logger } from '../../agent/ports.js';
+import type { Snapshot } from '../../agent/model/domain.js';
+import { EXPORT_ALL, type ExportFilter } from './export-filter.js';
+import type { Logger } from '../../agent/model/ports.js';
 import { writeFamilies } from './exposition.js';
 import { snapshotFamilies, type Family } from './host-families.js';
 import { NetworkTotals } from './network-families.js';

@@ -6,8 +6,8 @@
  * ndo_get_vf_stats. Error counters exist only in some drivers' sysfs stats. A counter no source
  * exposes has no series.
  */
-import type { PciAddress } from '../../agent/domain.js';
-import { pfLabel, type SriovPf, type SriovSnapshot, type SriovVf, type VfCounters, type VfUser } from '../../agent/sriov.js';
+import type { PciAddress } from '../../agent/model/domain.js';
+import { pfLabel, type SriovPf, type SriovSnapshot, type SriovVf, type VfCounters, type VfUser } from '../../agent/rules/sriov.js';
 import { formatLabels } from './exposition.js';
 import { columnOf, type Family, type Sample } from './host-families.js';
 

@@ -2,7 +2,7 @@
  * Command line of `npm run bench -- [flags]`, parsed the way agent/cli.ts parses the agent's:
  * pure, `--flag=value` or `--flag value`, an AgentError E_USAGE naming the bad flag.
  */
-import { AgentError } from '../../agent/errors.js';
+import { AgentError } from '../../agent/model/errors.js';
 
 /** The fewest timed scrapes a p95 is reported over. */
 export const MIN_SCRAPES = 20;

@@ -15,7 +15,7 @@ import { mkdtemp, realpath, rm } from 'node:fs/promises';
 import os, { constants } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AgentError } from '../../agent/errors.js';
+import { AgentError } from '../../agent/model/errors.js';
 import { benchUsage, parseBenchArgs, type BenchOptions } from './bench-args.js';
 import { BindMounts, mountsLeftUnder, staleBenchMounts, unmount } from './bind-mounts.js';
 import { CASES, DEFAULT_LINKS, DEFAULT_PODS, POD_NETWORKS, type BenchCase, type CaseContext, type PreparedCase } from './cases.js';
@@ -24,7 +24,7 @@ import { alive, ChildProcesses, describeError } from './processes.js';
 import type { MeasureConfig, MeasureResult } from './protocol.js';
 import { formatCase, podCheckOf, shortList, summaryJson, type CaseReport } from './report.js';
 
-/** Just over the agent's SNAPSHOT_MAX_AGE_MS (agent/main.ts), so each timed scrape builds a new snapshot. */
+/** Just over the agent's SNAPSHOT_MAX_AGE_MS (agent/app/main.ts), so each timed scrape builds a new snapshot. */
 const SCRAPE_GAP_MS = 1100;
 const WARMUPS = 2;
 const DUMP_RUNS = 20;

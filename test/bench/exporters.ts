@@ -20,7 +20,7 @@ export interface ExporterSpec {
   readonly linkLabel: string;
   /** The exporter's own per-collector duration gauge, labelled `collector`. */
   readonly collectorDurationMetric: string;
-  /** Whether a scrape right after another reuses its snapshot (SNAPSHOT_MAX_AGE_MS in agent/main.ts). */
+  /** Whether a scrape right after another reuses its snapshot (SNAPSHOT_MAX_AGE_MS in agent/app/main.ts). */
   readonly cachesSnapshots: boolean;
   /** The info family with one sample per pod interface, labelled `interface`; undefined if the exporter has none. */
   readonly podInterfaceMetric: string | undefined;

@@ -16,7 +16,7 @@ import { constants } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../../agent/ports.js';
+import type { Logger } from '../../agent/model/ports.js';
 import { NetlinkLinkSource } from '../../collectors/netlink/link-dump.js';
 import { POD_DUMP_CONCURRENCY } from '../../collectors/netlink/netns-links.js';
 import { ensureNsid, getNsid } from '../../collectors/netlink/nsid.js';

@@ -8,7 +8,7 @@ export type ExporterId = 'agent' | 'node_exporter';
 
 /** How measure.ts runs and scrapes. */
 export interface MeasureConfig {
-  /** dist/agent/bin.js of this build. */
+  /** dist/agent/app/bin.js of this build. */
   readonly agentBin: string;
   /** The case's extra agent flags. */
   readonly agentArgs: readonly string[];

@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
-import { parseArgs, parseDuration, type RunConfig } from '../../agent/cli.js';
+import { parseArgs, parseDuration, type RunConfig } from '../../agent/app/cli.js';
 import { renderTemplates, TemplateError } from './go-template.js';
 
 const CHART = new URL('../../chart/', import.meta.url).pathname;

@@ -5,8 +5,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { NetLink } from '../../agent/domain.js';
-import { buildSnapshot, FailureLog } from '../../agent/snapshot.js';
+import type { NetLink } from '../../agent/model/domain.js';
+import { buildSnapshot, FailureLog } from '../../agent/runtime/snapshot.js';
 import { parseLinkMessage } from '../../collectors/netlink/parse-link.js';
 import { SysfsDeviceSource } from '../../collectors/sysfs/sysfs-net.js';
 import { createMetricsRenderer } from '../../exporters/prometheus/registry.js';

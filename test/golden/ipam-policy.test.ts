@@ -7,13 +7,13 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { joinPodNetns } from '../../agent/attachments.js';
-import { EMPTY_SNAPSHOT, type Snapshot } from '../../agent/domain.js';
-import type { NetnsNetworking } from '../../agent/health.js';
-import { hostLocalNetworks } from '../../agent/ipam.js';
+import { joinPodNetns } from '../../agent/rules/attachments.js';
+import { EMPTY_SNAPSHOT, type Snapshot } from '../../agent/model/domain.js';
+import type { NetnsNetworking } from '../../agent/rules/health.js';
+import { hostLocalNetworks } from '../../agent/rules/ipam.js';
 import { networkDefinitionFromObject } from '../../agent/multus/parse-nad.js';
-import type { NetworkDefinition, PodUid } from '../../agent/pods.js';
-import { joinHostLinks } from '../../agent/snapshot.js';
+import type { NetworkDefinition, PodUid } from '../../agent/model/pods.js';
+import { joinHostLinks } from '../../agent/runtime/snapshot.js';
 import { HostLocalIpamSource } from '../../collectors/ipam/host-local.js';
 import { parseManifest } from '../../collectors/manifests/manifest-source.js';
 import { writeFamilies } from '../../exporters/prometheus/exposition.js';

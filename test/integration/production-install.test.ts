@@ -55,7 +55,7 @@ describe('production-only install', () => {
   let unreachable: string | undefined;
 
   beforeAll(async () => {
-    if (!existsSync(path.join(ROOT, 'dist/agent/bin.js'))) throw new Error('dist/agent/bin.js missing: build first (npm test does)');
+    if (!existsSync(path.join(ROOT, 'dist/agent/app/bin.js'))) throw new Error('dist/agent/app/bin.js missing: build first (npm test does)');
     dir = await mkdtemp(path.join(tmpdir(), 'mna-prod-'));
     for (const p of COPIED) await cp(path.join(ROOT, p), path.join(dir, p), { recursive: true });
     const npm = await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], dir);
@@ -99,7 +99,7 @@ describe('production-only install', () => {
       process.execPath,
       [
         '--max-semi-space-size=4',
-        path.join(copy, 'dist/agent/bin.js'),
+        path.join(copy, 'dist/agent/app/bin.js'),
         `--web.listen-address=127.0.0.1:${port}`,
         `--kubeconfig=${kubeconfig}`,
         `--path.podresources=${podResources}`,

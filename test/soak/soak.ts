@@ -34,7 +34,7 @@ function repoRoot(): string {
   return dir;
 }
 const ROOT = repoRoot();
-const AGENT_BIN = path.join(ROOT, 'dist/agent/bin.js');
+const AGENT_BIN = path.join(ROOT, 'dist/agent/app/bin.js');
 const SEED_MANIFESTS = path.join(ROOT, 'lab/manifests/seed');
 
 const random: Random = {

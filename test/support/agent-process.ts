@@ -1,9 +1,9 @@
-/** Runs the built agent (dist/agent/bin.js) as a real process inside a network namespace. */
+/** Runs the built agent (dist/agent/app/bin.js) as a real process inside a network namespace. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fetchInNetns } from './netns.js';
 
 /** The built executable; `npm test` builds it first. */
-export const AGENT_BIN = new URL('../../dist/agent/bin.js', import.meta.url).pathname;
+export const AGENT_BIN = new URL('../../dist/agent/app/bin.js', import.meta.url).pathname;
 
 /** A running agent process and the log it wrote. */
 export interface AgentProcess {

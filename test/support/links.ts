@@ -1,5 +1,5 @@
 /** NetLink values for tests that need links without a kernel. */
-import type { IfIndex, IfName, NetLink } from '../../agent/domain.js';
+import type { IfIndex, IfName, NetLink } from '../../agent/model/domain.js';
 
 /** A link with plausible defaults; override what the test is about. */
 export function netLink(over: Partial<Omit<NetLink, 'ifindex' | 'name'>> & { ifindex: number; name: string }): NetLink {
@@ -23,7 +23,7 @@ export function netLink(over: Partial<Omit<NetLink, 'ifindex' | 'name'>> & { ifi
 }
 
 /** Records what a test logger was asked to log. */
-export function recordingLogger(): { log: import('../../agent/ports.js').Logger; lines: { level: string; obj: object; msg: string }[] } {
+export function recordingLogger(): { log: import('../../agent/model/ports.js').Logger; lines: { level: string; obj: object; msg: string }[] } {
   const lines: { level: string; obj: object; msg: string }[] = [];
   const at = (level: string) => (obj: object, msg: string) => void lines.push({ level, obj, msg });
   return { log: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines };

@@ -1,6 +1,6 @@
 /** PodInfo, NetworkDefinition and NetnsRef values for tests of the join and the health rules. */
-import type { IfIndex, NetLink, NetnsRef } from '../../agent/domain.js';
-import type { NetworkDefinition, NetworkSelection, NetworkStatusEntry, PodInfo, PodUid } from '../../agent/pods.js';
+import type { IfIndex, NetLink, NetnsRef } from '../../agent/model/domain.js';
+import type { NetworkDefinition, NetworkSelection, NetworkStatusEntry, PodInfo, PodUid } from '../../agent/model/pods.js';
 import { netLink } from './links.js';
 
 /** A pod with parsed annotations. */

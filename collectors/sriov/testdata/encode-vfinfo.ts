@@ -6,7 +6,7 @@
  */
 import { encodeAttr, encodeU32Attr } from '../../netlink/attrs.js';
 import { IFINFOMSG_LEN, IFLA } from '../../netlink/parse-link.js';
-import { IFLA_NUM_VF, IFLA_VF, IFLA_VF_INFO, IFLA_VF_STATS, IFLA_VF_VLAN_INFO, IFLA_VFINFO_LIST } from '../parse-vfinfo.js';
+import { IFLA_NUM_VF, IFLA_VF, IFLA_VF_INFO, IFLA_VF_STATS, IFLA_VF_VLAN_INFO, IFLA_VFINFO_LIST } from '../../netlink/parse-vfinfo.js';
 
 /** The eight u64 counters of struct ifla_vf_stats, in IFLA_VF_STATS_* order. */
 export interface VfStatsSpec {

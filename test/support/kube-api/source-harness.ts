@@ -4,7 +4,7 @@
  * cleanup after each test.
  */
 import { afterEach, expect } from 'vitest';
-import type { Logger } from '../../../agent/ports.js';
+import type { Logger } from '../../../agent/model/ports.js';
 import type { WatchTiming } from '../../../collectors/kube/reflector.js';
 import { KubeMetadataSource } from '../../../collectors/kube/kube-source.js';
 import { KubeApiServer } from '../kube-api-server.js';

@@ -1,0 +1,411 @@
+/**
+ * The agent's entry point and the only place where concrete adapters are wired together.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { pino } from 'pino';
+import { ManifestSource } from '../../collectors/manifests/manifest-source.js';
+import { NetlinkLinkEvents } from '../../collectors/netlink/link-events.js';
+import { NetlinkLinkSource } from '../../collectors/netlink/link-dump.js';
+import { NetlinkPodLinkSource } from '../../collectors/netlink/netns-links.js';
+import { NetnsDiscovery } from '../../collectors/procfs/netns-discovery.js';
+import { readNetnsNetworking } from '../../collectors/procfs/netns-networking.js';
+import { HostLocalIpamSource } from '../../collectors/ipam/host-local.js';
+import { SriovSysfsSource } from '../../collectors/sriov/sriov-sysfs.js';
+import { SysfsDeviceSource } from '../../collectors/sysfs/sysfs-net.js';
+import { runLab } from '../../lab/cli.js';
+// The kube and kubelet clients are imported only when used: @kubernetes/client-node alone adds
+// about 77 MB of RSS to a Node process (measured: 41 -> 118 MB), grpc-js about 14 MB.
+import type { KubeMetadataSource } from '../../collectors/kube/kube-source.js';
+import type { NodeConditionWriter } from '../../exporters/kube/node-condition.js';
+import { runDoctor } from '../../exporters/doctor/doctor.js';
+import { EventRecorder } from '../../exporters/kube/recorder.js';
+import { eventFamilies, kubeCacheFamilies, netnsFamilies } from '../../exporters/prometheus/agent-families.js';
+import { startHttpServer, type Readiness, type RunningServer } from '../../exporters/http/server.js';
+import { BearerAuth } from '../../exporters/http/bearer-auth.js';
+import { ServingCertificate } from '../../exporters/http/serving-certificate.js';
+import { webAuthFamilies, webTlsFamilies } from '../../exporters/prometheus/web-families.js';
+import type { Family } from '../../exporters/prometheus/host-families.js';
+import { createMetricsRenderer } from '../../exporters/prometheus/registry.js';
+import { parseArgs, usage, type RunConfig } from './cli.js';
+import { AgentError } from '../model/errors.js';
+import type { Snapshot } from '../model/domain.js';
+import type { PodMetadataSource } from '../model/pods.js';
+import type { DeviceAllocation, Logger, PodSandbox } from '../model/ports.js';
+import { findProblems } from '../rules/health.js';
+import { ProblemReporter, ReadinessMonitor } from '../runtime/readiness-monitor.js';
+import { buildSnapshot, COLLECTOR, FailureLog, SnapshotCache } from '../runtime/snapshot.js';
+import { NetnsNetworkingCache } from '../runtime/networking-cache.js';
+
+/** A snapshot younger than this is served again: Prometheus HA pairs scrape within the same second. */
+const SNAPSHOT_MAX_AGE_MS = 1000;
+/** How often manifest files are read again (off the scrape path). */
+const MANIFEST_RELOAD_MS = 5000;
+/** How long start-up waits for the kube caches before evaluating readiness anyway. */
+const KUBE_SYNC_WAIT_MS = 10_000;
+/** How often pod routes and addresses are read again (off the scrape path), and pod and NAD problems checked for Events. */
+const NETWORKING_REFRESH_MS = 10_000;
+/** A snapshot older than this is not used for the refresh: a fresh one is taken. */
+const REFRESH_SNAPSHOT_MAX_AGE_MS = 30_000;
+/** How long start-up (and doctor) waits for the container runtime's first answer before going on without it. */
+const CRI_FIRST_REFRESH_WAIT_MS = 3_000;
+/** How often the Node condition is re-asserted (written only when changed or its heartbeat is due). */
+const NODE_CONDITION_HEARTBEAT_MS = 15_000;
+
+/** The package version, read from package.json beside the build output. */
+export function agentVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** A running agent: its HTTP address and how to stop it. */
+export interface RunningAgent {
+  readonly server: RunningServer;
+  stop(): Promise<void>;
+}
+
+/** The wired read side: what a snapshot is built from, and how to release it. */
+interface Wiring {
+  readonly build: () => Promise<Snapshot>;
+  readonly links: NetlinkLinkSource;
+  /** Pods and NADs, when manifests (or, later, the kube API) provide them. */
+  readonly metadata: PodMetadataSource | undefined;
+  /** Calls `listener` after pods or NADs may have changed. */
+  onMetadataChange(listener: () => void): void;
+  /** The netns collector, when enabled: its caches are reported as self-metrics. */
+  readonly netns: { readonly discovery: NetnsDiscovery; readonly links: NetlinkPodLinkSource } | undefined;
+  /** The kube API side, when the agent runs against a cluster. */
+  readonly kube: { readonly source: KubeMetadataSource; readonly events: EventRecorder; readonly condition: NodeConditionWriter | undefined } | undefined;
+  close(): Promise<void>;
+}
+
+/** Keeps the pods of one node: manifests may describe a whole cluster. */
+function podsOfNode(source: PodMetadataSource, nodeName: string | undefined): PodMetadataSource {
+  if (nodeName === undefined) return source;
+  return { pods: () => source.pods().filter((p) => p.nodeName === undefined || p.nodeName === nodeName), networks: () => source.networks() };
+}
+
+/** Wires the collectors the configuration asks for (shared by `run` and `doctor`). */
+async function wireSources(config: RunConfig, log: Logger, reloadManifests: boolean, networking?: NetnsNetworkingCache, oneShot = false): Promise<Wiring> {
+  const failures = new FailureLog(log);
+  // What was started, undone in reverse order by close() or when wiring fails half-way (a kube
+  // module that does not load, a kubeconfig that does not parse): no timer or socket outlives it.
+  const undo: (() => unknown)[] = [];
+  const release = async (): Promise<void> => {
+    for (const u of undo.splice(0).reverse()) {
+      try {
+        await u();
+      } catch (err) {
+        log.debug({ err }, 'source not closed cleanly');
+      }
+    }
+  };
+  const links = new NetlinkLinkSource({ vfInfo: config.sriovEnabled });
+  undo.push(() => links.close());
+  try {
+    const sriov = config.sriovEnabled ? new SriovSysfsSource({ root: config.sysfsRoot, log }) : undefined;
+    let allocations: { devices(): ReadonlyMap<string, DeviceAllocation>; status(): { connected: boolean; lastError: string | undefined }; stop(): void } | undefined;
+    if (config.podResourcesEnabled) {
+      if (existsSync(config.podResourcesDir)) {
+        const { PodResourcesSource } = await import('../../collectors/podresources/podresources-client.js');
+        const source = new PodResourcesSource({ dir: config.podResourcesDir, log });
+        source.start();
+        undo.push(() => source.stop());
+        allocations = source;
+      } else {
+        // No kubelet on this machine (or the directory is not mounted): nothing to ask.
+        log.info({ dir: config.podResourcesDir }, 'no kubelet pod-resources directory; device allocations not read');
+      }
+    }
+    // CRI (--cri.endpoint): pod sandboxes and their network namespaces from the container runtime.
+    // grpc-js is imported only when it is asked for; the first refresh is awaited (boundedly) so
+    // the first snapshot, and doctor's, already join through the runtime.
+    let sandboxes: { sandboxes(): readonly PodSandbox[]; status(): { connected: boolean; lastError: string | undefined }; stop(): void } | undefined;
+    if (config.criSocket !== undefined) {
+      const { CriSandboxSource } = await import('../../collectors/cri/cri-client.js');
+      const source = new CriSandboxSource({ socketPath: config.criSocket, host: { netnsDir: config.netnsDir, procRoot: config.procfsRoot }, log });
+      const first = source.waitForRefresh(CRI_FIRST_REFRESH_WAIT_MS);
+      source.start();
+      undo.push(() => source.stop());
+      await first;
+      sandboxes = source;
+    }
+    const devices = config.sysfsEnabled ? new SysfsDeviceSource({ root: config.sysfsRoot, log }) : undefined;
+    const netns = config.netnsEnabled
+      ? {
+          discovery: new NetnsDiscovery({ procRoot: config.procfsRoot, netnsDir: config.netnsDir, log }),
+          links: new NetlinkPodLinkSource({ log, procRoot: config.procfsRoot }),
+        }
+      : undefined;
+    if (netns) undo.push(() => netns.links.close());
+    const listeners: (() => void)[] = [];
+    let metadata: PodMetadataSource | undefined;
+    if (config.manifests.length > 0) {
+      const source = new ManifestSource({ paths: config.manifests, log });
+      await source.reload();
+      if (reloadManifests) {
+        const reload = (): void =>
+          void source.reload().then(
+            () => listeners.forEach((l) => l()),
+            (err: unknown) => log.warn({ err }, 'manifest reload failed'),
+          );
+        const timer = setInterval(reload, MANIFEST_RELOAD_MS);
+        timer.unref();
+        undo.push(() => clearInterval(timer));
+      }
+      metadata = podsOfNode(source, config.nodeName);
+    }
+    let kube: Wiring['kube'];
+    if (metadata === undefined && (config.kubeconfig !== undefined || process.env.KUBERNETES_SERVICE_HOST)) {
+      if (!config.nodeName) throw new AgentError('E_USAGE', 'against the kube API the agent needs its node: set NODE_NAME (downward API) or --node-name');
+      const [{ loadKubeConfig }, { KubeMetadataSource }, { KubeEventSink }, { NodeConditionWriter }] = await Promise.all([
+        import('../../collectors/kube/kube-config.js'),
+        import('../../collectors/kube/kube-source.js'),
+        import('../../exporters/kube/event-sink.js'),
+        import('../../exporters/kube/node-condition.js'),
+      ]);
+      const kubeConfig = loadKubeConfig(config.kubeconfig);
+      const source = new KubeMetadataSource({ kubeConfig, nodeName: config.nodeName, log });
+      source.onChange(() => listeners.forEach((l) => l()));
+      undo.push(() => source.stop());
+      await source.start();
+      const events = new EventRecorder({ sink: new KubeEventSink({ kubeConfig, nodeName: config.nodeName }), log, instance: config.nodeName });
+      undo.push(() => events.close());
+      const condition = config.nodeCondition ? new NodeConditionWriter({ kubeConfig, nodeName: config.nodeName }) : undefined;
+      kube = { source, events, condition };
+      metadata = source;
+    }
+    // The agent lists lease directories per scrape and describes leases in the background; doctor waits for the description.
+    const ipam = config.ipamEnabled ? { source: new HostLocalIpamSource({ log, waitForDetails: oneShot }), root: config.ipamDir, leakGraceMs: config.ipamLeakGraceMs } : undefined;
+    return {
+      build: () => buildSnapshot({ links, devices, netns, metadata, sriov, allocations, sandboxes, ipam, networking }, { collectorTimeoutMs: config.collectorTimeoutMs, failures }),
+      links,
+      metadata,
+      netns,
+      onMetadataChange: (l) => void listeners.push(l),
+      kube,
+      close: release,
+    };
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}
+
+/** /metrics protection: bearer-token auth through the kube API (--web.auth=kube) and HTTPS (--web.tls.*). */
+interface WebSecurity {
+  readonly auth: BearerAuth | undefined;
+  readonly tls: ServingCertificate | undefined;
+  families(): Family[];
+  close(): void;
+}
+
+/** Wires --web.auth and --web.tls.*; throws AgentError E_USAGE when the pair or the kubeconfig is unusable. */
+async function wireWebSecurity(config: RunConfig, log: Logger): Promise<WebSecurity> {
+  const tls = config.webTls ? ServingCertificate.load({ ...config.webTls, log }) : undefined;
+  let auth: BearerAuth | undefined;
+  if (config.webAuth === 'kube') {
+    const [{ loadKubeConfig }, { KubeAccessReviewer }] = await Promise.all([import('../../collectors/kube/kube-config.js'), import('../../collectors/kube/access-review.js')]);
+    const reviewer = new KubeAccessReviewer({ kubeConfig: loadKubeConfig(config.kubeconfig) });
+    auth = new BearerAuth({ reviewer, log, allowedTtlMs: config.webAuthCacheTtlMs, deniedTtlMs: config.webAuthDeniedCacheTtlMs });
+  }
+  tls?.start();
+  return {
+    auth,
+    tls,
+    families: () => [...(auth ? webAuthFamilies(auth.stats()) : []), ...(tls ? webTlsFamilies(tls.stats()) : [])],
+    close: () => tls?.stop(),
+  };
+}
+
+/** Wires the adapters for `run` and starts serving. */
+export async function startAgent(config: RunConfig, log: Logger): Promise<RunningAgent> {
+  const version = agentVersion();
+  // Before the sources: a bad certificate or kubeconfig refuses to start without opening sockets.
+  const web = await wireWebSecurity(config, log);
+  // Routes and addresses of pod namespaces: read every 10 s off the scrape path, served from here.
+  const networking = new NetnsNetworkingCache((refs) => readNetnsNetworking(config.procfsRoot, refs));
+  let wiring: Wiring;
+  try {
+    wiring = await wireSources(config, log, true, networking);
+  } catch (err) {
+    web.close();
+    throw err;
+  }
+  const snapshots = new SnapshotCache(wiring.build, { maxAgeMs: SNAPSHOT_MAX_AGE_MS });
+  const kube = wiring.kube;
+  const netns = wiring.netns;
+  const metrics = createMetricsRenderer({
+    version,
+    snapshot: () => snapshots.get(),
+    live: () => [
+      ...(kube ? [...eventFamilies(kube.events.stats()), ...kubeCacheFamilies(kube.source.cacheStatus())] : []),
+      ...(netns ? netnsFamilies({ discovered: netns.discovery.stats.found, nsidsCached: netns.links.cachedNsids }) : []),
+      ...web.families(),
+    ],
+    filter: config.exportFilter,
+    log,
+  });
+
+  // Not ready while the host link dump fails or a collector lacks a capability: the agent then
+  // cannot see what it is deployed to see, and the DaemonSet's readiness should say so.
+  const readiness = (): Readiness => {
+    const last = snapshots.last;
+    if (!last) return { ready: false, reasons: ['no snapshot taken yet'] };
+    const reasons: string[] = [];
+    if (kube && !kube.source.synced()) reasons.push('kube API caches not synced yet');
+    for (const c of last.collectors) {
+      if (c.success) continue;
+      if (c.name === COLLECTOR.netlink) reasons.push(`rtnetlink link dump failing: ${c.error ?? ''}`);
+      else if (c.missingCapability) reasons.push(`collector ${c.name} needs ${c.missingCapability}: ${c.error ?? ''}`);
+    }
+    return { ready: reasons.length === 0, reasons };
+  };
+
+  // What start-up has started, stopped in reverse order by stop(), or at once when start-up fails
+  // half-way (the first snapshot, the link-event socket, a port already taken).
+  const stops: (() => unknown)[] = [() => wiring.close(), () => web.close()];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        log.debug({ err }, 'not stopped cleanly');
+      }
+    }
+  };
+  let first: Snapshot;
+  let server: RunningServer;
+  try {
+    // The first snapshot should know the pods: wait (boundedly) for the kube caches first.
+    if (kube && !(await kube.source.waitForSync(KUBE_SYNC_WAIT_MS))) log.warn({ waitedMs: KUBE_SYNC_WAIT_MS }, 'kube API caches not synced yet; starting anyway');
+    // One snapshot before serving: readiness is known from the start, and a missing capability
+    // or a broken netlink socket shows in the log (once, by FailureLog) rather than at the first scrape.
+    first = await snapshots.get();
+
+    // Host-interface readiness between scrapes: link events re-evaluate at once.
+    let monitor: ReadinessMonitor | undefined;
+    // The optional Node condition follows each transition, and is re-asserted on a heartbeat.
+    const condition = kube?.condition;
+    const syncCondition = (): void => {
+      if (!condition || !monitor) return;
+      condition.write(monitor.current()).catch((err: unknown) => log.debug({ err }, 'node condition not written; retried on the next heartbeat'));
+    };
+    const conditionTimer = condition ? setInterval(syncCondition, NODE_CONDITION_HEARTBEAT_MS) : undefined;
+    conditionTimer?.unref();
+    stops.push(() => clearInterval(conditionTimer));
+    if (wiring.metadata) {
+      const metadata = wiring.metadata;
+      monitor = new ReadinessMonitor({
+        links: wiring.links,
+        linkEvents: new NetlinkLinkEvents({ log }),
+        metadata: () => ({ pods: metadata.pods(), networks: metadata.networks() }),
+        sriov: () => snapshots.last?.sriov ?? { pfs: [] },
+        events: kube?.events,
+        nodeName: config.nodeName ?? hostname(),
+        log,
+        onTransition: () => syncCondition(),
+      });
+      const started = monitor;
+      stops.push(() => started.stop());
+      await monitor.start(AbortSignal.timeout(config.collectorTimeoutMs));
+      wiring.onMetadataChange(() => monitor?.metadataChanged());
+      syncCondition();
+    }
+
+    // Pod routes and addresses are read on a timer off the scrape path (scrapes take the last
+    // result); with the kube API, pod and NAD problems then become Events on those objects.
+    const reporter = kube ? new ProblemReporter(kube.events, (ns, name) => kube.source.pods().find((p) => p.namespace === ns && p.name === name)?.uid) : undefined;
+    const refresh = async (): Promise<void> => {
+      const last = snapshots.last;
+      const snapshot = last && Date.now() - last.takenAtMs < REFRESH_SNAPSHOT_MAX_AGE_MS ? last : await snapshots.get();
+      // Only pods with a secondary network have routes to check (about 1 ms of CPU per namespace here).
+      const read = await networking.refresh(snapshot.podNetns.filter((v) => v.pod && v.interfaces.some((i) => !i.isDefault && i.definition)).map((v) => v.netns));
+      reporter?.report(findProblems(snapshot, read));
+    };
+    const problemTimer = setInterval(() => void refresh().catch((err: unknown) => log.warn({ err }, 'route refresh or problem check failed')), NETWORKING_REFRESH_MS);
+    problemTimer.unref();
+    stops.push(() => clearInterval(problemTimer));
+    await refresh().catch((err: unknown) => log.warn({ err }, 'route refresh or problem check failed'));
+
+    server = await startHttpServer({
+      host: config.listenHost,
+      port: config.listenPort,
+      metrics,
+      readiness,
+      log,
+      version,
+      ...(web.tls ? { tls: web.tls } : {}),
+      ...(web.auth ? { auth: web.auth } : {}),
+    });
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  stops.push(() => server.close());
+  log.info({ address: server.address, version, links: first.hostLinks.length, tls: web.tls !== undefined, auth: config.webAuth }, 'listening');
+  return {
+    server,
+    stop: stopAll,
+  };
+}
+
+/** Runs the command line; resolves to the process exit code. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  let command;
+  try {
+    command = parseArgs(argv);
+  } catch (err) {
+    if (err instanceof AgentError && err.code === 'E_USAGE') {
+      process.stderr.write(`multinet-agent: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (command.kind === 'help') {
+    process.stdout.write(usage());
+    return 0;
+  }
+  if (command.kind === 'lab') return runLab(command.argv);
+  if (command.kind === 'doctor') {
+    const log = pino({ level: command.config.logLevel, base: { app: 'multinet-agent' } }, pino.destination(2));
+    const wiring = await wireSources(command.config, log, false, undefined, true);
+    try {
+      return await runDoctor({
+        snapshot: wiring.build,
+        networking: (refs) => readNetnsNetworking(command.config.procfsRoot, refs),
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+        write: (text) => process.stdout.write(text),
+        output: command.output,
+      });
+    } finally {
+      await wiring.close();
+    }
+  }
+  if (command.kind === 'version') {
+    process.stdout.write(`multinet-agent ${agentVersion()} (node ${process.version})\n`);
+    return 0;
+  }
+  const log = pino({ level: command.config.logLevel, base: { app: 'multinet-agent' } }, pino.destination(2));
+  let agent: RunningAgent;
+  try {
+    agent = await startAgent(command.config, log);
+  } catch (err) {
+    // A configuration that cannot work (a bad certificate, an unreadable kubeconfig): one line, exit 2, as a bad flag.
+    if (err instanceof AgentError && err.code === 'E_USAGE') {
+      process.stderr.write(`multinet-agent: ${err.message}\n`);
+      return 2;
+    }
+    log.error({ err }, 'start failed');
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      log.info({ signal }, 'stopping');
+      agent.stop().then(resolve, resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}

@@ -1,0 +1,235 @@
+/**
+ * Health rules: what is wrong with the secondary networks of the pods on this node, in the words
+ * of the user's troubleshooting list (pod has no additional interface; no connectivity). Pure:
+ * evaluated on a snapshot plus, for namespaces with a process, their addresses and routes.
+ */
+import type { PodInterface, PodNetnsView } from './attachments.js';
+import type { HostLink, InterfaceAddress, RouteEntry, Snapshot } from '../model/domain.js';
+import { inCidr4, ipv4ToInt, parseCidr4 } from './ipv4.js';
+import type { NetworkDefinition } from '../model/pods.js';
+import { policyChecks } from './policy.js';
+import { ipamUsage, liveSandboxes } from './ipam.js';
+
+/** Addresses and routes of a namespace, read where a process inside makes that possible. */
+export interface NetnsNetworking {
+  readonly addresses: readonly InterfaceAddress[];
+  readonly routes: readonly RouteEntry[];
+}
+
+/** Stable problem codes; the doctor prints them and later Events use them as reasons. */
+export type ProblemCode =
+  | 'attachment-missing'
+  | 'interface-down'
+  | 'master-missing'
+  | 'master-down'
+  | 'mtu-above-master'
+  | 'route-mismatch'
+  | 'policy-violation'
+  | 'no-address'
+  | 'annotation-invalid'
+  | 'nad-missing'
+  | 'nad-invalid'
+  | 'ipam-exhausted'
+  | 'ipam-leaked';
+
+/** One finding. */
+export interface Problem {
+  readonly code: ProblemCode;
+  readonly namespace: string;
+  readonly pod: string;
+  readonly interface: string;
+  readonly network: string;
+  /** One line saying what is wrong. */
+  readonly message: string;
+  /** What to check, from the troubleshooting list. */
+  readonly hints: readonly string[];
+}
+
+const NO_INTERFACE_HINTS = [
+  'Check Multus daemonset running: kubectl get pods -n kube-system | grep multus',
+  'Check NetworkAttachmentDefinition exists: kubectl get net-attach-def',
+  'Check annotation syntax in pod spec',
+  'Check host interface exists (master field in NAD config)',
+];
+const NO_CONNECTIVITY_HINTS = [
+  'Check IPAM allocated IP: kubectl exec pod -- ip addr show <interface>',
+  'Check routing table: kubectl exec pod -- ip route',
+  'Check host network config (VLAN, bridge)',
+  'Check firewall rules on host',
+];
+
+interface ParsedRoute {
+  readonly r: RouteEntry;
+  readonly net: number;
+  readonly len: number;
+}
+
+// Parsed once per routing table and per NAD: tables are replaced whole every refresh and NADs
+// whenever they change, so object identity is the cache key (a scrape checks 750 attachments).
+const parsedTables = new WeakMap<readonly RouteEntry[], readonly ParsedRoute[]>();
+const parsedDestinations = new WeakMap<NetworkDefinition, readonly { readonly dst: string; readonly net: number; readonly len: number }[]>();
+
+function parsedRoutes(routes: readonly RouteEntry[]): readonly ParsedRoute[] {
+  let out = parsedTables.get(routes);
+  if (!out) {
+    out = routes.flatMap((r) => {
+      const c = r.family === 4 ? parseCidr4(r.dst) : undefined;
+      return c ? [{ r, net: c.net, len: c.len }] : [];
+    });
+    parsedTables.set(routes, out);
+  }
+  return out;
+}
+
+function longestMatch(target: { net: number; len: number }, routes: readonly ParsedRoute[]): RouteEntry | undefined {
+  let best: ParsedRoute | undefined;
+  for (const p of routes) if (p.len <= target.len && inCidr4(target.net, p) && (!best || p.len > best.len)) best = p;
+  return best?.r;
+}
+
+/** The IPv4 route the kernel would pick (longest prefix) for the first address of `subnet`. */
+export function routeFor(subnet: string, routes: readonly RouteEntry[]): RouteEntry | undefined {
+  const target = parseCidr4(subnet);
+  return target ? longestMatch(target, parsedRoutes(routes)) : undefined;
+}
+
+/** IPv4 subnets the NAD's IPAM hands out. */
+function subnetsOf(def: NetworkDefinition | undefined): string[] {
+  return (def?.ipam?.ranges ?? []).map((r) => r.subnet).filter((s) => parseCidr4(s) !== undefined);
+}
+
+/** Where traffic of a network must leave by its own interface: its IPv4 subnets and the destinations of its IPAM `routes`. */
+export function routeDestinations(def: NetworkDefinition | undefined): readonly { readonly dst: string; readonly net: number; readonly len: number }[] {
+  if (!def) return [];
+  let out = parsedDestinations.get(def);
+  if (!out) {
+    const dsts = [...new Set([...subnetsOf(def), ...(def.ipam?.routes ?? [])])];
+    out = dsts.flatMap((dst) => {
+      const c = parseCidr4(dst);
+      return c ? [{ dst, net: c.net, len: c.len }] : [];
+    });
+    parsedDestinations.set(def, out);
+  }
+  return out;
+}
+
+/**
+ * The first destination of the network that the pod's routing table sends out of another
+ * interface (longest prefix match, as the kernel picks), or undefined when every one leaves by
+ * `ifname` (or has no route at all: that is `no-address`'s business).
+ */
+export function routeMismatch(ifname: string, def: NetworkDefinition | undefined, routes: readonly RouteEntry[]): { readonly dst: string; readonly via: string } | undefined {
+  const dsts = routeDestinations(def);
+  if (dsts.length === 0) return undefined;
+  const table = parsedRoutes(routes);
+  for (const d of dsts) {
+    const route = longestMatch(d, table);
+    if (route && route.iface !== ifname) return { dst: d.dst, via: route.iface };
+  }
+  return undefined;
+}
+
+const IPAM_HINTS = [
+  'Check IPAM allocated IP: kubectl exec pod -- ip addr show <interface>',
+  'Widen the range (rangeStart/rangeEnd, subnet) in the NAD config, or add a range to its range set',
+];
+const LEAK_HINTS = [
+  'A lease whose container is gone: its CNI DEL never ran (node crash, runtime restart, a netns deleted by hand)',
+  'Once sure the container is gone, remove the lease file named by the address; the runtime\'s garbage collection (CNI GC) does the same',
+];
+
+const POLICY_HINTS = [
+  "Check the pod's labels against the NAD's multinet.io/allowed-pods selector: kubectl get pod <pod> --show-labels; kubectl get net-attach-def <network> -o jsonpath='{.metadata.annotations.multinet\\.io/allowed-pods}'",
+  'Remove the network from the pod\'s k8s.v1.cni.cncf.io/networks annotation, or label the pod for the layer the network is for',
+];
+
+function interfaceProblems(view: PodNetnsView, i: PodInterface, host: ReadonlyMap<string, HostLink>, net: NetnsNetworking | undefined): Problem[] {
+  const base = { namespace: view.pod?.namespace ?? '', pod: view.pod?.name ?? '', interface: i.link.name as string, network: i.network };
+  const out: Problem[] = [];
+  if (i.link.operstate !== 'up' && i.link.operstate !== 'unknown') {
+    out.push({ ...base, code: 'interface-down', message: `${i.link.name} interface down (operstate ${i.link.operstate})`, hints: NO_CONNECTIVITY_HINTS });
+  }
+  const wantMaster = i.definition?.master;
+  const master = wantMaster !== undefined ? host.get(wantMaster) : i.masterIfindex !== undefined ? host.get(i.master) : undefined;
+  if (wantMaster !== undefined && !master) {
+    out.push({ ...base, code: 'master-missing', message: `master ${wantMaster} of network ${i.network} does not exist on this node`, hints: NO_INTERFACE_HINTS });
+  } else if (master && (!master.adminUp || master.operstate === 'down' || master.operstate === 'lowerlayerdown' || master.carrier === false)) {
+    out.push({ ...base, code: 'master-down', message: `master ${master.name} is down (${master.adminUp ? 'no carrier' : 'admin down'}, operstate ${master.operstate})`, hints: NO_CONNECTIVITY_HINTS });
+  }
+  if (master && i.link.mtu !== undefined && master.mtu !== undefined && i.link.mtu > master.mtu) {
+    out.push({ ...base, code: 'mtu-above-master', message: `MTU ${i.link.mtu} of ${i.link.name} is above master ${master.name}'s ${master.mtu}`, hints: NO_CONNECTIVITY_HINTS });
+  }
+  if (net) {
+    const mismatch = routeMismatch(i.link.name, i.definition, net.routes);
+    if (mismatch) {
+      out.push({ ...base, code: 'route-mismatch', message: `${mismatch.dst} of network ${i.network} is routed via ${mismatch.via}, not ${i.link.name}`, hints: NO_CONNECTIVITY_HINTS });
+    }
+    for (const subnet of subnetsOf(i.definition)) {
+      const c = parseCidr4(subnet);
+      const has = net.addresses.some((a) => a.iface === i.link.name && a.family === 4 && c !== undefined && inCidr4(ipv4ToInt(a.address), c));
+      if (!has) {
+        out.push({ ...base, code: 'no-address', message: `${i.link.name} has no address in ${subnet} (IPAM allocated none)`, hints: NO_CONNECTIVITY_HINTS });
+      }
+    }
+  }
+  return out;
+}
+
+/** Every problem of the snapshot; `networking` is keyed by netns inode. */
+export function findProblems(snapshot: Snapshot, networking: ReadonlyMap<number, NetnsNetworking> = new Map()): Problem[] {
+  const host = new Map<string, HostLink>(snapshot.hostLinks.map((l) => [l.name, l]));
+  const out: Problem[] = [];
+  for (const pod of snapshot.pods) {
+    for (const [parsed, key] of [
+      [pod.requested, 'k8s.v1.cni.cncf.io/networks'],
+      [pod.status, `k8s.v1.cni.cncf.io/${pod.statusKey ?? 'network-status'}`],
+    ] as const) {
+      if (!parsed.ok) {
+        out.push({ code: 'annotation-invalid', namespace: pod.namespace, pod: pod.name, interface: '', network: '', message: `annotation ${key} does not parse: ${parsed.error}`, hints: [NO_INTERFACE_HINTS[2] as string] });
+      }
+    }
+  }
+  for (const view of snapshot.podNetns) {
+    if (!view.pod) continue;
+    const base = { namespace: view.pod.namespace, pod: view.pod.name };
+    for (const a of view.attachments) {
+      if (a.present) continue;
+      const def = snapshot.networks.find((n) => n.name === a.network && n.namespace === a.networkNamespace);
+      out.push({ ...base, code: 'attachment-missing', interface: a.interface, network: a.network, message: `no additional interface ${a.interface} for network ${a.networkNamespace}/${a.network} (${a.reason === 'requested' ? 'requested in k8s.v1.cni.cncf.io/networks' : 'listed in network-status'})`, hints: NO_INTERFACE_HINTS });
+      if (!def) {
+        out.push({ ...base, code: 'nad-missing', interface: a.interface, network: a.network, message: `NetworkAttachmentDefinition ${a.networkNamespace}/${a.network} does not exist`, hints: [NO_INTERFACE_HINTS[1] as string] });
+      } else if (def.master !== undefined && !host.has(def.master)) {
+        out.push({ ...base, code: 'master-missing', interface: a.interface, network: a.network, message: `master ${def.master} of network ${a.network} does not exist on this node`, hints: [NO_INTERFACE_HINTS[3] as string] });
+      }
+    }
+    for (const i of view.interfaces) {
+      if (i.isDefault || (i.network === '' && i.link.name === 'eth0')) continue;
+      out.push(...interfaceProblems(view, i, host, networking.get(view.netns.inode)));
+    }
+  }
+  for (const c of policyChecks(snapshot.podNetns)) {
+    if (c.violation) out.push({ code: 'policy-violation', namespace: c.namespace, pod: c.pod, interface: c.interface, network: c.network, message: c.message, hints: POLICY_HINTS });
+  }
+  // host-local ranges of this node: full, and leases nobody holds; each told on the NADs that use the network.
+  if (snapshot.ipam) {
+    const live = liveSandboxes({ ...snapshot, networking: networking.size > 0 ? networking : snapshot.networking });
+    for (const u of ipamUsage(snapshot.ipam, live, snapshot.takenAtMs)) {
+      for (const nad of u.nads) {
+        const base = { namespace: nad.namespace, pod: '', interface: '', network: nad.name };
+        if (u.capacity > 0 && u.allocated >= u.capacity) {
+          out.push({ ...base, code: 'ipam-exhausted', message: `host-local range ${u.range} of network ${u.network} is full on this node: ${u.allocated} of ${u.capacity} addresses allocated (${u.dir})`, hints: IPAM_HINTS });
+        }
+        if (u.leaked) {
+          out.push({ ...base, code: 'ipam-leaked', message: `${u.leaked} address${u.leaked === 1 ? '' : 'es'} of host-local range ${u.range} of network ${u.network} held by containers that no longer exist on this node (${u.dir})`, hints: LEAK_HINTS });
+        }
+      }
+    }
+  }
+  for (const n of snapshot.networks) {
+    if (n.policy?.error) {
+      out.push({ code: 'nad-invalid', namespace: n.namespace, pod: '', interface: '', network: n.name, message: `NetworkAttachmentDefinition ${n.namespace}/${n.name}: annotation multinet.io/allowed-pods does not parse (${n.policy.error}); no pod may attach until it does`, hints: [NO_INTERFACE_HINTS[1] as string] });
+    }
+    if (n.invalid) out.push({ code: 'nad-invalid', namespace: n.namespace, pod: '', interface: '', network: n.name, message: `NetworkAttachmentDefinition ${n.namespace}/${n.name} is invalid: ${n.invalid}`, hints: [NO_INTERFACE_HINTS[1] as string] });
+  }
+  return out;
+}

@@ -1,0 +1,203 @@
+import { describe, expect, it } from 'vitest';
+import { EMPTY_SNAPSHOT, type DeviceInfo, type HostLink, type IfIndex, type NetLink, type Snapshot } from '../model/domain.js';
+import type { DeviceInfoSource, LinkSource } from '../model/ports.js';
+import { buildSnapshot, FailureLog, joinHostLinks, SnapshotCache } from './snapshot.js';
+import { netLink, recordingLogger } from '../../test/support/links.js';
+import { netnsRef, networkDefinition, pod } from '../../test/support/pods.js';
+import type { IpamStateSource } from '../rules/ipam.js';
+
+const links: NetLink[] = [
+  netLink({ ifindex: 2, name: 'eno1' }),
+  netLink({ ifindex: 5, name: 'br0', kind: 'bridge' }),
+  netLink({ ifindex: 7, name: 'mv0', kind: 'macvlan', parentIfindex: 2 as IfIndex }),
+  netLink({ ifindex: 8, name: 'veth1', kind: 'veth', masterIfindex: 5 as IfIndex, parentIfindex: 3 as IfIndex, parentNetnsid: 0 as never }),
+  netLink({ ifindex: 9, name: 'orphan', kind: 'macvlan', parentIfindex: 42 as IfIndex }),
+];
+
+const linkSource = (l: readonly NetLink[]): LinkSource => ({ listLinks: async () => l, close: () => {} });
+
+describe('joinHostLinks', () => {
+  it('resolves parent and master names in this namespace only', () => {
+    const byName = new Map<string, HostLink>(joinHostLinks(links, undefined).map((l) => [l.name, l]));
+    expect(byName.get('mv0')?.parentName).toBe('eno1');
+    expect(byName.get('veth1')?.masterName).toBe('br0');
+    // veth1's peer lives in another namespace: its ifindex 3 means nothing here.
+    expect(byName.get('veth1')?.parentName).toBe('');
+    expect(byName.get('orphan')?.parentName).toBe('');
+  });
+});
+
+describe('buildSnapshot', () => {
+  it('reports a failing collector and keeps what the others read', async () => {
+    const { log, lines } = recordingLogger();
+    const devices: DeviceInfoSource = { describe: () => Promise.reject(new Error('sysfs gone')) };
+    const s = await buildSnapshot({ links: linkSource(links), devices }, { collectorTimeoutMs: 1000, failures: new FailureLog(log) });
+    expect(s.hostLinks.map((l) => l.name)).toEqual(['eno1', 'br0', 'mv0', 'veth1', 'orphan']);
+    expect(s.collectors.map((c) => [c.name, c.success])).toEqual([
+      ['netlink', true],
+      ['sysfs', false],
+    ]);
+    expect(s.hostLinks[0]?.device.driver).toBeUndefined();
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([['warn', 'collector failed']]);
+  });
+
+  it('gives up on a collector that exceeds its budget and aborts its work', async () => {
+    const { log } = recordingLogger();
+    let aborted = false;
+    const devices: DeviceInfoSource = {
+      describe: (_l, signal) =>
+        new Promise<ReadonlyMap<IfIndex, DeviceInfo>>((_resolve, reject) => {
+          signal.addEventListener('abort', () => {
+            aborted = true;
+            reject(signal.reason);
+          });
+        }),
+    };
+    const s = await buildSnapshot({ links: linkSource(links), devices }, { collectorTimeoutMs: 20, failures: new FailureLog(log) });
+    expect(aborted).toBe(true);
+    expect(s.collectors.find((c) => c.name === 'sysfs')?.success).toBe(false);
+    expect(s.hostLinks).toHaveLength(links.length);
+  });
+
+  it('ipam: a collector of its own; leaks judged only with the sandboxes in view', async () => {
+    const { log } = recordingLogger();
+    const nad = networkDefinition('default', 'storage', { type: 'macvlan', ipam: { type: 'host-local', ranges: [{ subnet: '10.30.0.0/24', rangeStart: undefined, rangeEnd: undefined, gateway: undefined }], routes: [], dataDir: '/d' } });
+    const ipam: IpamStateSource = { read: async (dirs) => dirs.map((d) => ({ ...d, exists: true, allocations: [] })) };
+    const netns = {
+      discovery: { discover: () => ({ netns: [], deniedPids: 1 }) },
+      links: { selfNsid: async () => 0, listIn: async () => undefined, concurrency: 1, retain: () => undefined, close: () => undefined },
+    };
+    const judge = async (over: { synced?: boolean; netns?: boolean; failing?: boolean }) => {
+      const s = await buildSnapshot(
+        {
+          links: linkSource(links),
+          devices: undefined,
+          netns: over.netns === false ? undefined : netns,
+          metadata: { pods: () => [], networks: () => [nad], synced: () => over.synced ?? true },
+          ipam: { source: over.failing ? { read: () => Promise.reject(new Error('EACCES')) } : ipam, root: '/var/lib/cni/networks', leakGraceMs: 0 },
+        },
+        { collectorTimeoutMs: 1000, failures: new FailureLog(log) },
+      );
+      return [s.collectors.find((c) => c.name === 'ipam')?.success, s.ipam?.dirs.map((d) => d.dir), s.ipam?.leaksJudgeable];
+    };
+    expect(await judge({})).toEqual([true, ['/d/storage'], true]);
+    expect(await judge({ synced: false })).toEqual([true, ['/d/storage'], false]);
+    expect(await judge({ netns: false })).toEqual([true, ['/d/storage'], false]);
+    expect(await judge({ failing: true })).toEqual([false, undefined, undefined]);
+  });
+
+  it('exports no links, and says so, when the link dump fails', async () => {
+    const { log } = recordingLogger();
+    const failing: LinkSource = { listLinks: () => Promise.reject(new Error('EPERM')), close: () => {} };
+    const s = await buildSnapshot({ links: failing, devices: undefined }, { collectorTimeoutMs: 1000, failures: new FailureLog(log) });
+    expect(s.hostLinks).toEqual([]);
+    expect(s.collectors).toMatchObject([{ name: 'netlink', success: false }]);
+  });
+});
+
+describe('SnapshotCache', () => {
+  const snap = (n: number): Snapshot => ({ ...EMPTY_SNAPSHOT, takenAtMs: n });
+
+  it('shares one build between concurrent callers', async () => {
+    let builds = 0;
+    let release: () => void = () => {};
+    const cache = new SnapshotCache(
+      () =>
+        new Promise<Snapshot>((resolve) => {
+          builds++;
+          release = () => resolve(snap(builds));
+        }),
+      { maxAgeMs: 0 },
+    );
+    const a = cache.get();
+    const b = cache.get();
+    release();
+    expect(await a).toBe(await b);
+    expect(builds).toBe(1);
+  });
+
+  it('reuses a snapshot younger than maxAge and builds anew after', async () => {
+    let now = 0;
+    let builds = 0;
+    const cache = new SnapshotCache(async () => snap(++builds), { maxAgeMs: 1000, now: () => now });
+    const first = await cache.get();
+    now = 999;
+    expect(await cache.get()).toBe(first);
+    now = 1000;
+    expect((await cache.get()).takenAtMs).toBe(2);
+  });
+
+  it('does not keep a failed build', async () => {
+    let fail = true;
+    const cache = new SnapshotCache(async () => {
+      if (fail) throw new Error('boom');
+      return snap(1);
+    }, { maxAgeMs: 1000 });
+    await expect(cache.get()).rejects.toThrow('boom');
+    fail = false;
+    expect((await cache.get()).takenAtMs).toBe(1);
+  });
+});
+
+describe('FailureLog', () => {
+  it('warns when a failure is new or its reason changes, then stays quiet, and says when it recovers', () => {
+    const { log, lines } = recordingLogger();
+    const f = new FailureLog(log);
+    f.failed('netns', new Error('EPERM'));
+    f.failed('netns', new Error('EPERM'));
+    f.failed('netns', new Error('ETIMEDOUT'));
+    f.succeeded('netns');
+    f.succeeded('netns');
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([
+      ['warn', 'collector failed'],
+      ['debug', 'collector failed'],
+      ['warn', 'collector failed'],
+      ['info', 'collector recovered'],
+    ]);
+  });
+
+  it('puts a missing capability in the collector status', async () => {
+    const { log } = recordingLogger();
+    const { CapabilityError } = await import('../model/errors.js');
+    const s = await buildSnapshot(
+      {
+        links: linkSource(links),
+        devices: undefined,
+        netns: {
+          discovery: { discover: () => ({ netns: [], deniedPids: 0 }) },
+          links: { selfNsid: () => Promise.reject(new CapabilityError('CAP_NET_ADMIN', 'no')), listIn: async () => undefined, concurrency: 1, retain: () => {}, close: () => {} },
+        },
+      },
+      { collectorTimeoutMs: 1000, failures: new FailureLog(log) },
+    );
+    expect(s.collectors.find((c) => c.name === 'netns')).toMatchObject({ success: false, error: 'no', missingCapability: 'CAP_NET_ADMIN' });
+  });
+});
+
+describe('buildSnapshot with the container runtime (CRI)', () => {
+  it('joins through the runtime\'s sandboxes while it answers, and not on a stale list while it does not', async () => {
+    const { log } = recordingLogger();
+    const p = pod({ name: 'l3-app', uid: '33333333-2222-3333-4444-555555555555', status: [{ name: 'default/data-network', interface: 'net1' }] });
+    let connected = true;
+    const sources = {
+      links: linkSource(links),
+      devices: undefined,
+      netns: {
+        discovery: { discover: () => ({ netns: [netnsRef(4026532100)], deniedPids: 0 }) },
+        links: { selfNsid: async () => 0, listIn: async () => ({ nsid: 1, links: [netLink({ ifindex: 3, name: 'net1', kind: 'ipvlan' })] }), concurrency: 1, retain: () => {}, close: () => {} },
+      },
+      metadata: { pods: () => [p], networks: () => [] },
+      sandboxes: {
+        sandboxes: () => [{ id: 'sb1', namespace: 'default', name: 'l3-app', uid: p.uid ?? '', netnsPath: '/var/run/netns/cni-1', pid: undefined, netnsInode: 4026532100 }],
+        status: () => ({ connected, lastError: connected ? undefined : 'UNAVAILABLE: No connection established' }),
+      },
+    };
+    const up = await buildSnapshot(sources, { collectorTimeoutMs: 1000, failures: new FailureLog(log) });
+    expect(up.podNetns.map((v) => [v.pod?.name, v.joinedBy, v.sandboxId])).toEqual([['l3-app', 'cri', 'sb1']]);
+    expect(up.collectors.find((c) => c.name === 'cri')).toEqual({ name: 'cri', success: true, durationSeconds: 0 });
+    connected = false;
+    const down = await buildSnapshot(sources, { collectorTimeoutMs: 1000, failures: new FailureLog(log) });
+    expect(down.podNetns.map((v) => [v.pod?.name, v.joinedBy, v.sandboxId])).toEqual([[undefined, 'none', undefined]]);
+    expect(down.collectors.find((c) => c.name === 'cri')).toEqual({ name: 'cri', success: false, durationSeconds: 0, error: 'UNAVAILABLE: No connection established' });
+  });
+});
