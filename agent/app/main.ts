@@ -25,11 +25,11 @@ import { startHttpServer, type Readiness, type RunningServer } from '../../expor
 import { BearerAuth } from '../../exporters/http/bearer-auth.js';
 import { ServingCertificate } from '../../exporters/http/serving-certificate.js';
 import { webAuthFamilies, webTlsFamilies } from '../../exporters/prometheus/web-families.js';
-import type { Family } from '../../exporters/prometheus/host-families.js';
+import { type Family } from '../../exporters/prometheus/family.js';
 import { createMetricsRenderer } from '../../exporters/prometheus/registry.js';
 import { parseArgs, usage, type RunConfig } from './cli.js';
 import { AgentError } from '../model/errors.js';
-import type { Snapshot } from '../model/domain.js';
+import { type Snapshot } from '../model/snapshot.js';
 import type { PodMetadataSource } from '../model/pods.js';
 import type { DeviceAllocation, Logger, PodSandbox } from '../model/ports.js';
 import { findProblems } from '../rules/health.js';

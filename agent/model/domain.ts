@@ -1,27 +1,5 @@
-/**
- * Domain types of the agent core. Plain readonly data: no I/O, no adapter libraries.
- * Counters are bigint until the exporter; a value the kernel does not expose is `undefined`.
- */
-
-import type { PodNetnsView } from '../rules/attachments.js';
-import type { NetworkDefinition, PodInfo, PodUid } from './pods.js';
-import type { PfVfInfo, SriovSnapshot } from '../rules/sriov.js';
-import type { DeviceAllocation } from './ports.js';
-import type { NetnsNetworking } from '../rules/health.js';
-import type { IpamSnapshot } from '../rules/ipam.js';
-
-declare const brand: unique symbol;
-/** A nominal type: a string or number that cannot be swapped for another of the same base. */
-export type Brand<T, B extends string> = T & { readonly [brand]: B };
-
-/** A network interface name as the kernel reports it (IFNAMSIZ, at most 15 bytes). */
-export type IfName = Brand<string, 'IfName'>;
-/** A PCI address in sysfs form, `0000:3b:00.0`. */
-export type PciAddress = Brand<string, 'PciAddress'>;
-/** A kernel interface index, unique within one network namespace. */
-export type IfIndex = Brand<number, 'IfIndex'>;
-/** A network namespace id as seen from the namespace that asks (`IFLA_LINK_NETNSID`). */
-export type NetnsId = Brand<number, 'NetnsId'>;
+import { IfIndex, IfName, NetnsId, PciAddress, type PodUid } from './ids.js';
+import { type PfVfInfo } from './sriov.js';
 
 /** RFC 2863 operational state, as `IFLA_OPERSTATE` / `/sys/class/net/<if>/operstate` names it. */
 export type OperState =
@@ -138,30 +116,6 @@ export interface CollectorStatus {
   /** The capability whose absence made it fail (`CAP_NET_ADMIN`, ...), when that is the reason. */
   readonly missingCapability?: string;
 }
-
-/** Everything one scrape, doctor run or readiness tick sees, taken at one moment. */
-export interface Snapshot {
-  /** Milliseconds since the epoch when the snapshot was started. */
-  readonly takenAtMs: number;
-  readonly hostLinks: readonly HostLink[];
-  /** Every other network namespace on the node, joined with its pod when known. */
-  readonly podNetns: readonly PodNetnsView[];
-  /** Pods and NADs as the pod-metadata port knew them at that moment. */
-  readonly pods: readonly PodInfo[];
-  readonly networks: readonly NetworkDefinition[];
-  /** SR-IOV PFs and VFs (sysfs topology joined with the PFs' rtnetlink VF info). */
-  readonly sriov: SriovSnapshot;
-  /** Device-plugin allocations (kubelet PodResources): device ID → pod. */
-  readonly allocations: ReadonlyMap<string, DeviceAllocation>;
-  readonly collectors: readonly CollectorStatus[];
-  /** host-local IPAM leases; absent when that collector is disabled. */
-  readonly ipam?: IpamSnapshot | undefined;
-  /** Addresses and routes of the namespaces with a process, by inode, as last refreshed off the scrape path. */
-  readonly networking?: ReadonlyMap<number, NetnsNetworking> | undefined;
-}
-
-/** A snapshot that saw nothing: the starting point for tests and for family templates. */
-export const EMPTY_SNAPSHOT: Snapshot = Object.freeze({ takenAtMs: 0, hostLinks: [], podNetns: [], pods: [], networks: [], sriov: { pfs: [] }, allocations: new Map(), collectors: [] });
 
 /** No device information at all: what a link gets when sysfs could not be read. */
 export const NO_DEVICE_INFO: DeviceInfo = Object.freeze({

@@ -1,13 +1,5 @@
-/**
- * Domain types for pods, their Multus network annotations and NetworkAttachmentDefinitions.
- * Plain readonly data, filled by the pod-metadata adapters (manifest files now, kube API later).
- */
-import type { PciAddress } from './domain.js';
-import type { LabelSelector } from '../rules/label-selector.js';
-
-/** A Kubernetes pod UID (`metadata.uid`), lowercase with dashes. */
-export type PodUid = string & { readonly __brand: 'PodUid' };
-
+import { PodUid, type PciAddress } from './ids.js';
+import { type LabelSelector } from './label-selector.js';
 /** The result of parsing input the agent does not control: a value, or why it is unusable. */
 export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
 

@@ -2,8 +2,9 @@
  * Ports: what the core needs from the world, as plain interfaces. Adapters in `collectors/`
  * implement them; `agent/app/main.ts` wires them. Every port that does I/O takes an AbortSignal.
  */
-import type { DeviceInfo, IfIndex, NetLink, NetnsRef } from './domain.js';
-import type { SriovPf } from '../rules/sriov.js';
+import type { DeviceInfo, NetLink, NetnsRef } from './domain.js';
+import { type IfIndex } from './ids.js';
+import { type SriovPf } from './sriov.js';
 
 /** Lists the links of the network namespace the agent runs in (one rtnetlink dump). */
 export interface LinkSource {

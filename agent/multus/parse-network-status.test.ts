@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PciAddress } from '../model/domain.js';
+import { type PciAddress } from '../model/ids.js';
 import type { NetworkStatusEntry, Parsed, PodInfo } from '../model/pods.js';
 import {
   LEGACY_NETWORK_STATUS_ANNOTATION,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { PciAddress } from '../model/domain.js';
-import type { NetworkSelection, Parsed, PodInfo, PodUid } from '../model/pods.js';
+import { type PciAddress } from '../model/ids.js';
+import type { NetworkSelection, Parsed, PodInfo } from '../model/pods.js';
+import { type PodUid } from '../model/ids.js';
 import { parsePodUid, podInfoFromObject } from './pod-info.js';
 import { selection } from '../../test/support/pods.js';
 

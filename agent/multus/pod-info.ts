@@ -2,7 +2,8 @@
  * A Pod object (parsed from a manifest or an API response) reduced to the {@link PodInfo} the
  * agent joins on: identity, node, labels, and the two Multus annotations parsed.
  */
-import type { PodInfo, PodUid, Parsed } from '../model/pods.js';
+import type { PodInfo, Parsed } from '../model/pods.js';
+import { type PodUid } from '../model/ids.js';
 import { isJsonObject } from './go-json.js';
 import { readObjectMeta } from './object-meta.js';
 import { readNetworkStatus } from './parse-network-status.js';

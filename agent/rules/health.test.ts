@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { joinPodNetns } from './attachments.js';
-import { EMPTY_SNAPSHOT, type NetLink, type Snapshot } from '../model/domain.js';
-import { findProblems, routeFor, type NetnsNetworking } from './health.js';
+import { type NetLink } from '../model/domain.js';
+import { EMPTY_SNAPSHOT, type Snapshot } from '../model/snapshot.js';
+import { findProblems, routeFor } from './health.js';
+import { type NetnsNetworking } from '../model/problems.js';
 import { readPolicy } from '../multus/parse-nad.js';
 import type { PodInfo } from '../model/pods.js';
 import { joinHostLinks } from '../runtime/snapshot.js';

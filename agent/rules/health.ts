@@ -1,50 +1,11 @@
-/**
- * Health rules: what is wrong with the secondary networks of the pods on this node, in the words
- * of the user's troubleshooting list (pod has no additional interface; no connectivity). Pure:
- * evaluated on a snapshot plus, for namespaces with a process, their addresses and routes.
- */
-import type { PodInterface, PodNetnsView } from './attachments.js';
-import type { HostLink, InterfaceAddress, RouteEntry, Snapshot } from '../model/domain.js';
-import { inCidr4, ipv4ToInt, parseCidr4 } from './ipv4.js';
+import { type PodInterface, type PodNetnsView } from '../model/attachments.js';
+import type { HostLink, RouteEntry } from '../model/domain.js';
 import type { NetworkDefinition } from '../model/pods.js';
-import { policyChecks } from './policy.js';
+import { NetnsNetworking, Problem } from '../model/problems.js';
+import { type Snapshot } from '../model/snapshot.js';
 import { ipamUsage, liveSandboxes } from './ipam.js';
-
-/** Addresses and routes of a namespace, read where a process inside makes that possible. */
-export interface NetnsNetworking {
-  readonly addresses: readonly InterfaceAddress[];
-  readonly routes: readonly RouteEntry[];
-}
-
-/** Stable problem codes; the doctor prints them and later Events use them as reasons. */
-export type ProblemCode =
-  | 'attachment-missing'
-  | 'interface-down'
-  | 'master-missing'
-  | 'master-down'
-  | 'mtu-above-master'
-  | 'route-mismatch'
-  | 'policy-violation'
-  | 'no-address'
-  | 'annotation-invalid'
-  | 'nad-missing'
-  | 'nad-invalid'
-  | 'ipam-exhausted'
-  | 'ipam-leaked';
-
-/** One finding. */
-export interface Problem {
-  readonly code: ProblemCode;
-  readonly namespace: string;
-  readonly pod: string;
-  readonly interface: string;
-  readonly network: string;
-  /** One line saying what is wrong. */
-  readonly message: string;
-  /** What to check, from the troubleshooting list. */
-  readonly hints: readonly string[];
-}
-
+import { inCidr4, ipv4ToInt, parseCidr4 } from './ipv4.js';
+import { policyChecks } from './policy.js';
 const NO_INTERFACE_HINTS = [
   'Check Multus daemonset running: kubectl get pods -n kube-system | grep multus',
   'Check NetworkAttachmentDefinition exists: kubectl get net-attach-def',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatIp, parseIp } from './ip-address.js';
-import { canonicalRange, hostLocalNetworks, ipamUsage, liveIpKey, type IpamAllocation, type IpamSnapshot } from './ipam.js';
+import { canonicalRange, hostLocalNetworks, ipamUsage, liveIpKey } from './ipam.js';
+import { type IpamAllocation, type IpamSnapshot } from '../model/ipam.js';
 import type { IpamRange } from '../model/pods.js';
 import { networkDefinition } from '../../test/support/pods.js';
 

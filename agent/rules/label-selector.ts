@@ -1,3 +1,4 @@
+import { LabelSelector, Requirement } from '../model/label-selector.js';
 /**
  * Kubernetes label selectors in their string form, as apimachinery `pkg/labels` `Parse` reads
  * them: comma-separated requirements that must all hold — `key`, `!key`, `key=value`,
@@ -5,20 +6,6 @@
  * qualified names (`[prefix/]name`), values label values. Pure.
  */
 import type { Parsed } from '../model/pods.js';
-
-/** One requirement of a selector. */
-export type Requirement =
-  | { readonly key: string; readonly op: 'exists' | '!exists' }
-  | { readonly key: string; readonly op: '=' | '!='; readonly value: string }
-  | { readonly key: string; readonly op: 'in' | 'notin'; readonly values: readonly string[] }
-  | { readonly key: string; readonly op: '>' | '<'; readonly value: number };
-
-/** A parsed selector: its requirements (all must hold) and its text as written. */
-export interface LabelSelector {
-  readonly text: string;
-  readonly requirements: readonly Requirement[];
-}
-
 type Token =
   | { readonly t: 'id'; readonly v: string }
   | { readonly t: '!' | '=' | '==' | '!=' | '(' | ')' | ',' | '>' | '<' | 'in' | 'notin' | 'end' };

@@ -1,26 +1,6 @@
-/**
- * Attachment policy: a NAD's `multinet.io/allowed-pods` label selector says which pods may
- * attach to its network. The agent audits (it does not stop the CNI ADD): every interface of a
- * pod on a network with a policy is checked against the pod's labels. A policy that does not
- * parse allows nobody. Pure.
- */
-import type { PodNetnsView } from './attachments.js';
+import { type PodNetnsView } from '../model/attachments.js';
+import { PolicyCheck } from '../model/policy.js';
 import { selectorMatches } from './label-selector.js';
-
-/** One pod interface on a network that has a policy. */
-export interface PolicyCheck {
-  readonly namespace: string;
-  readonly pod: string;
-  readonly interface: string;
-  /** NAD name. */
-  readonly network: string;
-  readonly networkNamespace: string;
-  /** The NAD's traffic class ('' for none). */
-  readonly trafficClass: string;
-  readonly violation: boolean;
-  /** Why it is a violation (or that it is not). */
-  readonly message: string;
-}
 
 /** Every attachment of a known pod to a network whose NAD declares a policy; `messages: false` leaves them '' (scrapes need only the verdict). */
 export function policyChecks(views: readonly PodNetnsView[], messages = true): PolicyCheck[] {

@@ -1,3 +1,4 @@
+import { InterfaceReadiness, RequiredInterface } from '../model/readiness.js';
 /**
  * Host-interface readiness: which host interfaces this node needs for the networks its pods use
  * (macvlan/ipvlan masters, host-device devices), and whether each is ready — exists, admin up,
@@ -6,24 +7,7 @@
  */
 import type { HostLink, NetLink } from '../model/domain.js';
 import type { NetworkDefinition, NetworkSelection, NetworkStatusEntry, PodInfo } from '../model/pods.js';
-import type { SriovSnapshot } from './sriov.js';
-
-/** One host interface this node needs, and for what. */
-export interface RequiredInterface {
-  readonly interface: string;
-  /** `namespace/name` of every NAD on this node's pods that names it. */
-  readonly networks: readonly string[];
-  /** Pod attachments (requested or listed) of those networks on this node. */
-  readonly attachments: number;
-}
-
-/** Readiness of one required interface. */
-export interface InterfaceReadiness extends RequiredInterface {
-  readonly ready: boolean;
-  /** Why not: `missing`, `admin down`, `no carrier`, `no VFs` (a PF); '' when ready. */
-  readonly reason: string;
-}
-
+import { type SriovSnapshot } from '../model/sriov.js';
 const key = (namespace: string, name: string): string => `${namespace}/${name}`;
 
 function attachmentsOf(pod: PodInfo): { namespace: string; name: string }[] {

@@ -4,7 +4,7 @@
  * route check per attachment costs a scrape a map lookup, not four file reads per pod.
  */
 import type { NetnsRef } from '../model/domain.js';
-import type { NetnsNetworking } from '../rules/health.js';
+import { type NetnsNetworking } from '../model/problems.js';
 
 /** Reads addresses and routes of namespaces with a process, keyed by inode (procfs). */
 export type NetnsNetworkingReader = (refs: readonly NetnsRef[]) => Promise<ReadonlyMap<number, NetnsNetworking>>;

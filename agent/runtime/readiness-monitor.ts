@@ -6,11 +6,12 @@
  * Events on those objects, once per problem (the recorder dedupes repeats).
  */
 import type { NetLink } from '../model/domain.js';
-import type { Problem } from '../rules/health.js';
+import { type Problem } from '../model/problems.js';
 import type { NetworkDefinition, PodInfo } from '../model/pods.js';
 import type { EventRecorderPort, KubeEvent, LinkChange, LinkEventSource, LinkSource, Logger } from '../model/ports.js';
-import { evaluateReadiness, requiredInterfaces, type InterfaceReadiness, type RequiredInterface } from '../rules/readiness.js';
-import type { SriovSnapshot } from '../rules/sriov.js';
+import { evaluateReadiness, requiredInterfaces } from '../rules/readiness.js';
+import { type InterfaceReadiness, type RequiredInterface } from '../model/readiness.js';
+import { type SriovSnapshot } from '../model/sriov.js';
 
 /** Options of {@link ReadinessMonitor}. */
 export interface ReadinessMonitorOptions {

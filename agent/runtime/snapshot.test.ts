@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { EMPTY_SNAPSHOT, type DeviceInfo, type HostLink, type IfIndex, type NetLink, type Snapshot } from '../model/domain.js';
+import { type DeviceInfo, type HostLink, type NetLink } from '../model/domain.js';
+import { type IfIndex } from '../model/ids.js';
+import { EMPTY_SNAPSHOT, type Snapshot } from '../model/snapshot.js';
 import type { DeviceInfoSource, LinkSource } from '../model/ports.js';
 import { buildSnapshot, FailureLog, joinHostLinks, SnapshotCache } from './snapshot.js';
 import { netLink, recordingLogger } from '../../test/support/links.js';
 import { netnsRef, networkDefinition, pod } from '../../test/support/pods.js';
-import type { IpamStateSource } from '../rules/ipam.js';
+import { type IpamStateSource } from '../model/ipam.js';
 
 const links: NetLink[] = [
   netLink({ ifindex: 2, name: 'eno1' }),

@@ -7,18 +7,21 @@ import {
   type CollectorStatus,
   type DeviceInfo,
   type HostLink,
-  type IfIndex,
   type NetLink,
-  type NetnsRef,
-  type Snapshot,
+  type NetnsRef
 } from '../model/domain.js';
-import { joinPodNetns, type NetnsSample } from '../rules/attachments.js';
+import { type IfIndex } from '../model/ids.js';
+import { type Snapshot } from '../model/snapshot.js';
+import { joinPodNetns } from '../rules/attachments.js';
+import { type NetnsSample } from '../model/attachments.js';
 import { AgentError, CapabilityError } from '../model/errors.js';
 import type { PodMetadataSource } from '../model/pods.js';
 import type { DeviceAllocation, DeviceAllocationSource, DeviceInfoSource, LinkSource, Logger, NetnsDiscoverer, PodLinkSource, PodSandbox, PodSandboxSource, SriovTopologySource } from '../model/ports.js';
-import { indexPfVfInfo, joinVfNetlinkInfo, type SriovSnapshot } from '../rules/sriov.js';
-import type { NetnsNetworking } from '../rules/health.js';
-import { hostLocalNetworks, type IpamSnapshot, type IpamStateSource } from '../rules/ipam.js';
+import { indexPfVfInfo, joinVfNetlinkInfo } from '../rules/sriov.js';
+import { type SriovSnapshot } from '../model/sriov.js';
+import { type NetnsNetworking } from '../model/problems.js';
+import { hostLocalNetworks } from '../rules/ipam.js';
+import { type IpamSnapshot, type IpamStateSource } from '../model/ipam.js';
 
 /** Names of the collectors as they appear in `multinet_scrape_collector_*{collector}`. */
 export const COLLECTOR = { netlink: 'netlink', sysfs: 'sysfs', netns: 'netns', sriov: 'sriov', podresources: 'podresources', cri: 'cri', ipam: 'ipam' } as const;

@@ -10,7 +10,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { errnoCode } from '../../agent/model/errors.js';
-import type { IpamDirRequest, IpamDirState, IpamStateSource } from '../../agent/rules/ipam.js';
+import { type IpamDirRequest, type IpamDirState, type IpamStateSource } from '../../agent/model/ipam.js';
 import type { Logger } from '../../agent/model/ports.js';
 
 interface Cached {

@@ -2,7 +2,8 @@
  * Decoding of RTM_NEWLINK messages (`struct ifinfomsg` + IFLA_* attributes), per
  * include/uapi/linux/rtnetlink.h and include/uapi/linux/if_link.h.
  */
-import type { IfIndex, IfName, LinkCounters, NetLink, NetnsId, OperState, PciAddress } from '../../agent/model/domain.js';
+import type { LinkCounters, NetLink, OperState } from '../../agent/model/domain.js';
+import { type IfIndex, type IfName, type NetnsId, type PciAddress } from '../../agent/model/ids.js';
 import { forEachAttr, readAttrMac, readAttrS32, readAttrString, readAttrU32, readAttrU8 } from './attrs.js';
 
 /** sizeof(struct ifinfomsg): family u8, pad u8, type u16, index s32, flags u32, change u32. */

@@ -15,7 +15,7 @@ import {
   RTEXT_FILTER_VF,
   vfInfoRequestParts,
 } from './parse-vfinfo.js';
-import { NO_VF_COUNTERS } from '../../agent/rules/sriov.js';
+import { NO_VF_COUNTERS } from '../../agent/model/sriov.js';
 
 /** An E810 (ice) PF with four VFs configured the way an SR-IOV network operator leaves them. */
 const E810_VFS: VfSpec[] = [

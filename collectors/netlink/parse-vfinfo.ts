@@ -25,7 +25,7 @@
  */
 import { encodeU32Attr, forEachAttr, readAttrU32 } from './attrs.js';
 import { IFINFOMSG_LEN } from './parse-link.js';
-import { NO_VF_COUNTERS, type PfVfInfo, type VfCounters, type VfLinkState, type VfNetlinkInfo } from '../../agent/rules/sriov.js';
+import { NO_VF_COUNTERS, type PfVfInfo, type VfCounters, type VfLinkState, type VfNetlinkInfo } from '../../agent/model/sriov.js';
 
 /** IFLA_* attributes of a link message that carry VF information (enum in if_link.h). */
 export const IFLA_NUM_VF = 21;

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { NetnsRef } from '../../agent/model/domain.js';
-import type { NetnsNetworking } from '../../agent/rules/health.js';
+import { type NetnsNetworking } from '../../agent/model/problems.js';
 import { assignIpv4, parseFibTrieLocals, parseIfInet6, parseIpv4Routes, parseIpv6Routes } from './parse-net.js';
 
 /** Reads addresses and routes of each namespace that has a process; keyed by inode. */

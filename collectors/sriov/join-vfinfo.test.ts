@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { PciAddress } from '../../agent/model/domain.js';
+import { type PciAddress } from '../../agent/model/ids.js';
 import { parseLinkMessage } from '../netlink/parse-link.js';
 import { parsePfVfInfo } from '../netlink/parse-vfinfo.js';
-import { indexPfVfInfo, joinVfNetlinkInfo, type SriovPf } from '../../agent/rules/sriov.js';
+import { indexPfVfInfo, joinVfNetlinkInfo } from '../../agent/rules/sriov.js';
+import { type SriovPf } from '../../agent/model/sriov.js';
 import { encodePfMessage } from './testdata/encode-vfinfo.js';
 
 const CX5 = '0000:af:00.0' as PciAddress;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { recordingLogger } from '../../test/support/links.js';
-import { NO_VF_COUNTERS, type SriovPf } from '../../agent/rules/sriov.js';
+import { NO_VF_COUNTERS, type SriovPf } from '../../agent/model/sriov.js';
 import { SriovSysfsSource, type SriovFs } from './sriov-sysfs.js';
 import { SRIOV_SYSFS, sriovFixtureFs } from './testdata/sriov-fixture.js';
 

@@ -15,11 +15,11 @@
  */
 import { readdir, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import type { IfName, PciAddress } from '../../agent/model/domain.js';
+import { type IfName, type PciAddress } from '../../agent/model/ids.js';
 import { errnoCode } from '../../agent/model/errors.js';
 import type { SriovTopologySource, Logger } from '../../agent/model/ports.js';
 import type { SysfsFs } from '../sysfs/sysfs-net.js';
-import { NO_VF_COUNTERS, type LinkLayer, type SriovPf, type SriovVf, type VfCounters } from '../../agent/rules/sriov.js';
+import { NO_VF_COUNTERS, type LinkLayer, type SriovPf, type SriovVf, type VfCounters } from '../../agent/model/sriov.js';
 
 /** The file operations the adapter needs: SysfsFs and directory listing. */
 export interface SriovFs extends SysfsFs {

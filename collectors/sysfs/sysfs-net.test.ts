@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { IfIndex } from '../../agent/model/domain.js';
+import { type IfIndex } from '../../agent/model/ids.js';
 import { fixtureFs, SYSFS_FIXTURE } from '../../test/support/fixture-fs.js';
 import { netLink, recordingLogger } from '../../test/support/links.js';
 import { SysfsDeviceSource, type SysfsFs } from './sysfs-net.js';

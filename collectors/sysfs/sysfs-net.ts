@@ -12,7 +12,8 @@
  */
 import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import type { DeviceInfo, IfIndex, NetLink, PciAddress } from '../../agent/model/domain.js';
+import type { DeviceInfo, NetLink } from '../../agent/model/domain.js';
+import { type IfIndex, type PciAddress } from '../../agent/model/ids.js';
 import { errnoCode } from '../../agent/model/errors.js';
 import type { DeviceInfoSource, Logger } from '../../agent/model/ports.js';
 

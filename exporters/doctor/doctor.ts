@@ -1,14 +1,12 @@
-/**
- * `multinet-agent doctor`: what the agent sees on this node, as a table per pod, then the
- * problems found, in the words of the troubleshooting list. Two snapshots a second apart give
- * the rates.
- */
-import type { PodInterface, PodNetnsView } from '../../agent/rules/attachments.js';
-import type { NetnsRef, Snapshot } from '../../agent/model/domain.js';
-import { findProblems, type NetnsNetworking, type Problem } from '../../agent/rules/health.js';
+import { type PodInterface, type PodNetnsView } from '../../agent/model/attachments.js';
+import type { NetnsRef } from '../../agent/model/domain.js';
+import { type Snapshot } from '../../agent/model/snapshot.js';
+import { findProblems } from '../../agent/rules/health.js';
+import { type NetnsNetworking, type Problem } from '../../agent/model/problems.js';
 import { vfUsers } from '../../agent/rules/attachments.js';
 import { pfLabel } from '../../agent/rules/sriov.js';
-import { ipamUsage, liveSandboxes, type IpamRangeUsage } from '../../agent/rules/ipam.js';
+import { ipamUsage, liveSandboxes } from '../../agent/rules/ipam.js';
+import { type IpamRangeUsage } from '../../agent/model/ipam.js';
 import { netnsLabel } from '../prometheus/pod-families.js';
 
 /** What the doctor needs from the wiring. */

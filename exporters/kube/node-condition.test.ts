@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { InterfaceReadiness } from '../../agent/rules/readiness.js';
+import { type InterfaceReadiness } from '../../agent/model/readiness.js';
 import { KubeApiServer } from '../../test/support/kube-api-server.js';
 import { NODE_CONDITION_TYPE, NodeConditionWriter } from './node-condition.js';
 

@@ -6,7 +6,7 @@
  * `nodes/status` patch.
  */
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import type { InterfaceReadiness } from '../../agent/rules/readiness.js';
+import { type InterfaceReadiness } from '../../agent/model/readiness.js';
 import { KubeApiError, withSignal } from '../../collectors/kube/api-call.js';
 
 /** The condition type the agent owns on its Node. */

@@ -1,7 +1,7 @@
 /** Families of the agent's own moving parts that are not in a snapshot: events, kube caches. */
 import type { KubeCacheStatus } from '../../agent/model/ports.js';
 import type { RecorderStats } from '../kube/recorder.js';
-import type { Family } from './host-families.js';
+import { type Family } from './family.js';
 
 /** `multinet_events_total{reason,type}` and `multinet_events_dropped_total{cause}`. */
 export function eventFamilies(stats: RecorderStats): Family[] {

@@ -3,7 +3,8 @@
  * per-pod series, and a per-scrape series limit. Pure; the flags are parsed in cli.ts and the
  * families apply it in exporters/prometheus/.
  */
-import type { HostLink, Snapshot } from '../../agent/model/domain.js';
+import type { HostLink } from '../../agent/model/domain.js';
+import { type Snapshot } from "../../agent/model/snapshot.js";
 import { requiredInterfaces } from '../../agent/rules/readiness.js';
 
 /** An include/exclude pair of anchored regular expressions; undefined: no constraint. */

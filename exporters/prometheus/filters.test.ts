@@ -4,8 +4,11 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { joinPodNetns, type NetnsSample } from '../../agent/rules/attachments.js';
-import { EMPTY_SNAPSHOT, type IfIndex, type LinkCounters, type Snapshot } from '../../agent/model/domain.js';
+import { joinPodNetns } from '../../agent/rules/attachments.js';
+import { type NetnsSample } from '../../agent/model/attachments.js';
+import { type LinkCounters } from '../../agent/model/domain.js';
+import { type IfIndex } from '../../agent/model/ids.js';
+import { EMPTY_SNAPSHOT, type Snapshot } from '../../agent/model/snapshot.js';
 import { anchoredRegex, defaultHostInterfaces, EXPORT_ALL, type ExportFilter } from './export-filter.js';
 import { joinHostLinks } from '../../agent/runtime/snapshot.js';
 import { parseExposition, type ParsedSample } from '../../test/support/exposition.js';
@@ -13,7 +16,7 @@ import { netLink, recordingLogger } from '../../test/support/links.js';
 import { macvlanNad, netnsRef, pod, podMacvlan } from '../../test/support/pods.js';
 import { promtoolCheck } from '../../test/support/promtool.js';
 import { writeFamilies } from './exposition.js';
-import { snapshotFamilies } from './host-families.js';
+import { snapshotFamilies } from './families.js';
 import { NetworkTotals } from './network-families.js';
 import { createMetricsRenderer } from './registry.js';
 import { countSeries, limitSeries } from './series-limit.js';

@@ -1,55 +1,11 @@
+import { Family, columnOf } from './family.js';
 /**
  * Metric families as a pure function of a snapshot (kube-state-metrics style): no state, no
  * increments. Kernel counters are copied as the kernel reports them.
  */
-import type { HostLink, LinkCounters, Snapshot } from '../../agent/model/domain.js';
-import { EXPORT_ALL, exportedHostLinks, type ExportFilter } from './export-filter.js';
+import type { HostLink, LinkCounters } from '../../agent/model/domain.js';
+import { type Snapshot } from '../../agent/model/snapshot.js';
 import { formatLabels } from './exposition.js';
-import type { NetworkTotals } from './network-families.js';
-import { podFamilies } from './pod-families.js';
-import { sriovFamilies } from './sriov-families.js';
-import { attachmentRuleFamilies, ipamFamilies } from './ipam-families.js';
-import { vfUsers } from '../../agent/rules/attachments.js';
-
-/** Label values of one sample; every label of a family is present ('' when it does not apply). */
-export type Labels = Readonly<Record<string, string>>;
-
-/** One sample of a family. */
-export interface Sample {
-  readonly labels: Labels;
-  readonly value: number;
-  /** `labels` already rendered (`{a="x"}`), when several families share one label set. */
-  readonly labelText?: string;
-}
-
-/** One metric family: what `# HELP` / `# TYPE` announce and the samples under them. */
-export interface Family {
-  readonly name: string;
-  readonly help: string;
-  readonly type: 'gauge' | 'counter';
-  readonly samples: readonly Sample[];
-  /**
-   * Rows that several families share, one label set per link, rendered once: `values[i]` goes
-   * with `rows.labelTexts[i]`, undefined for no sample. Written after `samples`. Avoids one object
-   * per series: at 21,000 series those objects were most of the scrape's garbage.
-   */
-  readonly rows?: { readonly labelTexts: readonly string[]; readonly values: readonly (number | undefined)[] };
-  /**
-   * Families of one group have row-aligned `rows` (row i is the same interface in each): the
-   * series limit keeps or drops a row in all of them at once.
-   */
-  readonly group?: string;
-}
-
-/** Values of a spec over rows of items: numbers, booleans as 0/1, absent as undefined. */
-export function columnOf<T>(items: readonly T[], value: (item: T) => number | bigint | boolean | undefined): (number | undefined)[] {
-  const out = new Array<number | undefined>(items.length);
-  for (let i = 0; i < items.length; i++) {
-    const v = value(items[i] as T);
-    out[i] = v === undefined ? undefined : typeof v === 'boolean' ? (v ? 1 : 0) : Number(v);
-  }
-  return out;
-}
 
 /** A family's name, type and help, and how it reads one host link (undefined: no sample). */
 interface HostLinkSpec {
@@ -132,13 +88,4 @@ export function collectorFamilies(snapshot: Snapshot): Family[] {
       samples: snapshot.collectors.map((c) => ({ labels: { collector: c.name }, value: c.durationSeconds })),
     },
   ];
-}
-
-/**
- * Every snapshot-derived family, in a stable order, as the filter asks; `totals` keeps the
- * per-network sums monotonic across snapshots when pod series are aggregated per network.
- */
-export function snapshotFamilies(snapshot: Snapshot, filter: ExportFilter = EXPORT_ALL, totals?: NetworkTotals): Family[] {
-  const hostLinks = filter === EXPORT_ALL ? snapshot.hostLinks : exportedHostLinks(snapshot, filter);
-  return [...hostFamilies(snapshot, hostLinks), ...podFamilies(snapshot, filter, totals), ...attachmentRuleFamilies(snapshot, filter), ...ipamFamilies(snapshot), ...sriovFamilies(snapshot.sriov, vfUsers(snapshot)), ...collectorFamilies(snapshot)];
 }

@@ -1,15 +1,9 @@
-/**
- * host-local IPAM usage, per-attachment route checks and attachment-policy audits: pure functions
- * of a snapshot. A value the agent cannot know is no sample, never a made-up 0: no leak figure
- * while the node's sandboxes are not all in view, no route check for a namespace whose routes
- * have not been read (no process inside, or before the first refresh).
- */
-import type { Snapshot } from '../../agent/model/domain.js';
+import { type Snapshot } from '../../agent/model/snapshot.js';
 import { EXPORT_ALL, networkPasses, passes, type ExportFilter } from './export-filter.js';
 import { routeDestinations, routeMismatch } from '../../agent/rules/health.js';
 import { ipamUsage, liveSandboxes } from '../../agent/rules/ipam.js';
 import { policyChecks } from '../../agent/rules/policy.js';
-import type { Family, Sample } from './host-families.js';
+import { type Family, type Sample } from './family.js';
 
 /** `multinet_ipam_addresses_*{network,range}`. */
 export function ipamFamilies(snapshot: Snapshot): Family[] {

@@ -1,16 +1,9 @@
-/**
- * Per-network sums of this node's pod interfaces (`--pod.series=per-network`): a handful of
- * series per network instead of fourteen per pod interface. A plain sum would fall when a pod
- * leaves (its counters leave with it) and rate() would read that as a counter reset; so each
- * network keeps what its departed interfaces had counted, and its sum only grows. Memory: the
- * live interfaces of the last snapshot plus one vector per network; a network's carry-over is
- * forgotten once it has no interface on the node and no NAD defines it.
- */
-import type { PodInterface, PodNetnsView } from '../../agent/rules/attachments.js';
-import type { LinkCounters, Snapshot } from '../../agent/model/domain.js';
+import { type PodInterface, type PodNetnsView } from '../../agent/model/attachments.js';
+import type { LinkCounters } from '../../agent/model/domain.js';
+import { type Snapshot } from '../../agent/model/snapshot.js';
 import { COLLECTOR } from '../../agent/runtime/snapshot.js';
 import { formatLabels } from './exposition.js';
-import type { Family } from './host-families.js';
+import { type Family } from './family.js';
 
 /** The counters summed, in the order of {@link COUNTER_FAMILIES}. */
 const FIELDS: readonly (keyof LinkCounters)[] = ['rxBytes', 'rxPackets', 'rxErrors', 'rxDropped', 'txBytes', 'txPackets', 'txErrors', 'txDropped'];

@@ -1,15 +1,10 @@
-/**
- * Pod secondary-interface, attachment-health and NAD families, a pure function of a snapshot.
- * Per-interface series carry {namespace, pod, interface, network}; a namespace the agent cannot
- * tie to a pod is exported with empty pod labels and its `netns` name, so that two such
- * namespaces with an `eth0` each stay apart (`netns` is '' for a known pod).
- */
-import type { PodInterface, PodNetnsView } from '../../agent/rules/attachments.js';
-import type { LinkCounters, NetLink, NetnsRef, Snapshot } from '../../agent/model/domain.js';
+import { type PodInterface, type PodNetnsView } from '../../agent/model/attachments.js';
+import type { LinkCounters, NetLink, NetnsRef } from '../../agent/model/domain.js';
+import { type Snapshot } from '../../agent/model/snapshot.js';
 import { constrains, EXPORT_ALL, networkPasses, passes, type ExportFilter } from './export-filter.js';
 import { evaluateReadiness, requiredInterfaces } from '../../agent/rules/readiness.js';
 import { formatLabels } from './exposition.js';
-import { columnOf, type Family, type Labels, type Sample } from './host-families.js';
+import { columnOf, type Family, type Labels, type Sample } from './family.js';
 import { NetworkTotals } from './network-families.js';
 
 /** A family over pod interfaces: name, type, help, and how it reads one link (undefined: no sample). */

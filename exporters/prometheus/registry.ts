@@ -3,11 +3,12 @@
  * written by our own exposition writer (see exposition.ts for why), one body.
  */
 import client, { Registry } from 'prom-client';
-import type { Snapshot } from '../../agent/model/domain.js';
+import { type Snapshot } from '../../agent/model/snapshot.js';
 import { EXPORT_ALL, type ExportFilter } from './export-filter.js';
 import type { Logger } from '../../agent/model/ports.js';
 import { writeFamilies } from './exposition.js';
-import { snapshotFamilies, type Family } from './host-families.js';
+import { snapshotFamilies } from './families.js';
+import { type Family } from './family.js';
 import { NetworkTotals } from './network-families.js';
 import { countSeries, limitSeries } from './series-limit.js';
 

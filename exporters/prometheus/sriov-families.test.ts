@@ -6,10 +6,11 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { PciAddress } from '../../agent/model/domain.js';
+import { type PciAddress } from '../../agent/model/ids.js';
 import { parseLinkMessage } from '../../collectors/netlink/parse-link.js';
 import { parsePfVfInfo } from '../../collectors/netlink/parse-vfinfo.js';
-import { indexPfVfInfo, joinVfNetlinkInfo, type SriovPf, type SriovSnapshot, type VfUser } from '../../agent/rules/sriov.js';
+import { indexPfVfInfo, joinVfNetlinkInfo } from '../../agent/rules/sriov.js';
+import { type SriovPf, type SriovSnapshot, type VfUser } from '../../agent/model/sriov.js';
 import { SriovSysfsSource } from '../../collectors/sriov/sriov-sysfs.js';
 import { encodePfMessage, type VfSpec } from '../../collectors/sriov/testdata/encode-vfinfo.js';
 import { SRIOV_SYSFS, sriovFixtureFs } from '../../collectors/sriov/testdata/sriov-fixture.js';

@@ -1,15 +1,8 @@
-/**
- * SR-IOV families as a pure function of the SR-IOV snapshot and of who uses each VF. Counters are
- * copied as the PF driver reports them, per counter: from its per-VF sysfs stats where it has them,
- * else from the PF's rtnetlink VF info (IFLA_VF_STATS, which also covers vfio/DPDK-bound VFs).
- * sysfs comes first because rtnl_fill_vfinfo() sends IFLA_VF_STATS zeroed for a driver without
- * ndo_get_vf_stats. Error counters exist only in some drivers' sysfs stats. A counter no source
- * exposes has no series.
- */
-import type { PciAddress } from '../../agent/model/domain.js';
-import { pfLabel, type SriovPf, type SriovSnapshot, type SriovVf, type VfCounters, type VfUser } from '../../agent/rules/sriov.js';
+import { type PciAddress } from '../../agent/model/ids.js';
+import { pfLabel } from '../../agent/rules/sriov.js';
+import { type SriovPf, type SriovSnapshot, type SriovVf, type VfCounters, type VfUser } from '../../agent/model/sriov.js';
 import { formatLabels } from './exposition.js';
-import { columnOf, type Family, type Sample } from './host-families.js';
+import { columnOf, type Family, type Sample } from './family.js';
 
 /** Mb/s (the unit of IFLA_VF_RATE) to bytes per second. */
 const MBPS = 125_000;

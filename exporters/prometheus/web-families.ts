@@ -1,7 +1,7 @@
 /** Families of the protected web endpoint: bearer-token auth decisions and the TLS serving certificate. */
 import { AUTH_RESULTS, type BearerAuthStats } from '../http/bearer-auth.js';
 import type { ServingCertificateStats } from '../http/serving-certificate.js';
-import type { Family } from './host-families.js';
+import { type Family } from './family.js';
 
 /** `multinet_web_auth_*`: decisions on /metrics requests, the cache, and the reviews sent to the kube API. */
 export function webAuthFamilies(stats: BearerAuthStats): Family[] {

@@ -1,5 +1,6 @@
 /** NetLink values for tests that need links without a kernel. */
-import type { IfIndex, IfName, NetLink } from '../../agent/model/domain.js';
+import type { NetLink } from '../../agent/model/domain.js';
+import { type IfIndex, type IfName } from '../../agent/model/ids.js';
 
 /** A link with plausible defaults; override what the test is about. */
 export function netLink(over: Partial<Omit<NetLink, 'ifindex' | 'name'>> & { ifindex: number; name: string }): NetLink {

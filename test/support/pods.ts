@@ -1,6 +1,8 @@
 /** PodInfo, NetworkDefinition and NetnsRef values for tests of the join and the health rules. */
-import type { IfIndex, NetLink, NetnsRef } from '../../agent/model/domain.js';
-import type { NetworkDefinition, NetworkSelection, NetworkStatusEntry, PodInfo, PodUid } from '../../agent/model/pods.js';
+import type { NetLink, NetnsRef } from '../../agent/model/domain.js';
+import { type IfIndex } from '../../agent/model/ids.js';
+import type { NetworkDefinition, NetworkSelection, NetworkStatusEntry, PodInfo } from '../../agent/model/pods.js';
+import { type PodUid } from '../../agent/model/ids.js';
 import { netLink } from './links.js';
 
 /** A pod with parsed annotations. */

@@ -1,0 +1,14 @@
+/** One pod interface on a network that has a policy. */
+export interface PolicyCheck {
+  readonly namespace: string;
+  readonly pod: string;
+  readonly interface: string;
+  /** NAD name. */
+  readonly network: string;
+  readonly networkNamespace: string;
+  /** The NAD's traffic class ('' for none). */
+  readonly trafficClass: string;
+  readonly violation: boolean;
+  /** Why it is a violation (or that it is not). */
+  readonly message: string;
+}

@@ -1,0 +1,67 @@
+// Import direction, enforced (npm test runs `npm run lint`). The core (agent/model, agent/rules,
+// agent/multus, agent/runtime) never imports an adapter folder or an adapter library; only the
+// app (agent/app: main, cli, bin) wires adapters to the core; no source file is part of an import
+// cycle. See docs/architecture.md.
+import tseslint from 'typescript-eslint';
+import { importX } from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+
+/** Libraries that talk to the world: only adapters (collectors, exporters) and the app may load them. */
+const ADAPTER_LIBRARIES = ['netlink', 'pino', 'prom-client', 'yaml', 'undici', 'systeminformation', '@kubernetes/*', '@grpc/*'];
+
+const forbid = (...groups) => [
+  'error',
+  {
+    // Bare library names as exact paths (a pattern 'netlink' would also match collectors/netlink/...).
+    paths: groups.flatMap(({ names = [], message }) => names.map((name) => ({ name, message }))),
+    patterns: groups.filter((g) => g.group).map(({ group, message }) => ({ group, message })),
+  },
+];
+
+const ADAPTERS = { group: ['**/collectors/**', '**/exporters/**', '**/lab/**'], message: 'the core does not import adapters: define a port in agent/model and wire it in agent/app' };
+const LIBRARIES = { names: ADAPTER_LIBRARIES.filter((l) => !l.includes('*')), group: ADAPTER_LIBRARIES.filter((l) => l.includes('*')), message: 'adapter libraries belong in collectors/ or exporters/, not in the core' };
+const APP = { group: ['**/app/**', '../app/*', './app/*'], message: 'only bin.ts imports the app' };
+const RUNTIME = { group: ['**/runtime/**', '../runtime/*'], message: 'rules and the model are pure: they do not import the runtime' };
+const RULES = { group: ['**/rules/**', '../rules/*', '**/multus/**', '../multus/*'], message: 'the model is types and ports only: it imports nothing but the model' };
+const NODE_IO = { group: ['node:*', 'fs', 'fs/*', 'child_process', 'net', 'http', 'https', 'dgram', 'os'], message: 'the model and the rules do no I/O' };
+
+export default [
+  { ignores: ['dist/**', 'node_modules/**', '**/testdata/**', 'chart/**'] },
+  {
+    files: ['**/*.ts', '**/*.js', '**/*.mjs'],
+    languageOptions: { parser: tseslint.parser, ecmaVersion: 2022, sourceType: 'module' },
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/extensions': ['.ts', '.js'], 'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] }, 'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })] },
+    rules: {
+      // Every cycle, however long, type-only imports included.
+      'import-x/no-cycle': ['error', { maxDepth: Infinity, ignoreExternal: true }],
+    },
+  },
+  { files: ['agent/model/**/*.ts'], ignores: ['**/*.test.ts'], rules: { 'no-restricted-imports': forbid(ADAPTERS, LIBRARIES, APP, RUNTIME, RULES, NODE_IO) } },
+  { files: ['agent/rules/**/*.ts', 'agent/multus/**/*.ts'], ignores: ['**/*.test.ts'], rules: { 'no-restricted-imports': forbid(ADAPTERS, LIBRARIES, APP, RUNTIME, { ...NODE_IO, group: NODE_IO.group.filter((g) => g !== 'node:*').concat(['node:fs', 'node:fs/*', 'node:child_process', 'node:http', 'node:https', 'node:dgram', 'node:os']) }) } },
+  { files: ['agent/runtime/**/*.ts'], ignores: ['**/*.test.ts'], rules: { 'no-restricted-imports': forbid(ADAPTERS, LIBRARIES, APP) } },
+  {
+    files: ['collectors/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: { 'no-restricted-imports': forbid({ group: ['**/exporters/**', '**/lab/**', '**/agent/app/**', '**/agent/runtime/**'], message: 'collectors read: they implement ports of agent/model and use agent/rules, nothing else of ours' }) },
+  },
+  {
+    files: ['exporters/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/lab/**', '**/agent/app/**'], message: 'exporters do not import the app or the lab' },
+            {
+              // The kube client plumbing (kubeconfig, one API call with a deadline) is shared by both sides.
+              regex: '/collectors/(?!kube/(kube-config|api-call)\\.js$)',
+              message: 'exporters write and format: they take the snapshot and assessment from the core, not from collectors',
+            },
+          ],
+        },
+      ],
+    },
+  },
+];
