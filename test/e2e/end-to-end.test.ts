@@ -144,9 +144,15 @@ function unmountAll(dir: string | undefined): void {
 /** The exposition with what cannot be deterministic masked (see the header). */
 function maskScrape(text: string): string {
   const out: string[] = [];
+  let dropped = false;
   for (const line of text.split('\n')) {
     const name = /^(?:# (?:HELP|TYPE) )?([a-zA-Z_:][a-zA-Z0-9_:]*)/.exec(line)?.[1] ?? '';
-    if (name.startsWith('process_') || name.startsWith('nodejs_')) continue;
+    // A dropped family goes with the blank line that ends it.
+    if (name.startsWith('process_') || name.startsWith('nodejs_') || (dropped && line === '')) {
+      dropped = line !== '';
+      continue;
+    }
+    dropped = false;
     out.push(
       line
         .replace(/^(multinet_build_info\{.*node_version=")[^"]*(")/, '$1<node>$2')
