@@ -7,7 +7,7 @@ import type { Random } from './plan.js';
 /** The seed's manifests, shipped beside the code. */
 export const SEED_MANIFESTS = fileURLToPath(new URL('../../lab/manifests/seed', import.meta.url));
 
-const USAGE = `usage: multinet-agent lab up [--pods N] [--manifests DIR] [--name NAME]
+export const USAGE = `usage: multinet-agent lab up [--pods N] [--manifests DIR] [--name NAME]
        multinet-agent lab traffic [--network NAD] [--seconds S] [--bitrate RATE] [--name NAME]
        multinet-agent lab down [--name NAME]
        multinet-agent lab status [--name NAME]

@@ -68,7 +68,7 @@ export type Command =
   | { readonly kind: 'help' }
   | { readonly kind: 'version' };
 
-interface FlagSpec {
+export interface FlagSpec {
   readonly name: string;
   readonly arg: string | undefined;
   readonly help: string;
@@ -77,7 +77,7 @@ interface FlagSpec {
   readonly repeatable?: boolean;
 }
 
-const FLAGS: readonly FlagSpec[] = [
+export const FLAGS: readonly FlagSpec[] = [
   { name: 'web.listen-address', arg: 'HOST:PORT', help: 'Address to serve /metrics, /healthz and /readyz on.', default: `:${DEFAULT_PORT}` },
   { name: 'path.sysfs', arg: 'DIR', help: 'sysfs mount point.', default: '/sys' },
   { name: 'path.procfs', arg: 'DIR', help: 'procfs mount point.', default: '/proc' },

@@ -1,5 +1,5 @@
 /**
- * Command line of `npm run bench -- [flags]`, parsed the way agent/cli.ts parses the agent's:
+ * Command line of `npm run bench -- [flags]`, parsed the way agent/app/cli.ts parses the agent's:
  * pure, `--flag=value` or `--flag value`, an AgentError E_USAGE naming the bad flag.
  */
 import { AgentError } from '../../agent/model/errors.js';

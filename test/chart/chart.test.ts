@@ -14,7 +14,7 @@ import { renderTemplates, TemplateError } from './go-template.js';
 
 const CHART = new URL('../../chart/', import.meta.url).pathname;
 const FIXTURES = new URL('./testdata/', import.meta.url).pathname;
-const README = new URL('../../README.md', import.meta.url).pathname;
+const CHART_README = new URL('../../chart/README.md', import.meta.url).pathname;
 
 type Obj = Record<string, unknown>;
 type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } } & Obj;
@@ -238,9 +238,9 @@ describe('templates name only values that exist', () => {
     expect(unused).toEqual([]);
   });
 
-  it('every value has a comment in values.yaml and a row in the README values table', () => {
+  it('every value has a comment in values.yaml and a row in the values table of chart/README.md', () => {
     const lines = (chartFiles.get('values.yaml') as string).split('\n');
-    const rows = new Set([...readFileSync(README, 'utf8').matchAll(/^\| `([A-Za-z0-9_.]+)` \|/gm)].map((m) => m[1] as string));
+    const rows = new Set([...readFileSync(CHART_README, 'utf8').matchAll(/^\| `([A-Za-z0-9_.]+)` \|/gm)].map((m) => m[1] as string));
     for (const leaf of leafPaths(defaultValues)) {
       // Find each key of the path below the previous one, at two spaces more; the line right
       // above the leaf, or above one of its parent maps (resources is documented whole), is a comment.
@@ -254,7 +254,7 @@ describe('templates name only values that exist', () => {
       }
       expect(documented, `${leaf} has no comment in values.yaml`).toBe(true);
       const covered = [...rows].some((r) => leaf === r || leaf.startsWith(`${r}.`));
-      expect(covered, `${leaf} has no row in the README values table`).toBe(true);
+      expect(covered, `${leaf} has no row in the values table of chart/README.md`).toBe(true);
     }
     for (const r of rows) if (r.includes('.') || Object.hasOwn(defaultValues, r)) expect(hasPath(defaultValues, r), r).toBe(true);
   });

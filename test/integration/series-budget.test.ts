@@ -1,9 +1,9 @@
 /**
- * Root-only: the per-node series budget of the README, counted from real scrapes of the seed
+ * Root-only: the per-node series budget of docs/filters.md, counted from real scrapes of the seed
  * lab (not by hand): series per pod attachment, per pod interface, per host interface, per
  * required master, per NAD, per network with --pod.series=per-network; per VF from the SR-IOV
  * golden exposition (no SR-IOV hardware here). Prints the arithmetic for 110 pods × 3 networks
- * and asserts the per-unit counts the README states.
+ * and asserts the per-unit counts docs/filters.md states.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 /**
  * chart/dashboards/multinet.json as Grafana loads it from the chart's ConfigMap: schema version,
  * the datasource as a variable everywhere, the node and network variables, a layout without
- * overlaps, and every series a query names exists — in the README's metric catalogue or as a
+ * overlaps, and every series a query names exists — in the metric catalogue (docs/metrics.md) or as a
  * recording rule of chart/rules. (That each query parses and returns data is proven against a
  * real Prometheus in test/integration/prometheus-lab.test.ts.)
  */
@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { readmeMetricNames } from '../support/metric-catalogue.js';
+import { catalogueMetricNames } from '../support/metric-catalogue.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -93,8 +93,8 @@ describe('chart/dashboards/multinet.json', () => {
     expect(clashes).toEqual([]);
   });
 
-  it('every series a query names is in the README catalogue or a recording rule', () => {
-    const known = readmeMetricNames();
+  it('every series a query names is in the metric catalogue or a recording rule', async () => {
+    const known = await catalogueMetricNames();
     expect(known.has('multinet_pod_interface_receive_bytes_total')).toBe(true);
     expect(known.has('multinet_pod_interface_up')).toBe(true);
     const unknown = new Set<string>();
