@@ -54,7 +54,7 @@ const NODE_CONDITION_HEARTBEAT_MS = 15_000;
 
 /** The package version, read from package.json beside the build output. */
 export function agentVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
