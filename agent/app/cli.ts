@@ -56,7 +56,6 @@ export type WebAuthMode = (typeof WEB_AUTH_MODES)[number];
 export type Command =
   | { readonly kind: 'run'; readonly config: RunConfig }
   | { readonly kind: 'doctor'; readonly config: RunConfig; readonly output: 'table' | 'json' }
-  | { readonly kind: 'lab'; readonly argv: readonly string[] }
   | { readonly kind: 'help' }
   | { readonly kind: 'version' };
 
@@ -103,7 +102,6 @@ export function usage(): string {
   const lines = [
     'usage: multinet-agent [run] [flags]        serve /metrics',
     '       multinet-agent doctor [flags]       print what the agent sees and the problems found (exit 1 on a problem)',
-    '       multinet-agent lab up|traffic|down  build the seed scenario on this machine with the real CNI plugins (root)',
     '',
     'Exports Prometheus metrics for the network interfaces of this node: every link of the',
     'network namespace it runs in (rtnetlink, sysfs) and of every pod network namespace, with',
@@ -183,8 +181,9 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   let sub = 'run';
   if (args[0] !== undefined && !args[0].startsWith('-')) {
     sub = args.shift() as string;
-    if (sub === 'lab') return { kind: 'lab', argv: args };
-    if (sub !== 'run' && sub !== 'doctor') throw usageError(`unknown command "${sub}" (commands: run, doctor, lab)`);
+    // The lab is a developer tool of the source tree, not shipped with the agent.
+    if (sub === 'lab') throw usageError('lab is not part of the agent: from a source checkout, run npm run lab -- up|traffic|down|status|pod add|pod del (as root)');
+    if (sub !== 'run' && sub !== 'doctor') throw usageError(`unknown command "${sub}" (commands: run, doctor)`);
   }
   const values = new Map<string, string>();
   const repeated = new Map<string, string[]>();

@@ -9,7 +9,6 @@ import { NetlinkLinkEvents } from '../../collectors/netlink/link-events.js';
 import { readNetnsNetworking } from '../../collectors/procfs/netns-networking.js';
 import { HostLocalIpamSource } from '../../collectors/ipam/host-local.js';
 import { createCollectors, type Exposed } from '../../collectors/index.js';
-import { runLab } from '../../lab/cli.js';
 // The kube and kubelet clients are imported only when used: @kubernetes/client-node alone adds
 // about 77 MB of RSS to a Node process (measured: 41 -> 118 MB), grpc-js about 14 MB.
 import type { KubeMetadataSource } from '../../collectors/kube/kube-source.js';
@@ -300,7 +299,6 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     process.stdout.write(usage());
     return 0;
   }
-  if (command.kind === 'lab') return runLab(command.argv);
   if (command.kind === 'doctor') {
     const log = pino({ level: command.config.logLevel, base: { app: 'multinet-agent' } }, pino.destination(2));
     const life = new Lifecycle(log);
