@@ -20,6 +20,8 @@ import { NetlinkPodLinkSource } from './netlink/netns-links.js';
 import { NetnsDiscovery } from './procfs/netns-discovery.js';
 import { SriovSysfsSource } from './sriov/sriov-sysfs.js';
 import { SysfsDeviceSource } from './sysfs/sysfs-net.js';
+import { HostLocalIpamSource } from './ipam/host-local.js';
+import { readIpamLeases } from './ipam/collect.js';
 
 /** How long start-up (and doctor) waits for the container runtime's first answer before going on without it. */
 const CRI_FIRST_REFRESH_WAIT_MS = 3_000;
@@ -38,6 +40,11 @@ export interface CollectorConfig {
   readonly podResourcesDir: string;
   /** The container runtime's CRI socket path (`--cri.endpoint`); undefined: pods are not asked of the runtime. */
   readonly criSocket: string | undefined;
+  /** host-local's data directory (`/var/lib/cni/networks`); a NAD's `ipam.dataDir` overrides it for that network. */
+  readonly ipamDir: string;
+  readonly ipamEnabled: boolean;
+  /** An allocation younger than this is never counted as leaked, milliseconds. */
+  readonly ipamLeakGraceMs: number;
 }
 
 /** The collectors' own options, read by the registry from the flags (the shared paths are the app's). */
@@ -249,6 +256,22 @@ export const COLLECTORS: readonly AnyEntry[] = [
       await first;
       return { collect: readSandboxes(source) };
     },
+  },
+  {
+    name: COLLECTOR.ipam,
+    help: 'Count host-local IPAM leases per range: allocated, capacity, leaked',
+    switch: { default: true },
+    options: [
+      { name: 'path.ipam', arg: 'DIR', help: 'host-local IPAM data directory (one lease directory per CNI network); a NAD\'s ipam.dataDir overrides it.', default: '/var/lib/cni/networks' },
+      { name: 'collector.ipam.leak-grace', arg: 'DURATION', help: 'A lease younger than this is never counted as leaked (its pod may not be visible yet).', default: '2m' },
+    ],
+    fills: 'ipam',
+    // The NADs come with the inputs; whether leaks can be judged (the netns collector saw the sandboxes) is decided at assembly.
+    dependsOn: [],
+    parse: (f) => ({ ipamEnabled: switchOn(f, COLLECTOR.ipam), ipamDir: f.get('path.ipam'), ipamLeakGraceMs: f.durationMs('collector.ipam.leak-grace') }),
+    enabled: (c) => c.ipamEnabled,
+    // Lease directories are listed per scrape and described in the background; doctor waits for the description.
+    create: async (config, ctx) => ({ collect: readIpamLeases(new HostLocalIpamSource({ log: ctx.log, waitForDetails: ctx.oneShot }), config.ipamDir, config.ipamLeakGraceMs) }),
   },
 ];
 

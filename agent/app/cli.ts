@@ -41,11 +41,6 @@ export interface RunConfig extends CollectorConfig {
   readonly webTls: { readonly certFile: string; readonly keyFile: string } | undefined;
   /** What /metrics leaves out (host interfaces, networks, namespaces, per-pod series) and the series limit. */
   readonly exportFilter: ExportFilter;
-  /** host-local's data directory (`/var/lib/cni/networks`); a NAD's `ipam.dataDir` overrides it for that network. */
-  readonly ipamDir: string;
-  readonly ipamEnabled: boolean;
-  /** An allocation younger than this is never counted as leaked, milliseconds. */
-  readonly ipamLeakGraceMs: number;
 }
 
 /** Values of --web.auth. */
@@ -71,9 +66,6 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'node-name', arg: 'NAME', help: 'This node (default $NODE_NAME): pods scheduled elsewhere are ignored; Node Events name it.', default: undefined },
   { name: 'log.level', arg: LOG_LEVELS.join('|'), help: 'Only log messages at or above this level (to stderr, JSON).', default: 'info' },
   ...collectorFlags(),
-  { name: 'path.ipam', arg: 'DIR', help: 'host-local IPAM data directory (one lease directory per CNI network); a NAD\'s ipam.dataDir overrides it.', default: '/var/lib/cni/networks' },
-  { name: 'collector.ipam', arg: undefined, help: 'Count host-local IPAM leases per range: allocated, capacity, leaked (--no-collector.ipam turns it off).', default: 'on' },
-  { name: 'collector.ipam.leak-grace', arg: 'DURATION', help: 'A lease younger than this is never counted as leaked (its pod may not be visible yet).', default: '2m' },
   { name: 'collector.timeout', arg: 'DURATION', help: 'Time budget of each collector inside one scrape (e.g. 500ms, 2s).', default: '2s' },
   { name: 'web.auth', arg: WEB_AUTH_MODES.join('|'), help: 'kube: /metrics only for bearer tokens the kube API authenticates (TokenReview) and allows to get /metrics (SubjectAccessReview).', default: 'none' },
   { name: 'web.auth.cache-ttl', arg: 'DURATION', help: 'How long an allowed /metrics decision is reused.', default: '2m' },
@@ -248,9 +240,6 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       logLevel: logLevel as LogLevel,
       netnsDir: get('path.netns'),
       ...parseCollectorOptions(reader),
-      ipamDir: get('path.ipam'),
-      ipamEnabled: get('collector.ipam') === 'on',
-      ipamLeakGraceMs: parseDuration('collector.ipam.leak-grace', get('collector.ipam.leak-grace')),
       manifests,
       nodeName: values.get('node-name') ?? (env.NODE_NAME || undefined),
       kubeconfig: values.get('kubeconfig') || undefined,

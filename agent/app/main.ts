@@ -7,7 +7,6 @@ import { pino } from 'pino';
 import { ManifestSource } from '../../collectors/manifests/manifest-source.js';
 import { NetlinkLinkEvents } from '../../collectors/netlink/link-events.js';
 import { readNetnsNetworking } from '../../collectors/procfs/netns-networking.js';
-import { HostLocalIpamSource } from '../../collectors/ipam/host-local.js';
 import { createCollectors, type Exposed } from '../../collectors/index.js';
 // The kube and kubelet clients are imported only when used: @kubernetes/client-node alone adds
 // about 77 MB of RSS to a Node process (measured: 41 -> 118 MB), grpc-js about 14 MB.
@@ -125,10 +124,8 @@ async function wireSources(config: RunConfig, log: Logger, life: Lifecycle, relo
     kube = { source, events, condition };
     metadata = source;
   }
-  // The agent lists lease directories per scrape and describes leases in the background; doctor waits for the description.
-  const ipam = config.ipamEnabled ? { source: new HostLocalIpamSource({ log, waitForDetails: oneShot }), root: config.ipamDir, leakGraceMs: config.ipamLeakGraceMs } : undefined;
   return {
-    build: () => buildSnapshot(collectors.runs, { metadata, ipam, networking }, { collectorTimeoutMs: config.collectorTimeoutMs, failures }),
+    build: () => buildSnapshot(collectors.runs, { metadata, networking }, { collectorTimeoutMs: config.collectorTimeoutMs, failures }),
     links: collectors.hostLinks,
     metadata,
     netnsStats: collectors.netnsStats,

@@ -8,6 +8,7 @@ import type { DeviceInfo, NetLink } from './domain.js';
 import { type IfIndex } from './ids.js';
 import type { NetworkDefinition } from './pods.js';
 import type { DeviceAllocation, PodSandbox } from './ports.js';
+import { type IpamSnapshot } from './ipam.js';
 import { type SriovPf } from './sriov.js';
 
 /** Names of the collectors as they appear in `multinet_scrape_collector_*{collector}`. */
@@ -28,6 +29,8 @@ export interface SnapshotParts {
   readonly allocations: ReadonlyMap<string, DeviceAllocation>;
   /** Ready pod sandboxes (CRI); empty while the runtime does not answer. */
   readonly sandboxes: readonly PodSandbox[];
+  /** host-local lease directories of the NADs' networks (whether leaks can be judged is decided at assembly). */
+  readonly ipam: Omit<IpamSnapshot, 'leaksJudgeable'>;
 }
 export type PartName = keyof SnapshotParts;
 

@@ -20,8 +20,7 @@ import type { Logger } from '../model/ports.js';
 import { COLLECTOR, type CollectorInputs, type CollectorRun, type PartName, type SnapshotParts } from '../model/collector.js';
 import { indexPfVfInfo, joinVfNetlinkInfo } from '../rules/sriov.js';
 import { type NetnsNetworking } from '../model/problems.js';
-import { hostLocalNetworks } from '../rules/ipam.js';
-import { type IpamSnapshot, type IpamStateSource } from '../model/ipam.js';
+import { type IpamSnapshot } from '../model/ipam.js';
 
 /** The collector names (`multinet_scrape_collector_*{collector}`), defined with the collector port in agent/model. */
 export { COLLECTOR };
@@ -30,8 +29,6 @@ export { COLLECTOR };
 export interface SnapshotContext {
   /** Pods and NADs; absent without a cluster and without manifests. */
   readonly metadata?: PodMetadataSource | undefined;
-  /** host-local lease directories under `root` (a NAD's dataDir overrides); absent when that collector is disabled. */
-  readonly ipam?: { readonly source: IpamStateSource; readonly root: string; readonly leakGraceMs: number } | undefined;
   /** Addresses and routes of pod namespaces, kept fresh off the scrape path; read synchronously. */
   readonly networking?: { current(): ReadonlyMap<number, NetnsNetworking> } | undefined;
 }
@@ -184,19 +181,12 @@ export async function buildSnapshot(collectors: readonly CollectorRun[], context
   const allocations = parts.allocations ?? new Map();
   const sandboxes = parts.sandboxes ?? [];
   const sampled = parts.netns;
-  let ipam: IpamSnapshot | undefined;
-  if (context.ipam) {
-    const { source, root, leakGraceMs } = context.ipam;
-    const nets = hostLocalNetworks(networks, root);
-    const ran = await runCollector(COLLECTOR.ipam, opts.collectorTimeoutMs, opts.failures, (s) => source.read(nets.map(({ network, dir }) => ({ network, dir })), s));
-    statuses.push(ran.status);
-    // An unknown container ID means a leak only when the node's sandboxes were all in view. A few
-    // processes whose namespace cannot be read (here: pid 1 of the machine's sandbox) do not hide
-    // a pod: its namespace is found by its bind mount and joined by network-status, whose
-    // addresses keep its leases live.
-    const sawSandboxes = sampled !== undefined && context.metadata !== undefined && (context.metadata.synced?.() ?? true);
-    if (ran.value) ipam = { nets, dirs: ran.value, leaksJudgeable: sawSandboxes, leakGraceMs };
-  }
+  // An unknown container ID means a leak only when the node's sandboxes were all in view. A few
+  // processes whose namespace cannot be read (here: pid 1 of the machine's sandbox) do not hide
+  // a pod: its namespace is found by its bind mount and joined by network-status, whose
+  // addresses keep its leases live.
+  const sawSandboxes = sampled !== undefined && context.metadata !== undefined && (context.metadata.synced?.() ?? true);
+  const ipam: IpamSnapshot | undefined = parts.ipam ? { ...parts.ipam, leaksJudgeable: sawSandboxes } : undefined;
   const vfPciAddresses = new Set(sriov.pfs.flatMap((pf) => pf.vfs.map((vf) => vf.pciAddress as string)));
   const podNetns = sampled ? joinPodNetns({ ...sampled, hostLinks, pods, networks, vfPciAddresses, sandboxes }) : [];
   return { takenAtMs, hostLinks, podNetns, pods, networks, sriov, allocations, collectors: statuses, ipam, networking: context.networking?.current() };

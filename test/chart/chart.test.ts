@@ -622,8 +622,7 @@ describe("the DaemonSet's args, parsed by the agent's own parseArgs", () => {
 });
 
 describe('collectors: the chart follows the registry (collectors/index.ts)', () => {
-  // ipam is not on the registry yet: its switch is still one of cli.ts's own flags.
-  const switchable: string[] = [...switchableCollectors(), 'ipam'];
+  const switchable: string[] = switchableCollectors();
   const agentArgs = (docs: Manifest[]): string[] => agent(docs).args;
 
   it("values.yaml's and the schema's collectors.* keys are the registry's switchable collectors, on as the registry's defaults are", () => {

@@ -4,8 +4,10 @@
  */
 import { COLLECTOR, type CollectorRun } from '../../agent/model/collector.js';
 import type { Snapshot } from '../../agent/model/snapshot.js';
+import type { IpamStateSource } from '../../agent/model/ipam.js';
 import type { DeviceAllocationSource, DeviceInfoSource, LinkSource, NetnsDiscoverer, PodLinkSource, PodSandboxSource, SriovTopologySource } from '../../agent/model/ports.js';
 import { buildSnapshot, type BuildOptions, type SnapshotContext } from '../../agent/runtime/snapshot.js';
+import { readIpamLeases } from '../../collectors/ipam/collect.js';
 import { collectorEntry, collectorRun, describeDevices, dumpLinks, listSriovPfs, readAllocations, readSandboxes, samplePodNetns } from '../../collectors/index.js';
 
 /** The ports a test fakes; absent ones are disabled collectors. */
@@ -16,6 +18,7 @@ export interface FakeSources extends SnapshotContext {
   readonly sriov?: SriovTopologySource | undefined;
   readonly allocations?: DeviceAllocationSource | undefined;
   readonly sandboxes?: PodSandboxSource | undefined;
+  readonly ipam?: { readonly source: IpamStateSource; readonly root: string; readonly leakGraceMs: number } | undefined;
 }
 
 /** The collector runs over `sources`, in registry order. */
@@ -27,6 +30,7 @@ export function collectorRuns(sources: FakeSources): CollectorRun[] {
     sources.sriov && collectorRun(collectorEntry(COLLECTOR.sriov), listSriovPfs(sources.sriov)),
     sources.allocations && collectorRun(collectorEntry(COLLECTOR.podresources), readAllocations(sources.allocations)),
     sources.sandboxes && collectorRun(collectorEntry(COLLECTOR.cri), readSandboxes(sources.sandboxes)),
+    sources.ipam && collectorRun(collectorEntry(COLLECTOR.ipam), readIpamLeases(sources.ipam.source, sources.ipam.root, sources.ipam.leakGraceMs)),
   ];
   return runs.filter((r): r is CollectorRun => r !== undefined);
 }
