@@ -1,11 +1,14 @@
 # multinet-agent image. No Docker engine was available where this was written: it has not been
-# built. What it relies on is tested instead: test/integration/production-install.test.ts installs
-# the production dependencies alone (npm ci --omit=dev --ignore-scripts) into a fresh copy of the
-# built tree and scrapes the agent started from it.
+# built. What it relies on is tested instead: test/integration/production-install.test.ts packs
+# the package as below (npm pack: exactly package.json's "files"), installs the production
+# dependencies alone (npm ci --omit=dev --ignore-scripts) beside it in a fresh directory, and
+# scrapes the agent started from there.
 
-# Build: compile TypeScript with the dev dependencies, then install the runtime dependencies
-# alone into a clean tree. --ignore-scripts: nothing needs an install script (the netlink
-# package's prebuilt N-API binary, prebuilds/linux-x64, is found at load time by node-gyp-build).
+# Build: compile TypeScript with the dev dependencies, pack what ships (package.json "files":
+# dist/agent, dist/collectors, dist/exporters and the two .proto files read at run time; not the
+# lab, not the tests), and install the runtime dependencies alone beside it. --ignore-scripts:
+# nothing needs an install script (the netlink package's prebuilt N-API binary,
+# prebuilds/linux-x64, is found at load time by node-gyp-build), and `prepare` would build again.
 FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -14,29 +17,24 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY agent agent
 COPY collectors collectors
 COPY exporters exporters
-COPY lab lab
-COPY test/bench test/bench
+# Only what ships is compiled (tsconfig.build.json's other folders, lab/ and the bench, are absent here).
 RUN npx tsc -p tsconfig.build.json
-WORKDIR /prod
-RUN cp /src/package.json /src/package-lock.json ./ \
- && npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+# npm pack leaves package-lock.json out of the tarball; npm ci needs it beside package.json.
+RUN npm pack --ignore-scripts --pack-destination /tmp --silent
+WORKDIR /app
+RUN tar -xzf /tmp/multinet-agent-*.tgz --strip-components=1 -C /app \
+ && cp /src/package-lock.json /app/ \
+ && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && rm package-lock.json
+RUN test ! -e dist/lab && test -f collectors/cri/api.proto && test -f collectors/podresources/api.proto
 
 # Run: distroless Node.js 24 on Debian 12 — glibc, which the netlink prebuilt is built against
 # (an Alpine/musl image would not load it) — with no shell and no package manager.
 FROM gcr.io/distroless/nodejs24-debian12
-WORKDIR /app
 ENV NODE_ENV=production
-COPY --from=build /src/package.json ./
-COPY --from=build /prod/node_modules node_modules
-COPY --from=build /src/dist/agent dist/agent
-COPY --from=build /src/dist/collectors dist/collectors
-COPY --from=build /src/dist/exporters dist/exporters
-# The agent imports the lab's command (multinet-agent lab); the lab itself needs the CNI plugins
-# and iproute2, which this image does not have.
-COPY --from=build /src/dist/lab dist/lab
-# Read at run time by the PodResources and CRI clients (dist/collectors/<name>/../../../collectors/...).
-COPY collectors/podresources/api.proto collectors/podresources/api.proto
-COPY collectors/cri/api.proto collectors/cri/api.proto
+# The packed package and its production node_modules, nothing else.
+COPY --from=build /app /app
+WORKDIR /app
 # uid 0, on purpose: the agent opens /proc/<pid>/ns/net of every pod's processes and dumps other
 # network namespaces over rtnetlink. Its capabilities come from the pod spec (the chart drops ALL
 # and adds only NET_ADMIN and SYS_PTRACE; no privileged, read-only root filesystem: nothing is

@@ -41,6 +41,12 @@ export default [
   { files: ['agent/rules/**/*.ts', 'agent/multus/**/*.ts'], ignores: ['**/*.test.ts'], rules: { 'no-restricted-imports': forbid(ADAPTERS, LIBRARIES, APP, RUNTIME, { ...NODE_IO, group: NODE_IO.group.filter((g) => g !== 'node:*').concat(['node:fs', 'node:fs/*', 'node:child_process', 'node:http', 'node:https', 'node:dgram', 'node:os']) }) } },
   { files: ['agent/runtime/**/*.ts'], ignores: ['**/*.test.ts'], rules: { 'no-restricted-imports': forbid(ADAPTERS, LIBRARIES, APP) } },
   {
+    // The production entry point never loads the lab (a developer tool, lab/bin.ts, not shipped).
+    files: ['agent/app/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: { 'no-restricted-imports': forbid({ group: ['**/lab/**'], message: 'the agent does not load the lab: it is run by lab/bin.ts (npm run lab), and not shipped' }) },
+  },
+  {
     files: ['collectors/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: { 'no-restricted-imports': forbid({ group: ['**/exporters/**', '**/lab/**', '**/agent/app/**', '**/agent/runtime/**'], message: 'collectors read: they implement ports of agent/model and use agent/rules, nothing else of ours' }) },

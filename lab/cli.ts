@@ -1,4 +1,4 @@
-/** `multinet-agent lab up|traffic|down|status`: the seed's scenario on this machine (root). */
+/** `npm run lab -- up|traffic|down|status|pod add|pod del` (lab/bin.ts): the seed's scenario on this machine (root). Not part of the shipped agent. */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { labDown, labPodAdd, labPodDel, labTraffic, labUp, readLabState, type LabOptions } from './lab.js';
@@ -7,12 +7,12 @@ import type { Random } from './plan.js';
 /** The seed's manifests, shipped beside the code. */
 export const SEED_MANIFESTS = fileURLToPath(new URL('../../lab/manifests/seed', import.meta.url));
 
-export const USAGE = `usage: multinet-agent lab up [--pods N] [--manifests DIR] [--name NAME]
-       multinet-agent lab traffic [--network NAD] [--seconds S] [--bitrate RATE] [--name NAME]
-       multinet-agent lab down [--name NAME]
-       multinet-agent lab status [--name NAME]
-       multinet-agent lab pod add --pod POD --networks NETS [--labels K=V,...] [--namespace NS] [--process yes|no] [--name NAME]
-       multinet-agent lab pod del --pod POD [--namespace NS] [--cni-del yes|no] [--name NAME]
+export const USAGE = `usage: npm run lab -- up [--pods N] [--manifests DIR] [--name NAME]
+       npm run lab -- traffic [--network NAD] [--seconds S] [--bitrate RATE] [--name NAME]
+       npm run lab -- down [--name NAME]
+       npm run lab -- status [--name NAME]
+       npm run lab -- pod add --pod POD --networks NETS [--labels K=V,...] [--namespace NS] [--process yes|no] [--name NAME]
+       npm run lab -- pod del --pod POD [--namespace NS] [--cni-del yes|no] [--name NAME]
 
 Builds the seed scenario (3 macvlan NADs on eth1..eth3, the seed's pods) in network namespaces
 on this machine with the real CNI plugins (${'$'}CNI_PATH, default /usr/lib/cni). Needs root.
@@ -64,15 +64,15 @@ export async function runLab(argv: readonly string[]): Promise<number> {
   try {
     f = flags(rest);
     const known = new Set(['name', 'manifests', 'pods', 'network', 'seconds', 'bitrate', 'state-dir', 'pod', 'networks', 'labels', 'namespace', 'process', 'cni-del']);
-    for (const k of f.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k} (see lab --help)`);
+    for (const k of f.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k} (see npm run lab -- --help)`);
     if (f.has('pods') && !/^[1-9]\d*$/.test(f.get('pods') ?? '')) throw new Error(`--pods: "${f.get('pods')}" is not a positive number`);
     if (!/^[a-z0-9]{1,12}$/.test(f.get('name') ?? 'seed')) throw new Error('--name: 1-12 lowercase letters or digits');
   } catch (err) {
-    process.stderr.write(`multinet-agent lab: ${(err as Error).message}\n`);
+    process.stderr.write(`lab: ${(err as Error).message}\n`);
     return 2;
   }
   if (process.getuid?.() !== 0) {
-    process.stderr.write('multinet-agent lab: needs root (network namespaces, CNI plugins, cgroups)\n');
+    process.stderr.write('lab: needs root (network namespaces, CNI plugins, cgroups)\n');
     return 1;
   }
   const opts: LabOptions = {
@@ -93,7 +93,7 @@ export async function runLab(argv: readonly string[]): Promise<number> {
             `  ip netns exec ${state.node} node dist/agent/app/bin.js doctor --manifests ${state.manifestsDir}`,
             `  ip netns exec ${state.node} node dist/agent/app/bin.js --manifests ${state.manifestsDir} --web.listen-address=127.0.0.1:9739 &`,
             `  ip netns exec ${state.node} curl -s 127.0.0.1:9739/metrics | grep multinet_pod_interface_info`,
-            `Send traffic: multinet-agent lab traffic${state.name === 'seed' ? '' : ` --name ${state.name}`}; remove it: multinet-agent lab down${state.name === 'seed' ? '' : ` --name ${state.name}`}`,
+            `Send traffic: npm run lab -- traffic${state.name === 'seed' ? '' : ` --name ${state.name}`}; remove it: npm run lab -- down${state.name === 'seed' ? '' : ` --name ${state.name}`}`,
             '',
           ].join('\n'),
         );
@@ -131,11 +131,11 @@ export async function runLab(argv: readonly string[]): Promise<number> {
         return state ? 0 : 1;
       }
       default:
-        process.stderr.write(`multinet-agent lab: unknown command "${sub}" (up, traffic, down, status, pod add, pod del)\n`);
+        process.stderr.write(`lab: unknown command "${sub}" (up, traffic, down, status, pod add, pod del)\n`);
         return 2;
     }
   } catch (err) {
-    process.stderr.write(`multinet-agent lab ${sub}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`lab ${sub}: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
 }

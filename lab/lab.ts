@@ -212,7 +212,7 @@ async function writeManifests(state: LabState, nads: readonly LabNad[], plans: r
 
 /** Builds the lab; on failure removes what it made and rethrows. */
 export async function labUp(opts: LabOptions & { readonly manifests: string; readonly pods: number | undefined; readonly random: Random }): Promise<LabState> {
-  if (await readLabState(opts)) throw new Error(`lab "${opts.name}" is up; run "multinet-agent lab down --name ${opts.name}" first`);
+  if (await readLabState(opts)) throw new Error(`lab "${opts.name}" is up; run "npm run lab -- down --name ${opts.name}" first`);
   const docs = await readManifestDocs(opts.manifests);
   const { nads, pods } = planLab(docs, { pods: opts.pods, random: opts.random });
   const stateDir = path.join(opts.stateRoot, opts.name);

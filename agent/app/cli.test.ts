@@ -98,6 +98,7 @@ describe('parseArgs', () => {
     [['--no-path.sysfs'], '--no-path.sysfs: --path.sysfs is not a switch'],
     [['--collector.timeout=soon'], '--collector.timeout: "soon" is not a duration'],
     [['stray'], 'unknown command "stray"'],
+    [['lab', 'up'], 'lab is not part of the agent: from a source checkout, run npm run lab -- up'],
     [['run', 'stray'], 'unexpected argument "stray"'],
   ])('refuses %j naming the flag', (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(message);

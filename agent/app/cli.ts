@@ -3,7 +3,11 @@
  * Pure: returns a parsed command or a usage error; printing and exiting belong to main.ts.
  */
 import { AgentError } from '../model/errors.js';
+import { type FlagReader, type FlagSpec } from '../model/collector.js';
+import { collectorFlags, parseCollectorOptions, type CollectorConfig } from '../../collectors/index.js';
 import { anchoredRegex, type ExportFilter, type NameFilter } from '../../exporters/prometheus/export-filter.js';
+
+export type { FlagSpec };
 
 /** Default port; Prometheus' exporter range is 9100-9999 and 9739 is not taken by a common exporter. */
 export const DEFAULT_PORT = 9739;
@@ -12,21 +16,11 @@ export const DEFAULT_PORT = 9739;
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** Configuration of `multinet-agent run`. */
-export interface RunConfig {
+/** Configuration of `multinet-agent run`: the collectors' part (paths, switches, options) is the registry's (collectors/index.ts). */
+export interface RunConfig extends CollectorConfig {
   readonly listenHost: string;
   readonly listenPort: number;
-  readonly sysfsRoot: string;
-  readonly procfsRoot: string;
   readonly logLevel: LogLevel;
-  readonly sysfsEnabled: boolean;
-  /** Directory of bind-mounted network namespaces (containerd, CRI-O, `ip netns`). */
-  readonly netnsDir: string;
-  readonly netnsEnabled: boolean;
-  readonly sriovEnabled: boolean;
-  readonly podResourcesEnabled: boolean;
-  /** Directory of the kubelet's pod-resources socket (the directory, so a kubelet restart is survived). */
-  readonly podResourcesDir: string;
   /** YAML files or directories with Pods and NetworkAttachmentDefinitions (no cluster needed). */
   readonly manifests: readonly string[];
   /** This node's name (`--node-name`, else $NODE_NAME): pods of other nodes are left out, and Node Events name it. */
@@ -45,13 +39,6 @@ export interface RunConfig {
   readonly webAuthDeniedCacheTtlMs: number;
   /** Serve HTTPS with this certificate (PEM, chain allowed) and key; reloaded when they change. */
   readonly webTls: { readonly certFile: string; readonly keyFile: string } | undefined;
-  /** The container runtime's CRI socket path (`--cri.endpoint`); undefined: pods are not asked of the runtime. */
-  readonly criSocket: string | undefined;
-  /** host-local's data directory (`/var/lib/cni/networks`); a NAD's `ipam.dataDir` overrides it for that network. */
-  readonly ipamDir: string;
-  readonly ipamEnabled: boolean;
-  /** An allocation younger than this is never counted as leaked, milliseconds. */
-  readonly ipamLeakGraceMs: number;
   /** What /metrics leaves out (host interfaces, networks, namespaces, per-pod series) and the series limit. */
   readonly exportFilter: ExportFilter;
 }
@@ -64,19 +51,10 @@ export type WebAuthMode = (typeof WEB_AUTH_MODES)[number];
 export type Command =
   | { readonly kind: 'run'; readonly config: RunConfig }
   | { readonly kind: 'doctor'; readonly config: RunConfig; readonly output: 'table' | 'json' }
-  | { readonly kind: 'lab'; readonly argv: readonly string[] }
   | { readonly kind: 'help' }
   | { readonly kind: 'version' };
 
-export interface FlagSpec {
-  readonly name: string;
-  readonly arg: string | undefined;
-  readonly help: string;
-  readonly default: string | undefined;
-  /** May be given more than once; every value is kept. */
-  readonly repeatable?: boolean;
-}
-
+/** Every flag: the agent's own, and each collector's switch and options from the registry (collectors/index.ts). */
 export const FLAGS: readonly FlagSpec[] = [
   { name: 'web.listen-address', arg: 'HOST:PORT', help: 'Address to serve /metrics, /healthz and /readyz on.', default: `:${DEFAULT_PORT}` },
   { name: 'path.sysfs', arg: 'DIR', help: 'sysfs mount point.', default: '/sys' },
@@ -86,16 +64,8 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'kubeconfig', arg: 'FILE', help: 'Read pods and NADs from the kube API with this kubeconfig (in a pod: the service account, no flag needed); ignored with --manifests.', default: undefined },
   { name: 'kube.node-condition', arg: undefined, help: 'Also write host-interface readiness as the Node condition SecondaryNetworksReady (RBAC: nodes/status patch).', default: 'off' },
   { name: 'node-name', arg: 'NAME', help: 'This node (default $NODE_NAME): pods scheduled elsewhere are ignored; Node Events name it.', default: undefined },
-  { name: 'path.podresources', arg: 'DIR', help: 'Directory of the kubelet pod-resources socket (kubelet.sock); mount the directory, not the socket.', default: '/var/lib/kubelet/pod-resources' },
-  { name: 'cri.endpoint', arg: 'unix:///PATH', help: 'Ask the container runtime (CRI) which network namespace is which pod\'s, e.g. unix:///run/containerd/containerd.sock or unix:///var/run/crio/crio.sock; off when unset (a runtime socket is root on the host).', default: undefined },
   { name: 'log.level', arg: LOG_LEVELS.join('|'), help: 'Only log messages at or above this level (to stderr, JSON).', default: 'info' },
-  { name: 'collector.sysfs', arg: undefined, help: 'Read speed, duplex, driver and PCI address of host links from sysfs (--no-collector.sysfs turns it off).', default: 'on' },
-  { name: 'collector.netns', arg: undefined, help: 'Read the interfaces of every other network namespace on the node (pods) over rtnetlink (--no-collector.netns turns it off).', default: 'on' },
-  { name: 'collector.sriov', arg: undefined, help: 'Read SR-IOV PFs and VFs from sysfs and the PFs\' VF info over rtnetlink (--no-collector.sriov turns it off).', default: 'on' },
-  { name: 'collector.podresources', arg: undefined, help: 'Ask the kubelet which pod holds which device (SR-IOV VFs) every 10 s (--no-collector.podresources turns it off).', default: 'on' },
-  { name: 'path.ipam', arg: 'DIR', help: 'host-local IPAM data directory (one lease directory per CNI network); a NAD\'s ipam.dataDir overrides it.', default: '/var/lib/cni/networks' },
-  { name: 'collector.ipam', arg: undefined, help: 'Count host-local IPAM leases per range: allocated, capacity, leaked (--no-collector.ipam turns it off).', default: 'on' },
-  { name: 'collector.ipam.leak-grace', arg: 'DURATION', help: 'A lease younger than this is never counted as leaked (its pod may not be visible yet).', default: '2m' },
+  ...collectorFlags(),
   { name: 'collector.timeout', arg: 'DURATION', help: 'Time budget of each collector inside one scrape (e.g. 500ms, 2s).', default: '2s' },
   { name: 'web.auth', arg: WEB_AUTH_MODES.join('|'), help: 'kube: /metrics only for bearer tokens the kube API authenticates (TokenReview) and allows to get /metrics (SubjectAccessReview).', default: 'none' },
   { name: 'web.auth.cache-ttl', arg: 'DURATION', help: 'How long an allowed /metrics decision is reused.', default: '2m' },
@@ -124,7 +94,6 @@ export function usage(): string {
   const lines = [
     'usage: multinet-agent [run] [flags]        serve /metrics',
     '       multinet-agent doctor [flags]       print what the agent sees and the problems found (exit 1 on a problem)',
-    '       multinet-agent lab up|traffic|down  build the seed scenario on this machine with the real CNI plugins (root)',
     '',
     'Exports Prometheus metrics for the network interfaces of this node: every link of the',
     'network namespace it runs in (rtnetlink, sysfs) and of every pod network namespace, with',
@@ -163,15 +132,6 @@ export function parseDuration(flag: string, value: string): number {
   const ms = m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
   if (ms <= 0) throw usageError(`--${flag}: must be greater than zero`);
   return ms;
-}
-
-/** `--cri.endpoint`: a `unix://` URL or an absolute socket path, as crictl's `--runtime-endpoint` takes it; the socket path. */
-export function parseCriEndpoint(value: string): string {
-  const p = value.startsWith('unix://') ? value.slice('unix://'.length) : value;
-  if (!p.startsWith('/') || p.length < 2) {
-    throw usageError(`--cri.endpoint: "${value}" is not a unix socket (unix:///run/containerd/containerd.sock or /run/containerd/containerd.sock)`);
-  }
-  return p;
 }
 
 /** Compiles a filter regex; a bad one is a usage error naming the flag. */
@@ -213,8 +173,9 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   let sub = 'run';
   if (args[0] !== undefined && !args[0].startsWith('-')) {
     sub = args.shift() as string;
-    if (sub === 'lab') return { kind: 'lab', argv: args };
-    if (sub !== 'run' && sub !== 'doctor') throw usageError(`unknown command "${sub}" (commands: run, doctor, lab)`);
+    // The lab is a developer tool of the source tree, not shipped with the agent.
+    if (sub === 'lab') throw usageError('lab is not part of the agent: from a source checkout, run npm run lab -- up|traffic|down|status|pod add|pod del (as root)');
+    if (sub !== 'run' && sub !== 'doctor') throw usageError(`unknown command "${sub}" (commands: run, doctor)`);
   }
   const values = new Map<string, string>();
   const repeated = new Map<string, string[]>();
@@ -253,7 +214,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw usageError(`--log.level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
   }
-  for (const flag of ['path.sysfs', 'path.procfs', 'path.netns', 'path.podresources', 'path.ipam']) {
+  for (const flag of FLAGS.filter((f) => f.name.startsWith('path.')).map((f) => f.name)) {
     if (get(flag) === '') throw usageError(`--${flag}: must not be empty`);
   }
   const manifests = repeated.get('manifests') ?? [];
@@ -270,18 +231,15 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   const keyFile = values.get('web.tls.key-file');
   if (certFile === '' || keyFile === '') throw usageError(`--${certFile === '' ? 'web.tls.cert-file' : 'web.tls.key-file'}: must not be empty`);
   if ((certFile === undefined) !== (keyFile === undefined)) throw usageError(`--${certFile === undefined ? 'web.tls.key-file' : 'web.tls.cert-file'} needs --${certFile === undefined ? 'web.tls.cert-file' : 'web.tls.key-file'} too`);
+  const reader: FlagReader = { get, has: (name) => values.has(name), on: (name) => get(name) === 'on', durationMs: (name) => parseDuration(name, get(name)) };
   const config: RunConfig = {
       listenHost: host,
       listenPort: port,
       sysfsRoot: get('path.sysfs'),
       procfsRoot: get('path.procfs'),
       logLevel: logLevel as LogLevel,
-      sysfsEnabled: get('collector.sysfs') === 'on',
       netnsDir: get('path.netns'),
-      netnsEnabled: get('collector.netns') === 'on',
-      sriovEnabled: get('collector.sriov') === 'on',
-      podResourcesEnabled: get('collector.podresources') === 'on',
-      podResourcesDir: get('path.podresources'),
+      ...parseCollectorOptions(reader),
       manifests,
       nodeName: values.get('node-name') ?? (env.NODE_NAME || undefined),
       kubeconfig: values.get('kubeconfig') || undefined,
@@ -291,10 +249,6 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       webAuthCacheTtlMs: parseDuration('web.auth.cache-ttl', get('web.auth.cache-ttl')),
       webAuthDeniedCacheTtlMs: parseDuration('web.auth.denied-cache-ttl', get('web.auth.denied-cache-ttl')),
       webTls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined,
-      criSocket: values.has('cri.endpoint') ? parseCriEndpoint(values.get('cri.endpoint') as string) : undefined,
-      ipamDir: get('path.ipam'),
-      ipamEnabled: get('collector.ipam') === 'on',
-      ipamLeakGraceMs: parseDuration('collector.ipam.leak-grace', get('collector.ipam.leak-grace')),
       exportFilter: parseExportFilter(values, get),
   };
   return sub === 'doctor' ? { kind: 'doctor', config, output } : { kind: 'run', config };

@@ -1,19 +1,13 @@
 /**
  * The agent's entry point and the only place where concrete adapters are wired together.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { pino } from 'pino';
 import { ManifestSource } from '../../collectors/manifests/manifest-source.js';
 import { NetlinkLinkEvents } from '../../collectors/netlink/link-events.js';
-import { NetlinkLinkSource } from '../../collectors/netlink/link-dump.js';
-import { NetlinkPodLinkSource } from '../../collectors/netlink/netns-links.js';
-import { NetnsDiscovery } from '../../collectors/procfs/netns-discovery.js';
 import { readNetnsNetworking } from '../../collectors/procfs/netns-networking.js';
-import { HostLocalIpamSource } from '../../collectors/ipam/host-local.js';
-import { SriovSysfsSource } from '../../collectors/sriov/sriov-sysfs.js';
-import { SysfsDeviceSource } from '../../collectors/sysfs/sysfs-net.js';
-import { runLab } from '../../lab/cli.js';
+import { createCollectors, type Exposed } from '../../collectors/index.js';
 // The kube and kubelet clients are imported only when used: @kubernetes/client-node alone adds
 // about 77 MB of RSS to a Node process (measured: 41 -> 118 MB), grpc-js about 14 MB.
 import type { KubeMetadataSource } from '../../collectors/kube/kube-source.js';
@@ -31,11 +25,12 @@ import { parseArgs, usage, type RunConfig } from './cli.js';
 import { AgentError } from '../model/errors.js';
 import { type Snapshot } from '../model/snapshot.js';
 import type { PodMetadataSource } from '../model/pods.js';
-import type { DeviceAllocation, Logger, PodSandbox } from '../model/ports.js';
+import type { LinkSource, Logger } from '../model/ports.js';
 import { findProblems } from '../rules/health.js';
 import { ProblemReporter, ReadinessMonitor } from '../runtime/readiness-monitor.js';
 import { buildSnapshot, COLLECTOR, FailureLog, SnapshotCache } from '../runtime/snapshot.js';
 import { NetnsNetworkingCache } from '../runtime/networking-cache.js';
+import { Lifecycle } from '../runtime/lifecycle.js';
 
 /** A snapshot younger than this is served again: Prometheus HA pairs scrape within the same second. */
 const SNAPSHOT_MAX_AGE_MS = 1000;
@@ -47,8 +42,6 @@ const KUBE_SYNC_WAIT_MS = 10_000;
 const NETWORKING_REFRESH_MS = 10_000;
 /** A snapshot older than this is not used for the refresh: a fresh one is taken. */
 const REFRESH_SNAPSHOT_MAX_AGE_MS = 30_000;
-/** How long start-up (and doctor) waits for the container runtime's first answer before going on without it. */
-const CRI_FIRST_REFRESH_WAIT_MS = 3_000;
 /** How often the Node condition is re-asserted (written only when changed or its heartbeat is due). */
 const NODE_CONDITION_HEARTBEAT_MS = 15_000;
 
@@ -64,19 +57,19 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-/** The wired read side: what a snapshot is built from, and how to release it. */
+/** The wired read side: what a snapshot is built from (what was started is released by the lifecycle it was wired with). */
 interface Wiring {
   readonly build: () => Promise<Snapshot>;
-  readonly links: NetlinkLinkSource;
+  /** The host link dump, also read by the readiness monitor. */
+  readonly links: LinkSource;
   /** Pods and NADs, when manifests (or, later, the kube API) provide them. */
   readonly metadata: PodMetadataSource | undefined;
   /** Calls `listener` after pods or NADs may have changed. */
   onMetadataChange(listener: () => void): void;
-  /** The netns collector, when enabled: its caches are reported as self-metrics. */
-  readonly netns: { readonly discovery: NetnsDiscovery; readonly links: NetlinkPodLinkSource } | undefined;
+  /** The netns collector's caches, when it is enabled: reported as self-metrics. */
+  readonly netnsStats: Exposed['netnsStats'] | undefined;
   /** The kube API side, when the agent runs against a cluster. */
   readonly kube: { readonly source: KubeMetadataSource; readonly events: EventRecorder; readonly condition: NodeConditionWriter | undefined } | undefined;
-  close(): Promise<void>;
 }
 
 /** Keeps the pods of one node: manifests may describe a whole cluster. */
@@ -85,111 +78,60 @@ function podsOfNode(source: PodMetadataSource, nodeName: string | undefined): Po
   return { pods: () => source.pods().filter((p) => p.nodeName === undefined || p.nodeName === nodeName), networks: () => source.networks() };
 }
 
-/** Wires the collectors the configuration asks for (shared by `run` and `doctor`). */
-async function wireSources(config: RunConfig, log: Logger, reloadManifests: boolean, networking?: NetnsNetworkingCache, oneShot = false): Promise<Wiring> {
+/**
+ * Wires the collectors the configuration asks for (shared by `run` and `doctor`). Whatever is
+ * started is deferred on `life`: when wiring fails half-way (a kube module that does not load, a
+ * kubeconfig that does not parse) the caller's `life.close()` leaves no timer or socket behind.
+ */
+async function wireSources(config: RunConfig, log: Logger, life: Lifecycle, reloadManifests: boolean, networking?: NetnsNetworkingCache, oneShot = false): Promise<Wiring> {
   const failures = new FailureLog(log);
-  // What was started, undone in reverse order by close() or when wiring fails half-way (a kube
-  // module that does not load, a kubeconfig that does not parse): no timer or socket outlives it.
-  const undo: (() => unknown)[] = [];
-  const release = async (): Promise<void> => {
-    for (const u of undo.splice(0).reverse()) {
-      try {
-        await u();
-      } catch (err) {
-        log.debug({ err }, 'source not closed cleanly');
-      }
+  const collectors = await createCollectors(config, { log, defer: (undo) => life.defer(undo), oneShot });
+  if (!collectors.hostLinks) throw new Error('the registry has no host link collector');
+  const listeners: (() => void)[] = [];
+  let metadata: PodMetadataSource | undefined;
+  if (config.manifests.length > 0) {
+    const source = new ManifestSource({ paths: config.manifests, log });
+    await source.reload();
+    if (reloadManifests) {
+      const reload = (): void =>
+        void source.reload().then(
+          () => listeners.forEach((l) => l()),
+          (err: unknown) => log.warn({ err }, 'manifest reload failed'),
+        );
+      const timer = setInterval(reload, MANIFEST_RELOAD_MS);
+      timer.unref();
+      life.defer(() => clearInterval(timer));
     }
-  };
-  const links = new NetlinkLinkSource({ vfInfo: config.sriovEnabled });
-  undo.push(() => links.close());
-  try {
-    const sriov = config.sriovEnabled ? new SriovSysfsSource({ root: config.sysfsRoot, log }) : undefined;
-    let allocations: { devices(): ReadonlyMap<string, DeviceAllocation>; status(): { connected: boolean; lastError: string | undefined }; stop(): void } | undefined;
-    if (config.podResourcesEnabled) {
-      if (existsSync(config.podResourcesDir)) {
-        const { PodResourcesSource } = await import('../../collectors/podresources/podresources-client.js');
-        const source = new PodResourcesSource({ dir: config.podResourcesDir, log });
-        source.start();
-        undo.push(() => source.stop());
-        allocations = source;
-      } else {
-        // No kubelet on this machine (or the directory is not mounted): nothing to ask.
-        log.info({ dir: config.podResourcesDir }, 'no kubelet pod-resources directory; device allocations not read');
-      }
-    }
-    // CRI (--cri.endpoint): pod sandboxes and their network namespaces from the container runtime.
-    // grpc-js is imported only when it is asked for; the first refresh is awaited (boundedly) so
-    // the first snapshot, and doctor's, already join through the runtime.
-    let sandboxes: { sandboxes(): readonly PodSandbox[]; status(): { connected: boolean; lastError: string | undefined }; stop(): void } | undefined;
-    if (config.criSocket !== undefined) {
-      const { CriSandboxSource } = await import('../../collectors/cri/cri-client.js');
-      const source = new CriSandboxSource({ socketPath: config.criSocket, host: { netnsDir: config.netnsDir, procRoot: config.procfsRoot }, log });
-      const first = source.waitForRefresh(CRI_FIRST_REFRESH_WAIT_MS);
-      source.start();
-      undo.push(() => source.stop());
-      await first;
-      sandboxes = source;
-    }
-    const devices = config.sysfsEnabled ? new SysfsDeviceSource({ root: config.sysfsRoot, log }) : undefined;
-    const netns = config.netnsEnabled
-      ? {
-          discovery: new NetnsDiscovery({ procRoot: config.procfsRoot, netnsDir: config.netnsDir, log }),
-          links: new NetlinkPodLinkSource({ log, procRoot: config.procfsRoot }),
-        }
-      : undefined;
-    if (netns) undo.push(() => netns.links.close());
-    const listeners: (() => void)[] = [];
-    let metadata: PodMetadataSource | undefined;
-    if (config.manifests.length > 0) {
-      const source = new ManifestSource({ paths: config.manifests, log });
-      await source.reload();
-      if (reloadManifests) {
-        const reload = (): void =>
-          void source.reload().then(
-            () => listeners.forEach((l) => l()),
-            (err: unknown) => log.warn({ err }, 'manifest reload failed'),
-          );
-        const timer = setInterval(reload, MANIFEST_RELOAD_MS);
-        timer.unref();
-        undo.push(() => clearInterval(timer));
-      }
-      metadata = podsOfNode(source, config.nodeName);
-    }
-    let kube: Wiring['kube'];
-    if (metadata === undefined && (config.kubeconfig !== undefined || process.env.KUBERNETES_SERVICE_HOST)) {
-      if (!config.nodeName) throw new AgentError('E_USAGE', 'against the kube API the agent needs its node: set NODE_NAME (downward API) or --node-name');
-      const [{ loadKubeConfig }, { KubeMetadataSource }, { KubeEventSink }, { NodeConditionWriter }] = await Promise.all([
-        import('../../collectors/kube/kube-config.js'),
-        import('../../collectors/kube/kube-source.js'),
-        import('../../exporters/kube/event-sink.js'),
-        import('../../exporters/kube/node-condition.js'),
-      ]);
-      const kubeConfig = loadKubeConfig(config.kubeconfig);
-      const source = new KubeMetadataSource({ kubeConfig, nodeName: config.nodeName, log });
-      source.onChange(() => listeners.forEach((l) => l()));
-      undo.push(() => source.stop());
-      await source.start();
-      const events = new EventRecorder({ sink: new KubeEventSink({ kubeConfig, nodeName: config.nodeName }), log, instance: config.nodeName });
-      undo.push(() => events.close());
-      const condition = config.nodeCondition ? new NodeConditionWriter({ kubeConfig, nodeName: config.nodeName }) : undefined;
-      kube = { source, events, condition };
-      metadata = source;
-    }
-    // The agent lists lease directories per scrape and describes leases in the background; doctor waits for the description.
-    const ipam = config.ipamEnabled ? { source: new HostLocalIpamSource({ log, waitForDetails: oneShot }), root: config.ipamDir, leakGraceMs: config.ipamLeakGraceMs } : undefined;
-    return {
-      build: () => buildSnapshot({ links, devices, netns, metadata, sriov, allocations, sandboxes, ipam, networking }, { collectorTimeoutMs: config.collectorTimeoutMs, failures }),
-      links,
-      metadata,
-      netns,
-      onMetadataChange: (l) => void listeners.push(l),
-      kube,
-      close: release,
-    };
-  } catch (err) {
-    await release();
-    throw err;
+    metadata = podsOfNode(source, config.nodeName);
   }
+  let kube: Wiring['kube'];
+  if (metadata === undefined && (config.kubeconfig !== undefined || process.env.KUBERNETES_SERVICE_HOST)) {
+    if (!config.nodeName) throw new AgentError('E_USAGE', 'against the kube API the agent needs its node: set NODE_NAME (downward API) or --node-name');
+    const [{ loadKubeConfig }, { KubeMetadataSource }, { KubeEventSink }, { NodeConditionWriter }] = await Promise.all([
+      import('../../collectors/kube/kube-config.js'),
+      import('../../collectors/kube/kube-source.js'),
+      import('../../exporters/kube/event-sink.js'),
+      import('../../exporters/kube/node-condition.js'),
+    ]);
+    const kubeConfig = loadKubeConfig(config.kubeconfig);
+    const source = new KubeMetadataSource({ kubeConfig, nodeName: config.nodeName, log });
+    source.onChange(() => listeners.forEach((l) => l()));
+    life.defer(() => source.stop());
+    await source.start();
+    const events = new EventRecorder({ sink: new KubeEventSink({ kubeConfig, nodeName: config.nodeName }), log, instance: config.nodeName });
+    life.defer(() => events.close());
+    const condition = config.nodeCondition ? new NodeConditionWriter({ kubeConfig, nodeName: config.nodeName }) : undefined;
+    kube = { source, events, condition };
+    metadata = source;
+  }
+  return {
+    build: () => buildSnapshot(collectors.runs, { metadata, networking }, { collectorTimeoutMs: config.collectorTimeoutMs, failures }),
+    links: collectors.hostLinks,
+    metadata,
+    netnsStats: collectors.netnsStats,
+    onMetadataChange: (l) => void listeners.push(l),
+    kube,
+  };
 }
 
 /** /metrics protection: bearer-token auth through the kube API (--web.auth=kube) and HTTPS (--web.tls.*). */
@@ -221,26 +163,26 @@ async function wireWebSecurity(config: RunConfig, log: Logger): Promise<WebSecur
 /** Wires the adapters for `run` and starts serving. */
 export async function startAgent(config: RunConfig, log: Logger): Promise<RunningAgent> {
   const version = agentVersion();
-  // Before the sources: a bad certificate or kubeconfig refuses to start without opening sockets.
-  const web = await wireWebSecurity(config, log);
+  // What start-up starts is deferred on one undo stack, undone in reverse order by stop(), or at
+  // once when start-up fails half-way (a kubeconfig, the first snapshot, a port already taken).
+  const life = new Lifecycle(log);
   // Routes and addresses of pod namespaces: read every 10 s off the scrape path, served from here.
   const networking = new NetnsNetworkingCache((refs) => readNetnsNetworking(config.procfsRoot, refs));
-  let wiring: Wiring;
-  try {
-    wiring = await wireSources(config, log, true, networking);
-  } catch (err) {
-    web.close();
-    throw err;
-  }
+  const { web, wiring } = await life.starting(async () => {
+    // Before the sources: a bad certificate or kubeconfig refuses to start without opening sockets.
+    const web = await wireWebSecurity(config, log);
+    life.defer(() => web.close());
+    return { web, wiring: await wireSources(config, log, life, true, networking) };
+  });
   const snapshots = new SnapshotCache(wiring.build, { maxAgeMs: SNAPSHOT_MAX_AGE_MS });
   const kube = wiring.kube;
-  const netns = wiring.netns;
+  const netnsStats = wiring.netnsStats;
   const metrics = createMetricsRenderer({
     version,
     snapshot: () => snapshots.get(),
     live: () => [
       ...(kube ? [...eventFamilies(kube.events.stats()), ...kubeCacheFamilies(kube.source.cacheStatus())] : []),
-      ...(netns ? netnsFamilies({ discovered: netns.discovery.stats.found, nsidsCached: netns.links.cachedNsids }) : []),
+      ...(netnsStats ? netnsFamilies(netnsStats()) : []),
       ...web.families(),
     ],
     filter: config.exportFilter,
@@ -262,18 +204,6 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
     return { ready: reasons.length === 0, reasons };
   };
 
-  // What start-up has started, stopped in reverse order by stop(), or at once when start-up fails
-  // half-way (the first snapshot, the link-event socket, a port already taken).
-  const stops: (() => unknown)[] = [() => wiring.close(), () => web.close()];
-  const stopAll = async (): Promise<void> => {
-    for (const stop of stops.splice(0).reverse()) {
-      try {
-        await stop();
-      } catch (err) {
-        log.debug({ err }, 'not stopped cleanly');
-      }
-    }
-  };
   let first: Snapshot;
   let server: RunningServer;
   try {
@@ -293,7 +223,7 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
     };
     const conditionTimer = condition ? setInterval(syncCondition, NODE_CONDITION_HEARTBEAT_MS) : undefined;
     conditionTimer?.unref();
-    stops.push(() => clearInterval(conditionTimer));
+    life.defer(() => clearInterval(conditionTimer));
     if (wiring.metadata) {
       const metadata = wiring.metadata;
       monitor = new ReadinessMonitor({
@@ -307,7 +237,7 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
         onTransition: () => syncCondition(),
       });
       const started = monitor;
-      stops.push(() => started.stop());
+      life.defer(() => started.stop());
       await monitor.start(AbortSignal.timeout(config.collectorTimeoutMs));
       wiring.onMetadataChange(() => monitor?.metadataChanged());
       syncCondition();
@@ -325,7 +255,7 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
     };
     const problemTimer = setInterval(() => void refresh().catch((err: unknown) => log.warn({ err }, 'route refresh or problem check failed')), NETWORKING_REFRESH_MS);
     problemTimer.unref();
-    stops.push(() => clearInterval(problemTimer));
+    life.defer(() => clearInterval(problemTimer));
     await refresh().catch((err: unknown) => log.warn({ err }, 'route refresh or problem check failed'));
 
     server = await startHttpServer({
@@ -339,14 +269,14 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
       ...(web.auth ? { auth: web.auth } : {}),
     });
   } catch (err) {
-    await stopAll();
+    await life.close();
     throw err;
   }
-  stops.push(() => server.close());
+  life.defer(() => server.close());
   log.info({ address: server.address, version, links: first.hostLinks.length, tls: web.tls !== undefined, auth: config.webAuth }, 'listening');
   return {
     server,
-    stop: stopAll,
+    stop: () => life.close(),
   };
 }
 
@@ -366,11 +296,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     process.stdout.write(usage());
     return 0;
   }
-  if (command.kind === 'lab') return runLab(command.argv);
   if (command.kind === 'doctor') {
     const log = pino({ level: command.config.logLevel, base: { app: 'multinet-agent' } }, pino.destination(2));
-    const wiring = await wireSources(command.config, log, false, undefined, true);
+    const life = new Lifecycle(log);
     try {
+      const wiring = await wireSources(command.config, log, life, false, undefined, true);
       return await runDoctor({
         snapshot: wiring.build,
         networking: (refs) => readNetnsNetworking(command.config.procfsRoot, refs),
@@ -379,7 +309,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         output: command.output,
       });
     } finally {
-      await wiring.close();
+      await life.close();
     }
   }
   if (command.kind === 'version') {

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { type DeviceInfo, type HostLink, type NetLink } from '../model/domain.js';
+import { NO_DEVICE_INFO, type DeviceInfo, type HostLink, type NetLink } from '../model/domain.js';
+import type { CollectorInputs, CollectorRun, PartName } from '../model/collector.js';
 import { type IfIndex } from '../model/ids.js';
 import { EMPTY_SNAPSHOT, type Snapshot } from '../model/snapshot.js';
 import type { DeviceInfoSource, LinkSource } from '../model/ports.js';
-import { buildSnapshot, FailureLog, joinHostLinks, SnapshotCache } from './snapshot.js';
+import { buildSnapshot, checkCollectorOrder, FailureLog, joinHostLinks, SnapshotCache } from './snapshot.js';
+import { snapshotFrom } from '../../test/support/collectors.js';
 import { netLink, recordingLogger } from '../../test/support/links.js';
 import { netnsRef, networkDefinition, pod } from '../../test/support/pods.js';
 import { type IpamStateSource } from '../model/ipam.js';
@@ -33,7 +35,7 @@ describe('buildSnapshot', () => {
   it('reports a failing collector and keeps what the others read', async () => {
     const { log, lines } = recordingLogger();
     const devices: DeviceInfoSource = { describe: () => Promise.reject(new Error('sysfs gone')) };
-    const s = await buildSnapshot({ links: linkSource(links), devices }, { collectorTimeoutMs: 1000, failures: new FailureLog(log) });
+    const s = await snapshotFrom({ links: linkSource(links), devices }, { collectorTimeoutMs: 1000, failures: new FailureLog(log) });
     expect(s.hostLinks.map((l) => l.name)).toEqual(['eno1', 'br0', 'mv0', 'veth1', 'orphan']);
     expect(s.collectors.map((c) => [c.name, c.success])).toEqual([
       ['netlink', true],
@@ -55,7 +57,7 @@ describe('buildSnapshot', () => {
           });
         }),
     };
-    const s = await buildSnapshot({ links: linkSource(links), devices }, { collectorTimeoutMs: 20, failures: new FailureLog(log) });
+    const s = await snapshotFrom({ links: linkSource(links), devices }, { collectorTimeoutMs: 20, failures: new FailureLog(log) });
     expect(aborted).toBe(true);
     expect(s.collectors.find((c) => c.name === 'sysfs')?.success).toBe(false);
     expect(s.hostLinks).toHaveLength(links.length);
@@ -70,7 +72,7 @@ describe('buildSnapshot', () => {
       links: { selfNsid: async () => 0, listIn: async () => undefined, concurrency: 1, retain: () => undefined, close: () => undefined },
     };
     const judge = async (over: { synced?: boolean; netns?: boolean; failing?: boolean }) => {
-      const s = await buildSnapshot(
+      const s = await snapshotFrom(
         {
           links: linkSource(links),
           devices: undefined,
@@ -91,7 +93,7 @@ describe('buildSnapshot', () => {
   it('exports no links, and says so, when the link dump fails', async () => {
     const { log } = recordingLogger();
     const failing: LinkSource = { listLinks: () => Promise.reject(new Error('EPERM')), close: () => {} };
-    const s = await buildSnapshot({ links: failing, devices: undefined }, { collectorTimeoutMs: 1000, failures: new FailureLog(log) });
+    const s = await snapshotFrom({ links: failing, devices: undefined }, { collectorTimeoutMs: 1000, failures: new FailureLog(log) });
     expect(s.hostLinks).toEqual([]);
     expect(s.collectors).toMatchObject([{ name: 'netlink', success: false }]);
   });
@@ -161,7 +163,7 @@ describe('FailureLog', () => {
   it('puts a missing capability in the collector status', async () => {
     const { log } = recordingLogger();
     const { CapabilityError } = await import('../model/errors.js');
-    const s = await buildSnapshot(
+    const s = await snapshotFrom(
       {
         links: linkSource(links),
         devices: undefined,
@@ -194,12 +196,55 @@ describe('buildSnapshot with the container runtime (CRI)', () => {
         status: () => ({ connected, lastError: connected ? undefined : 'UNAVAILABLE: No connection established' }),
       },
     };
-    const up = await buildSnapshot(sources, { collectorTimeoutMs: 1000, failures: new FailureLog(log) });
+    const up = await snapshotFrom(sources, { collectorTimeoutMs: 1000, failures: new FailureLog(log) });
     expect(up.podNetns.map((v) => [v.pod?.name, v.joinedBy, v.sandboxId])).toEqual([['l3-app', 'cri', 'sb1']]);
     expect(up.collectors.find((c) => c.name === 'cri')).toEqual({ name: 'cri', success: true, durationSeconds: 0 });
     connected = false;
-    const down = await buildSnapshot(sources, { collectorTimeoutMs: 1000, failures: new FailureLog(log) });
+    const down = await snapshotFrom(sources, { collectorTimeoutMs: 1000, failures: new FailureLog(log) });
     expect(down.podNetns.map((v) => [v.pod?.name, v.joinedBy, v.sandboxId])).toEqual([[undefined, 'none', undefined]]);
     expect(down.collectors.find((c) => c.name === 'cri')).toEqual({ name: 'cri', success: false, durationSeconds: 0, error: 'UNAVAILABLE: No connection established' });
+  });
+});
+
+describe('buildSnapshot runs collectors as a DAG', () => {
+  const run = (name: CollectorRun['name'], fills: PartName, dependsOn: PartName[], work: (inputs: CollectorInputs) => Promise<unknown>): CollectorRun =>
+    ({ kind: 'read', name, fills, dependsOn, run: (_s: AbortSignal, inputs: CollectorInputs) => work(inputs) }) as unknown as CollectorRun;
+
+  it('runs collectors that do not wait for each other at the same time, and a dependent one after its dependency', async () => {
+    const { log } = recordingLogger();
+    // Each of the two independent collectors finishes only once both have started: run one after the other, the first would time out.
+    const started: string[] = [];
+    let bothStarted: () => void = () => {};
+    const barrier = new Promise<void>((r) => (bothStarted = r));
+    const meet = async (who: string): Promise<void> => {
+      started.push(who);
+      if (started.length === 2) bothStarted();
+      await barrier;
+    };
+    const collectors = [
+      run('netlink', 'links', [], async () => {
+        await meet('netlink');
+        return links;
+      }),
+      run('sysfs', 'devices', ['links'], async (inputs) => new Map((inputs.parts.links ?? []).map((l) => [l.ifindex, { ...NO_DEVICE_INFO, driver: 'seen' }]))),
+      run('sriov', 'sriov', [], async () => {
+        await meet('sriov');
+        return [];
+      }),
+    ];
+    const s = await buildSnapshot(collectors, {}, { collectorTimeoutMs: 5000, failures: new FailureLog(log) });
+    expect(s.collectors.map((c) => [c.name, c.success])).toEqual([
+      ['netlink', true],
+      ['sysfs', true],
+      ['sriov', true],
+    ]);
+    // sysfs ran after the link dump: it described every link.
+    expect(s.hostLinks.every((l) => l.device.driver === 'seen')).toBe(true);
+  });
+
+  it('refuses a collector that waits for a part filled after it (the list is the topological order)', () => {
+    const noop = async (): Promise<unknown> => [];
+    expect(() => checkCollectorOrder([run('sysfs', 'devices', ['links'], noop), run('netlink', 'links', [], noop)])).toThrow(/waits for links/);
+    expect(() => checkCollectorOrder([run('netlink', 'links', [], noop), run('netlink', 'links', [], noop)])).toThrow(/filled twice/);
   });
 });

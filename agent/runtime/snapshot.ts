@@ -1,6 +1,8 @@
 /**
- * The snapshot: one consistent view of the node, built on demand from the collectors, each run
- * under its own timeout; a collector that fails or times out is reported, not fatal.
+ * The snapshot: one consistent view of the node, built on demand from the collectors (ports of
+ * agent/model/collector.ts, produced by the registry in collectors/index.ts). Collectors that do
+ * not wait for each other run concurrently, each under its own timeout; a collector that fails or
+ * times out is reported, not fatal.
  */
 import {
   NO_DEVICE_INFO,
@@ -8,66 +10,27 @@ import {
   type DeviceInfo,
   type HostLink,
   type NetLink,
-  type NetnsRef
 } from '../model/domain.js';
 import { type IfIndex } from '../model/ids.js';
 import { type Snapshot } from '../model/snapshot.js';
 import { joinPodNetns } from '../rules/attachments.js';
-import { type NetnsSample } from '../model/attachments.js';
 import { AgentError, CapabilityError } from '../model/errors.js';
 import type { PodMetadataSource } from '../model/pods.js';
-import type { DeviceAllocation, DeviceAllocationSource, DeviceInfoSource, LinkSource, Logger, NetnsDiscoverer, PodLinkSource, PodSandbox, PodSandboxSource, SriovTopologySource } from '../model/ports.js';
+import type { Logger } from '../model/ports.js';
+import { COLLECTOR, type CollectorInputs, type CollectorRun, type PartName, type SnapshotParts } from '../model/collector.js';
 import { indexPfVfInfo, joinVfNetlinkInfo } from '../rules/sriov.js';
-import { type SriovSnapshot } from '../model/sriov.js';
 import { type NetnsNetworking } from '../model/problems.js';
-import { hostLocalNetworks } from '../rules/ipam.js';
-import { type IpamSnapshot, type IpamStateSource } from '../model/ipam.js';
+import { type IpamSnapshot } from '../model/ipam.js';
 
-/** Names of the collectors as they appear in `multinet_scrape_collector_*{collector}`. */
-export const COLLECTOR = { netlink: 'netlink', sysfs: 'sysfs', netns: 'netns', sriov: 'sriov', podresources: 'podresources', cri: 'cri', ipam: 'ipam' } as const;
+/** The collector names (`multinet_scrape_collector_*{collector}`), defined with the collector port in agent/model. */
+export { COLLECTOR };
 
-/** What the snapshot builder reads from. */
-export interface SnapshotSources {
-  readonly links: LinkSource;
-  /** Absent when the sysfs collector is disabled. */
-  readonly devices: DeviceInfoSource | undefined;
-  /** Pod network namespaces; absent when that collector is disabled. */
-  readonly netns?: { readonly discovery: NetnsDiscoverer; readonly links: PodLinkSource } | undefined;
+/** What a snapshot reads besides its collectors. */
+export interface SnapshotContext {
   /** Pods and NADs; absent without a cluster and without manifests. */
   readonly metadata?: PodMetadataSource | undefined;
-  /** SR-IOV topology; absent when that collector is disabled. */
-  readonly sriov?: SriovTopologySource | undefined;
-  /** Device-plugin allocations from the kubelet; absent when that collector is disabled. */
-  readonly allocations?: DeviceAllocationSource | undefined;
-  /** Pod sandboxes from the container runtime (CRI); absent unless `--cri.endpoint` is set. */
-  readonly sandboxes?: PodSandboxSource | undefined;
-  /** host-local lease directories under `root` (a NAD's dataDir overrides); absent when that collector is disabled. */
-  readonly ipam?: { readonly source: IpamStateSource; readonly root: string; readonly leakGraceMs: number } | undefined;
   /** Addresses and routes of pod namespaces, kept fresh off the scrape path; read synchronously. */
   readonly networking?: { current(): ReadonlyMap<number, NetnsNetworking> } | undefined;
-}
-
-/** Discovers the pod namespaces and dumps each one's links, one after the other on one socket. */
-async function samplePodNetns(
-  source: { readonly discovery: NetnsDiscoverer; readonly links: PodLinkSource },
-  signal: AbortSignal,
-): Promise<{ selfNsid: number; samples: NetnsSample[] }> {
-  const selfNsid = await source.links.selfNsid(signal);
-  const refs = source.discovery.discover().netns;
-  const dumped = new Array<NetnsSample | undefined>(refs.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < refs.length) {
-      signal.throwIfAborted();
-      const i = next++;
-      const ref = refs[i] as NetnsRef;
-      const d = await source.links.listIn(ref, signal);
-      if (d) dumped[i] = { ref, nsid: d.nsid, links: d.links };
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, source.links.concurrency) }, worker));
-  source.links.retain(new Set(refs.map((r) => r.inode)));
-  return { selfNsid, samples: dumped.filter((s): s is NetnsSample => s !== undefined) };
 }
 
 /** Options of {@link buildSnapshot}. */
@@ -154,71 +117,79 @@ export function joinHostLinks(
   }));
 }
 
-/** Builds one snapshot: the link dump first, then sysfs for the links it found. */
-export async function buildSnapshot(sources: SnapshotSources, opts: BuildOptions): Promise<Snapshot> {
-  const takenAtMs = (opts.now ?? Date.now)();
-  const links = await runCollector(COLLECTOR.netlink, opts.collectorTimeoutMs, opts.failures, (s) => sources.links.listLinks(s));
-  const statuses: CollectorStatus[] = [links.status];
-  let devices: ReadonlyMap<IfIndex, DeviceInfo> | undefined;
-  if (sources.devices) {
-    const source = sources.devices;
-    const linkList = links.value ?? [];
-    const ran = await runCollector(COLLECTOR.sysfs, opts.collectorTimeoutMs, opts.failures, (s) => source.describe(linkList, s));
-    statuses.push(ran.status);
-    devices = ran.value;
+/**
+ * Checks that every collector waits only for parts filled by collectors before it in the list, and
+ * that no part is filled twice: the list is then a DAG in topological order, and cannot deadlock.
+ */
+export function checkCollectorOrder(collectors: readonly CollectorRun[]): void {
+  const filled = new Set<PartName>();
+  const all = new Set(collectors.map((c) => c.fills));
+  for (const c of collectors) {
+    if (filled.has(c.fills)) throw new Error(`collector ${c.name}: part ${c.fills} is filled twice`);
+    for (const d of c.dependsOn) {
+      if (all.has(d) && !filled.has(d)) throw new Error(`collector ${c.name} waits for ${d}, filled by a collector after it`);
+    }
+    filled.add(c.fills);
   }
-  const hostLinks = joinHostLinks(links.value ?? [], devices);
+}
 
-  let sampled: { selfNsid: number; samples: NetnsSample[] } | undefined;
-  if (sources.netns) {
-    const source = sources.netns;
-    const ran = await runCollector(COLLECTOR.netns, opts.collectorTimeoutMs, opts.failures, (s) => samplePodNetns(source, s));
-    statuses.push(ran.status);
-    sampled = ran.value;
-  }
-  let sriov: SriovSnapshot = { pfs: [] };
-  if (sources.sriov) {
-    const source = sources.sriov;
-    const ran = await runCollector(COLLECTOR.sriov, opts.collectorTimeoutMs, opts.failures, (s) => source.listPfs(s));
-    statuses.push(ran.status);
-    // VF configuration and counters come from the PF's link dump (IFLA_VFINFO_LIST), joined by PCI address.
-    const byPf = indexPfVfInfo(hostLinks.map((l) => ({ pciAddress: l.device.pciAddress, info: l.vfInfo })));
-    sriov = joinVfNetlinkInfo(ran.value ?? [], byPf);
-  }
-  let allocations: ReadonlyMap<string, DeviceAllocation> = new Map();
-  if (sources.allocations) {
-    // Read from the cache the kubelet client keeps; success says whether that cache is live.
-    const st = sources.allocations.status();
-    allocations = sources.allocations.devices();
-    statuses.push({ name: COLLECTOR.podresources, success: st.connected, durationSeconds: 0, ...(st.connected ? {} : { error: st.lastError ?? 'not connected' }) });
-  }
-  let sandboxes: readonly PodSandbox[] = [];
-  if (sources.sandboxes) {
-    // From the cache the CRI client keeps. A stale list is not joined on: once a namespace is
-    // freed its inode may be reused, and while the runtime is away cgroups and MACs read the
-    // kernel as it is now.
-    const st = sources.sandboxes.status();
-    if (st.connected) sandboxes = sources.sandboxes.sandboxes();
-    statuses.push({ name: COLLECTOR.cri, success: st.connected, durationSeconds: 0, ...(st.connected ? {} : { error: st.lastError ?? 'not connected' }) });
-  }
-  const pods = sources.metadata?.pods() ?? [];
-  const networks = sources.metadata?.networks() ?? [];
-  let ipam: IpamSnapshot | undefined;
-  if (sources.ipam) {
-    const { source, root, leakGraceMs } = sources.ipam;
-    const nets = hostLocalNetworks(networks, root);
-    const ran = await runCollector(COLLECTOR.ipam, opts.collectorTimeoutMs, opts.failures, (s) => source.read(nets.map(({ network, dir }) => ({ network, dir })), s));
-    statuses.push(ran.status);
-    // An unknown container ID means a leak only when the node's sandboxes were all in view. A few
-    // processes whose namespace cannot be read (here: pid 1 of the machine's sandbox) do not hide
-    // a pod: its namespace is found by its bind mount and joined by network-status, whose
-    // addresses keep its leases live.
-    const sawSandboxes = sampled !== undefined && sources.metadata !== undefined && (sources.metadata.synced?.() ?? true);
-    if (ran.value) ipam = { nets, dirs: ran.value, leaksJudgeable: sawSandboxes, leakGraceMs };
-  }
+/** Runs the collectors (each once its dependencies are done) and collects their parts and statuses, in list order. */
+async function runCollectors(collectors: readonly CollectorRun[], networks: CollectorInputs['networks'], opts: BuildOptions): Promise<{ parts: Partial<SnapshotParts>; statuses: CollectorStatus[] }> {
+  checkCollectorOrder(collectors);
+  const parts: Partial<Record<PartName, unknown>> = {};
+  const inputs: CollectorInputs = { parts: parts as Partial<SnapshotParts>, networks };
+  const statuses = new Array<CollectorStatus>(collectors.length);
+  const done = new Map<PartName, Promise<void>>();
+  const one = async (c: CollectorRun, i: number): Promise<void> => {
+    // A dependency no collector fills (disabled) is not waited for; the collector sees it absent.
+    await Promise.all(c.dependsOn.map((d) => done.get(d)));
+    if (c.kind === 'cache') {
+      // Read from the cache a client keeps off the scrape path; success says whether that cache is live.
+      let st: ReturnType<typeof c.read>;
+      try {
+        st = c.read(inputs);
+      } catch (err) {
+        st = { value: undefined as never, connected: false, lastError: err instanceof Error ? err.message : String(err) };
+      }
+      if (st.value !== undefined) parts[c.fills] = st.value;
+      statuses[i] = { name: c.name, success: st.connected, durationSeconds: 0, ...(st.connected ? {} : { error: st.lastError ?? 'not connected' }) };
+      return;
+    }
+    const ran = await runCollector(c.name, opts.collectorTimeoutMs, opts.failures, (s) => c.run(s, inputs) as Promise<unknown>);
+    if (ran.value !== undefined) parts[c.fills] = ran.value;
+    statuses[i] = ran.status;
+  };
+  const all = collectors.map((c, i) => {
+    const p = one(c, i);
+    done.set(c.fills, p);
+    return p;
+  });
+  await Promise.all(all);
+  return { parts: parts as Partial<SnapshotParts>, statuses };
+}
+
+/** Builds one snapshot: runs the collectors (concurrently where they do not wait for each other), then joins their parts. */
+export async function buildSnapshot(collectors: readonly CollectorRun[], context: SnapshotContext, opts: BuildOptions): Promise<Snapshot> {
+  const takenAtMs = (opts.now ?? Date.now)();
+  const pods = context.metadata?.pods() ?? [];
+  const networks = context.metadata?.networks() ?? [];
+  const { parts, statuses } = await runCollectors(collectors, networks, opts);
+  const hostLinks = joinHostLinks(parts.links ?? [], parts.devices);
+  // VF configuration and counters come from the PF's link dump (IFLA_VFINFO_LIST), joined by PCI address.
+  const byPf = indexPfVfInfo(hostLinks.map((l) => ({ pciAddress: l.device.pciAddress, info: l.vfInfo })));
+  const sriov = joinVfNetlinkInfo(parts.sriov ?? [], byPf);
+  const allocations = parts.allocations ?? new Map();
+  const sandboxes = parts.sandboxes ?? [];
+  const sampled = parts.netns;
+  // An unknown container ID means a leak only when the node's sandboxes were all in view. A few
+  // processes whose namespace cannot be read (here: pid 1 of the machine's sandbox) do not hide
+  // a pod: its namespace is found by its bind mount and joined by network-status, whose
+  // addresses keep its leases live.
+  const sawSandboxes = sampled !== undefined && context.metadata !== undefined && (context.metadata.synced?.() ?? true);
+  const ipam: IpamSnapshot | undefined = parts.ipam ? { ...parts.ipam, leaksJudgeable: sawSandboxes } : undefined;
   const vfPciAddresses = new Set(sriov.pfs.flatMap((pf) => pf.vfs.map((vf) => vf.pciAddress as string)));
   const podNetns = sampled ? joinPodNetns({ ...sampled, hostLinks, pods, networks, vfPciAddresses, sandboxes }) : [];
-  return { takenAtMs, hostLinks, podNetns, pods, networks, sriov, allocations, collectors: statuses, ipam, networking: sources.networking?.current() };
+  return { takenAtMs, hostLinks, podNetns, pods, networks, sriov, allocations, collectors: statuses, ipam, networking: context.networking?.current() };
 }
 
 /**

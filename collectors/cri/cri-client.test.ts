@@ -5,7 +5,8 @@ import { Client, credentials, Metadata, status, type MethodDefinition } from '@g
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { NetLink } from '../../agent/model/domain.js';
 import type { LinkSource, PodSandbox } from '../../agent/model/ports.js';
-import { buildSnapshot, FailureLog } from '../../agent/runtime/snapshot.js';
+import { FailureLog } from '../../agent/runtime/snapshot.js';
+import { snapshotFrom } from '../../test/support/collectors.js';
 import { CriServer, type TestSandbox } from '../../test/support/cri-server.js';
 import { recordingLogger } from '../../test/support/links.js';
 import { CriSandboxSource, type CriSandboxSourceOptions } from './cri-client.js';
@@ -130,14 +131,14 @@ describe('CriSandboxSource against a CRI server on a unix socket', () => {
     await vi.waitFor(() => expect(levels(lines, 'debug').filter((m) => m === 'container runtime retry').length).toBeGreaterThanOrEqual(2), WAIT);
     expect(s.status()).toMatchObject({ connected: false, lastSuccessMs: undefined });
     expect(s.status().lastError).toMatch(/^UNAVAILABLE: .*connect ENOENT .*containerd\.sock\.?$/);
-    const down = await buildSnapshot({ links, devices: undefined, sandboxes: s }, { collectorTimeoutMs: 1_000, failures });
+    const down = await snapshotFrom({ links, devices: undefined, sandboxes: s }, { collectorTimeoutMs: 1_000, failures });
     expect(down.collectors.find((c) => c.name === 'cri')).toMatchObject({ name: 'cri', success: false, error: expect.stringMatching(/^UNAVAILABLE: /) as unknown });
 
     server = await CriServer.start(socket);
     server.sandboxes = SANDBOXES;
     await vi.waitFor(() => expect(s.status().connected).toBe(true), WAIT);
     expect(byId(s.sandboxes()).map((x) => x.id)).toEqual(['aaaa0001', 'bbbb0002', 'dddd0004']);
-    const up = await buildSnapshot({ links, devices: undefined, sandboxes: s }, { collectorTimeoutMs: 1_000, failures });
+    const up = await snapshotFrom({ links, devices: undefined, sandboxes: s }, { collectorTimeoutMs: 1_000, failures });
     expect(up.collectors.find((c) => c.name === 'cri')).toEqual({ name: 'cri', success: true, durationSeconds: 0 });
     expect(levels(lines, 'warn')).toEqual(['container runtime unavailable']);
     expect(lines.find((l) => l.msg === 'container runtime connected')?.obj).toMatchObject({ afterOutage: true, runtime: 'containerd', sandboxes: 3 });

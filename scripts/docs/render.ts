@@ -77,7 +77,7 @@ export async function renderMetricsDoc(catalogue?: readonly CatalogueFamily[]): 
 /** The command lines of the agent's and the lab's usage texts. */
 function commands(): string {
   const lines = [...usage().split('\n'), ...LAB_USAGE.split('\n')]
-    .filter((l) => /^(usage: |\s+)multinet-agent /.test(l))
+    .filter((l) => /^(usage: |\s+)(multinet-agent |npm run lab )/.test(l))
     .map((l) => l.replace(/^usage: /, '').trim());
   return `\`\`\`\n${lines.join('\n')}\n\`\`\`\n`;
 }

@@ -9,7 +9,8 @@ import { join, relative } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
-import { parseArgs, parseDuration, type RunConfig } from '../../agent/app/cli.js';
+import { FLAGS, parseArgs, parseDuration, type RunConfig } from '../../agent/app/cli.js';
+import { COLLECTORS, switchableCollectors } from '../../collectors/index.js';
 import { renderTemplates, TemplateError } from './go-template.js';
 
 const CHART = new URL('../../chart/', import.meta.url).pathname;
@@ -617,6 +618,29 @@ describe("the DaemonSet's args, parsed by the agent's own parseArgs", () => {
     const tls = agent(render({ auth: { enabled: true }, tls: { enabled: true, secretName: 's' } }));
     expect(tls.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics', scheme: 'HTTPS' });
     expect(tls.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics', scheme: 'HTTPS' });
+  });
+});
+
+describe('collectors: the chart follows the registry (collectors/index.ts)', () => {
+  const switchable: string[] = switchableCollectors();
+  const agentArgs = (docs: Manifest[]): string[] => agent(docs).args;
+
+  it("values.yaml's and the schema's collectors.* keys are the registry's switchable collectors, on as the registry's defaults are", () => {
+    const values = defaultValues.collectors as Record<string, boolean>;
+    expect(Object.keys(values).sort()).toEqual([...switchable].sort());
+    const prop = (schema as { properties: { collectors: { properties: Obj; required: string[] } } }).properties.collectors;
+    expect(Object.keys(prop.properties).sort()).toEqual([...switchable].sort());
+    expect([...prop.required].sort()).toEqual([...switchable].sort());
+    for (const c of COLLECTORS) if (c.switch) expect(values[c.name], c.name).toBe(c.switch.default);
+    for (const name of switchable) expect(FLAGS.find((f) => f.name === `collector.${name}`)?.default, name).toBe(values[name] ? 'on' : 'off');
+  });
+
+  it("the DaemonSet's --no-collector.X args are exactly the switched-off collectors, and the agent turns them off", () => {
+    expect(agentArgs(render()).filter((a) => a.startsWith('--no-collector.'))).toEqual([]);
+    const off = agentArgs(render({ collectors: Object.fromEntries(switchable.map((n) => [n, false])) })).filter((a) => a.startsWith('--no-collector.'));
+    expect([...off].sort()).toEqual(switchable.map((n) => `--no-collector.${n}`).sort());
+    const config = (parseArgs(off, {}) as { config: RunConfig }).config;
+    for (const c of COLLECTORS) if (c.switch) expect(c.enabled(config), c.name).toBe(false);
   });
 });
 

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NetLink } from '../../agent/model/domain.js';
 import { type PciAddress } from '../../agent/model/ids.js';
 import { EMPTY_SNAPSHOT } from '../../agent/model/snapshot.js';
-import { buildSnapshot, FailureLog } from '../../agent/runtime/snapshot.js';
+import { FailureLog } from '../../agent/runtime/snapshot.js';
+import { snapshotFrom } from '../support/collectors.js';
 import { parseLinkMessage } from '../../collectors/netlink/parse-link.js';
 import { PodResourcesSource } from '../../collectors/podresources/podresources-client.js';
 import { parsePfVfInfo } from '../../collectors/netlink/parse-vfinfo.js';
@@ -65,7 +66,7 @@ describe('an SR-IOV node from fixtures to /metrics and doctor', () => {
   it('shows every VF of the E810 with its configuration, counters and pod', async () => {
     const { log } = recordingLogger();
     const pf = e810Link();
-    const snapshot = await buildSnapshot(
+    const snapshot = await snapshotFrom(
       {
         // The sysfs fixture names the PF's device; the netlink link carries its VF info.
         links: { listLinks: async () => [pf], close: () => {} },

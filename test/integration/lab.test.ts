@@ -1,5 +1,5 @@
 /**
- * Root-only: the seed scenario built by `multinet-agent lab` with the real CNI plugins, the
+ * Root-only: the seed scenario built by `npm run lab` with the real CNI plugins, the
  * agent running in the lab's node namespace with the lab's manifests. Every pod interface must be
  * exported with the right pod, network, kind and master, and counters equal to `ip -s -j link`
  * inside the pod after traffic stops; then the faults: a pod namespace that goes away, a

@@ -1,7 +1,8 @@
 /**
- * What the image relies on, without a Docker engine: the built tree plus the production
- * dependencies alone (`npm ci --omit=dev --ignore-scripts`, as the Dockerfile installs them) in a
- * fresh directory runs the agent. It is started from that copy against the kube API test server
+ * What the image relies on, without a Docker engine: what ships is package.json's `files`, packed
+ * by `npm pack` and unpacked into a fresh directory (as the Dockerfile does), plus the production
+ * dependencies alone (`npm ci --omit=dev --ignore-scripts`); the agent runs from there. The lab
+ * and the tests are not in it. It is started from that copy against the kube API test server
  * (so @kubernetes/client-node is loaded) with a pod-resources directory (so @grpc/grpc-js,
  * @grpc/proto-loader and the vendored api.proto are loaded), and scraped once: a runtime
  * dependency that is only a devDependency, or a file the image would lack, fails here.
@@ -10,7 +11,7 @@
  * (CI=true), otherwise skipped with one warning line. No root needed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,8 +20,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeApiServer } from '../support/kube-api-server.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-/** What the Dockerfile's runtime stage copies, besides node_modules. */
-const COPIED = ['package.json', 'package-lock.json', 'dist/agent', 'dist/collectors', 'dist/exporters', 'dist/lab', 'collectors/podresources/api.proto'];
+/** What package.json says ships: the one list the Dockerfile (npm pack) and this test use. */
+const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { files: string[] };
 const NODE_NAME = 'prod-install-node';
 /** npm's words for a registry it cannot reach. */
 const NETWORK_ERROR = /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH)\b|network (request|connectivity)/;
@@ -53,11 +54,20 @@ describe('production-only install', () => {
   let agent: ChildProcess | undefined;
   let log = '';
   let unreachable: string | undefined;
+  let shipped: string[] = [];
 
   beforeAll(async () => {
     if (!existsSync(path.join(ROOT, 'dist/agent/app/bin.js'))) throw new Error('dist/agent/app/bin.js missing: build first (npm test does)');
     dir = await mkdtemp(path.join(tmpdir(), 'mna-prod-'));
-    for (const p of COPIED) await cp(path.join(ROOT, p), path.join(dir, p), { recursive: true });
+    // As the Dockerfile: npm pack (the built tree is there already: no prepare), unpacked, plus the lock npm ci needs.
+    const pack = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], ROOT);
+    if (pack.code !== 0) throw new Error(`npm pack failed (${pack.code}):\n${pack.out}`);
+    const packed = (JSON.parse(pack.out.slice(pack.out.indexOf('['))) as { filename: string; files: { path: string }[] }[])[0];
+    if (!packed) throw new Error(`npm pack said nothing:\n${pack.out}`);
+    shipped = packed.files.map((f) => f.path);
+    const tar = await run('tar', ['-xzf', path.join(dir, packed.filename), '--strip-components=1', '-C', dir], dir);
+    if (tar.code !== 0) throw new Error(`tar failed (${tar.code}):\n${tar.out}`);
+    await copyFile(path.join(ROOT, 'package-lock.json'), path.join(dir, 'package-lock.json'));
     const npm = await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], dir);
     if (npm.code !== 0) {
       if (NETWORK_ERROR.test(npm.out)) {
@@ -76,6 +86,18 @@ describe('production-only install', () => {
     }
     await server?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("ships exactly package.json's files: the agent, its collectors and exporters, the .proto files it reads; not the lab, not tests", () => {
+    const under = (p: string): boolean => pkg.files.some((f) => p === f || p.startsWith(`${f}/`));
+    // npm adds package.json and the README to every package.
+    expect(shipped.filter((p) => !under(p))).toEqual(['README.md', 'package.json']);
+    for (const f of pkg.files) expect(shipped.some((p) => under(p) && (p === f || p.startsWith(`${f}/`))), f).toBe(true);
+    expect(shipped).toContain('collectors/podresources/api.proto');
+    expect(shipped).toContain('collectors/cri/api.proto');
+    expect(shipped).toContain('dist/agent/app/bin.js');
+    expect(shipped.filter((p) => p.startsWith('dist/lab/') || p.startsWith('lab/') || /\.test\.js$/.test(p) || p.startsWith('dist/test/'))).toEqual([]);
+    expect(existsSync(path.join(dir as string, 'dist/lab')), 'dist/lab unpacked').toBe(false);
   });
 
   it('runs the agent from the copy and serves /metrics', async (ctx) => {

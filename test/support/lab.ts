@@ -1,16 +1,19 @@
-/** The lab as the root suites drive it: the built CLI's `lab` command under a name of their own. */
+/** The lab as the root suites drive it: the built lab CLI (dist/lab/bin.js, what `npm run lab` runs) under a name of their own. */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { readLabState, type PodState } from '../../lab/lab.js';
-import { AGENT_BIN, type AgentProcess } from './agent-process.js';
+import { type AgentProcess } from './agent-process.js';
 import { parseExposition, type ParsedSample } from './exposition.js';
 import type { KubeApiServer, KubeObject } from './kube-api-server.js';
 import { fetchInNetns, IS_ROOT } from './netns.js';
 
 const run = promisify(execFile);
+
+/** The lab's entry point (a developer tool, not part of the agent). */
+export const LAB_BIN = new URL('../../dist/lab/bin.js', import.meta.url).pathname;
 
 /** Where test labs keep their state (apart from a lab a developer runs by hand). */
 export const LAB_STATE_ROOT = '/run/multinet-lab-test';
@@ -47,13 +50,13 @@ export function requireLab(suite: string): void {
 
 const labNode = (name: string): string => `mnlab-${name}-node`;
 
-/** A lab named `name`: its node namespace and a runner for `multinet-agent lab ...`. */
+/** A lab named `name`: its node namespace and a runner for `npm run lab -- ...`. */
 export function testLab(name: string): { node: string; run(...args: string[]): Promise<{ code: number; out: string }> } {
   return {
     node: labNode(name),
     async run(...args) {
       try {
-        const r = await run(process.execPath, [AGENT_BIN, 'lab', ...args, '--name', name, '--state-dir', LAB_STATE_ROOT], { encoding: 'utf8', maxBuffer: 16 << 20 });
+        const r = await run(process.execPath, [LAB_BIN, ...args, '--name', name, '--state-dir', LAB_STATE_ROOT], { encoding: 'utf8', maxBuffer: 16 << 20 });
         return { code: 0, out: r.stdout };
       } catch (err) {
         const e = err as { code?: number; stdout?: string; stderr?: string };
