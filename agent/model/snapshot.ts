@@ -6,6 +6,9 @@ import type { NetworkDefinition, PodInfo } from './pods.js';
 import type { CollectorStatus, HostLink } from './domain.js';
 import type { DeviceAllocation } from './ports.js';
 
+/** Names of the collectors as they appear in `multinet_scrape_collector_*{collector}`. */
+export const COLLECTOR = { netlink: 'netlink', sysfs: 'sysfs', netns: 'netns', sriov: 'sriov', podresources: 'podresources', cri: 'cri', ipam: 'ipam' } as const;
+
 /** Everything one scrape, doctor run or readiness tick sees, taken at one moment. */
 export interface Snapshot {
   /** Milliseconds since the epoch when the snapshot was started. */

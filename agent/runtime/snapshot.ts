@@ -11,7 +11,7 @@ import {
   type NetnsRef
 } from '../model/domain.js';
 import { type IfIndex } from '../model/ids.js';
-import { type Snapshot } from '../model/snapshot.js';
+import { COLLECTOR, type Snapshot } from '../model/snapshot.js';
 import { joinPodNetns } from '../rules/attachments.js';
 import { type NetnsSample } from '../model/attachments.js';
 import { AgentError, CapabilityError } from '../model/errors.js';
@@ -23,8 +23,8 @@ import { type NetnsNetworking } from '../model/problems.js';
 import { hostLocalNetworks } from '../rules/ipam.js';
 import { type IpamSnapshot, type IpamStateSource } from '../model/ipam.js';
 
-/** Names of the collectors as they appear in `multinet_scrape_collector_*{collector}`. */
-export const COLLECTOR = { netlink: 'netlink', sysfs: 'sysfs', netns: 'netns', sriov: 'sriov', podresources: 'podresources', cri: 'cri', ipam: 'ipam' } as const;
+// The names live in the model (exporters read them); re-exported for the wiring.
+export { COLLECTOR } from '../model/snapshot.js';
 
 /** What the snapshot builder reads from. */
 export interface SnapshotSources {
@@ -219,41 +219,4 @@ export async function buildSnapshot(sources: SnapshotSources, opts: BuildOptions
   const vfPciAddresses = new Set(sriov.pfs.flatMap((pf) => pf.vfs.map((vf) => vf.pciAddress as string)));
   const podNetns = sampled ? joinPodNetns({ ...sampled, hostLinks, pods, networks, vfPciAddresses, sandboxes }) : [];
   return { takenAtMs, hostLinks, podNetns, pods, networks, sriov, allocations, collectors: statuses, ipam, networking: sources.networking?.current() };
-}
-
-/**
- * Shares snapshots between concurrent callers: requests that arrive while one is being built
- * wait for it, and a snapshot younger than `maxAgeMs` is handed out again.
- */
-export class SnapshotCache {
-  readonly #build: () => Promise<Snapshot>;
-  readonly #maxAgeMs: number;
-  readonly #now: () => number;
-  #inFlight: Promise<Snapshot> | undefined;
-  #last: { snapshot: Snapshot; doneAtMs: number } | undefined;
-
-  constructor(build: () => Promise<Snapshot>, opts: { maxAgeMs: number; now?: () => number }) {
-    this.#build = build;
-    this.#maxAgeMs = opts.maxAgeMs;
-    this.#now = opts.now ?? Date.now;
-  }
-
-  /** The most recent completed snapshot, if any (for readiness). */
-  get last(): Snapshot | undefined {
-    return this.#last?.snapshot;
-  }
-
-  /** A fresh-enough snapshot, building one if needed. */
-  get(): Promise<Snapshot> {
-    if (this.#last && this.#now() - this.#last.doneAtMs < this.#maxAgeMs) return Promise.resolve(this.#last.snapshot);
-    this.#inFlight ??= this.#build()
-      .then((snapshot) => {
-        this.#last = { snapshot, doneAtMs: this.#now() };
-        return snapshot;
-      })
-      .finally(() => {
-        this.#inFlight = undefined;
-      });
-    return this.#inFlight;
-  }
 }
