@@ -143,7 +143,7 @@ export class ReadinessMonitor {
 }
 
 /** Pod and NAD Event reasons for the health rules' problem codes. */
-const PROBLEM_REASON: Readonly<Record<string, string>> = {
+export const PROBLEM_REASON: Readonly<Record<string, string>> = {
   'attachment-missing': 'NetworkAttachmentMissing',
   'interface-down': 'SecondaryInterfaceDown',
   'annotation-invalid': 'NetworkAnnotationInvalid',
