@@ -317,11 +317,10 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
     const reporter = kube ? new ProblemReporter(kube.events, (ns, name) => kube.source.pods().find((p) => p.namespace === ns && p.name === name)?.uid) : undefined;
     const refresh = async (): Promise<void> => {
       const last = snapshots.last;
-      const { snapshot } = last && Date.now() - last.snapshot.takenAtMs < REFRESH_SNAPSHOT_MAX_AGE_MS ? last : await snapshots.get();
+      const assessed = last && Date.now() - last.snapshot.takenAtMs < REFRESH_SNAPSHOT_MAX_AGE_MS ? last : await snapshots.get();
       // Only pods with a secondary network have routes to check (about 1 ms of CPU per namespace here).
-      const read = await networking.refresh(snapshot.podNetns.filter((v) => v.pod && v.interfaces.some((i) => !i.isDefault && i.definition)).map((v) => v.netns));
-      const assessed = snapshots.withNetworking(read);
-      if (assessed) reporter?.report(assessed.assessment.problems);
+      const read = await networking.refresh(assessed.snapshot.podNetns.filter((v) => v.pod && v.interfaces.some((i) => !i.isDefault && i.definition)).map((v) => v.netns));
+      reporter?.report(snapshots.withNetworking(assessed, read).assessment.problems);
     };
     const problemTimer = setInterval(() => void refresh().catch((err: unknown) => log.warn({ err }, 'route refresh or problem check failed')), NETWORKING_REFRESH_MS);
     problemTimer.unref();

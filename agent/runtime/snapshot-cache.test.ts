@@ -56,14 +56,19 @@ describe('SnapshotCache', () => {
     expect(first.assessment.blindSpots).toEqual(['rtnetlink link dump failing: EPERM']);
     expect(cache.last).toBe(first);
     const networking = new Map<number, NetnsNetworking>();
-    const judged = cache.withNetworking(networking);
-    expect(judged?.snapshot.networking).toBe(networking);
-    expect(judged?.snapshot.takenAtMs).toBe(1);
+    const judged = cache.withNetworking(first, networking);
+    expect(judged.snapshot.networking).toBe(networking);
+    expect(judged.snapshot.takenAtMs).toBe(1);
     // Kept in place for the rest of the snapshot's age, and not judged again for the same reading.
     now = 999;
     expect(await cache.get()).toBe(judged);
-    expect(cache.withNetworking(networking)).toBe(judged);
+    expect(cache.withNetworking(judged, networking)).toBe(judged);
     now = 1000;
-    expect(await cache.get()).not.toBe(judged);
+    const newer = await cache.get();
+    expect(newer).not.toBe(judged);
+    // Routes read for an older snapshot judge that one, and leave the newer one in the cache.
+    const late = cache.withNetworking(first, new Map());
+    expect(late.snapshot.takenAtMs).toBe(1);
+    expect(cache.last).toBe(newer);
   });
 });

@@ -3,7 +3,7 @@
  * handed out again, and each snapshot is assessed once, as it is built, so that every scrape,
  * /readyz and the problem Events read the same verdicts without judging again.
  */
-import { type AssessedSnapshot, type Assessment } from '../model/assessment.js';
+import { type AssessedSnapshot } from '../model/assessment.js';
 import { type NetnsNetworking } from '../model/problems.js';
 import { type Snapshot } from '../model/snapshot.js';
 import { assess } from '../rules/assess.js';
@@ -44,18 +44,19 @@ export class SnapshotCache {
   }
 
   /**
-   * The latest snapshot with addresses and routes read since it was taken (the networking
-   * refresh off the scrape path), assessed again, and kept in its place for the rest of its age:
-   * the problem Events and the scrapes that follow read the same verdicts. The same snapshot
-   * when it already carries `networking`; undefined before the first snapshot.
+   * `assessed` judged again with the addresses and routes read for its namespaces since it was
+   * taken (the networking refresh off the scrape path). While it is still the latest snapshot the
+   * result takes its place for the rest of its age, so the problem Events and the scrapes that
+   * follow read the same verdicts. A newer snapshot is left alone: those routes were read for the
+   * older one's namespaces, and judging a newer view of the pods with them would find addresses
+   * missing on interfaces that appeared since.
    */
-  withNetworking(networking: ReadonlyMap<number, NetnsNetworking>): AssessedSnapshot | undefined {
+  withNetworking(assessed: AssessedSnapshot, networking: ReadonlyMap<number, NetnsNetworking>): AssessedSnapshot {
+    if (assessed.snapshot.networking === networking) return assessed;
+    const snapshot: Snapshot = { ...assessed.snapshot, networking };
+    const judged = { snapshot, assessment: assess(snapshot) };
     const last = this.#last;
-    if (!last) return undefined;
-    if (last.assessed.snapshot.networking === networking) return last.assessed;
-    const snapshot: Snapshot = { ...last.assessed.snapshot, networking };
-    const assessment: Assessment = assess(snapshot);
-    this.#last = { assessed: { snapshot, assessment }, doneAtMs: last.doneAtMs };
-    return this.#last.assessed;
+    if (last?.assessed === assessed) this.#last = { assessed: judged, doneAtMs: last.doneAtMs };
+    return judged;
   }
 }
