@@ -19,9 +19,10 @@ import { SnapshotCache } from '../../agent/runtime/snapshot-cache.js';
 import { joinHostLinks } from '../../agent/runtime/snapshot.js';
 import { runDoctor } from '../../exporters/doctor/doctor.js';
 import { createMetricsRenderer } from '../../exporters/prometheus/registry.js';
-import { parseExposition, type ParsedSample } from '../support/exposition.js';
+import { parseExposition } from '../support/exposition.js';
 import { netLink } from '../support/links.js';
 import { macvlanNad, netnsRef, networkDefinition, pod, podMacvlan } from '../support/pods.js';
+import { problemKey as key, problemSeries } from '../support/problem-series.js';
 
 const SELF = 0;
 const LIVE_SANDBOX = 'c0ffee0000000000000000000000000000000000000000000000000000000001';
@@ -63,41 +64,12 @@ function faultyNode(): { snapshot: Snapshot; networking: ReadonlyMap<number, Net
   return { snapshot, networking };
 }
 
-const key = (code: string, namespace: string, pod: string, iface: string, network: string): string => [code, namespace, pod, iface, network].join(' ');
-
-/** The problems the /metrics body shows, each read off its own series. */
-function metricProblems(samples: readonly ParsedSample[]): Set<string> {
-  const out = new Set<string>();
-  const of = (name: string): ParsedSample[] => samples.filter((s) => s.name === name);
-  const l = (s: ParsedSample, n: string): string => s.labels[n] ?? '';
-  for (const s of of('multinet_pod_network_attachment_missing')) if (s.value === 1) out.add(key('attachment-missing', l(s, 'namespace'), l(s, 'pod'), l(s, 'interface'), l(s, 'network')));
-  // Down: operational state not up, on an interface of a known pod that is not the cluster network's.
-  const secondary = new Set(of('multinet_pod_interface_info').filter((s) => l(s, 'pod') !== '' && l(s, 'default') === 'false').map((s) => key('', l(s, 'namespace'), l(s, 'pod'), l(s, 'interface'), '')));
-  for (const s of of('multinet_pod_interface_up')) if (s.value === 0 && secondary.has(key('', l(s, 'namespace'), l(s, 'pod'), l(s, 'interface'), ''))) out.add(key('interface-down', l(s, 'namespace'), l(s, 'pod'), l(s, 'interface'), l(s, 'network')));
-  for (const s of of('multinet_pod_interface_route_mismatch')) if (s.value === 1) out.add(key('route-mismatch', l(s, 'namespace'), l(s, 'pod'), l(s, 'interface'), l(s, 'network')));
-  for (const s of of('multinet_pod_network_policy_violation')) if (s.value === 1) out.add(key('policy-violation', l(s, 'namespace'), l(s, 'pod'), l(s, 'interface'), l(s, 'network')));
-  for (const s of of('multinet_network_attachment_definition_invalid')) if (s.value === 1) out.add(key('nad-invalid', l(s, 'namespace'), '', '', l(s, 'name')));
-  // IPAM series name the CNI network; the problems name the NADs that use it (here: same name).
-  const nads = of('multinet_network_attachment_definition_info');
-  const nadsOf = (network: string): ParsedSample[] => nads.filter((n) => l(n, 'name') === network);
-  const value = (name: string, s: ParsedSample): number | undefined => of(name).find((x) => l(x, 'network') === l(s, 'network') && l(x, 'range') === l(s, 'range'))?.value;
-  for (const s of of('multinet_ipam_addresses_allocated')) {
-    const capacity = value('multinet_ipam_addresses_capacity', s) ?? 0;
-    const leaked = value('multinet_ipam_addresses_leaked', s) ?? 0;
-    for (const n of nadsOf(l(s, 'network'))) {
-      if (capacity > 0 && s.value >= capacity) out.add(key('ipam-exhausted', l(n, 'namespace'), '', '', l(n, 'name')));
-      if (leaked > 0) out.add(key('ipam-leaked', l(n, 'namespace'), '', '', l(n, 'name')));
-    }
-  }
-  return out;
-}
-
 describe('doctor, /metrics and Events name the same problems', () => {
   it('on a node with every lab fault, from one assessment per snapshot', async () => {
     const { snapshot, networking } = faultyNode();
     const cache = new SnapshotCache(async () => snapshot, { maxAgeMs: 1000 });
 
-    const metrics = metricProblems(parseExposition(await createMetricsRenderer({ version: 't', assessed: () => cache.get(), processMetrics: false }).render()));
+    const metrics = problemSeries(parseExposition(await createMetricsRenderer({ version: 't', assessed: () => cache.get(), processMetrics: false }).render()));
 
     let json = '';
     const status = await runDoctor({ snapshot: async () => snapshot, networking: async () => networking, assess, sleep: async () => undefined, write: (t) => void (json += t), output: 'json' });
