@@ -61,6 +61,11 @@ export default [
           patterns: [
             { group: ['**/lab/**', '**/agent/app/**'], message: 'exporters do not import the app or the lab' },
             {
+              // Exporters format: the verdicts come judged in the snapshot's assessment (agent/rules/assess.ts).
+              group: ['**/agent/rules/**', '**/agent/runtime/**', '**/agent/multus/**'],
+              message: 'exporters format the snapshot and its assessment (agent/model): they call no rule and no runtime; add what they need to the Assessment',
+            },
+            {
               // The kube client plumbing (kubeconfig, one API call with a deadline) is shared by both sides.
               regex: '/collectors/(?!kube/(kube-config|api-call)\\.js$)',
               message: 'exporters write and format: they take the snapshot and assessment from the core, not from collectors',

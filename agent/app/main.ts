@@ -26,9 +26,10 @@ import { AgentError } from '../model/errors.js';
 import { type Snapshot } from '../model/snapshot.js';
 import type { PodMetadataSource } from '../model/pods.js';
 import type { LinkSource, Logger } from '../model/ports.js';
-import { findProblems } from '../rules/health.js';
+import { assess } from '../rules/assess.js';
 import { ProblemReporter, ReadinessMonitor } from '../runtime/readiness-monitor.js';
-import { buildSnapshot, COLLECTOR, FailureLog, SnapshotCache } from '../runtime/snapshot.js';
+import { buildSnapshot, FailureLog } from '../runtime/snapshot.js';
+import { SnapshotCache } from '../runtime/snapshot-cache.js';
 import { NetnsNetworkingCache } from '../runtime/networking-cache.js';
 import { Lifecycle } from '../runtime/lifecycle.js';
 
@@ -179,7 +180,7 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
   const netnsStats = wiring.netnsStats;
   const metrics = createMetricsRenderer({
     version,
-    snapshot: () => snapshots.get(),
+    assessed: () => snapshots.get(),
     live: () => [
       ...(kube ? [...eventFamilies(kube.events.stats()), ...kubeCacheFamilies(kube.source.cacheStatus())] : []),
       ...(netnsStats ? netnsFamilies(netnsStats()) : []),
@@ -189,18 +190,13 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
     log,
   });
 
-  // Not ready while the host link dump fails or a collector lacks a capability: the agent then
-  // cannot see what it is deployed to see, and the DaemonSet's readiness should say so.
+  // Not ready while the host link dump fails or a collector lacks a capability (the last
+  // snapshot's assessment says so): the agent then cannot see what it is deployed to see, and the
+  // DaemonSet's readiness should say so.
   const readiness = (): Readiness => {
     const last = snapshots.last;
     if (!last) return { ready: false, reasons: ['no snapshot taken yet'] };
-    const reasons: string[] = [];
-    if (kube && !kube.source.synced()) reasons.push('kube API caches not synced yet');
-    for (const c of last.collectors) {
-      if (c.success) continue;
-      if (c.name === COLLECTOR.netlink) reasons.push(`rtnetlink link dump failing: ${c.error ?? ''}`);
-      else if (c.missingCapability) reasons.push(`collector ${c.name} needs ${c.missingCapability}: ${c.error ?? ''}`);
-    }
+    const reasons = [...(kube && !kube.source.synced() ? ['kube API caches not synced yet'] : []), ...last.assessment.blindSpots];
     return { ready: reasons.length === 0, reasons };
   };
 
@@ -211,11 +207,13 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
     if (kube && !(await kube.source.waitForSync(KUBE_SYNC_WAIT_MS))) log.warn({ waitedMs: KUBE_SYNC_WAIT_MS }, 'kube API caches not synced yet; starting anyway');
     // One snapshot before serving: readiness is known from the start, and a missing capability
     // or a broken netlink socket shows in the log (once, by FailureLog) rather than at the first scrape.
-    first = await snapshots.get();
+    first = (await snapshots.get()).snapshot;
 
     // Host-interface readiness between scrapes: link events re-evaluate at once.
     let monitor: ReadinessMonitor | undefined;
-    // The optional Node condition follows each transition, and is re-asserted on a heartbeat.
+    // The optional Node condition follows each transition, and is re-asserted on a heartbeat. It
+    // reads the monitor: the same rule as the snapshot's assessment, on links fresher by the
+    // events since (the assessment's verdict would lag a link change until the next snapshot).
     const condition = kube?.condition;
     const syncCondition = (): void => {
       if (!condition || !monitor) return;
@@ -230,7 +228,7 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
         links: wiring.links,
         linkEvents: new NetlinkLinkEvents({ log }),
         metadata: () => ({ pods: metadata.pods(), networks: metadata.networks() }),
-        sriov: () => snapshots.last?.sriov ?? { pfs: [] },
+        sriov: () => snapshots.last?.snapshot.sriov ?? { pfs: [] },
         events: kube?.events,
         nodeName: config.nodeName ?? hostname(),
         log,
@@ -244,14 +242,15 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
     }
 
     // Pod routes and addresses are read on a timer off the scrape path (scrapes take the last
-    // result); with the kube API, pod and NAD problems then become Events on those objects.
+    // result); the latest snapshot is assessed again with them, and with the kube API its pod and
+    // NAD problems then become Events on those objects: the verdicts the next scrapes serve.
     const reporter = kube ? new ProblemReporter(kube.events, (ns, name) => kube.source.pods().find((p) => p.namespace === ns && p.name === name)?.uid) : undefined;
     const refresh = async (): Promise<void> => {
       const last = snapshots.last;
-      const snapshot = last && Date.now() - last.takenAtMs < REFRESH_SNAPSHOT_MAX_AGE_MS ? last : await snapshots.get();
+      const assessed = last && Date.now() - last.snapshot.takenAtMs < REFRESH_SNAPSHOT_MAX_AGE_MS ? last : await snapshots.get();
       // Only pods with a secondary network have routes to check (about 1 ms of CPU per namespace here).
-      const read = await networking.refresh(snapshot.podNetns.filter((v) => v.pod && v.interfaces.some((i) => !i.isDefault && i.definition)).map((v) => v.netns));
-      reporter?.report(findProblems(snapshot, read));
+      const read = await networking.refresh(assessed.snapshot.podNetns.filter((v) => v.pod && v.interfaces.some((i) => !i.isDefault && i.definition)).map((v) => v.netns));
+      reporter?.report(snapshots.withNetworking(assessed, read).assessment.problems);
     };
     const problemTimer = setInterval(() => void refresh().catch((err: unknown) => log.warn({ err }, 'route refresh or problem check failed')), NETWORKING_REFRESH_MS);
     problemTimer.unref();
@@ -304,6 +303,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       return await runDoctor({
         snapshot: wiring.build,
         networking: (refs) => readNetnsNetworking(command.config.procfsRoot, refs),
+        assess,
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
         write: (text) => process.stdout.write(text),
         output: command.output,

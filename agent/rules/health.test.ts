@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { joinPodNetns } from './attachments.js';
 import { type NetLink } from '../model/domain.js';
 import { EMPTY_SNAPSHOT, type Snapshot } from '../model/snapshot.js';
-import { findProblems, routeFor } from './health.js';
+import { assess } from './assess.js';
+import { routeFor } from './health.js';
 import { type NetnsNetworking } from '../model/problems.js';
 import { readPolicy } from '../multus/parse-nad.js';
 import type { PodInfo } from '../model/pods.js';
@@ -46,6 +47,7 @@ const healthyNet: NetnsNetworking = {
   ],
 };
 
+const findProblems = (s: Snapshot, networking?: ReadonlyMap<number, NetnsNetworking>) => assess(s, networking).problems;
 const codes = (s: Snapshot, net?: NetnsNetworking): string[][] => findProblems(s, net ? new Map([[100, net]]) : undefined).map((p) => [p.code, p.interface]);
 
 describe('findProblems', () => {

@@ -1,11 +1,12 @@
+import { type RouteCheck } from '../model/assessment.js';
 import { type PodInterface, type PodNetnsView } from '../model/attachments.js';
 import type { HostLink, RouteEntry } from '../model/domain.js';
+import { type IpamRangeUsage } from '../model/ipam.js';
 import type { NetworkDefinition } from '../model/pods.js';
+import { type PolicyCheck } from '../model/policy.js';
 import { NetnsNetworking, Problem } from '../model/problems.js';
 import { type Snapshot } from '../model/snapshot.js';
-import { ipamUsage, liveSandboxes } from './ipam.js';
 import { inCidr4, ipv4ToInt, parseCidr4 } from './ipv4.js';
-import { policyChecks } from './policy.js';
 const NO_INTERFACE_HINTS = [
   'Check Multus daemonset running: kubectl get pods -n kube-system | grep multus',
   'Check NetworkAttachmentDefinition exists: kubectl get net-attach-def',
@@ -90,6 +91,33 @@ export function routeMismatch(ifname: string, def: NetworkDefinition | undefined
   return undefined;
 }
 
+/**
+ * The route check of every interface of a known pod whose routes were read and whose network
+ * names destinations, by interface, in snapshot order; `networking` is keyed by netns inode.
+ */
+export function routeChecks(views: readonly PodNetnsView[], networking: ReadonlyMap<number, NetnsNetworking>): Map<PodInterface, RouteCheck> {
+  const out = new Map<PodInterface, RouteCheck>();
+  for (const v of views) {
+    const net = v.pod ? networking.get(v.netns.inode) : undefined;
+    if (!v.pod || !net) continue;
+    for (const i of v.interfaces) {
+      if (i.isDefault || routeDestinations(i.definition).length === 0) continue;
+      out.set(i, { namespace: v.pod.namespace, pod: v.pod.name, interface: i.link.name, network: i.network, networkNamespace: i.networkNamespace, trafficClass: i.trafficClass, mismatch: routeMismatch(i.link.name, i.definition, net.routes) });
+    }
+  }
+  return out;
+}
+
+/** What the problems are made from that other outputs show as well: judged once (assess.ts), read here. */
+export interface JudgedParts {
+  /** Route checks by pod interface ({@link routeChecks}). */
+  readonly routes: ReadonlyMap<PodInterface, RouteCheck>;
+  /** Policy checks with their messages ({@link policyChecks}). */
+  readonly policy: readonly PolicyCheck[];
+  /** host-local range usage ({@link ipamUsage}). */
+  readonly ipam: readonly IpamRangeUsage[];
+}
+
 const IPAM_HINTS = [
   'Check IPAM allocated IP: kubectl exec pod -- ip addr show <interface>',
   'Widen the range (rangeStart/rangeEnd, subnet) in the NAD config, or add a range to its range set',
@@ -104,7 +132,7 @@ const POLICY_HINTS = [
   'Remove the network from the pod\'s k8s.v1.cni.cncf.io/networks annotation, or label the pod for the layer the network is for',
 ];
 
-function interfaceProblems(view: PodNetnsView, i: PodInterface, host: ReadonlyMap<string, HostLink>, net: NetnsNetworking | undefined): Problem[] {
+function interfaceProblems(view: PodNetnsView, i: PodInterface, host: ReadonlyMap<string, HostLink>, net: NetnsNetworking | undefined, routes: JudgedParts['routes']): Problem[] {
   const base = { namespace: view.pod?.namespace ?? '', pod: view.pod?.name ?? '', interface: i.link.name as string, network: i.network };
   const out: Problem[] = [];
   if (i.link.operstate !== 'up' && i.link.operstate !== 'unknown') {
@@ -121,7 +149,7 @@ function interfaceProblems(view: PodNetnsView, i: PodInterface, host: ReadonlyMa
     out.push({ ...base, code: 'mtu-above-master', message: `MTU ${i.link.mtu} of ${i.link.name} is above master ${master.name}'s ${master.mtu}`, hints: NO_CONNECTIVITY_HINTS });
   }
   if (net) {
-    const mismatch = routeMismatch(i.link.name, i.definition, net.routes);
+    const mismatch = routes.get(i)?.mismatch;
     if (mismatch) {
       out.push({ ...base, code: 'route-mismatch', message: `${mismatch.dst} of network ${i.network} is routed via ${mismatch.via}, not ${i.link.name}`, hints: NO_CONNECTIVITY_HINTS });
     }
@@ -136,8 +164,11 @@ function interfaceProblems(view: PodNetnsView, i: PodInterface, host: ReadonlyMa
   return out;
 }
 
-/** Every problem of the snapshot; `networking` is keyed by netns inode. */
-export function findProblems(snapshot: Snapshot, networking: ReadonlyMap<number, NetnsNetworking> = new Map()): Problem[] {
+/**
+ * Every problem of the snapshot; `networking` is keyed by netns inode. Route, policy and IPAM
+ * verdicts come judged (`judged`): the assessment computes them once for every output.
+ */
+export function findProblems(snapshot: Snapshot, networking: ReadonlyMap<number, NetnsNetworking>, judged: JudgedParts): Problem[] {
   const host = new Map<string, HostLink>(snapshot.hostLinks.map((l) => [l.name, l]));
   const out: Problem[] = [];
   for (const pod of snapshot.pods) {
@@ -165,24 +196,21 @@ export function findProblems(snapshot: Snapshot, networking: ReadonlyMap<number,
     }
     for (const i of view.interfaces) {
       if (i.isDefault || (i.network === '' && i.link.name === 'eth0')) continue;
-      out.push(...interfaceProblems(view, i, host, networking.get(view.netns.inode)));
+      out.push(...interfaceProblems(view, i, host, networking.get(view.netns.inode), judged.routes));
     }
   }
-  for (const c of policyChecks(snapshot.podNetns)) {
+  for (const c of judged.policy) {
     if (c.violation) out.push({ code: 'policy-violation', namespace: c.namespace, pod: c.pod, interface: c.interface, network: c.network, message: c.message, hints: POLICY_HINTS });
   }
   // host-local ranges of this node: full, and leases nobody holds; each told on the NADs that use the network.
-  if (snapshot.ipam) {
-    const live = liveSandboxes({ ...snapshot, networking: networking.size > 0 ? networking : snapshot.networking });
-    for (const u of ipamUsage(snapshot.ipam, live, snapshot.takenAtMs)) {
-      for (const nad of u.nads) {
-        const base = { namespace: nad.namespace, pod: '', interface: '', network: nad.name };
-        if (u.capacity > 0 && u.allocated >= u.capacity) {
-          out.push({ ...base, code: 'ipam-exhausted', message: `host-local range ${u.range} of network ${u.network} is full on this node: ${u.allocated} of ${u.capacity} addresses allocated (${u.dir})`, hints: IPAM_HINTS });
-        }
-        if (u.leaked) {
-          out.push({ ...base, code: 'ipam-leaked', message: `${u.leaked} address${u.leaked === 1 ? '' : 'es'} of host-local range ${u.range} of network ${u.network} held by containers that no longer exist on this node (${u.dir})`, hints: LEAK_HINTS });
-        }
+  for (const u of judged.ipam) {
+    for (const nad of u.nads) {
+      const base = { namespace: nad.namespace, pod: '', interface: '', network: nad.name };
+      if (u.capacity > 0 && u.allocated >= u.capacity) {
+        out.push({ ...base, code: 'ipam-exhausted', message: `host-local range ${u.range} of network ${u.network} is full on this node: ${u.allocated} of ${u.capacity} addresses allocated (${u.dir})`, hints: IPAM_HINTS });
+      }
+      if (u.leaked) {
+        out.push({ ...base, code: 'ipam-leaked', message: `${u.leaked} address${u.leaked === 1 ? '' : 'es'} of host-local range ${u.range} of network ${u.network} held by containers that no longer exist on this node (${u.dir})`, hints: LEAK_HINTS });
       }
     }
   }

@@ -5,7 +5,8 @@ import { InterfaceReadiness, RequiredInterface } from '../model/readiness.js';
  * carrier. Pure: evaluated on pods, NADs and host links, whether they come from a snapshot or from
  * a link event between snapshots.
  */
-import type { HostLink, NetLink } from '../model/domain.js';
+import type { CollectorStatus, HostLink, NetLink } from '../model/domain.js';
+import { COLLECTOR } from '../model/collector.js';
 import type { NetworkDefinition, NetworkSelection, NetworkStatusEntry, PodInfo } from '../model/pods.js';
 import { type SriovSnapshot } from '../model/sriov.js';
 const key = (namespace: string, name: string): string => `${namespace}/${name}`;
@@ -82,4 +83,28 @@ export function evaluateReadiness(required: readonly RequiredInterface[], hostLi
     if (link.ready && pf && !(pf.numVfs && pf.numVfs > 0)) return { ...r, ready: false, reason: 'no VFs' };
     return { ...r, ...link };
   });
+}
+
+/**
+ * Readiness of the host interfaces the pods need: the one derivation of it. The assessment of a
+ * snapshot (assess.ts) and the ReadinessMonitor, which re-evaluates between snapshots as link
+ * events arrive, both call this, so /metrics, the Node Events and the Node condition cannot judge
+ * differently the same links.
+ */
+export function hostInterfaceReadiness(pods: readonly PodInfo[], networks: readonly NetworkDefinition[], hostLinks: readonly (NetLink | HostLink)[], sriov: SriovSnapshot = { pfs: [] }): InterfaceReadiness[] {
+  return evaluateReadiness(requiredInterfaces(pods, networks, sriov), hostLinks, sriov);
+}
+
+/**
+ * Why the agent cannot see what it is deployed to see, from its collectors' outcomes: the host
+ * link dump failing, or a collector lacking a capability. /readyz says not ready while any holds.
+ */
+export function blindSpots(collectors: readonly CollectorStatus[]): string[] {
+  const reasons: string[] = [];
+  for (const c of collectors) {
+    if (c.success) continue;
+    if (c.name === COLLECTOR.netlink) reasons.push(`rtnetlink link dump failing: ${c.error ?? ''}`);
+    else if (c.missingCapability) reasons.push(`collector ${c.name} needs ${c.missingCapability}: ${c.error ?? ''}`);
+  }
+  return reasons;
 }

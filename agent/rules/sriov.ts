@@ -1,11 +1,6 @@
 import { PfVfInfo, SriovPf, SriovSnapshot } from '../model/sriov.js';
 import { type PciAddress } from '../model/ids.js';
 
-/** The name a PF is known by in metrics: its netdev, else its PCI address. */
-export function pfLabel(pf: SriovPf): string {
-  return pf.netdev ?? pf.pciAddress;
-}
-
 /**
  * Indexes parsed RTM_NEWLINK VF info by the PCI address of the link's device, keeping per address
  * the message with the most VFs: in switchdev mode every VF representor has the PF's PCI device as

@@ -2,14 +2,17 @@
  * Keeps host-interface readiness current between scrapes: link changes arrive by rtnetlink
  * multicast and the interfaces that pods need are re-evaluated at once; a transition becomes a
  * Node Event (HostInterfaceNotReady / HostInterfaceReady) naming the networks and the pod
- * attachments that depend on the interface. Pod and NAD problems found by the health rules become
- * Events on those objects, once per problem (the recorder dedupes repeats).
+ * attachments that depend on the interface. Readiness is judged by the one rule the snapshot's
+ * assessment also uses (hostInterfaceReadiness); the monitor only judges fresher links, fed by
+ * events, so that a link change reaches a Node Event within a second rather than at the next
+ * snapshot. Pod and NAD problems of the assessment become Events on those objects, once per
+ * problem (the recorder dedupes repeats).
  */
 import type { NetLink } from '../model/domain.js';
 import { type Problem } from '../model/problems.js';
 import type { NetworkDefinition, PodInfo } from '../model/pods.js';
 import type { EventRecorderPort, KubeEvent, LinkChange, LinkEventSource, LinkSource, Logger } from '../model/ports.js';
-import { evaluateReadiness, requiredInterfaces } from '../rules/readiness.js';
+import { hostInterfaceReadiness } from '../rules/readiness.js';
 import { type InterfaceReadiness, type RequiredInterface } from '../model/readiness.js';
 import { type SriovSnapshot } from '../model/sriov.js';
 
@@ -43,7 +46,7 @@ function describe(r: RequiredInterface): string {
 export class ReadinessMonitor {
   readonly #o: ReadinessMonitorOptions;
   readonly #byIndex = new Map<number, NetLink>();
-  #required: RequiredInterface[] = [];
+  #required: readonly RequiredInterface[] = [];
   readonly #state = new Map<string, InterfaceReadiness>();
   #started = false;
 
@@ -94,8 +97,10 @@ export class ReadinessMonitor {
   #evaluate(): void {
     const { pods, networks } = this.#o.metadata();
     const sriov = this.#o.sriov?.() ?? { pfs: [] };
-    this.#required = requiredInterfaces(pods, networks, sriov);
-    const now = evaluateReadiness(this.#required, [...this.#byIndex.values()], sriov);
+    // The same rule as the snapshot's assessment (agent/rules/assess.ts), on the links as the
+    // events left them: between snapshots this is the fresher view, never a different judgment.
+    const now = hostInterfaceReadiness(pods, networks, [...this.#byIndex.values()], sriov);
+    this.#required = now;
     const names = new Set(now.map((r) => r.interface));
     for (const r of now) {
       const before = this.#state.get(r.interface);
@@ -138,7 +143,7 @@ export class ReadinessMonitor {
 }
 
 /** Pod and NAD Event reasons for the health rules' problem codes. */
-const PROBLEM_REASON: Readonly<Record<string, string>> = {
+export const PROBLEM_REASON: Readonly<Record<string, string>> = {
   'attachment-missing': 'NetworkAttachmentMissing',
   'interface-down': 'SecondaryInterfaceDown',
   'annotation-invalid': 'NetworkAnnotationInvalid',

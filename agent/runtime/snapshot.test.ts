@@ -4,7 +4,7 @@ import type { CollectorInputs, CollectorRun, PartName } from '../model/collector
 import { type IfIndex } from '../model/ids.js';
 import { EMPTY_SNAPSHOT, type Snapshot } from '../model/snapshot.js';
 import type { DeviceInfoSource, LinkSource } from '../model/ports.js';
-import { buildSnapshot, checkCollectorOrder, FailureLog, joinHostLinks, SnapshotCache } from './snapshot.js';
+import { buildSnapshot, checkCollectorOrder, FailureLog, joinHostLinks } from './snapshot.js';
 import { snapshotFrom } from '../../test/support/collectors.js';
 import { netLink, recordingLogger } from '../../test/support/links.js';
 import { netnsRef, networkDefinition, pod } from '../../test/support/pods.js';
@@ -96,50 +96,6 @@ describe('buildSnapshot', () => {
     const s = await snapshotFrom({ links: failing, devices: undefined }, { collectorTimeoutMs: 1000, failures: new FailureLog(log) });
     expect(s.hostLinks).toEqual([]);
     expect(s.collectors).toMatchObject([{ name: 'netlink', success: false }]);
-  });
-});
-
-describe('SnapshotCache', () => {
-  const snap = (n: number): Snapshot => ({ ...EMPTY_SNAPSHOT, takenAtMs: n });
-
-  it('shares one build between concurrent callers', async () => {
-    let builds = 0;
-    let release: () => void = () => {};
-    const cache = new SnapshotCache(
-      () =>
-        new Promise<Snapshot>((resolve) => {
-          builds++;
-          release = () => resolve(snap(builds));
-        }),
-      { maxAgeMs: 0 },
-    );
-    const a = cache.get();
-    const b = cache.get();
-    release();
-    expect(await a).toBe(await b);
-    expect(builds).toBe(1);
-  });
-
-  it('reuses a snapshot younger than maxAge and builds anew after', async () => {
-    let now = 0;
-    let builds = 0;
-    const cache = new SnapshotCache(async () => snap(++builds), { maxAgeMs: 1000, now: () => now });
-    const first = await cache.get();
-    now = 999;
-    expect(await cache.get()).toBe(first);
-    now = 1000;
-    expect((await cache.get()).takenAtMs).toBe(2);
-  });
-
-  it('does not keep a failed build', async () => {
-    let fail = true;
-    const cache = new SnapshotCache(async () => {
-      if (fail) throw new Error('boom');
-      return snap(1);
-    }, { maxAgeMs: 1000 });
-    await expect(cache.get()).rejects.toThrow('boom');
-    fail = false;
-    expect((await cache.get()).takenAtMs).toBe(1);
   });
 });
 

@@ -1,18 +1,17 @@
+import { type Assessment } from '../../agent/model/assessment.js';
 import { type PodInterface, type PodNetnsView } from '../../agent/model/attachments.js';
 import type { NetnsRef } from '../../agent/model/domain.js';
 import { type Snapshot } from '../../agent/model/snapshot.js';
-import { findProblems } from '../../agent/rules/health.js';
-import { type NetnsNetworking, type Problem } from '../../agent/model/problems.js';
-import { vfUsers } from '../../agent/rules/attachments.js';
-import { pfLabel } from '../../agent/rules/sriov.js';
-import { ipamUsage, liveSandboxes } from '../../agent/rules/ipam.js';
-import { type IpamRangeUsage } from '../../agent/model/ipam.js';
+import { type NetnsNetworking } from '../../agent/model/problems.js';
 import { netnsLabel } from '../prometheus/pod-families.js';
+import { pfLabel } from '../prometheus/sriov-families.js';
 
 /** What the doctor needs from the wiring. */
 export interface DoctorDeps {
   readonly snapshot: () => Promise<Snapshot>;
   readonly networking: (refs: readonly NetnsRef[]) => Promise<ReadonlyMap<number, NetnsNetworking>>;
+  /** The rules' verdicts on a snapshot with the addresses and routes just read (agent/rules/assess.ts, wired by the app). */
+  readonly assess: (snapshot: Snapshot, networking: ReadonlyMap<number, NetnsNetworking>) => Assessment;
   readonly sleep: (ms: number) => Promise<void>;
   readonly write: (text: string) => void;
   /** Seconds between the two samples; 1 by default. */
@@ -112,8 +111,7 @@ function podRows(views: readonly PodNetnsView[]): string[][] {
 }
 
 /** One row per VF: its PF, configuration, counters and user (sysfs stats where the driver has them, else netlink). */
-function sriovRows(snapshot: Snapshot): string[][] {
-  const users = vfUsers(snapshot);
+function sriovRows(snapshot: Snapshot, users: Assessment['vfUsers']): string[][] {
   const rows = [['PF', 'VF', 'PCI', 'DRIVER', 'MAC', 'VLAN', 'SPOOFCHK', 'TRUST', 'LINK', 'RX BYTES', 'TX BYTES', 'POD', 'INTERFACE', 'NETWORK']];
   for (const pf of snapshot.sriov.pfs) {
     for (const vf of pf.vfs) {
@@ -142,13 +140,9 @@ function sriovRows(snapshot: Snapshot): string[][] {
   return rows;
 }
 
-/** host-local usage per range, judged with the addresses just read. */
-function ipamRows(snapshot: Snapshot, networking: ReadonlyMap<number, NetnsNetworking>): IpamRangeUsage[] {
-  return snapshot.ipam ? ipamUsage(snapshot.ipam, liveSandboxes({ ...snapshot, networking }), snapshot.takenAtMs) : [];
-}
-
-/** Renders the report as text. */
-export function renderDoctor(snapshot: Snapshot, r: ReadonlyMap<string, Rate>, networking: ReadonlyMap<number, NetnsNetworking>, problems: readonly Problem[]): string {
+/** Renders the report as text: the snapshot and its assessment (judged with `networking`, the addresses just read). */
+export function renderDoctor(snapshot: Snapshot, assessment: Assessment, r: ReadonlyMap<string, Rate>, networking: ReadonlyMap<number, NetnsNetworking>): string {
+  const { problems } = assessment;
   const out: string[] = [];
   const withPod = snapshot.podNetns.filter((v) => v.pod);
   const without = snapshot.podNetns.filter((v) => !v.pod);
@@ -163,9 +157,9 @@ export function renderDoctor(snapshot: Snapshot, r: ReadonlyMap<string, Rate>, n
   for (const v of without) if (v.interfaces.length > 0) out.push(podTitle(v), table(interfaceRows(v, r, networking.get(v.netns.inode))), '');
   if (snapshot.sriov.pfs.length > 0) {
     const vfs = snapshot.sriov.pfs.reduce((n, pf) => n + pf.vfs.length, 0);
-    out.push(`SR-IOV: ${snapshot.sriov.pfs.length} PFs, ${vfs} VFs`, table(sriovRows(snapshot)), '');
+    out.push(`SR-IOV: ${snapshot.sriov.pfs.length} PFs, ${vfs} VFs`, table(sriovRows(snapshot, assessment.vfUsers)), '');
   }
-  const ipam = ipamRows(snapshot, networking);
+  const ipam = assessment.ipam;
   if (ipam.length > 0) {
     const rows = [['NETWORK', 'RANGE', 'ALLOCATED', 'CAPACITY', 'LEAKED', 'DIRECTORY']];
     for (const u of ipam) rows.push([u.network, u.range, String(u.allocated), String(u.capacity), u.leaked === undefined ? '-' : String(u.leaked), u.dir]);
@@ -197,7 +191,8 @@ export async function runDoctor(deps: DoctorDeps): Promise<number> {
   await deps.sleep((deps.intervalSeconds ?? 1) * 1000);
   const second = await deps.snapshot();
   const networking = await deps.networking(second.podNetns.map((v) => v.netns));
-  const problems = findProblems(second, networking);
+  const assessment = deps.assess(second, networking);
+  const { problems } = assessment;
   const r = rates(first, second);
   if (deps.output === 'json') {
     deps.write(
@@ -221,7 +216,7 @@ export async function runDoctor(deps: DoctorDeps): Promise<number> {
             })),
             attachments: v.attachments,
           })),
-          ipam: ipamRows(second, networking).map(({ nads: _nads, ...u }) => u),
+          ipam: assessment.ipam.map(({ nads: _nads, ...u }) => u),
           problems,
         },
         null,
@@ -229,7 +224,7 @@ export async function runDoctor(deps: DoctorDeps): Promise<number> {
       )}\n`,
     );
   } else {
-    deps.write(renderDoctor(second, r, networking, problems));
+    deps.write(renderDoctor(second, assessment, r, networking));
   }
   return problems.length > 0 ? 1 : 0;
 }

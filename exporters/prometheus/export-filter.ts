@@ -3,9 +3,9 @@
  * per-pod series, and a per-scrape series limit. Pure; the flags are parsed in cli.ts and the
  * families apply it in exporters/prometheus/.
  */
+import { type Assessment } from '../../agent/model/assessment.js';
 import type { HostLink } from '../../agent/model/domain.js';
 import { type Snapshot } from "../../agent/model/snapshot.js";
-import { requiredInterfaces } from '../../agent/rules/readiness.js';
 
 /** An include/exclude pair of anchored regular expressions; undefined: no constraint. */
 export interface NameFilter {
@@ -69,7 +69,7 @@ export const constrains = (filter: NameFilter): boolean => filter.include !== un
  * two (a VLAN's parent bond, a bond's or bridge's master). veth, tun/tap, vxlan, bridges and the
  * like that nothing names (cali*, lxc*, cni0, flannel.1) are left out.
  */
-export function defaultHostInterfaces(snapshot: Snapshot): Set<string> {
+export function defaultHostInterfaces(snapshot: Snapshot, assessment: Assessment): Set<string> {
   const byName = new Map<string, HostLink>(snapshot.hostLinks.map((l) => [l.name, l]));
   const out = new Set<string>();
   const pfPci = new Set<string>(snapshot.sriov.pfs.map((pf) => pf.pciAddress as string));
@@ -84,7 +84,7 @@ export function defaultHostInterfaces(snapshot: Snapshot): Set<string> {
     const dev = n.master ?? n.device;
     if (dev) named.add(dev);
   }
-  for (const r of requiredInterfaces(snapshot.pods, snapshot.networks, snapshot.sriov)) named.add(r.interface);
+  for (const r of assessment.hostInterfaces) named.add(r.interface);
   for (const v of snapshot.podNetns) for (const i of v.interfaces) if (i.master) named.add(i.master);
   for (const name of named) {
     // Walk down to the devices the named one rests on: vlan -> bond, macvlan master -> bridge.
@@ -98,10 +98,10 @@ export function defaultHostInterfaces(snapshot: Snapshot): Set<string> {
 }
 
 /** The host links whose per-interface series are exported. */
-export function exportedHostLinks(snapshot: Snapshot, filter: ExportFilter): readonly HostLink[] {
+export function exportedHostLinks(snapshot: Snapshot, assessment: Assessment, filter: ExportFilter): readonly HostLink[] {
   if (filter.hostInterface.include) return snapshot.hostLinks.filter((l) => passes(filter.hostInterface, l.name));
   if (filter.hostInterfaces === 'all') return constrains(filter.hostInterface) ? snapshot.hostLinks.filter((l) => passes(filter.hostInterface, l.name)) : snapshot.hostLinks;
-  const keep = defaultHostInterfaces(snapshot);
+  const keep = defaultHostInterfaces(snapshot, assessment);
   return snapshot.hostLinks.filter((l) => keep.has(l.name) && passes(filter.hostInterface, l.name));
 }
 

@@ -1,6 +1,6 @@
 /** The list of every snapshot family, in exposition order. */
+import { type Assessment } from '../../agent/model/assessment.js';
 import { type Snapshot } from '../../agent/model/snapshot.js';
-import { vfUsers } from '../../agent/rules/attachments.js';
 import { EXPORT_ALL, exportedHostLinks, type ExportFilter } from './export-filter.js';
 import { Family } from './family.js';
 import { collectorFamilies, hostFamilies } from './host-families.js';
@@ -12,8 +12,17 @@ import { sriovFamilies } from './sriov-families.js';
 /**
  * Every snapshot-derived family, in a stable order, as the filter asks; `totals` keeps the
  * per-network sums monotonic across snapshots when pod series are aggregated per network.
+ * Formatting only: every verdict (readiness, routes, policy, IPAM, VF users) comes from the
+ * snapshot's assessment (agent/rules/assess.ts), made once per snapshot, not per render.
  */
-export function snapshotFamilies(snapshot: Snapshot, filter: ExportFilter = EXPORT_ALL, totals?: NetworkTotals): Family[] {
-  const hostLinks = filter === EXPORT_ALL ? snapshot.hostLinks : exportedHostLinks(snapshot, filter);
-  return [...hostFamilies(snapshot, hostLinks), ...podFamilies(snapshot, filter, totals), ...attachmentRuleFamilies(snapshot, filter), ...ipamFamilies(snapshot), ...sriovFamilies(snapshot.sriov, vfUsers(snapshot)), ...collectorFamilies(snapshot)];
+export function snapshotFamilies(snapshot: Snapshot, assessment: Assessment, filter: ExportFilter = EXPORT_ALL, totals?: NetworkTotals): Family[] {
+  const hostLinks = filter === EXPORT_ALL ? snapshot.hostLinks : exportedHostLinks(snapshot, assessment, filter);
+  return [
+    ...hostFamilies(snapshot, hostLinks),
+    ...podFamilies(snapshot, assessment, filter, totals),
+    ...attachmentRuleFamilies(assessment, filter),
+    ...ipamFamilies(snapshot, assessment),
+    ...sriovFamilies(snapshot.sriov, assessment.vfUsers),
+    ...collectorFamilies(snapshot),
+  ];
 }

@@ -4,7 +4,9 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { assess } from '../../agent/rules/assess.js';
 import { joinPodNetns } from '../../agent/rules/attachments.js';
+import { type AssessedSnapshot } from '../../agent/model/assessment.js';
 import { type NetnsSample } from '../../agent/model/attachments.js';
 import { type LinkCounters } from '../../agent/model/domain.js';
 import { type IfIndex } from '../../agent/model/ids.js';
@@ -81,10 +83,11 @@ function snapshot(opts: { webCounters?: number; withDns?: boolean; netnsFailed?:
   };
 }
 
+const assessed = (snapshot: Snapshot): AssessedSnapshot => ({ snapshot, assessment: assess(snapshot) });
 const filter = (over: Partial<ExportFilter>): ExportFilter => ({ ...EXPORT_ALL, hostInterfaces: 'default', ...over });
 const re = anchoredRegex;
 const names = (samples: readonly ParsedSample[], metric: string, label: string): string[] => [...new Set(samples.filter((s) => s.name === metric).map((s) => s.labels[label] ?? ''))].sort();
-const render = (f: ExportFilter, s = snapshot(), totals?: NetworkTotals): ParsedSample[] => parseExposition(writeFamilies(snapshotFamilies(s, f, totals)));
+const render = (f: ExportFilter, s = snapshot(), totals?: NetworkTotals): ParsedSample[] => parseExposition(writeFamilies(snapshotFamilies(s, assess(s), f, totals)));
 
 function golden(name: string, text: string): void {
   const url = new URL(`./testdata/${name}`, import.meta.url);
@@ -95,7 +98,7 @@ function golden(name: string, text: string): void {
 describe('host interface filter', () => {
   it('default: physical NICs, NAD masters and what they rest on, masters of pod interfaces; no CNI churn', () => {
     // eth9, the host end of a pod's veth, is no master: churn like cali*.
-    expect([...defaultHostInterfaces(snapshot())].sort()).toEqual(['bond0', 'bond0.100', 'eno1', 'eth1']);
+    expect([...defaultHostInterfaces(snapshot(), assess(snapshot()))].sort()).toEqual(['bond0', 'bond0.100', 'eno1', 'eth1']);
   });
 
   it('all, include (replaces the set), exclude; readiness and required series are never filtered', () => {
@@ -137,7 +140,7 @@ describe('network and namespace filters', () => {
 
   it('golden: default host set, network and namespace filters together', () => {
     const f = filter({ network: { include: undefined, exclude: re('default/data-network') }, namespace: { include: undefined, exclude: re('kube-system') } });
-    const text = writeFamilies(snapshotFamilies(snapshot(), f));
+    const text = writeFamilies(snapshotFamilies(snapshot(), assess(snapshot()), f));
     golden('filters-default.prom', text);
     const complaints = promtoolCheck(text);
     if (complaints !== undefined) expect(complaints).toBe('');
@@ -159,7 +162,7 @@ describe('per-network sums', () => {
     expect(value(s, 'multinet_network_receive_bytes_total', '')).toBe(300);
     expect(value(s, 'multinet_network_interfaces', 'mgmt-network', { state: 'up' })).toBe(1);
     expect(value(s, 'multinet_network_interfaces', 'mgmt-network', { state: 'down' })).toBe(1);
-    golden('filters-per-network.prom', writeFamilies(snapshotFamilies(snapshot(), perNetwork, new NetworkTotals())));
+    golden('filters-per-network.prom', writeFamilies(snapshotFamilies(snapshot(), assess(snapshot()), perNetwork, new NetworkTotals())));
   });
 
   it('stay monotonic when a pod leaves, an interface is recreated, or the netns collector fails', () => {
@@ -184,14 +187,14 @@ describe('per-network sums', () => {
 
 describe('series limit', () => {
   it('counts what is exported; under the limit nothing changes', () => {
-    const families = snapshotFamilies(snapshot(), filter({ hostInterfaces: 'all' }));
+    const families = snapshotFamilies(snapshot(), assess(snapshot()), filter({ hostInterfaces: 'all' }));
     const total = countSeries(families);
     expect(limitSeries(families, total)).toEqual({ families, dropped: 0 });
     expect(limitSeries(families, 0).dropped).toBe(0);
   });
 
   it('keeps host and readiness first and cuts pod interfaces whole, in (namespace, pod, interface) order', () => {
-    const families = snapshotFamilies(snapshot(), filter({ hostInterfaces: 'all' }));
+    const families = snapshotFamilies(snapshot(), assess(snapshot()), filter({ hostInterfaces: 'all' }));
     const total = countSeries(families);
     const podSeries = countSeries(families.filter((f) => f.name.startsWith('multinet_pod_interface_')));
     const perInterface = podSeries / 4;
@@ -209,7 +212,7 @@ describe('series limit', () => {
   });
 
   it('a tiny limit keeps the agent\'s own and readiness series before host interfaces', () => {
-    const families = snapshotFamilies(snapshot(), filter({}));
+    const families = snapshotFamilies(snapshot(), assess(snapshot()), filter({}));
     const s = parseExposition(writeFamilies(limitSeries(families, 6).families));
     expect(s.map((x) => x.name).sort()).toEqual([
       'multinet_host_interface_ready',
@@ -224,11 +227,11 @@ describe('series limit', () => {
   it('in the renderer: multinet_exported_series, _limit_reached, _dropped, one warn and one info', async () => {
     const { log, lines } = recordingLogger();
     let current = snapshot();
-    const limit = countSeries(snapshotFamilies({ ...snapshot(), podNetns: [] }, filter({})));
-    const renderer = createMetricsRenderer({ version: 't', snapshot: async () => current, processMetrics: false, filter: filter({ seriesLimit: limit }), log });
+    const limit = countSeries(snapshotFamilies({ ...snapshot(), podNetns: [] }, assess({ ...snapshot(), podNetns: [] }), filter({})));
+    const renderer = createMetricsRenderer({ version: 't', assessed: async () => ({ snapshot: current, assessment: assess(current) }), processMetrics: false, filter: filter({ seriesLimit: limit }), log });
     const first = parseExposition(await renderer.render());
     const self = (s: readonly ParsedSample[]): number[] => ['multinet_exported_series', 'multinet_series_limit_reached', 'multinet_series_dropped'].map((n) => s.find((x) => x.name === n)?.value ?? NaN);
-    const full = countSeries(snapshotFamilies(current, filter({})));
+    const full = countSeries(snapshotFamilies(current, assess(current), filter({})));
     const [exported, reached, dropped] = self(first);
     expect(reached).toBe(1);
     expect(exported).toBeLessThanOrEqual(limit);
@@ -241,11 +244,11 @@ describe('series limit', () => {
     expect(cleared[1]).toBe(0);
     expect(cleared[2]).toBe(0);
     expect(lines.map((l) => `${l.level} ${l.msg}`)).toEqual(['warn series limit reached; pod series dropped', 'info series back under the limit']);
-    golden('filters-limit.prom', (await createMetricsRenderer({ version: 't', nodeVersion: 'v0', snapshot: async () => snapshot(), processMetrics: false, filter: filter({ seriesLimit: 80 }) }).render()).replace(/^(multinet_scrape_collector_duration_seconds\{[^}]*\}) .*$/gm, '$1 <duration>'));
+    golden('filters-limit.prom', (await createMetricsRenderer({ version: 't', nodeVersion: 'v0', assessed: async () => assessed(snapshot()), processMetrics: false, filter: filter({ seriesLimit: 80 }) }).render()).replace(/^(multinet_scrape_collector_duration_seconds\{[^}]*\}) .*$/gm, '$1 <duration>'));
   });
 
   it('on an empty snapshot: only the self-metrics', async () => {
-    const text = await createMetricsRenderer({ version: 't', nodeVersion: 'v0', snapshot: async () => EMPTY_SNAPSHOT, processMetrics: false, filter: filter({ seriesLimit: 10 }) }).render();
+    const text = await createMetricsRenderer({ version: 't', nodeVersion: 'v0', assessed: async () => assessed(EMPTY_SNAPSHOT), processMetrics: false, filter: filter({ seriesLimit: 10 }) }).render();
     golden('filters-empty.prom', text);
   });
 });

@@ -1,7 +1,7 @@
 import { type PodInterface, type PodNetnsView } from '../../agent/model/attachments.js';
 import type { LinkCounters } from '../../agent/model/domain.js';
+import { COLLECTOR } from '../../agent/model/collector.js';
 import { type Snapshot } from '../../agent/model/snapshot.js';
-import { COLLECTOR } from '../../agent/runtime/snapshot.js';
 import { formatLabels } from './exposition.js';
 import { type Family } from './family.js';
 

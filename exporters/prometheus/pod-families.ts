@@ -1,8 +1,8 @@
+import { type Assessment } from '../../agent/model/assessment.js';
 import { type PodInterface, type PodNetnsView } from '../../agent/model/attachments.js';
 import type { LinkCounters, NetLink, NetnsRef } from '../../agent/model/domain.js';
 import { type Snapshot } from '../../agent/model/snapshot.js';
 import { constrains, EXPORT_ALL, networkPasses, passes, type ExportFilter } from './export-filter.js';
-import { evaluateReadiness, requiredInterfaces } from '../../agent/rules/readiness.js';
 import { formatLabels } from './exposition.js';
 import { columnOf, type Family, type Labels, type Sample } from './family.js';
 import { NetworkTotals } from './network-families.js';
@@ -139,7 +139,7 @@ function attachmentFamilies(snapshot: Snapshot, filter: ExportFilter): Family[] 
 }
 
 /** NAD families and, per host link that pods hang off or NADs name, its attachment count. */
-function networkFamilies(snapshot: Snapshot, filter: ExportFilter): Family[] {
+function networkFamilies(snapshot: Snapshot, assessment: Assessment, filter: ExportFilter): Family[] {
   const nads = filter === EXPORT_ALL ? snapshot.networks : snapshot.networks.filter((n) => networkPasses(filter, n.namespace, n.name, n.trafficClass));
   const info: Sample[] = nads.map((n) => ({
     labels: {
@@ -162,7 +162,7 @@ function networkFamilies(snapshot: Snapshot, filter: ExportFilter): Family[] {
     if (dev && snapshot.hostLinks.some((l) => l.name === dev)) counts.set(dev, 0);
   }
   for (const view of snapshot.podNetns) for (const i of view.interfaces) if (i.master) counts.set(i.master, (counts.get(i.master) ?? 0) + 1);
-  const readiness = evaluateReadiness(requiredInterfaces(snapshot.pods, snapshot.networks, snapshot.sriov), snapshot.hostLinks, snapshot.sriov);
+  const readiness = assessment.hostInterfaces;
   return [
     {
       name: 'multinet_host_interface_required',
@@ -202,8 +202,8 @@ function networkFamilies(snapshot: Snapshot, filter: ExportFilter): Family[] {
  * per-interface series give way to per-network sums kept by `totals` (one is made when absent,
  * which makes the sums only as monotonic as this one snapshot).
  */
-export function podFamilies(snapshot: Snapshot, filter: ExportFilter = EXPORT_ALL, totals?: NetworkTotals): Family[] {
+export function podFamilies(snapshot: Snapshot, assessment: Assessment, filter: ExportFilter = EXPORT_ALL, totals?: NetworkTotals): Family[] {
   const interfaces =
     filter.podSeries === 'per-network' ? (totals ?? new NetworkTotals()).families(snapshot, exportedPodInterfaces(snapshot.podNetns, filter)) : podInterfaceFamilies(snapshot.podNetns, filter);
-  return [...interfaces, ...attachmentFamilies(snapshot, filter), ...networkFamilies(snapshot, filter)];
+  return [...interfaces, ...attachmentFamilies(snapshot, filter), ...networkFamilies(snapshot, assessment, filter)];
 }

@@ -3,6 +3,7 @@
  * written by our own exposition writer (see exposition.ts for why), one body.
  */
 import client, { Registry } from 'prom-client';
+import { type AssessedSnapshot } from '../../agent/model/assessment.js';
 import { type Snapshot } from '../../agent/model/snapshot.js';
 import { EXPORT_ALL, type ExportFilter } from './export-filter.js';
 import type { Logger } from '../../agent/model/ports.js';
@@ -20,8 +21,8 @@ export interface RendererOptions {
   readonly version: string;
   /** The Node.js version for multinet_build_info; process.version by default. */
   readonly nodeVersion?: string;
-  /** Returns the snapshot behind this scrape. */
-  readonly snapshot: () => Promise<Snapshot>;
+  /** Returns the snapshot behind this scrape and its assessment (made once per snapshot, by the snapshot cache). */
+  readonly assessed: () => Promise<AssessedSnapshot>;
   /** Include prom-client's process_* and nodejs_* defaults (default true). */
   readonly processMetrics?: boolean;
   /** Families of the agent's own state (event recorder, kube caches), read at every scrape. */
@@ -76,8 +77,8 @@ export function createMetricsRenderer(opts: RendererOptions): MetricsRenderer {
   let limiting = false;
   // A snapshot served twice (HA scrapers within its reuse window) is rendered once.
   const rendered = new WeakMap<Snapshot, string>();
-  const renderSnapshot = (snapshot: Snapshot): string => {
-    const { families, dropped } = limitSeries(snapshotFamilies(snapshot, filter, totals), filter.seriesLimit);
+  const renderSnapshot = ({ snapshot, assessment }: AssessedSnapshot): string => {
+    const { families, dropped } = limitSeries(snapshotFamilies(snapshot, assessment, filter, totals), filter.seriesLimit);
     const exported = countSeries(families);
     if (dropped > 0 !== limiting) {
       limiting = dropped > 0;
@@ -89,11 +90,11 @@ export function createMetricsRenderer(opts: RendererOptions): MetricsRenderer {
   return {
     contentType: registry.contentType,
     async render() {
-      const [base, snapshot] = await Promise.all([registry.metrics(), opts.snapshot()]);
-      let text = rendered.get(snapshot);
+      const [base, assessed] = await Promise.all([registry.metrics(), opts.assessed()]);
+      let text = rendered.get(assessed.snapshot);
       if (text === undefined) {
-        text = renderSnapshot(snapshot);
-        rendered.set(snapshot, text);
+        text = renderSnapshot(assessed);
+        rendered.set(assessed.snapshot, text);
       }
       const live = opts.live?.() ?? [];
       return live.length > 0 ? `${base}\n${text}\n${writeFamilies(live)}` : `${base}\n${text}`;

@@ -1,8 +1,12 @@
 import { type PciAddress } from '../../agent/model/ids.js';
-import { pfLabel } from '../../agent/rules/sriov.js';
 import { type SriovPf, type SriovSnapshot, type SriovVf, type VfCounters, type VfUser } from '../../agent/model/sriov.js';
 import { formatLabels } from './exposition.js';
 import { columnOf, type Family, type Sample } from './family.js';
+
+/** The name a PF is known by in metrics (and in doctor): its netdev, else its PCI address. */
+export function pfLabel(pf: SriovPf): string {
+  return pf.netdev ?? pf.pciAddress;
+}
 
 /** Mb/s (the unit of IFLA_VF_RATE) to bytes per second. */
 const MBPS = 125_000;

@@ -6,6 +6,7 @@
  * name, type, help and label names. Nothing is typed twice: help text and labels come from the
  * family code, so the catalogue cannot drift from it.
  */
+import { assess } from '../../agent/rules/assess.js';
 import { joinPodNetns } from '../../agent/rules/attachments.js';
 import type { LinkCounters, NetLink } from '../../agent/model/domain.js';
 import type { IfIndex, IfName, PciAddress } from '../../agent/model/ids.js';
@@ -191,12 +192,13 @@ export function familiesOfExposition(text: string): CatalogueFamily[] {
 /** Every multinet_* family the agent can export, by name. */
 export async function metricCatalogue(): Promise<CatalogueFamily[]> {
   const snapshot = fixtureSnapshot();
+  const assessed = { snapshot, assessment: assess(snapshot) };
   const bodies = await Promise.all(
     (['per-pod', 'per-network'] as const).map((podSeries) =>
       createMetricsRenderer({
         version: '0.0.0-docs',
         nodeVersion: 'v0.0.0',
-        snapshot: async () => snapshot,
+        assessed: async () => assessed,
         processMetrics: false,
         live: liveFamilies,
         filter: { ...EXPORT_ALL, podSeries },

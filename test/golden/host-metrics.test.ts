@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { NetLink } from '../../agent/model/domain.js';
+import { assess } from '../../agent/rules/assess.js';
 import { FailureLog } from '../../agent/runtime/snapshot.js';
 import { snapshotFrom } from '../support/collectors.js';
 import { parseLinkMessage } from '../../collectors/netlink/parse-link.js';
@@ -36,7 +37,7 @@ async function render(): Promise<string> {
   const { log } = recordingLogger();
   const devices = new SysfsDeviceSource({ root: SYSFS_FIXTURE, log, fs: fixtureFs });
   const snapshot = await snapshotFrom({ links: { listLinks: async () => links, close: () => {} }, devices }, { collectorTimeoutMs: 5000, failures: new FailureLog(log), now: () => 0 });
-  const text = await createMetricsRenderer({ version: '0.0.0-golden', nodeVersion: 'v0.0.0', snapshot: async () => snapshot, processMetrics: false }).render();
+  const text = await createMetricsRenderer({ version: '0.0.0-golden', nodeVersion: 'v0.0.0', assessed: async () => ({ snapshot, assessment: assess(snapshot) }), processMetrics: false }).render();
   return text.replace(/^(multinet_scrape_collector_duration_seconds\{[^}]*\}) .*$/gm, '$1 <duration>');
 }
 

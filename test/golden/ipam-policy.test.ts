@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { joinPodNetns } from '../../agent/rules/attachments.js';
 import { EMPTY_SNAPSHOT, type Snapshot } from '../../agent/model/snapshot.js';
 import { type NetnsNetworking } from '../../agent/model/problems.js';
+import { assess } from '../../agent/rules/assess.js';
 import { hostLocalNetworks } from '../../agent/rules/ipam.js';
 import { networkDefinitionFromObject } from '../../agent/multus/parse-nad.js';
 import type { NetworkDefinition } from '../../agent/model/pods.js';
@@ -64,7 +65,7 @@ async function render(): Promise<string> {
   const dirs = await new HostLocalIpamSource({ log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined }, waitForDetails: true }).read(nets, AbortSignal.timeout(5000));
   // Grace 0: judged whatever the fixture files' mtimes are after a checkout.
   const snapshot: Snapshot = { ...EMPTY_SNAPSHOT, takenAtMs: Date.now(), hostLinks, podNetns, pods: [db, rogue], networks, networking, ipam: { nets, dirs, leaksJudgeable: true, leakGraceMs: 0 } };
-  return writeFamilies(snapshotFamilies(snapshot).filter((f) => FAMILIES.test(f.name)));
+  return writeFamilies(snapshotFamilies(snapshot, assess(snapshot)).filter((f) => FAMILIES.test(f.name)));
 }
 
 describe('golden IPAM, route and policy families', () => {

@@ -19,6 +19,7 @@ import { parsePfVfInfo } from '../../collectors/netlink/parse-vfinfo.js';
 import { SriovSysfsSource } from '../../collectors/sriov/sriov-sysfs.js';
 import { encodePfMessage } from '../../collectors/sriov/testdata/encode-vfinfo.js';
 import { SRIOV_SYSFS, sriovFixtureFs } from '../../collectors/sriov/testdata/sriov-fixture.js';
+import { assess } from '../../agent/rules/assess.js';
 import { renderDoctor } from '../../exporters/doctor/doctor.js';
 import { createMetricsRenderer } from '../../exporters/prometheus/registry.js';
 import { parseExposition } from '../support/exposition.js';
@@ -82,7 +83,7 @@ describe('an SR-IOV node from fixtures to /metrics and doctor', () => {
       ['sriov', true],
       ['podresources', true],
     ]);
-    const text = await createMetricsRenderer({ version: 'test', snapshot: async () => snapshot, processMetrics: false }).render();
+    const text = await createMetricsRenderer({ version: 'test', assessed: async () => ({ snapshot, assessment: assess(snapshot) }), processMetrics: false }).render();
     const info = parseExposition(text).filter((s) => s.name === 'multinet_sriov_vf_info' && s.labels.pf === 'ens1f0');
     expect(info.map((s) => [s.labels.vf, s.labels.pci_address, s.labels.driver, s.labels.mac, s.labels.vlan, s.labels.spoof_check, s.labels.trust, s.labels.link_state, s.labels.namespace, s.labels.pod])).toEqual([
       ['0', '0000:3b:01.0', 'iavf', '52:54:00:00:01:00', '0', 'on', 'off', 'auto', 'telco', 'cnf-1'],
@@ -98,7 +99,8 @@ describe('an SR-IOV node from fixtures to /metrics and doctor', () => {
       ['3', 500],
     ]);
 
-    const doctor = renderDoctor({ ...EMPTY_SNAPSHOT, ...snapshot }, new Map(), new Map(), []);
+    const node = { ...EMPTY_SNAPSHOT, ...snapshot };
+    const doctor = renderDoctor(node, assess(node, new Map()), new Map(), new Map());
     expect(doctor).toMatch(/SR-IOV: \d+ PFs, \d+ VFs/);
     expect(doctor).toMatch(/ens1f0\s+2\s+0000:3b:01\.2\s+vfio-pci\s+52:54:00:00:01:02\s+-\s+off\s+off\s+disable\s+0\s+0\s+telco\/dpdk-app/);
   });

@@ -19,6 +19,8 @@ import { bridgeToNetns, type NetnsBridge } from '../support/netns-bridge.js';
 import { LAB_POSSIBLE, LAB_STATE_ROOT, labPods, requireLab, scrapeAgent, testLab, TINY_NAD, type LabPodState } from '../support/lab.js';
 import { ip } from '../support/netns.js';
 import { until as untilEvery } from '../support/until.js';
+import { problemKey, problemSeries } from '../support/problem-series.js';
+import { PROBLEM_REASON } from '../../agent/runtime/readiness-monitor.js';
 
 const until = <T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> => untilEvery(what, timeoutMs, probe, 250);
 
@@ -34,9 +36,9 @@ const MANIFESTS = path.join(LAB_DIR, 'manifests');
 
 requireLab('test/integration/lab-ipam.test.ts');
 
-async function doctor(): Promise<{ code: number; out: string }> {
+async function doctor(...flags: string[]): Promise<{ code: number; out: string }> {
   try {
-    const r = await run('ip', ['netns', 'exec', NODE, process.execPath, AGENT_BIN, 'doctor', '--manifests', MANIFESTS, '--log.level=error'], { encoding: 'utf8', maxBuffer: 16 << 20 });
+    const r = await run('ip', ['netns', 'exec', NODE, process.execPath, AGENT_BIN, 'doctor', '--manifests', MANIFESTS, '--log.level=error', ...flags], { encoding: 'utf8', maxBuffer: 16 << 20 });
     return { code: 0, out: r.stdout };
   } catch (err) {
     const e = err as { code?: number; stdout?: string };
@@ -234,4 +236,29 @@ describe.skipIf(!LAB_POSSIBLE)('IPAM, routes and attachment policy on the seed l
     const d = await doctor();
     expect(d.out).toContain('[policy-violation] default/rogue: net2 is attached to network default/storage-network, which allows only pods matching "hexagonal.io/adapter in (database)"');
   }, 90_000);
+
+  it('with the faults above still in place, doctor, /metrics and the Events name the same problems', async () => {
+    const d = await doctor('--output', 'json');
+    expect(d.code).toBe(1);
+    const problems = (JSON.parse(d.out) as { problems: { code: string; namespace: string; pod: string; interface: string; network: string; message: string }[] }).problems;
+    const named = [...new Set(problems.map((p) => problemKey(p.code, p.namespace, p.pod, p.interface, p.network)))].sort();
+    expect(named).toEqual([
+      problemKey('ipam-exhausted', 'default', '', '', 'tiny-network'),
+      problemKey('ipam-leaked', 'default', '', '', 'data-network'),
+      problemKey('ipam-leaked', 'default', '', '', 'storage-network'),
+      problemKey('policy-violation', 'default', 'rogue', 'net2', 'storage-network'),
+    ]);
+    expect([...problemSeries(await scrape())].sort()).toEqual(named);
+    // Every problem has had its Event (reason, object, message). The only others are the route
+    // case's, put back above: /proc names a local address's device by its route, so while the
+    // subnet left by eth0 net3 also had no address in it.
+    const warnings = (server?.events() ?? []).filter((e) => e.type === 'Warning');
+    const told = (p: (typeof problems)[number]): boolean =>
+      warnings.some((e) => {
+        const o = e.involvedObject as { kind?: string; namespace?: string; name?: string };
+        return e.reason === PROBLEM_REASON[p.code] && o.namespace === p.namespace && (p.pod ? o.kind === 'Pod' && o.name === p.pod : o.kind === 'NetworkAttachmentDefinition' && o.name === p.network) && e.message === p.message;
+      });
+    expect(problems.filter((p) => !told(p)).map((p) => p.message)).toEqual([]);
+    expect([...new Set(warnings.map((e) => String(e.reason)))].sort()).toEqual(['IpamAddressesLeaked', 'IpamRangeExhausted', 'NetworkPolicyViolation', 'NetworkRouteMismatch', 'NoAddress']);
+  }, 60_000);
 });

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { type NetnsNetworking } from '../model/problems.js';
+import { EMPTY_SNAPSHOT, type Snapshot } from '../model/snapshot.js';
+import { SnapshotCache } from './snapshot-cache.js';
+
+describe('SnapshotCache', () => {
+  const snap = (n: number): Snapshot => ({ ...EMPTY_SNAPSHOT, takenAtMs: n });
+
+  it('shares one build between concurrent callers', async () => {
+    let builds = 0;
+    let release: () => void = () => {};
+    const cache = new SnapshotCache(
+      () =>
+        new Promise<Snapshot>((resolve) => {
+          builds++;
+          release = () => resolve(snap(builds));
+        }),
+      { maxAgeMs: 0 },
+    );
+    const a = cache.get();
+    const b = cache.get();
+    release();
+    expect(await a).toBe(await b);
+    expect(builds).toBe(1);
+  });
+
+  it('reuses a snapshot younger than maxAge, with the same assessment, and builds anew after', async () => {
+    let now = 0;
+    let builds = 0;
+    const cache = new SnapshotCache(async () => snap(++builds), { maxAgeMs: 1000, now: () => now });
+    const first = await cache.get();
+    now = 999;
+    const again = await cache.get();
+    expect(again).toBe(first);
+    expect(again.assessment).toBe(first.assessment);
+    now = 1000;
+    expect((await cache.get()).snapshot.takenAtMs).toBe(2);
+  });
+
+  it('does not keep a failed build', async () => {
+    let fail = true;
+    const cache = new SnapshotCache(async () => {
+      if (fail) throw new Error('boom');
+      return snap(1);
+    }, { maxAgeMs: 1000 });
+    await expect(cache.get()).rejects.toThrow('boom');
+    fail = false;
+    expect((await cache.get()).snapshot.takenAtMs).toBe(1);
+  });
+
+  it('assesses the snapshot once, as built, and again only with newer addresses and routes', async () => {
+    let now = 0;
+    const failing: Snapshot = { ...snap(1), collectors: [{ name: 'netlink', success: false, durationSeconds: 0, error: 'EPERM' }] };
+    const cache = new SnapshotCache(async () => failing, { maxAgeMs: 1000, now: () => now });
+    const first = await cache.get();
+    expect(first.assessment.blindSpots).toEqual(['rtnetlink link dump failing: EPERM']);
+    expect(cache.last).toBe(first);
+    const networking = new Map<number, NetnsNetworking>();
+    const judged = cache.withNetworking(first, networking);
+    expect(judged.snapshot.networking).toBe(networking);
+    expect(judged.snapshot.takenAtMs).toBe(1);
+    // Kept in place for the rest of the snapshot's age, and not judged again for the same reading.
+    now = 999;
+    expect(await cache.get()).toBe(judged);
+    expect(cache.withNetworking(judged, networking)).toBe(judged);
+    now = 1000;
+    const newer = await cache.get();
+    expect(newer).not.toBe(judged);
+    // Routes read for an older snapshot judge that one, and leave the newer one in the cache.
+    const late = cache.withNetworking(first, new Map());
+    expect(late.snapshot.takenAtMs).toBe(1);
+    expect(cache.last).toBe(newer);
+  });
+});
