@@ -4,21 +4,14 @@
  */
 import { type PciAddress } from './ids.js';
 import { type IpamRangeUsage } from './ipam.js';
-import { type PolicyCheck } from './policy.js';
+import { type PodAttachmentRef, type PolicyCheck } from './policy.js';
 import { type Problem } from './problems.js';
 import { type InterfaceReadiness } from './readiness.js';
 import { type Snapshot } from './snapshot.js';
 import { type VfUser } from './sriov.js';
 
 /** The route check of one pod interface whose network names destinations (its IPv4 subnets, its IPAM routes). */
-export interface RouteCheck {
-  readonly namespace: string;
-  readonly pod: string;
-  readonly interface: string;
-  /** NAD name. */
-  readonly network: string;
-  readonly networkNamespace: string;
-  readonly trafficClass: string;
+export interface RouteCheck extends PodAttachmentRef {
   /** The first destination the pod's routing table sends out of another interface; undefined when all leave by this one. */
   readonly mismatch: { readonly dst: string; readonly via: string } | undefined;
 }

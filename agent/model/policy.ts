@@ -1,5 +1,5 @@
-/** One pod interface on a network that has a policy. */
-export interface PolicyCheck {
+/** A pod interface and the network it is on: what a per-attachment check names. */
+export interface PodAttachmentRef {
   readonly namespace: string;
   readonly pod: string;
   readonly interface: string;
@@ -8,6 +8,10 @@ export interface PolicyCheck {
   readonly networkNamespace: string;
   /** The NAD's traffic class ('' for none). */
   readonly trafficClass: string;
+}
+
+/** One pod interface on a network that has a policy. */
+export interface PolicyCheck extends PodAttachmentRef {
   readonly violation: boolean;
   /** Why it is a violation (or that it is not). */
   readonly message: string;

@@ -8,6 +8,7 @@
  */
 import { assess } from '../../agent/rules/assess.js';
 import { joinPodNetns } from '../../agent/rules/attachments.js';
+import { netLink } from '../../test/support/links.js';
 import type { LinkCounters, NetLink } from '../../agent/model/domain.js';
 import type { IfIndex, IfName, PciAddress } from '../../agent/model/ids.js';
 import { EMPTY_SNAPSHOT, type Snapshot } from '../../agent/model/snapshot.js';
@@ -34,25 +35,10 @@ export interface CatalogueFamily {
 
 const SELF_NSID = 0;
 
+/** A link with every counter at 1 (so that every counter family has a sample). */
 function link(ifindex: number, name: string, over: Partial<NetLink> = {}): NetLink {
   const counters: LinkCounters = { rxBytes: 1n, rxPackets: 1n, rxErrors: 1n, rxDropped: 1n, rxMulticast: 1n, txBytes: 1n, txPackets: 1n, txErrors: 1n, txDropped: 1n };
-  return {
-    kind: '',
-    slaveKind: '',
-    parentIfindex: undefined,
-    parentNetnsid: undefined,
-    masterIfindex: undefined,
-    adminUp: true,
-    operstate: 'up',
-    carrier: true,
-    carrierChanges: 1,
-    mtu: 1500,
-    mac: '02:00:00:00:00:01',
-    counters,
-    ...over,
-    ifindex: ifindex as IfIndex,
-    name: name as IfName,
-  };
+  return netLink({ mac: '02:00:00:00:00:01', counters, ...over, ifindex, name });
 }
 
 function parsed<T>(p: { ok: true; value: T } | { ok: false; error: string }): T {
