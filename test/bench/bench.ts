@@ -29,7 +29,7 @@ const SCRAPE_GAP_MS = 1100;
 const WARMUPS = 2;
 const DUMP_RUNS = 20;
 
-const AGENT_BIN = fileURLToPath(new URL('../../agent/bin.js', import.meta.url));
+const AGENT_BIN = fileURLToPath(new URL('../../agent/app/bin.js', import.meta.url));
 const MEASURE_JS = fileURLToPath(new URL('./measure.js', import.meta.url));
 
 const children = new ChildProcesses();
