@@ -1,3 +1,8 @@
+/**
+ * Domain types of the agent core: links, devices, addresses, routes, namespaces, collector
+ * outcomes. Plain readonly data: no I/O, no adapter libraries. Counters are bigint until the
+ * exporter; a value the kernel does not expose is `undefined`.
+ */
 import { IfIndex, IfName, NetnsId, PciAddress, type PodUid } from './ids.js';
 import { type PfVfInfo } from './sriov.js';
 

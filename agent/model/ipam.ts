@@ -1,3 +1,5 @@
+/** host-local IPAM lease state and its usage (computed by agent/rules/ipam.ts). Types and the default directory. */
+
 /** host-local's default data directory; a NAD's `ipam.dataDir` overrides it. */
 export const DEFAULT_IPAM_DIR = '/var/lib/cni/networks';
 

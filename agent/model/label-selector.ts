@@ -1,3 +1,5 @@
+/** A parsed Kubernetes label selector (parsed and matched by agent/rules/label-selector.ts). Types only. */
+
 /** One requirement of a selector. */
 export type Requirement =
   | { readonly key: string; readonly op: 'exists' | '!exists' }

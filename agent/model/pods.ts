@@ -1,3 +1,8 @@
+/**
+ * Domain types for pods, their Multus network annotations and NetworkAttachmentDefinitions, and
+ * the pod-metadata port. Plain readonly data, filled by the pod-metadata adapters (manifest files,
+ * the kube API).
+ */
 import { PodUid, type PciAddress } from './ids.js';
 import { type LabelSelector } from './label-selector.js';
 /** The result of parsing input the agent does not control: a value, or why it is unusable. */

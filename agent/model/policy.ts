@@ -1,3 +1,5 @@
+/** NAD attachment-policy checks (agent/rules/policy.ts). Types only. */
+
 /** A pod interface and the network it is on: what a per-attachment check names. */
 export interface PodAttachmentRef {
   readonly namespace: string;

@@ -1,3 +1,5 @@
+/** Host interfaces the node needs for its pods' networks, and their readiness (agent/rules/readiness.ts). Types only. */
+
 /** One host interface this node needs, and for what. */
 export interface RequiredInterface {
   readonly interface: string;

@@ -1,3 +1,4 @@
+/** The snapshot: everything one scrape, doctor run or readiness tick sees. Types only. */
 import { type PodNetnsView } from './attachments.js';
 import { type NetnsNetworking } from './problems.js';
 import { type IpamSnapshot } from './ipam.js';

@@ -1,3 +1,11 @@
+/**
+ * The pod annotation `k8s.v1.cni.cncf.io/network-status` that Multus writes after attaching
+ * networks (and its legacy twin `networks-status`, which Multus still writes with the same
+ * value): a JSON list of the net-attach-def client's `NetworkStatus`
+ * (network-attachment-definition-client `pkg/apis/k8s.cni.cncf.io/v1/types.go`, v1.7), the
+ * status annotation of the NPWG "Kubernetes Network Custom Resource Definition De-facto
+ * Standard" v1.2, with `device-info` as the NPWG Device Information Specification 1.1 defines it.
+ */
 import { type PciAddress } from '../model/ids.js';
 import type { NetworkStatusEntry, Parsed, PodInfo } from '../model/pods.js';
 import { FieldReader, goField, isJsonObject, parseJson, type JsonObject } from './go-json.js';

@@ -1,9 +1,9 @@
-import { ExpectedAttachment, JoinSource, NetnsSample, PodInterface, PodNetnsView } from '../model/attachments.js';
 /**
  * The join: which pod each network namespace belongs to, which network (NAD) each of its
  * interfaces belongs to, which host link it hangs off, and which requested attachments are
  * missing. Pure functions of what the collectors and the pod-metadata port saw.
  */
+import { ExpectedAttachment, JoinSource, NetnsSample, PodInterface, PodNetnsView } from '../model/attachments.js';
 import type { HostLink, NetLink } from '../model/domain.js';
 import { type PciAddress } from '../model/ids.js';
 import type { NetworkDefinition, NetworkSelection, NetworkStatusEntry, PodInfo } from '../model/pods.js';

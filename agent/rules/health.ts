@@ -1,3 +1,8 @@
+/**
+ * Health rules: what is wrong with the secondary networks of the pods on this node, in the words
+ * of the user's troubleshooting list (pod has no additional interface; no connectivity). Pure:
+ * evaluated on a snapshot plus, for namespaces with a process, their addresses and routes.
+ */
 import { type RouteCheck } from '../model/assessment.js';
 import { type PodInterface, type PodNetnsView } from '../model/attachments.js';
 import type { HostLink, RouteEntry } from '../model/domain.js';

@@ -1,3 +1,13 @@
+/**
+ * host-local IPAM on this node: which lease directories to read, each range's capacity as
+ * host-local computes it, and per range the addresses allocated and leaked. Pure; the directory
+ * reader is a port (`IpamStateSource`, agent/model/ipam.ts).
+ *
+ * Capacity follows containernetworking/plugins `plugins/ipam/host-local/backend/allocator`
+ * (`range.go` Canonicalize, `allocator.go` RangeIter): rangeStart defaults to the subnet's
+ * network address + 1, rangeEnd to its last address (less the IPv4 broadcast), the gateway
+ * (default network + 1) is skipped; a subnet with fewer than 2 host bits is refused.
+ */
 import { CanonicalRange, HostLocalNetwork, IpamRangeUsage, IpamSnapshot, LiveSandboxes } from '../model/ipam.js';
 import type { IpamRange, NetworkDefinition } from '../model/pods.js';
 import { type Snapshot } from '../model/snapshot.js';

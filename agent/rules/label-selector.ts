@@ -1,10 +1,10 @@
-import { LabelSelector, Requirement } from '../model/label-selector.js';
 /**
  * Kubernetes label selectors in their string form, as apimachinery `pkg/labels` `Parse` reads
  * them: comma-separated requirements that must all hold — `key`, `!key`, `key=value`,
  * `key==value`, `key!=value`, `key in (a,b)`, `key notin (a,b)`, `key>N`, `key<N`. Keys are
  * qualified names (`[prefix/]name`), values label values. Pure.
  */
+import { LabelSelector, Requirement } from '../model/label-selector.js';
 import type { Parsed } from '../model/pods.js';
 type Token =
   | { readonly t: 'id'; readonly v: string }

@@ -1,3 +1,9 @@
+/**
+ * Attachment policy: a NAD's `multinet.io/allowed-pods` label selector says which pods may
+ * attach to its network. The agent audits (it does not stop the CNI ADD): every interface of a
+ * pod on a network with a policy is checked against the pod's labels. A policy that does not
+ * parse allows nobody. Pure.
+ */
 import { type PodNetnsView } from '../model/attachments.js';
 import { PolicyCheck } from '../model/policy.js';
 import { selectorMatches } from './label-selector.js';

@@ -1,10 +1,10 @@
-import { InterfaceReadiness, RequiredInterface } from '../model/readiness.js';
 /**
  * Host-interface readiness: which host interfaces this node needs for the networks its pods use
  * (macvlan/ipvlan masters, host-device devices), and whether each is ready — exists, admin up,
  * carrier. Pure: evaluated on pods, NADs and host links, whether they come from a snapshot or from
  * a link event between snapshots.
  */
+import { InterfaceReadiness, RequiredInterface } from '../model/readiness.js';
 import type { CollectorStatus, HostLink, NetLink } from '../model/domain.js';
 import { COLLECTOR } from '../model/collector.js';
 import type { NetworkDefinition, NetworkSelection, NetworkStatusEntry, PodInfo } from '../model/pods.js';

@@ -1,3 +1,7 @@
+/**
+ * SR-IOV joins: the PFs' rtnetlink VF info indexed by PCI address and joined to the sysfs
+ * topology (types in agent/model/sriov.ts). Pure.
+ */
 import { PfVfInfo, SriovPf, SriovSnapshot } from '../model/sriov.js';
 import { type PciAddress } from '../model/ids.js';
 

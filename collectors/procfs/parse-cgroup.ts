@@ -1,3 +1,12 @@
+/**
+ * Pod UID and container ID from a process's `/proc/<pid>/cgroup`, for the layouts the kubelet
+ * and the runtimes create:
+ * - cgroupfs driver, v1 or v2: `/kubepods/besteffort/pod<uid>/<container-id>` (Guaranteed pods
+ *   have no QoS level: `/kubepods/pod<uid>/<id>`);
+ * - systemd driver: `/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod<uid with
+ *   underscores>.slice/cri-containerd-<id>.scope` (CRI-O: `crio-<id>.scope`, Docker:
+ *   `docker-<id>.scope`).
+ */
 import { type PodUid } from '../../agent/model/ids.js';
 
 /** What a cgroup path says about the pod and container of a process. */

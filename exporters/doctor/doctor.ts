@@ -1,3 +1,8 @@
+/**
+ * `multinet-agent doctor`: what the agent sees on this node, as a table per pod, then the
+ * problems found, in the words of the troubleshooting list. Two snapshots a second apart give
+ * the rates.
+ */
 import { type Assessment } from '../../agent/model/assessment.js';
 import { type PodInterface, type PodNetnsView } from '../../agent/model/attachments.js';
 import type { NetnsRef } from '../../agent/model/domain.js';

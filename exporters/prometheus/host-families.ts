@@ -1,8 +1,8 @@
-import { Family, columnOf } from './family.js';
 /**
  * Metric families as a pure function of a snapshot (kube-state-metrics style): no state, no
  * increments. Kernel counters are copied as the kernel reports them.
  */
+import { Family, columnOf } from './family.js';
 import type { HostLink, LinkCounters } from '../../agent/model/domain.js';
 import { type Snapshot } from '../../agent/model/snapshot.js';
 import { formatLabels } from './exposition.js';

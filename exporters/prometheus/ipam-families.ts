@@ -1,3 +1,9 @@
+/**
+ * host-local IPAM usage, per-attachment route checks and attachment-policy audits: formatters of
+ * the snapshot's assessment (agent/rules/assess.ts judges them). A value the agent cannot know is no sample, never a made-up 0: no leak figure
+ * while the node's sandboxes are not all in view, no route check for a namespace whose routes
+ * have not been read (no process inside, or before the first refresh).
+ */
 import { type Assessment } from '../../agent/model/assessment.js';
 import { type Snapshot } from '../../agent/model/snapshot.js';
 import { EXPORT_ALL, networkPasses, passes, type ExportFilter } from './export-filter.js';

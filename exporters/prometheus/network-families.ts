@@ -1,3 +1,11 @@
+/**
+ * Per-network sums of this node's pod interfaces (`--pod.series=per-network`): a handful of
+ * series per network instead of fourteen per pod interface. A plain sum would fall when a pod
+ * leaves (its counters leave with it) and rate() would read that as a counter reset; so each
+ * network keeps what its departed interfaces had counted, and its sum only grows. Memory: the
+ * live interfaces of the last snapshot plus one vector per network; a network's carry-over is
+ * forgotten once it has no interface on the node and no NAD defines it.
+ */
 import { type PodInterface, type PodNetnsView } from '../../agent/model/attachments.js';
 import type { LinkCounters } from '../../agent/model/domain.js';
 import { COLLECTOR } from '../../agent/model/collector.js';

@@ -1,3 +1,9 @@
+/**
+ * Pod secondary-interface, attachment-health and NAD families, a pure function of a snapshot and
+ * its assessment. Per-interface series carry {namespace, pod, interface, network}; a namespace the agent cannot
+ * tie to a pod is exported with empty pod labels and its `netns` name, so that two such
+ * namespaces with an `eth0` each stay apart (`netns` is '' for a known pod).
+ */
 import { type Assessment } from '../../agent/model/assessment.js';
 import { type PodInterface, type PodNetnsView } from '../../agent/model/attachments.js';
 import type { LinkCounters, NetLink, NetnsRef } from '../../agent/model/domain.js';

@@ -1,3 +1,11 @@
+/**
+ * The per-scrape series limit (`--metrics.series-limit`): when the snapshot families hold more
+ * series than the limit, what fits is exported in a fixed priority — the agent's own state and
+ * host readiness first, then host interfaces and NADs, SR-IOV PFs, VFs, pod attachment health,
+ * and pod interfaces last, in their stable (namespace, pod, interface) order — and the rest is
+ * dropped whole: an interface keeps all its series or none. Counting is one pass over the
+ * families; cutting happens only when the limit is hit.
+ */
 import { type Family } from './family.js';
 
 /** Series of one family. */

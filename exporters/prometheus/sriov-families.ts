@@ -1,3 +1,11 @@
+/**
+ * SR-IOV families as a pure function of the SR-IOV snapshot and of who uses each VF. Counters are
+ * copied as the PF driver reports them, per counter: from its per-VF sysfs stats where it has them,
+ * else from the PF's rtnetlink VF info (IFLA_VF_STATS, which also covers vfio/DPDK-bound VFs).
+ * sysfs comes first because rtnl_fill_vfinfo() sends IFLA_VF_STATS zeroed for a driver without
+ * ndo_get_vf_stats. Error counters exist only in some drivers' sysfs stats. A counter no source
+ * exposes has no series.
+ */
 import { type PciAddress } from '../../agent/model/ids.js';
 import { type SriovPf, type SriovSnapshot, type SriovVf, type VfCounters, type VfUser } from '../../agent/model/sriov.js';
 import { formatLabels } from './exposition.js';
