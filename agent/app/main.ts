@@ -200,14 +200,14 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
     return { ready: reasons.length === 0, reasons };
   };
 
-  let first: Snapshot;
-  let server: RunningServer;
-  try {
+  // Start-up that fails from here on (the first snapshot, the link-event socket, a port already
+  // taken) undoes what was started, as the wiring above does.
+  const { first, server } = await life.starting(async () => {
     // The first snapshot should know the pods: wait (boundedly) for the kube caches first.
     if (kube && !(await kube.source.waitForSync(KUBE_SYNC_WAIT_MS))) log.warn({ waitedMs: KUBE_SYNC_WAIT_MS }, 'kube API caches not synced yet; starting anyway');
     // One snapshot before serving: readiness is known from the start, and a missing capability
     // or a broken netlink socket shows in the log (once, by FailureLog) rather than at the first scrape.
-    first = (await snapshots.get()).snapshot;
+    const first = (await snapshots.get()).snapshot;
 
     // Host-interface readiness between scrapes: link events re-evaluate at once.
     let monitor: ReadinessMonitor | undefined;
@@ -257,7 +257,7 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
     life.defer(() => clearInterval(problemTimer));
     await refresh().catch((err: unknown) => log.warn({ err }, 'route refresh or problem check failed'));
 
-    server = await startHttpServer({
+    const server = await startHttpServer({
       host: config.listenHost,
       port: config.listenPort,
       metrics,
@@ -267,10 +267,8 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
       ...(web.tls ? { tls: web.tls } : {}),
       ...(web.auth ? { auth: web.auth } : {}),
     });
-  } catch (err) {
-    await life.close();
-    throw err;
-  }
+    return { first, server };
+  });
   life.defer(() => server.close());
   log.info({ address: server.address, version, links: first.hostLinks.length, tls: web.tls !== undefined, auth: config.webAuth }, 'listening');
   return {

@@ -8,8 +8,8 @@ import { type PodNetnsView } from '../model/attachments.js';
 import { PolicyCheck } from '../model/policy.js';
 import { selectorMatches } from './label-selector.js';
 
-/** Every attachment of a known pod to a network whose NAD declares a policy; `messages: false` leaves them '' (scrapes need only the verdict). */
-export function policyChecks(views: readonly PodNetnsView[], messages = true): PolicyCheck[] {
+/** Every attachment of a known pod to a network whose NAD declares a policy, with the verdict and why. */
+export function policyChecks(views: readonly PodNetnsView[]): PolicyCheck[] {
   const out: PolicyCheck[] = [];
   for (const v of views) {
     if (!v.pod) continue;
@@ -18,9 +18,7 @@ export function policyChecks(views: readonly PodNetnsView[], messages = true): P
       if (!policy || i.isDefault) continue;
       const base = { namespace: v.pod.namespace, pod: v.pod.name, interface: i.link.name as string, network: i.network, networkNamespace: i.networkNamespace, trafficClass: i.trafficClass };
       const nad = `${i.networkNamespace}/${i.network}`;
-      if (!messages) {
-        out.push({ ...base, violation: !policy.selector || !selectorMatches(policy.selector, v.pod.labels), message: '' });
-      } else if (!policy.selector) {
+      if (!policy.selector) {
         out.push({ ...base, violation: true, message: `${i.link.name} is attached to network ${nad}, whose multinet.io/allowed-pods does not parse: no pod may attach` });
       } else if (!selectorMatches(policy.selector, v.pod.labels)) {
         const labels = Object.entries(v.pod.labels).map(([k, val]) => `${k}=${val}`).join(',') || 'none';

@@ -17,13 +17,10 @@ import { joinPodNetns } from '../rules/attachments.js';
 import { AgentError, CapabilityError } from '../model/errors.js';
 import type { PodMetadataSource } from '../model/pods.js';
 import type { Logger } from '../model/ports.js';
-import { COLLECTOR, type CollectorInputs, type CollectorRun, type PartName, type SnapshotParts } from '../model/collector.js';
+import { type CollectorInputs, type CollectorRun, type PartName, type SnapshotParts } from '../model/collector.js';
 import { indexPfVfInfo, joinVfNetlinkInfo } from '../rules/sriov.js';
 import { type NetnsNetworking } from '../model/problems.js';
 import { type IpamSnapshot } from '../model/ipam.js';
-
-/** The collector names (`multinet_scrape_collector_*{collector}`), defined with the collector port in agent/model. */
-export { COLLECTOR };
 
 /** What a snapshot reads besides its collectors. */
 export interface SnapshotContext {
