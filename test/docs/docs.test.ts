@@ -32,8 +32,8 @@ describe('docs/metrics.md lists every family the agent exports', () => {
   const documented = readFileSync(path.join(ROOT, GENERATED.metrics), 'utf8');
   const inDoc = (name: string): boolean => documented.includes(`| \`${name}\` |`);
 
-  // Real /metrics bodies: the golden files of test/golden, the SR-IOV and filter suites.
-  const bodies = [...files('test/golden', '.prom'), ...files('collectors', '.prom'), ...files('exporters', '.prom')];
+  // Real /metrics bodies: the built agent's end-to-end golden, the golden files of test/golden, the SR-IOV and filter suites.
+  const bodies = [...files('test/e2e', '.prom'), ...files('test/golden', '.prom'), ...files('collectors', '.prom'), ...files('exporters', '.prom')];
 
   it('has golden bodies to read', () => {
     expect(bodies.length).toBeGreaterThanOrEqual(4);
