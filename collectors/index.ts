@@ -298,13 +298,6 @@ export function collectorRun<P extends PartName>(entry: CollectorEntry<P>, colle
   return { ...collect, name: entry.name, fills: entry.fills, dependsOn: entry.dependsOn } as unknown as CollectorRun;
 }
 
-/** The registry entry of `name`. */
-export function collectorEntry(name: CollectorName): AnyEntry {
-  const e = COLLECTORS.find((c) => c.name === name);
-  if (!e) throw new Error(`no collector ${name} in the registry`);
-  return e;
-}
-
 /** Creates the collectors the configuration turns on, in registry order (start-up stops at the first that throws; what was started is released by the caller's undo stack). */
 export async function createCollectors(config: CollectorConfig, ctx: CollectorContext): Promise<{ readonly runs: readonly CollectorRun[] } & Partial<Exposed>> {
   const runs: CollectorRun[] = [];
