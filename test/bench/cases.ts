@@ -10,6 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { BindMounts } from './bind-mounts.js';
+import type { ReadinessFlapConfig } from './protocol.js';
 import { benchNetnsName, type NetnsRegistry } from './netns.js';
 
 /** What a case's setup and teardown are given. */
@@ -44,6 +45,16 @@ export interface PreparedCase {
   readonly pods: number;
   /** The interfaces each pod namespace holds besides lo: the agent must export pods × this many pod interfaces. */
   readonly podInterfaceNames: readonly string[];
+  /** Interfaces each pod has besides lo and `podInterfaceNames` that the agent exports too (eth0 of the cluster network); default 0. */
+  readonly otherPodInterfaces?: number;
+  /** Whether the agent knows the pods (Pods and NADs given): then every pod interface must carry its pod's name. */
+  readonly podsKnown?: boolean;
+  /** Processes measure.js starts, one per pod: in the pod's namespace and kubepods cgroup, where the agent's /proc scan sees them. */
+  readonly podProcesses?: readonly { readonly netnsFile: string; readonly cgroup: string }[];
+  /** The cgroup v1 controller whose hierarchy `podProcesses[].cgroup` is relative to. */
+  readonly cgroupController?: string;
+  /** Readiness flaps measure.js makes against the agent (cases with a kube API). */
+  readonly readinessFlap?: ReadinessFlapConfig;
   /** Flags the agent gets beyond its listen address and log level. */
   readonly agentArgs: readonly string[];
   /** One line saying what was built. */
@@ -60,6 +71,8 @@ export interface CaseTargets {
   readonly maxRatio?: number;
   /** The agent's median full scrape, milliseconds, at most. */
   readonly maxMedianMs?: number;
+  /** median(agent) / the kernel floor (the raw dumps of every namespace, timed in the same run), at most. */
+  readonly maxFloorRatio?: number;
   /** The agent's VmRSS after the timed scrapes, MB (10^6 bytes), at most. */
   readonly maxRssMB: number;
   /** The agent's CPU, percent of one core, at most, when scraped every `scrapeIntervalS` seconds. */
