@@ -232,7 +232,11 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
         events: kube?.events,
         nodeName: config.nodeName ?? hostname(),
         log,
-        onTransition: () => syncCondition(),
+        // A scrape right after a transition shows it, rather than a snapshot taken before it.
+        onTransition: () => {
+          snapshots.invalidate();
+          syncCondition();
+        },
       });
       const started = monitor;
       life.defer(() => started.stop());
