@@ -92,7 +92,7 @@ describe('parseBenchArgs', () => {
   it('says the default sizes in --help', () => {
     const text = benchUsage(cases, { links: 750, pods: 250, podNetworks: 3 });
     expect(text).toContain('--links N              Macvlan links of the macvlan case (default 750).');
-    expect(text).toContain('--pods N               Pod namespaces of the pods case, 3 macvlans each (default 250).');
+    expect(text).toContain('--pods N               Pods of the pods, cni and cni-kube cases, 3 macvlans each (default 250).');
   });
 
   it('names the bad flag', () => {

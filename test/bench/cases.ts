@@ -17,7 +17,7 @@ import { benchNetnsName, type NetnsRegistry } from './netns.js';
 export interface CaseContext {
   /** Macvlan links of the macvlan case (`--links`, default {@link DEFAULT_LINKS}). */
   readonly links: number;
-  /** Pod namespaces of the pods case (`--pods`, default {@link DEFAULT_PODS}). */
+  /** Pods of the pods, cni and cni-kube cases (`--pods`, default {@link DEFAULT_PODS}). */
   readonly pods: number;
   /** Where the case registers the namespaces it creates; they are removed even if setup fails. */
   readonly netns: NetnsRegistry;
