@@ -111,39 +111,70 @@ function collectorMedians(all: readonly ExpositionStats[]): Record<string, numbe
 
 const ticksToMs = (ticks: number): number => (ticks * 1000) / TICKS_PER_SECOND;
 
-/** Warm-up and timed scrapes of a serving exporter, each after `gapMs` of quiet; CPU time read across the timed ones. */
+/**
+ * Warm-up, then timed scrapes of a serving exporter, each after `gapMs` of quiet, plain and
+ * `Accept-Encoding: gzip` alternating so that both meet the same conditions (load, JIT warmth,
+ * heap size); the CPU time from the start of one scrape's pause to the next's is its cost.
+ */
 async function timedScrapes(
   spec: ExporterSpec,
   config: MeasureConfig,
   agent: http.Agent,
   pid: number,
-): Promise<Omit<ExporterFigures, 'rssBytes' | 'peakRssBytes' | 'command' | 'cachedScrapes' | 'cpu' | 'gzip'> & { scrapesCpuMs: number }> {
+): Promise<Omit<ExporterFigures, 'rssBytes' | 'peakRssBytes' | 'command' | 'cachedScrapes' | 'cpu'> & { scrapesCpuMs: number }> {
   let previousKey = '';
   for (let i = 0; i < config.warmups; i++) {
     await sleep(config.gapMs);
     previousKey = durationsKey(expositionStats((await scrape(spec.metricsUrl, agent)).body, spec.linkLabel, spec.collectorDurationMetric));
   }
   const times: number[] = [];
+  const gzipTimes: number[] = [];
   const stats: ExpositionStats[] = [];
   const podInterfaces: PodInterfaceCount[] = [];
   const names = new Set(config.podInterfaceNames);
   let fresh = 0;
   let bytes = 0;
-  const ticksBefore = await cpuTicks(pid);
-  for (let i = 0; i < config.scrapes; i++) {
+  let gzipBytes = 0;
+  let gzipPlainBytes = 0;
+  let compressed = 0;
+  let plainTicks = 0;
+  let gzipTicks = 0;
+  let ticks = await cpuTicks(pid);
+  for (let i = 0; i < 2 * config.scrapes; i++) {
+    const gzip = i % 2 === 1;
     await sleep(config.gapMs);
-    const s = await scrape(spec.metricsUrl, agent);
-    times.push(s.ms);
-    bytes = s.bytes;
+    const s = await scrape(spec.metricsUrl, agent, 30_000, gzip);
+    const now = await cpuTicks(pid);
+    // The pause before this scrape and the scrape: the same pause for both kinds.
+    if (gzip) gzipTicks += now - ticks;
+    else plainTicks += now - ticks;
+    ticks = now;
     const st = expositionStats(s.body, spec.linkLabel, spec.collectorDurationMetric);
-    stats.push(st);
-    if (spec.podInterfaceMetric !== undefined) podInterfaces.push(countSamples(s.body, spec.podInterfaceMetric, spec.linkLabel, names));
     const key = durationsKey(st);
-    if (key !== previousKey) fresh++;
+    if (gzip) {
+      gzipTimes.push(s.ms);
+      gzipBytes = s.bytes;
+      gzipPlainBytes = Buffer.byteLength(s.body);
+      if (s.gzipped) compressed++;
+    } else {
+      times.push(s.ms);
+      bytes = s.bytes;
+      stats.push(st);
+      if (spec.podInterfaceMetric !== undefined) podInterfaces.push(countSamples(s.body, spec.podInterfaceMetric, spec.linkLabel, names));
+      if (key !== previousKey) fresh++;
+    }
     previousKey = key;
   }
-  const scrapesCpuMs = ticksToMs((await cpuTicks(pid)) - ticksBefore);
   const last = stats[stats.length - 1] as ExpositionStats;
+  const gzip: GzipFigures = {
+    scrapes: gzipTimes.length,
+    medianMs: median(gzipTimes),
+    p95Ms: percentile(gzipTimes, 95),
+    bytes: gzipBytes,
+    plainBytes: gzipPlainBytes,
+    cpuMsPerScrape: ticksToMs(gzipTicks) / gzipTimes.length,
+    compressed,
+  };
   return {
     id: spec.id,
     name: spec.name,
@@ -154,10 +185,11 @@ async function timedScrapes(
     p95Ms: percentile(times, 95),
     series: last.series,
     bytes,
+    gzip,
     freshScrapes: fresh,
     collectorMedianMs: collectorMedians(stats),
     podInterfaces,
-    scrapesCpuMs,
+    scrapesCpuMs: ticksToMs(plainTicks),
   };
 }
 
@@ -186,25 +218,6 @@ async function cachedScrapes(spec: ExporterSpec, config: MeasureConfig, agent: h
     if (cachedKey === freshKey) hits++;
   }
   return { runs: times.length, medianMs: median(times), p95Ms: percentile(times, 95), hits };
-}
-
-/** Fresh scrapes asking for gzip, `gapMs` apart, with the CPU time they cost. */
-async function gzipScrapes(spec: ExporterSpec, config: MeasureConfig, agent: http.Agent, pid: number): Promise<GzipFigures> {
-  const times: number[] = [];
-  let bytes = 0;
-  let plainBytes = 0;
-  let compressed = 0;
-  const ticksBefore = await cpuTicks(pid);
-  for (let i = 0; i < config.scrapes; i++) {
-    await sleep(config.gapMs);
-    const s = await scrape(spec.metricsUrl, agent, 30_000, true);
-    times.push(s.ms);
-    bytes = s.bytes;
-    plainBytes = Buffer.byteLength(s.body);
-    if (s.gzipped) compressed++;
-  }
-  const cpuMs = ticksToMs((await cpuTicks(pid)) - ticksBefore);
-  return { scrapes: times.length, medianMs: median(times), p95Ms: percentile(times, 95), bytes, plainBytes, cpuMsPerScrape: cpuMs / times.length, compressed };
 }
 
 /** Arrivals on a watch of the API's Events: when each came and what it said. */
@@ -299,7 +312,7 @@ async function measureExporter(spec: ExporterSpec, config: MeasureConfig, readin
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   try {
     const startMs = await waitUntilServing(spec, child, stderr, agent);
-    progress(`${spec.name} serving after ${Math.round(startMs)} ms; ${config.warmups} warm-up + ${config.scrapes} timed scrapes, ${config.gapMs} ms apart`);
+    progress(`${spec.name} serving after ${Math.round(startMs)} ms; ${config.warmups} warm-up + ${config.scrapes} timed plain scrapes alternating with ${config.scrapes} asking for gzip, ${config.gapMs} ms apart`);
     const pid = child.pid as number;
     const { scrapesCpuMs, ...figures } = await timedScrapes(spec, config, agent, pid);
     const mem = await residentBytes(pid);
@@ -314,10 +327,8 @@ async function measureExporter(spec: ExporterSpec, config: MeasureConfig, readin
       progress(`${spec.name}: ${config.scrapes} more fresh scrapes, each followed at once by one the snapshot cache answers (timed)`);
       cached = await cachedScrapes(spec, config, agent);
     }
-    progress(`${spec.name}: ${config.scrapes} fresh scrapes with Accept-Encoding: gzip, ${config.gapMs} ms apart`);
-    const gzip = await gzipScrapes(spec, config, agent, pid);
     if (spec.id === 'agent') readiness.figures = await readinessFlaps(spec, config, agent);
-    return { ...figures, command, rssBytes: mem.rss, peakRssBytes: mem.peak, cachedScrapes: cached, cpu, gzip };
+    return { ...figures, command, rssBytes: mem.rss, peakRssBytes: mem.peak, cachedScrapes: cached, cpu };
   } finally {
     // Close the kept-alive connection first: the agent's server.close() waits for open connections.
     agent.destroy();

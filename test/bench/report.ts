@@ -251,7 +251,7 @@ function gzipLines(result: MeasureResult): string[] {
     if (g.compressed === 0) return [`${e.name}: Accept-Encoding: gzip answered uncompressed (${g.plainBytes} bytes)`];
     const plainCpu = e.cpu.scrapesCpuMs / e.cpu.scrapes;
     return [
-      `${e.name} with Accept-Encoding: gzip (${g.compressed}/${g.scrapes} compressed): ${g.bytes} bytes instead of ${g.plainBytes} ` +
+      `${e.name} with Accept-Encoding: gzip, alternating with the plain scrapes (${g.compressed}/${g.scrapes} compressed): ${g.bytes} bytes instead of ${g.plainBytes} ` +
         `(${((1 - g.bytes / g.plainBytes) * 100).toFixed(1)}% saved); median ${ms(g.medianMs)} ms (plain ${ms(e.medianMs)}), p95 ${ms(g.p95Ms)} ms; ` +
         `CPU ${ms(g.cpuMsPerScrape)} ms/scrape (plain ${ms(plainCpu)}: gzip costs ${ms(g.cpuMsPerScrape - plainCpu)} ms)`,
     ];
@@ -323,7 +323,8 @@ export function formatCase(report: CaseReport): string {
   return [
     `case ${report.name}: ${prepared.description}`,
     `set up in ${(Object.values(prepared.setupMs).reduce((a, b) => a + b, 0) / 1000).toFixed(1)} s (${setup}); not part of the figures.`,
-    `${config.warmups} warm-up + ${config.scrapes} timed scrapes per exporter, sequential, one exporter running at a time, whole body read, uncompressed.`,
+    `${config.warmups} warm-up + ${config.scrapes} timed scrapes per exporter, sequential, one exporter running at a time, whole body read, uncompressed; ` +
+      `each followed by one asking for gzip (Accept-Encoding: gzip, as Prometheus sends it), timed apart.`,
     `Each scrape starts ${config.gapMs} ms after the previous one ended: longer than the agent serves a snapshot again (1 s), so every timed agent scrape builds a new one (fresh snapshots: ${agent.freshScrapes}/${config.scrapes}).`,
     `links = distinct interfaces in the exposition; series = sample lines; bytes = body of the last scrape; MB = 10^6 bytes; RSS = VmRSS after the scrapes, peak = VmHWM;`,
     `CPU ms/scrape = utime + stime over the timed scrapes (the pauses between them included) / scrapes.`,
