@@ -96,7 +96,9 @@ async function wireSources(config: RunConfig, log: Logger, life: Lifecycle, relo
     if (reloadManifests) {
       const reload = (): void =>
         void source.reload().then(
-          () => listeners.forEach((l) => l()),
+          (changed) => {
+            if (changed) listeners.forEach((l) => l());
+          },
           (err: unknown) => log.warn({ err }, 'manifest reload failed'),
         );
       const timer = setInterval(reload, MANIFEST_RELOAD_MS);
