@@ -115,7 +115,7 @@ export function macvlanBatch(count: number): string[] {
 const macvlanCase: BenchCase = {
   name: 'macvlan',
   summary: 'macvlan links on a veth, all in the namespace the exporters run in',
-  targets: { maxRatio: 0.1, maxRssMB: 80 },
+  targets: { maxRatio: 0.05, maxRssMB: 80 },
   async setup(ctx) {
     const setupMs: Record<string, number> = {};
     const netns = benchNetnsName();
