@@ -181,6 +181,10 @@ describe('values.schema.json', () => {
     expect(validate(merge(defaultValues, { updateStrategy: { rollingUpdate: { maxUnavailable: '10%' } } })), JSON.stringify(validate.errors)).toBe(true);
   });
 
+  it('accepts `global`, which Helm gives every subchart (the chart can be a dependency)', () => {
+    expect(validate(merge(defaultValues, { global: { imageRegistry: 'r.example.com', imagePullSecrets: [] } })), JSON.stringify(validate.errors)).toBe(true);
+  });
+
   it.each<[string, Obj]>([
     ['an unknown top-level key', { colectors: { sysfs: false } }],
     ['an unknown collector', { collectors: { ebpf: true } }],
@@ -207,6 +211,8 @@ describe('values.schema.json', () => {
     ['a relative host path', { hostPaths: { podResources: 'var/lib/kubelet/pod-resources' } }],
     ['a bad pull policy', { image: { pullPolicy: 'Sometimes' } }],
     ['an unknown serviceMonitor key', { serviceMonitor: { port: 'metrics' } }],
+    ['a monitor kind the Operator does not have', { serviceMonitor: { kind: 'Probe' } }],
+    ['a negative sample limit', { serviceMonitor: { sampleLimit: -1 } }],
     ['a non-string pod annotation', { podAnnotations: { a: 1 } }],
     ['a toleration with an unknown operator', { tolerations: [{ operator: 'Any' }] }],
   ])('rejects %s', (_, over) => {
@@ -484,6 +490,7 @@ describe('rendered with everything switched on', () => {
           scheme: 'https',
           interval: '15s',
           scrapeTimeout: '10s',
+          honorLabels: true,
           bearerTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
           tlsConfig: { insecureSkipVerify: true },
           relabelings: [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'node', action: 'replace' }],
@@ -497,7 +504,34 @@ describe('rendered with everything switched on', () => {
     const plain = find(render({ serviceMonitor: { enabled: true } }), 'ServiceMonitor');
     const plainEp = (plain.spec as { endpoints: Obj[] }).endpoints[0] as Obj;
     expect(plainEp.scheme).toBe('http');
-    expect(Object.keys(plainEp).sort()).toEqual(['interval', 'path', 'port', 'relabelings', 'scheme', 'scrapeTimeout']);
+    expect(Object.keys(plainEp).sort()).toEqual(['honorLabels', 'interval', 'path', 'port', 'relabelings', 'scheme', 'scrapeTimeout']);
+    expect(plainEp.honorLabels).toBe(true);
+  });
+
+  it('passes the Operator options as the node-exporter chart does: jobLabel, target labels, limits, attachMetadata', () => {
+    const sm = find(render({ serviceMonitor: { enabled: true, jobLabel: 'app.kubernetes.io/name', targetLabels: ['team'], podTargetLabels: ['zone'], sampleLimit: 60000, labelLimit: 40, attachMetadata: { node: true } } }), 'ServiceMonitor');
+    expect(sm.spec).toMatchObject({ jobLabel: 'app.kubernetes.io/name', targetLabels: ['team'], podTargetLabels: ['zone'], sampleLimit: 60000, labelLimit: 40, attachMetadata: { node: true } });
+    // 0 and empty mean "not set": the defaults render none of them.
+    const plain = find(render({ serviceMonitor: { enabled: true } }), 'ServiceMonitor');
+    expect(Object.keys(plain.spec as Obj).sort()).toEqual(['endpoints', 'namespaceSelector', 'selector']);
+  });
+
+  it('renders a PodMonitor instead with kind PodMonitor: the same endpoint, honorLabels, pod labels only', () => {
+    const docs = render({ serviceMonitor: { enabled: true, kind: 'PodMonitor', podTargetLabels: ['zone'], targetLabels: ['team'] } });
+    expect(docs.filter((d) => d.kind === 'ServiceMonitor')).toEqual([]);
+    const pm = find(docs, 'PodMonitor');
+    expect(pm.apiVersion).toBe('monitoring.coreos.com/v1');
+    const spec = pm.spec as { podMetricsEndpoints: Obj[]; podTargetLabels: string[] } & Obj;
+    expect(spec.targetLabels).toBeUndefined();
+    expect(spec.podTargetLabels).toEqual(['zone']);
+    expect(spec.selector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'multinet-agent', 'app.kubernetes.io/instance': 'mna' } });
+    expect(spec.podMetricsEndpoints).toEqual([
+      { port: 'metrics', path: '/metrics', scheme: 'http', interval: '30s', scrapeTimeout: '10s', honorLabels: true, relabelings: [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'node', action: 'replace' }] },
+    ]);
+    // A PodMonitor has no bearerTokenFile: with auth it needs `authorization`.
+    expect(() => render({ auth: { enabled: true }, serviceMonitor: { enabled: true, kind: 'PodMonitor' } })).toThrow(/authorization/);
+    const authed = find(render({ auth: { enabled: true }, serviceMonitor: { enabled: true, kind: 'PodMonitor', authorization: { type: 'Bearer', credentials: { name: 's', key: 't' } } } }), 'PodMonitor');
+    expect((authed.spec as { podMetricsEndpoints: Obj[] }).podMetricsEndpoints[0]?.authorization).toEqual({ type: 'Bearer', credentials: { name: 's', key: 't' } });
   });
 
   it('puts every group of every rules/*.yaml file into the PrometheusRule, untouched', () => {
