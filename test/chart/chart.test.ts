@@ -212,6 +212,9 @@ describe('values.schema.json', () => {
     ['a bad pull policy', { image: { pullPolicy: 'Sometimes' } }],
     ['an unknown serviceMonitor key', { serviceMonitor: { port: 'metrics' } }],
     ['a monitor kind the Operator does not have', { serviceMonitor: { kind: 'Probe' } }],
+    ['settings for an alert the chart does not have', { prometheusRule: { alerts: { MultinetAgentDwn: { enabled: false } } } }],
+    ['an alert setting that is not one', { prometheusRule: { alerts: { MultinetAgentDown: { severty: 'critical' } } } }],
+    ['a relative runbook URL (a dead link outside the repository)', { prometheusRule: { runbookUrl: 'docs/runbooks.md' } }],
     ['a negative sample limit', { serviceMonitor: { sampleLimit: -1 } }],
     ['a non-string pod annotation', { podAnnotations: { a: 1 } }],
     ['a toleration with an unknown operator', { tolerations: [{ operator: 'Any' }] }],
@@ -552,6 +555,42 @@ describe('rendered with everything switched on', () => {
     const custom = find(render({ grafanaDashboard: { enabled: true, sidecarLabel: 'grafana.com/dashboard', sidecarLabelValue: 'net', namespace: 'grafana' } }, true), 'ConfigMap');
     expect(custom.metadata.labels).toMatchObject({ 'grafana.com/dashboard': 'net' });
     expect(custom.metadata.namespace).toBe('grafana');
+  });
+
+  it('applies prometheusRule.alerts per alert (enabled, severity, for, labels), additionalAlertLabels and runbookUrl', () => {
+    const rules = (values: Obj): Obj[] => (find(render({ prometheusRule: { enabled: true, ...values } }), 'PrometheusRule').spec as { groups: { rules: Obj[] }[] }).groups.flatMap((g) => g.rules);
+    const alert = (rs: Obj[], name: string): Obj | undefined => rs.find((r) => r.alert === name);
+    const plain = rules({});
+    // No runbookUrl: no runbook_url at all, never a relative (dead) link.
+    expect(plain.filter((r) => r.alert && (r.annotations as Obj).runbook_url !== undefined)).toEqual([]);
+    expect(alert(plain, 'MultinetAgentDown')).toMatchObject({ for: '15m', labels: { severity: 'warning' } });
+    const tuned = rules({
+      runbookUrl: 'https://example.com/multinet-agent/docs/runbooks.md',
+      additionalAlertLabels: { team: 'network' },
+      alerts: { MultinetAgentDown: { severity: 'critical', for: '30m', labels: { page: 'yes' } }, MultinetHostInterfaceSaturated: { enabled: false }, MultinetPodInterfaceDrops: { enabled: true } },
+    });
+    expect(alert(tuned, 'MultinetAgentDown')).toMatchObject({ for: '30m', labels: { severity: 'critical', team: 'network', page: 'yes' } });
+    expect((alert(tuned, 'MultinetAgentDown')?.annotations as Obj).runbook_url).toBe('https://example.com/multinet-agent/docs/runbooks.md#multinetagentdown');
+    expect(alert(tuned, 'MultinetHostInterfaceSaturated')).toBeUndefined();
+    expect(alert(tuned, 'MultinetPodInterfaceDrops')).toMatchObject({ labels: { severity: 'warning', team: 'network' } });
+    expect(tuned.filter((r) => r.alert)).toHaveLength(plain.filter((r) => r.alert).length - 1);
+    // Recording rules are never touched.
+    expect(tuned.filter((r) => r.record)).toEqual(plain.filter((r) => r.record));
+    // Every alert group emptied: the group goes, not an empty one (the Operator refuses those).
+    const names = plain.filter((r) => r.alert).map((r) => r.alert as string);
+    const none = rules({ alerts: Object.fromEntries(names.map((n) => [n, { enabled: false }])) });
+    expect(none.filter((r) => r.alert)).toEqual([]);
+    expect((find(render({ prometheusRule: { enabled: true, alerts: Object.fromEntries(names.map((n) => [n, { enabled: false }])) } }), 'PrometheusRule').spec as { groups: { rules: Obj[] }[] }).groups.every((g) => g.rules.length > 0)).toBe(true);
+  });
+
+  it('ships the recording rules with the dashboard even when prometheusRule is off (the panels read them), no alerts', () => {
+    const docs = render({ grafanaDashboard: { enabled: true } });
+    const groups = (find(docs, 'PrometheusRule').spec as { groups: { name: string; rules: Obj[] }[] }).groups;
+    const rs = groups.flatMap((g) => g.rules);
+    expect(rs.filter((r) => r.alert)).toEqual([]);
+    const recorded = [...filesWith(false)].filter(([p]) => p.startsWith('rules/')).flatMap(([, t]) => (parseYaml(t) as { groups: { rules: Obj[] }[] }).groups.flatMap((g) => g.rules)).filter((r) => r.record);
+    expect(rs).toEqual(recorded);
+    expect(render({}).filter((d) => d.kind === 'PrometheusRule')).toEqual([]);
   });
 
   it('renders the chart files that exist today: every group of every real rule file, every real dashboard', () => {
