@@ -344,7 +344,7 @@ describe('rendered with the default values', () => {
     const c = agent(docs);
     expect(c.image).toBe('multinet-agent:0.1.0');
     expect(c.args).toEqual([
-      '--web.listen-address=:9739',
+      '--web.listen-address=[$(HOST_IP)]:9739',
       '--path.sysfs=/host/sys',
       '--path.procfs=/host/proc',
       '--path.netns=/host/run/netns',
@@ -352,7 +352,13 @@ describe('rendered with the default values', () => {
       '--path.podresources=/var/lib/kubelet/pod-resources',
       '--log.level=info',
     ]);
-    expect(c.env).toEqual([{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }]);
+    expect(c.env).toEqual([
+      { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+      { name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
+    ]);
+    const all = agent(render({ web: { listenOnAllAddresses: true } }));
+    expect(all.args[0]).toBe('--web.listen-address=:9739');
+    expect(all.env).toEqual([{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }]);
     expect(c.ports).toEqual([{ name: 'metrics', containerPort: 9739, protocol: 'TCP' }]);
     expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics', scheme: 'HTTP' });
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics', scheme: 'HTTP' });
@@ -399,7 +405,7 @@ describe('rendered with everything switched on', () => {
     const c = agent(docs);
     expect(c.image).toBe('multinet-agent:9.9.9');
     expect(c.args).toEqual([
-      '--web.listen-address=:9739',
+      '--web.listen-address=[$(HOST_IP)]:9739',
       '--path.sysfs=/host/sys',
       '--path.procfs=/host/proc',
       '--path.netns=/host/run/netns',
@@ -604,13 +610,22 @@ describe('rendered with everything switched on', () => {
 });
 
 /** What the agent makes of the DaemonSet's args: its own parser, as in the pod (service account env). */
-function agentConfig(docs: Manifest[]): RunConfig {
-  const cmd = parseArgs(agent(docs).args, { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443', NODE_NAME: 'node-a' });
+/** The container's args as the kubelet passes them: $(VAR) of its env expanded (HOST_IP: the node's primary address). */
+const expandEnv = (args: readonly string[], env: Record<string, string>): string[] => args.map((a) => a.replace(/\$\((\w+)\)/g, (m, v: string) => env[v] ?? m));
+
+function agentConfig(docs: Manifest[], hostIp = '10.0.0.7'): RunConfig {
+  const cmd = parseArgs(expandEnv(agent(docs).args, { HOST_IP: hostIp }), { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443', NODE_NAME: 'node-a' });
   expect(cmd.kind).toBe('run');
   return (cmd as { kind: 'run'; config: RunConfig }).config;
 }
 
 describe("the DaemonSet's args, parsed by the agent's own parseArgs", () => {
+  it('listens on the node\'s primary address, IPv4 or IPv6 (status.hostIP has no brackets), or on every address', () => {
+    expect(agentConfig(render({}), '10.0.0.7')).toMatchObject({ listenHost: '10.0.0.7', listenPort: 9739 });
+    expect(agentConfig(render({}), 'fd00:10::7')).toMatchObject({ listenHost: 'fd00:10::7', listenPort: 9739 });
+    expect(agentConfig(render({ web: { listenOnAllAddresses: true } }))).toMatchObject({ listenHost: '::', listenPort: 9739 });
+  });
+
   it('every flag the chart renders with everything switched on is a flag of the agent, with the values meant', () => {
     const docs = render(ALL_ON, true);
     // One flag at a time too, so a renamed flag is named (the TLS pair only parses together).
