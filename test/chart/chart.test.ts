@@ -25,7 +25,9 @@ function walk(dir: string): string[] {
 }
 
 const chartFiles = new Map(walk(CHART).map((p) => [relative(CHART, p), readFileSync(p, 'utf8')]));
-const templates = new Map([...chartFiles].filter(([p]) => p.startsWith('templates/')));
+// NOTES.txt is rendered by Helm but is no manifest: rendered apart (see 'NOTES.txt').
+const templates = new Map([...chartFiles].filter(([p]) => p.startsWith('templates/') && !p.endsWith('.txt')));
+const notesTemplate = chartFiles.get('templates/NOTES.txt') as string;
 const defaultValues = parseYaml(chartFiles.get('values.yaml') as string) as Obj;
 const chartYaml = parseYaml(chartFiles.get('Chart.yaml') as string) as { name: string; version: string; appVersion: string };
 const schema = JSON.parse(chartFiles.get('values.schema.json') as string) as object;
@@ -273,6 +275,32 @@ describe('templates name only values that exist', () => {
 describe('static files parse', () => {
   it('Chart.yaml names the chart and carries package.json version as appVersion', () => {
     expect(chartYaml).toMatchObject({ apiVersion: 'v2', name: 'multinet-agent', type: 'application', appVersion: pkg.version });
+    const meta = parseYaml(chartFiles.get('Chart.yaml') as string) as { annotations: Record<string, string> };
+    expect(meta.annotations['artifacthub.io/license']).toBe((JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { license: string }).license);
+    expect(parseYaml(meta.annotations['artifacthub.io/images'] as string)).toEqual([{ name: 'multinet-agent', image: `multinet-agent:${pkg.version}` }]);
+  });
+
+  it('every ci/*-values.yaml (the values chart-testing installs with) is valid and renders', () => {
+    const ci = [...chartFiles].filter(([p]) => /^ci\/[^/]+-values\.yaml$/.test(p));
+    expect(ci.map(([p]) => p).sort()).toEqual(['ci/default-values.yaml', 'ci/kube-prometheus-stack-values.yaml', 'ci/podmonitor-values.yaml', 'ci/secure-values.yaml']);
+    const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+    const validate = ajv.compile(schema);
+    for (const [p, text] of ci) {
+      const values = (parseYaml(text) ?? {}) as Obj;
+      expect(validate(merge(defaultValues, values)), `${p}: ${JSON.stringify(validate.errors)}`).toBe(true);
+      const docs = render(values);
+      expect(docs.filter((d) => d.kind === 'DaemonSet'), p).toHaveLength(1);
+    }
+    const kps = render(parseYaml(chartFiles.get('ci/kube-prometheus-stack-values.yaml') as string) as Obj);
+    for (const kind of ['ServiceMonitor', 'PrometheusRule']) expect(find(kps, kind).metadata.labels?.release, kind).toBe('kube-prometheus-stack');
+    expect(find(render(parseYaml(chartFiles.get('ci/podmonitor-values.yaml') as string) as Obj), 'PodMonitor').kind).toBe('PodMonitor');
+  });
+
+  it('pod and container securityContext come from values, merged into the defaults as Helm merges values', () => {
+    const c = agent(render({ securityContext: { seLinuxOptions: { type: 'spc_t' } } }));
+    expect(c.securityContext).toMatchObject({ seLinuxOptions: { type: 'spc_t' }, capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'SYS_PTRACE'] } });
+    const pod = (find(render({ podSecurityContext: { appArmorProfile: { type: 'RuntimeDefault' } } }), 'DaemonSet').spec as { template: { spec: Obj } }).template.spec;
+    expect(pod.securityContext).toEqual({ seccompProfile: { type: 'RuntimeDefault' }, appArmorProfile: { type: 'RuntimeDefault' } });
   });
 
   it('every YAML and JSON file of the chart outside templates/ parses', () => {
@@ -746,5 +774,40 @@ describe('rendering refuses', () => {
     expect(() =>
       renderTemplates({ templates: broken, values: defaultValues, chart: { Name: 'c', Version: '1', AppVersion: '1' }, release: { Name: 'r', Namespace: 'n' }, files: new Map() }),
     ).toThrow(TemplateError);
+  });
+});
+
+describe('NOTES.txt', () => {
+  const notes = (values: Obj): string =>
+    renderTemplates({
+      // The helpers NOTES.txt includes come from _helpers.tpl, as in Helm.
+      templates: new Map([['templates/_helpers.tpl', templates.get('templates/_helpers.tpl') as string], ['templates/NOTES.txt', notesTemplate]]),
+      values: merge(defaultValues, values) as Obj,
+      chart: { Name: chartYaml.name, Version: chartYaml.version, AppVersion: chartYaml.appVersion },
+      release: { Name: 'mna', Namespace: 'monitoring' },
+      files: filesWith(false),
+      strict: true,
+    }).get('templates/NOTES.txt') as string;
+
+  it('says how to scrape, the release label kube-prometheus-stack selects, PSA, and the doctor command that exists in the image', () => {
+    const plain = notes({});
+    expect(plain).toContain('No ServiceMonitor: --set serviceMonitor.enabled=true');
+    expect(plain).toContain('honor_labels: true');
+    expect(plain).toContain('pod-security.kubernetes.io/enforce=privileged');
+    // The doctor command of docs/runbooks.md, with the image's runtime path (no `node` on PATH).
+    const doctor = /exec \$POD -- (.+)$/m.exec(plain)?.[1];
+    expect(doctor).toBe('/nodejs/bin/node /app/dist/agent/app/bin.js doctor --path.sysfs=/host/sys --path.procfs=/host/proc --path.netns=/host/run/netns');
+    expect(readFileSync(new URL('../../docs/runbooks.md', import.meta.url), 'utf8')).toContain(doctor?.split(' --path')[0]);
+    const entrypoint = /^ENTRYPOINT \["([^"]+)", [^\]]*"([^"]+\.js)"\]/m.exec(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8'));
+    const workdir = [...readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8').matchAll(/^WORKDIR (\S+)/gm)].pop()?.[1];
+    expect(doctor?.startsWith(`${entrypoint?.[1]} ${workdir}/${entrypoint?.[2]} doctor`)).toBe(true);
+
+    const unselected = notes({ serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } });
+    expect(unselected).toContain('It has no `release` label');
+    expect(unselected).toContain('prometheusRule.labels.release');
+    expect(unselected).toContain('set prometheusRule.runbookUrl');
+    const selected = notes({ serviceMonitor: { enabled: true, labels: { release: 'kps' } }, prometheusRule: { enabled: true, labels: { release: 'kps' }, runbookUrl: 'https://example.com/runbooks.md' } });
+    expect(selected).not.toContain('no `release` label');
+    expect(selected).not.toContain('runbookUrl');
   });
 });
