@@ -406,10 +406,12 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
     expect(problems).toEqual([]);
   });
 
-  it('the healthy lab (and the fixture node) trips none of the alerts', async () => {
+  it('the healthy lab (and the fixture node) trips none of the alerts but the invalid annotation it has on purpose', async () => {
     const firing: string[] = [];
     for (const r of rules.filter((x) => x.alert)) if ((await series(r.expr)).length > 0) firing.push(r.alert as string);
-    expect(firing).toEqual([]);
+    expect(firing).toEqual(['MultinetPodNetworkAnnotationInvalid']);
+    const invalid = await series(rules.find((r) => r.alert === 'MultinetPodNetworkAnnotationInvalid')?.expr ?? '');
+    expect(invalid.map((s) => `${s.metric.namespace}/${s.metric.pod} ${s.metric.annotation}`)).toEqual(['default/broken-annotation k8s.v1.cni.cncf.io/networks']);
   });
 
   it('every dashboard query parses and returns data', async () => {
