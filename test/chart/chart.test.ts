@@ -4,13 +4,14 @@
  * templates rendered by a small Go-template subset renderer (./go-template.ts) for the default
  * values and for everything switched on, so the security invariants are asserted on manifests.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { FLAGS, parseArgs, parseDuration, type RunConfig } from '../../agent/app/cli.js';
 import { COLLECTORS, switchableCollectors } from '../../collectors/index.js';
+import { mergeValues as merge, walk } from '../support/chart.js';
 import { renderTemplates, TemplateError } from './go-template.js';
 
 const CHART = new URL('../../chart/', import.meta.url).pathname;
@@ -20,9 +21,6 @@ const CHART_README = new URL('../../chart/README.md', import.meta.url).pathname;
 type Obj = Record<string, unknown>;
 type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } } & Obj;
 
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)]));
-}
 
 const chartFiles = new Map(walk(CHART).map((p) => [relative(CHART, p), readFileSync(p, 'utf8')]));
 // NOTES.txt is rendered by Helm but is no manifest: rendered apart (see 'NOTES.txt').
@@ -32,14 +30,6 @@ const defaultValues = parseYaml(chartFiles.get('values.yaml') as string) as Obj;
 const chartYaml = parseYaml(chartFiles.get('Chart.yaml') as string) as { name: string; version: string; appVersion: string };
 const schema = JSON.parse(chartFiles.get('values.schema.json') as string) as object;
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-
-/** `over` merged into `base` as Helm merges --set/-f values: maps deeply, everything else replaced. */
-function merge(base: unknown, over: unknown): unknown {
-  if (typeof base !== 'object' || base === null || Array.isArray(base) || typeof over !== 'object' || over === null || Array.isArray(over)) return over;
-  const out: Obj = { ...(base as Obj) };
-  for (const [k, v] of Object.entries(over as Obj)) out[k] = merge(out[k], v);
-  return out;
-}
 
 /** The chart's files outside templates/, with rules/ and dashboards/ replaced by the test fixtures when asked. */
 function filesWith(fixtures: boolean): Map<string, string> {

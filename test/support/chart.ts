@@ -13,7 +13,8 @@ const CHART = new URL('../../chart/', import.meta.url).pathname;
 type Obj = Record<string, unknown>;
 export type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> } } & Obj;
 
-function walk(dir: string): string[] {
+/** Every file under `dir`, recursively. */
+export function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)]));
 }
 
