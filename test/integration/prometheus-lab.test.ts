@@ -359,7 +359,7 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
     const targets = (await (await fetch(`${promUrl}/api/v1/targets`)).json()) as { data: { activeTargets: { labels: Record<string, string>; scrapePool: string }[] } };
     const agentTarget = targets.data.activeTargets.find((t) => t.labels.node === NODE);
     expect(agentTarget?.scrapePool).toBe('serviceMonitor/monitoring/multinet-agent/0');
-    expect(agentTarget?.labels).toEqual({ job: 'multinet-agent', instance: `127.0.0.1:${AGENT_PORT}`, namespace: 'monitoring', pod: AGENT_POD, service: 'multinet-agent', endpoint: 'metrics', container: 'multinet-agent', node: NODE });
+    expect(agentTarget?.labels).toEqual({ job: 'multinet-agent', instance: `127.0.0.1:${AGENT_PORT}`, namespace: 'monitoring', pod: AGENT_POD, service: 'multinet-agent', endpoint: 'metrics', container: 'agent', node: NODE });
     // The agent's own and host series carry the agent pod's namespace and pod ...
     const ready = await series(`multinet_host_interface_ready{node="${NODE}"}`);
     expect(ready.length).toBe(3);
