@@ -255,6 +255,11 @@ describe('parseManifest', () => {
     ['empty file', '', { ok: true, value: [] }],
     ['documents and an empty one', 'a: 1\n---\n---\nb: 2\n', { ok: true, value: [{ a: 1 }, null, { b: 2 }] }],
     ['JSON', '{"kind": "Pod", "metadata": {"name": "p"}}', { ok: true, value: [{ kind: 'Pod', metadata: { name: 'p' } }] }],
+    ['a JSON List (JSON.parse)', ' \n{"kind": "List", "items": [{"kind": "Pod", "n": 1.5e3, "s": "\\u00e9"}]}\n', { ok: true, value: [{ kind: 'List', items: [{ kind: 'Pod', n: 1500, s: 'é' }] }] }],
+    ['a JSON array', '[1, {"a": null}]', { ok: true, value: [[1, { a: null }]] }],
+    ['flow YAML that is not JSON (a trailing comma, a comment)', '{"a": 1, # c\n "b": [2,],}', { ok: true, value: [{ a: 1, b: [2] }] }],
+    ['broken JSON: the YAML error', '{"a": 1', { ok: false, error: expect.stringContaining('line 1') as string }],
+    ['a duplicate key in JSON: the last, as encoding/json', '{"a": 1, "a": 2}', { ok: true, value: [{ a: 2 }] }],
     ['a duplicate key', 'a: 1\na: 2\n', { ok: false, error: 'Map keys must be unique at line 2, column 1' }],
     ['an alias bomb', `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n`, { ok: false, error: 'Excessive alias count indicates a resource exhaustion attack' }],
   ])('%s', (_, text, expected) => {

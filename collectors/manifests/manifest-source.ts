@@ -205,6 +205,19 @@ export class ManifestSource implements PodMetadataSource {
 
 /** The documents of one file as plain objects, or the first YAML error. */
 export function parseManifest(text: string): Parsed<readonly unknown[]> {
+  // JSON (what `kubectl get -o json` writes) is read by JSON.parse: the YAML parser builds a
+  // document tree first, measured on a 386 KB List of 250 Pods: 418 ms of CPU and +26 MB RSS,
+  // against 5 ms and nothing. Text that is not valid JSON goes to the YAML parser (flow style
+  // with comments or trailing commas, and its error messages). One difference: a duplicate key
+  // in JSON keeps the last value, as Go's encoding/json (kubectl) does, where YAML refuses it.
+  const first = /\S/.exec(text)?.[0];
+  if (first === '{' || first === '[') {
+    try {
+      return { ok: true, value: [JSON.parse(text) as unknown] };
+    } catch {
+      // not JSON: the YAML parser says what is wrong, or reads it as flow YAML.
+    }
+  }
   try {
     const docs = Array.from(parseAllDocuments(text));
     const error = docs.flatMap((d) => d.errors)[0];
