@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { pino } from 'pino';
 import { ManifestSource } from '../../collectors/manifests/manifest-source.js';
 import { NetlinkLinkEvents } from '../../collectors/netlink/link-events.js';
-import { readNetnsNetworking } from '../../collectors/procfs/netns-networking.js';
+import { readNetnsNetworking, type NetworkingMemo } from '../../collectors/procfs/netns-networking.js';
 import { createCollectors, type Exposed } from '../../collectors/index.js';
 // The kube and kubelet clients are imported only when used: @kubernetes/client-node alone adds
 // about 77 MB of RSS to a Node process (measured: 41 -> 118 MB), grpc-js about 14 MB.
@@ -170,7 +170,9 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
   // once when start-up fails half-way (a kubeconfig, the first snapshot, a port already taken).
   const life = new Lifecycle(log);
   // Routes and addresses of pod namespaces: read every 10 s off the scrape path, served from here.
-  const networking = new NetnsNetworkingCache((refs) => readNetnsNetworking(config.procfsRoot, refs));
+  // Namespaces whose routes and addresses read the same as last time are not parsed or judged again.
+  const networkingMemo: NetworkingMemo = new Map();
+  const networking = new NetnsNetworkingCache((refs) => readNetnsNetworking(config.procfsRoot, refs, networkingMemo));
   const { web, wiring } = await life.starting(async () => {
     // Before the sources: a bad certificate or kubeconfig refuses to start without opening sockets.
     const web = await wireWebSecurity(config, log);

@@ -28,12 +28,21 @@ export class NetnsNetworkingCache {
   refresh(refs: readonly NetnsRef[]): Promise<ReadonlyMap<number, NetnsNetworking>> {
     this.#inFlight ??= this.#read(refs.filter((r) => r.pids.length > 0))
       .then((m) => {
-        this.#current = m;
-        return m;
+        // Nothing changed (the reader hands back the same object for a namespace whose files read
+        // the same): the current map stays, so the snapshots and verdicts made with it stand.
+        if (!sameEntries(this.#current, m)) this.#current = m;
+        return this.#current;
       })
       .finally(() => {
         this.#inFlight = undefined;
       });
     return this.#inFlight;
   }
+}
+
+/** Same keys, each with the identical value. */
+function sameEntries<K, V>(a: ReadonlyMap<K, V>, b: ReadonlyMap<K, V>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of b) if (a.get(k) !== v) return false;
+  return true;
 }
