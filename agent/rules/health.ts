@@ -123,6 +123,11 @@ export interface JudgedParts {
   readonly ipam: readonly IpamRangeUsage[];
 }
 
+const CAPPED_HINTS = [
+  "Check the pod's k8s.v1.cni.cncf.io/networks annotation: every entry is one interface Multus must create",
+  'Check for links created inside the pod namespace: kubectl exec pod -- ip -br link | wc -l',
+];
+
 const IPAM_HINTS = [
   'Check IPAM allocated IP: kubectl exec pod -- ip addr show <interface>',
   'Widen the range (rangeStart/rangeEnd, subnet) in the NAD config, or add a range to its range set',
@@ -187,8 +192,24 @@ export function findProblems(snapshot: Snapshot, networking: ReadonlyMap<number,
     }
   }
   for (const view of snapshot.podNetns) {
+    if (view.capped) {
+      const c = view.capped;
+      const what = view.pod ? `pod ${view.pod.namespace}/${view.pod.name}` : `network namespace ${view.netns.bindPath ?? `inode ${view.netns.inode}`}`;
+      out.push({
+        code: 'pod-capped',
+        namespace: view.pod?.namespace ?? '',
+        pod: view.pod?.name ?? '',
+        interface: '',
+        network: '',
+        message: `${what} has ${c.interfaces} interfaces and ${c.attachments} attachments; only the first ${c.limit} of each are checked and exported (multinet_pod_series_capped)`,
+        hints: CAPPED_HINTS,
+      });
+    }
     if (!view.pod) continue;
     const base = { namespace: view.pod.namespace, pod: view.pod.name };
+    for (const c of view.conflicts ?? []) {
+      out.push({ ...base, code: 'attachment-conflict', interface: c.interface, network: c.dropped.slice(c.dropped.indexOf('/') + 1), message: `interface ${c.interface} is claimed by network ${c.kept} and again by ${c.dropped}: Multus cannot create it twice; only ${c.kept} is checked`, hints: [NO_INTERFACE_HINTS[2] as string] });
+    }
     for (const a of view.attachments) {
       if (a.present) continue;
       const def = snapshot.networks.find((n) => n.name === a.network && n.namespace === a.networkNamespace);

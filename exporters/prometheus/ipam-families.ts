@@ -12,7 +12,13 @@ import { type Family } from './family.js';
 /** `multinet_ipam_addresses_*{network,range}`: the assessment's range usage; none while the IPAM collector is off. */
 export function ipamFamilies(snapshot: Snapshot, assessment: Assessment): Family[] {
   if (!snapshot.ipam) return [];
-  const usage = assessment.ipam;
+  // Two lease directories of one CNI network name (NADs with different dataDirs) may hold the same
+  // range: its series would appear twice. The first directory's are exported; doctor lists both.
+  const seen = new Set<string>();
+  const usage = assessment.ipam.filter((u) => {
+    const k = `${u.network}\0${u.range}`;
+    return !seen.has(k) && (seen.add(k), true);
+  });
   const labels = (u: (typeof usage)[number]) => ({ network: u.network, range: u.range });
   return [
     {

@@ -25,7 +25,7 @@ export function countSeries(families: readonly Family[]): number {
 /** Priority of a family under the limit: lower is kept first. */
 export function tierOf(name: string): number {
   if (name.startsWith('multinet_scrape_')) return 0;
-  if (name === 'multinet_host_interface_required' || name === 'multinet_host_interface_ready' || name === 'multinet_host_interface_attachments') return 1;
+  if (name === 'multinet_host_interface_required' || name === 'multinet_host_interface_ready' || name === 'multinet_host_interface_attachments' || name === 'multinet_pod_series_capped') return 1;
   if (name.startsWith('multinet_host_interface_') || name.startsWith('multinet_network_')) return 2;
   if (name.startsWith('multinet_sriov_pf_')) return 3;
   if (name.startsWith('multinet_sriov_vf_')) return 4;
