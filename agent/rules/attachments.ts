@@ -6,6 +6,7 @@
 import { AttachmentConflict, ExpectedAttachment, JoinSource, NetnsSample, PodInterface, PodNetnsView } from '../model/attachments.js';
 import type { HostLink, NetLink } from '../model/domain.js';
 import { type PciAddress } from '../model/ids.js';
+import { type VfClaimConflict, type VfUser } from '../model/sriov.js';
 import type { NetworkDefinition, NetworkSelection, NetworkStatusEntry, PodInfo } from '../model/pods.js';
 import type { PodSandbox } from '../model/ports.js';
 
@@ -288,33 +289,66 @@ export function joinPodNetns(input: {
   return views;
 }
 
+const PCI_ADDRESS = /^[0-9a-f]{4,}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/;
+
+type Claim = { namespace: string; pod: string; interface: string; network: string };
+
 /**
- * Who uses each VF, by PCI address: the kubelet's device-plugin allocations say which pod holds
- * it (authoritative, and the only source for a vfio-pci VF that has no netdev and often no
- * device-info); network-status `device-info` PCI addresses add the interface and network.
+ * Who uses each VF, by PCI address, and the network-status claims that contradict it. Evidence in
+ * order of authority: the kubelet's device-plugin allocation (PodResources: the only source for a
+ * vfio-pci VF, which has no netdev), the VF's netdev found in a pod's namespace, then network-status
+ * `device-info` (written by the CNI, editable by anyone who can patch the pod). A claim by a pod
+ * other than the holder is a conflict; two pods' claims with nothing else to settle them credit
+ * nobody. Interface and network come from the holder's own claim or netdev.
  */
-export function vfUsers(snapshot: {
+export function vfClaims(snapshot: {
   readonly podNetns: readonly PodNetnsView[];
   readonly pods: readonly PodInfo[];
   readonly allocations: ReadonlyMap<string, { readonly namespace: string; readonly pod: string }>;
-}): Map<PciAddress, { namespace: string; pod: string; interface: string; network: string }> {
-  const out = new Map<PciAddress, { namespace: string; pod: string; interface: string; network: string }>();
-  for (const [id, a] of snapshot.allocations) {
-    if (/^[0-9a-f]{4,}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(id)) out.set(id as PciAddress, { namespace: a.namespace, pod: a.pod, interface: '', network: '' });
-  }
+}): { users: Map<PciAddress, VfUser>; conflicts: VfClaimConflict[] } {
+  const podKey = (c: { namespace: string; pod: string }): string => `${c.namespace}/${c.pod}`;
+  const claims = new Map<string, Claim[]>();
   for (const pod of snapshot.pods) {
     for (const e of statusOf(pod)) {
       if (!e.pciAddress) continue;
-      out.set(e.pciAddress, { namespace: pod.namespace, pod: pod.name, interface: e.interface ?? '', network: splitNetworkName(e.name, pod.namespace).name });
+      const list = claims.get(e.pciAddress) ?? [];
+      if (!list.some((c) => c.namespace === pod.namespace && c.pod === pod.name)) list.push({ namespace: pod.namespace, pod: pod.name, interface: e.interface ?? '', network: splitNetworkName(e.name, pod.namespace).name });
+      claims.set(e.pciAddress, list);
     }
   }
-  // A VF netdev found in a pod namespace names its user even without device-info.
+  const netdevs = new Map<string, Claim>();
   for (const v of snapshot.podNetns) {
     if (!v.pod) continue;
     for (const i of v.interfaces) {
       const pci = i.link.pciAddress;
-      if (pci && !out.get(pci)?.interface) out.set(pci, { namespace: v.pod.namespace, pod: v.pod.name, interface: i.link.name, network: i.network });
+      if (pci && !netdevs.has(pci)) netdevs.set(pci, { namespace: v.pod.namespace, pod: v.pod.name, interface: i.link.name, network: i.network });
     }
   }
-  return out;
+  const allocated = new Map<string, { namespace: string; pod: string }>();
+  for (const [id, a] of snapshot.allocations) if (PCI_ADDRESS.test(id)) allocated.set(id, { namespace: a.namespace, pod: a.pod });
+
+  const users = new Map<PciAddress, VfUser>();
+  const conflicts: VfClaimConflict[] = [];
+  for (const pci of new Set([...allocated.keys(), ...netdevs.keys(), ...claims.keys()])) {
+    const claimed = claims.get(pci) ?? [];
+    const netdev = netdevs.get(pci);
+    const alloc = allocated.get(pci);
+    const holder = alloc ? { ...alloc, by: 'podresources' as const } : netdev ? { namespace: netdev.namespace, pod: netdev.pod, by: 'netdev' as const } : undefined;
+    if (holder) {
+      const own = claimed.find((c) => podKey(c) === podKey(holder));
+      const dev = netdev && podKey(netdev) === podKey(holder) ? netdev : undefined;
+      users.set(pci as PciAddress, { namespace: holder.namespace, pod: holder.pod, interface: own?.interface || dev?.interface || '', network: own?.network || dev?.network || '' });
+      for (const c of claimed) if (podKey(c) !== podKey(holder)) conflicts.push({ pciAddress: pci as PciAddress, ...c, holder });
+    } else if (claimed.length === 1) {
+      users.set(pci as PciAddress, claimed[0] as Claim);
+    } else {
+      for (const c of claimed) conflicts.push({ pciAddress: pci as PciAddress, ...c, holder: undefined });
+    }
+  }
+  return { users, conflicts };
+}
+
+/** Who uses each VF, by PCI address ({@link vfClaims}). */
+export function vfUsers(snapshot: Parameters<typeof vfClaims>[0]): Map<PciAddress, VfUser> {
+  return vfClaims(snapshot).users;
 }

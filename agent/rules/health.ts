@@ -10,6 +10,7 @@ import { type IpamRangeUsage } from '../model/ipam.js';
 import type { NetworkDefinition } from '../model/pods.js';
 import { type PolicyCheck } from '../model/policy.js';
 import { NetnsNetworking, Problem } from '../model/problems.js';
+import { type VfClaimConflict } from '../model/sriov.js';
 import { type Snapshot } from '../model/snapshot.js';
 import { inCidr4, ipv4ToInt, parseCidr4 } from './ipv4.js';
 const NO_INTERFACE_HINTS = [
@@ -121,11 +122,18 @@ export interface JudgedParts {
   readonly policy: readonly PolicyCheck[];
   /** host-local range usage ({@link ipamUsage}). */
   readonly ipam: readonly IpamRangeUsage[];
+  /** VF claims contradicted by another pod's (vfClaims in attachments.ts); none when absent. */
+  readonly vfClaimConflicts?: readonly VfClaimConflict[];
 }
 
 const CAPPED_HINTS = [
   "Check the pod's k8s.v1.cni.cncf.io/networks annotation: every entry is one interface Multus must create",
   'Check for links created inside the pod namespace: kubectl exec pod -- ip -br link | wc -l',
+];
+
+const VF_HINTS = [
+  'Compare the pod\'s k8s.v1.cni.cncf.io/network-status device-info with the kubelet\'s allocation: kubectl get pod <pod> -o jsonpath=\'{.metadata.annotations.k8s\\.v1\\.cni\\.cncf\\.io/network-status}\'',
+  'A stale or hand-edited network-status (a pod re-created on the same VF, a patched annotation) claims a VF it does not hold',
 ];
 
 const IPAM_HINTS = [
@@ -224,6 +232,10 @@ export function findProblems(snapshot: Snapshot, networking: ReadonlyMap<number,
       if (i.isDefault || (i.network === '' && i.link.name === 'eth0')) continue;
       out.push(...interfaceProblems(view, i, host, networking.get(view.netns.inode), judged.routes));
     }
+  }
+  for (const c of judged.vfClaimConflicts ?? []) {
+    const holder = c.holder ? `${c.holder.by === 'podresources' ? 'the kubelet allocated it to' : 'its netdev is in'} pod ${c.holder.namespace}/${c.holder.pod}` : 'another pod\'s network-status names it too, and neither the kubelet nor a netdev settles it';
+    out.push({ code: 'vf-claim-conflict', namespace: c.namespace, pod: c.pod, interface: c.interface, network: c.network, message: `network-status device-info names VF ${c.pciAddress}${c.interface ? ` for ${c.interface}` : ''}, but ${holder}`, hints: VF_HINTS });
   }
   for (const c of judged.policy) {
     if (c.violation) out.push({ code: 'policy-violation', namespace: c.namespace, pod: c.pod, interface: c.interface, network: c.network, message: c.message, hints: POLICY_HINTS });

@@ -76,7 +76,11 @@ function fixtureSnapshot(): Snapshot {
     'k8s.v1.cni.cncf.io/networks': 'mgmt-network@net1,storage-network@net2,sriov-network@net3',
     'k8s.v1.cni.cncf.io/network-status': JSON.stringify([{ name: 'default/sriov-network', interface: 'net3', 'device-info': { type: 'pci', version: '1.1.0', pci: { 'pci-address': '0000:3b:01.0' } } }]),
   });
-  const broken = pod('broken-0', '00000000-0000-0000-0000-000000000002', { 'k8s.v1.cni.cncf.io/networks': '[{not json' });
+  // Its network-status also names web-0's VF: multinet_sriov_vf_claim_conflict.
+  const broken = pod('broken-0', '00000000-0000-0000-0000-000000000002', {
+    'k8s.v1.cni.cncf.io/networks': '[{not json',
+    'k8s.v1.cni.cncf.io/network-status': JSON.stringify([{ name: 'default/sriov-network', interface: 'net1', 'device-info': { type: 'pci', version: '1.1.0', pci: { 'pci-address': '0000:3b:01.0' } } }]),
+  });
   const pods = [web, broken];
   const podNetns = joinPodNetns({
     samples: [

@@ -38,6 +38,7 @@ export const METRIC_NOTES: Readonly<Record<string, string>> = {
   multinet_sriov_vf_receive_bytes_total: 'VF stats: per-VF sysfs stats where the driver has them (mlx5 OFED, i40e out-of-tree), else the PF\'s netlink VF stats — these cover vfio-pci/DPDK VFs too (the same for every VF counter)',
   multinet_sriov_vf_receive_errors_total: 'only where the driver exposes per-VF error counters',
   multinet_sriov_vf_transmit_errors_total: 'only where the driver exposes per-VF error counters',
+  multinet_sriov_vf_claim_conflict: 'the kubelet\'s allocation (PodResources) wins over network-status, then the VF\'s netdev in a pod; a `vf-claim-conflict` doctor finding and `VfClaimConflict` Event name the holder',
   multinet_sriov_vf_min_tx_rate_bytes_per_second: 'configured rate limit; absent when unlimited',
   multinet_sriov_vf_max_tx_rate_bytes_per_second: 'configured rate limit; absent when unlimited',
   multinet_pod_interface_info: 'kind: macvlan, ipvlan, veth, ...; a kindless netdev moved into the pod is `sriov` or `host-device` (from the NAD or device-info) or `device`; `default="true"` for the cluster network',
