@@ -18,6 +18,7 @@ import path from 'node:path';
 import { type IfName, type PciAddress } from '../../agent/model/ids.js';
 import { errnoCode } from '../../agent/model/errors.js';
 import type { SriovTopologySource, Logger } from '../../agent/model/ports.js';
+import { nameFromBytes } from '../../agent/rules/names.js';
 import type { SysfsFs } from '../sysfs/sysfs-net.js';
 import { NO_VF_COUNTERS, type LinkLayer, type SriovPf, type SriovVf, type VfCounters } from '../../agent/model/sriov.js';
 
@@ -29,7 +30,8 @@ export interface SriovFs extends SysfsFs {
 const nodeFs: SriovFs = {
   readFile: (file) => readFile(file, 'latin1'),
   realpath: (file) => realpath(file),
-  readdir: (dir) => readdir(dir),
+  // Entry names are bytes (a netdev under net/ may have any name): mapped as every name is.
+  readdir: async (dir) => (await readdir(dir, { encoding: 'buffer' })).map((n) => nameFromBytes(n)),
 };
 
 
