@@ -13,7 +13,7 @@ import { type VfClaimConflict, type VfUser } from './sriov.js';
 /** The route check of one pod interface whose network names destinations (its IPv4 subnets, its IPAM routes). */
 export interface RouteCheck extends PodAttachmentRef {
   /** The first destination the pod's routing table sends out of another interface; undefined when all leave by this one. */
-  readonly mismatch: { readonly dst: string; readonly via: string } | undefined;
+  readonly mismatch: { readonly dst: string; readonly via: string; readonly range?: string } | undefined;
 }
 
 /** The verdicts on one snapshot. */
