@@ -67,4 +67,29 @@ describe('series budget fairness', () => {
       `pod default/big has 20001 interfaces and 131072 attachments; only the first ${POD_OBJECT_LIMIT} of each are checked and exported (multinet_pod_series_capped)`,
     ]);
   });
+
+  it('under the node-wide limit, pods share what is left fairly: a pod with 200 interfaces sorted first does not take it all', async () => {
+    const hostLinks = joinHostLinks([netLink({ ifindex: 2, name: 'eth1' })], undefined);
+    const mk = (name: string, n: number, inode: number) => {
+      const p = pod({ name, uid: `00000000-0000-0000-0000-0000000${String(inode).padStart(5, '0')}` });
+      const links = Array.from({ length: n }, (_, i) => netLink({ ifindex: 10 + i, name: `v${String(i).padStart(3, '0')}`, kind: 'veth' }));
+      return { p, sample: { ref: netnsRef(inode, { podUid: p.uid as PodUid, pids: [inode] }), nsid: inode, links } };
+    };
+    const pods = [mk('a-hog', 200, 1), mk('b-small', 2, 2), mk('c-small', 2, 3)];
+    const podNetns = joinPodNetns({ samples: pods.map((x) => x.sample), selfNsid: SELF, hostLinks, pods: pods.map((x) => x.p), networks: [] });
+    const snapshot: Snapshot = { ...EMPTY_SNAPSHOT, takenAtMs: Date.now(), hostLinks, podNetns, pods: pods.map((x) => x.p) };
+    const assessment = assess(snapshot);
+    const unlimited = createMetricsRenderer({ version: 'test', processMetrics: false, assessed: () => Promise.resolve({ snapshot, assessment }), filter: EXPORT_ALL });
+    const full = parseExposition(await unlimited.render());
+    const all = full.find((s) => s.name === 'multinet_exported_series')?.value ?? 0;
+    // Room for 20 of the 204 pod interfaces.
+    const perInterface = full.filter((s) => s.name.startsWith('multinet_pod_interface_')).length / 204;
+    const renderer = createMetricsRenderer({ version: 'test', processMetrics: false, assessed: () => Promise.resolve({ snapshot, assessment }), filter: { ...EXPORT_ALL, seriesLimit: all - 184 * perInterface } });
+    const text = await renderer.render();
+    expect(duplicateSeries(text)).toEqual([]);
+    const samples = parseExposition(text);
+    const count = (podName: string): number => samples.filter((s) => s.name === 'multinet_pod_interface_info' && s.labels.pod === podName).length;
+    expect([count('a-hog'), count('b-small'), count('c-small')]).toEqual([16, 2, 2]);
+    expect(samples.find((s) => s.name === 'multinet_series_limit_reached')?.value).toBe(1);
+  });
 });
