@@ -82,11 +82,14 @@ describe('no series twice', () => {
 describe('no IPAM series twice', () => {
   it('two NADs of one CNI network name with different dataDirs and one range', () => {
     const ipam = (dataDir: string | undefined) => ({ type: 'host-local', ranges: [{ subnet: '10.9.0.0/24', rangeStart: undefined, rangeEnd: undefined, gateway: undefined }], routes: [], dataDir });
+    // Two NADs per directory: the series name no single NAD, so both directories' labels are alike.
     const a = { ...macvlanNad('nad-d', 'eth1', '10.9.0.0/24'), ipam: ipam(undefined) };
+    const a2 = { ...a, namespace: 'x' };
     const b = { ...a, namespace: 'other', ipam: ipam('/var/lib/elsewhere') };
-    const nets = hostLocalNetworks([a, b], '/var/lib/cni/networks');
+    const b2 = { ...b, namespace: 'y' };
+    const nets = hostLocalNetworks([a, a2, b, b2], '/var/lib/cni/networks');
     expect(nets).toHaveLength(2);
-    const snapshot: Snapshot = { ...EMPTY_SNAPSHOT, takenAtMs: Date.now(), networks: [a, b], ipam: { nets, dirs: [], leaksJudgeable: true, leakGraceMs: 0 } };
+    const snapshot: Snapshot = { ...EMPTY_SNAPSHOT, takenAtMs: Date.now(), networks: [a, a2, b, b2], ipam: { nets, dirs: [], leaksJudgeable: true, leakGraceMs: 0 } };
     expect(duplicatesIn(snapshotFamilies(snapshot, assess(snapshot)))).toEqual([]);
   });
 });
