@@ -182,7 +182,7 @@ export function joinPodNetns(input: {
     const interfaces = sample.links
       .filter((l) => l.name !== 'lo')
       .map((l) => describeInterface(l, pod, input.selfNsid, hostByIndex, input.networks, input.vfPciAddresses ?? new Set()));
-    views.push({ netns: sample.ref, nsid: sample.nsid, pod, joinedBy, sandboxId: sandbox?.id, interfaces, attachments: pod ? expectedAttachments(pod, sample.links) : [] });
+    views.push({ netns: sample.ref, nsid: sample.nsid, pod, joinedBy, sandboxId: sandbox?.id, sandbox, interfaces, attachments: pod ? expectedAttachments(pod, sample.links) : [] });
   }
   return views;
 }

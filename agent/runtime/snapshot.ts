@@ -149,7 +149,7 @@ async function runCollectors(collectors: readonly CollectorRun[], networks: Coll
         st = { value: undefined as never, connected: false, lastError: err instanceof Error ? err.message : String(err) };
       }
       if (st.value !== undefined) parts[c.fills] = st.value;
-      statuses[i] = { name: c.name, success: st.connected, durationSeconds: 0, ...(st.connected ? {} : { error: st.lastError ?? 'not connected' }) };
+      statuses[i] = { name: c.name, success: st.connected, durationSeconds: st.lastRefreshSeconds ?? 0, ...(st.connected ? {} : { error: st.lastError ?? 'not connected' }) };
       return;
     }
     const ran = await runCollector(c.name, opts.collectorTimeoutMs, opts.failures, (s) => c.run(s, inputs) as Promise<unknown>);

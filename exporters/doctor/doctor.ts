@@ -68,11 +68,16 @@ function table(rows: readonly (readonly string[])[]): string {
   return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n');
 }
 
+/** Where the namespace is: its bind mount, else the path the runtime gave, else its first process. */
+function netnsWhere(v: PodNetnsView): string {
+  return v.netns.bindPath ?? v.sandbox?.netnsPath ?? `pid ${v.netns.pids[0] ?? '?'}`;
+}
+
 function podTitle(v: PodNetnsView): string {
-  const where = v.netns.bindPath ?? `pid ${v.netns.pids[0] ?? '?'}`;
-  return v.pod
-    ? `pod ${v.pod.namespace}/${v.pod.name}  (mapped by ${v.joinedBy}; netns ${where})`
-    : `netns ${netnsLabel(v.netns)}  (no pod known; ${v.netns.pids.length} processes)`;
+  if (v.pod) return `pod ${v.pod.namespace}/${v.pod.name}  (mapped by ${v.joinedBy}; netns ${netnsWhere(v)})`;
+  // The runtime named it, but no pod the kube API or --manifests knows: say what the runtime said.
+  if (v.sandbox) return `netns ${netnsLabel(v.netns)}  (runtime sandbox ${v.sandbox.id.slice(0, 13)} of ${v.sandbox.namespace}/${v.sandbox.name}, a pod the kube API or --manifests does not know; netns ${netnsWhere(v)})`;
+  return `netns ${netnsLabel(v.netns)}  (no pod known; ${v.netns.pids.length} processes)`;
 }
 
 function interfaceRows(v: PodNetnsView, r: ReadonlyMap<string, Rate>, net: NetnsNetworking | undefined): string[][] {
@@ -105,10 +110,10 @@ function podRows(views: readonly PodNetnsView[]): string[][] {
   const rows = [['POD', 'MAPPED BY', 'SANDBOX', 'NETNS', 'PROCESSES']];
   for (const v of views) {
     rows.push([
-      `${v.pod?.namespace ?? ''}/${v.pod?.name ?? ''}`,
+      v.pod ? `${v.pod.namespace}/${v.pod.name}` : v.sandbox ? `${v.sandbox.namespace}/${v.sandbox.name} (runtime)` : '-',
       v.joinedBy,
       v.sandboxId ? v.sandboxId.slice(0, 13) : '-',
-      v.netns.bindPath ?? `pid ${v.netns.pids[0] ?? '?'}`,
+      netnsWhere(v),
       String(v.netns.pids.length),
     ]);
   }
@@ -209,6 +214,8 @@ export async function runDoctor(deps: DoctorDeps): Promise<number> {
             netns: netnsLabel(v.netns),
             mappedBy: v.joinedBy,
             sandboxId: v.sandboxId ?? '',
+            // What the runtime said of the sandbox, also when no known pod matched it (namespace and pod are then empty).
+            sandbox: v.sandbox ? { id: v.sandbox.id, namespace: v.sandbox.namespace, name: v.sandbox.name, uid: v.sandbox.uid, netnsPath: v.sandbox.netnsPath ?? '' } : null,
             interfaces: v.interfaces.map((i) => ({
               interface: i.link.name,
               network: i.network,
