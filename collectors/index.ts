@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { COLLECTOR, type Collect, type CollectorName, type CollectorRun, type FlagReader, type FlagSpec, type PartName } from '../agent/model/collector.js';
 import { type NetnsSample } from '../agent/model/attachments.js';
 import { type NetnsRef } from '../agent/model/domain.js';
-import { AgentError } from '../agent/model/errors.js';
+import { AgentError, CapabilityError } from '../agent/model/errors.js';
 import type { DeviceAllocationSource, DeviceInfoSource, LinkSource, Logger, NetnsDiscoverer, PodLinkSource, PodSandboxSource, SriovTopologySource } from '../agent/model/ports.js';
 import { NetlinkLinkSource } from './netlink/link-dump.js';
 import { NetlinkPodLinkSource } from './netlink/netns-links.js';
@@ -103,21 +103,38 @@ export const samplePodNetns = (source: { readonly discovery: NetnsDiscoverer; re
   kind: 'read',
   async run(signal) {
     const selfNsid = await source.links.selfNsid(signal);
-    const refs = source.discovery.discover().netns;
+    const discovery = source.discovery.discover();
+    const refs = discovery.netns;
     const dumped = new Array<NetnsSample | undefined>(refs.length);
+    // What a missing capability kept from view: the processes whose namespace could not be read
+    // (CAP_SYS_PTRACE), namespaces that could not be opened (CAP_SYS_PTRACE) or dumped (CAP_NET_ADMIN).
+    const denied = new Map<string, string>();
+    if (discovery.deniedPids > 0) denied.set('CAP_SYS_PTRACE', 'cannot read /proc/<pid>/ns/net of some processes');
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < refs.length) {
         signal.throwIfAborted();
         const i = next++;
         const ref = refs[i] as NetnsRef;
-        const d = await source.links.listIn(ref, signal);
-        if (d) dumped[i] = { ref, nsid: d.nsid, links: d.links };
+        try {
+          const d = await source.links.listIn(ref, signal);
+          if (d) dumped[i] = { ref, nsid: d.nsid, links: d.links };
+        } catch (err) {
+          if (!(err instanceof CapabilityError)) throw err;
+          if (!denied.has(err.capability)) denied.set(err.capability, err.message.replace(/ \/\S+/, ' a pod network namespace'));
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, source.links.concurrency) }, worker));
     source.links.retain(new Set(refs.map((r) => r.inode)));
-    return { selfNsid, samples: dumped.filter((s): s is NetnsSample => s !== undefined) };
+    const part = { selfNsid, samples: dumped.filter((s): s is NetnsSample => s !== undefined) };
+    if (denied.size > 0) {
+      // Not every pod is seen: the collector fails (success 0, /readyz 503 naming the capability) and exports what it did read.
+      const [capability] = [...denied.keys()].sort(); // CAP_NET_ADMIN before CAP_SYS_PTRACE: the one that hides more
+      const reasons = [...denied].map(([cap, why]) => `${why} (${cap})`).join('; ');
+      throw new CapabilityError(capability as string, `some pod network namespaces not read: ${reasons}`, { partial: part });
+    }
+    return part;
   },
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NO_DEVICE_INFO, type DeviceInfo, type HostLink, type NetLink } from '../model/domain.js';
+import { NO_DEVICE_INFO, type DeviceInfo, type HostLink, type NetLink, type NetnsRef } from '../model/domain.js';
 import type { CollectorInputs, CollectorRun, PartName } from '../model/collector.js';
 import { type IfIndex } from '../model/ids.js';
 import { EMPTY_SNAPSHOT, type Snapshot } from '../model/snapshot.js';
@@ -131,6 +131,48 @@ describe('FailureLog', () => {
       { collectorTimeoutMs: 1000, failures: new FailureLog(log) },
     );
     expect(s.collectors.find((c) => c.name === 'netns')).toMatchObject({ success: false, error: 'no', missingCapability: 'CAP_NET_ADMIN' });
+  });
+
+  it('fails the collector when some namespaces are denied (NSIDs already assigned, dumps refused; processes unreadable), and still exports the ones it read', async () => {
+    const { log, lines } = recordingLogger();
+    const { CapabilityError } = await import('../model/errors.js');
+    const ref = (inode: number, bindPath: string | undefined, pids: number[]): NetnsRef => ({ inode, path: bindPath ?? `/proc/${pids[0]}/ns/net`, bindPath, pids, podUid: undefined, containerId: undefined });
+    const readable = ref(4026532001, '/run/netns/a', []);
+    const refused = ref(4026532002, '/run/netns/b', []);
+    const build = (deniedPids: number, deny: string | undefined): Promise<Snapshot> =>
+      snapshotFrom(
+        {
+          links: linkSource(links),
+          devices: undefined,
+          netns: {
+            discovery: { discover: () => ({ netns: [readable, refused], deniedPids }) },
+            links: {
+              selfNsid: async () => 0,
+              listIn: async (r: NetnsRef) => {
+                if (r === refused && deny) throw new CapabilityError(deny, deny === 'CAP_NET_ADMIN' ? 'cannot dump the links of another network namespace (EACCES)' : `cannot open ${r.path} (EACCES)`);
+                return { nsid: r.inode % 10, links: [] };
+              },
+              concurrency: 2,
+              retain: () => {},
+              close: () => {},
+            },
+          },
+        },
+        { collectorTimeoutMs: 1000, failures: new FailureLog(log) },
+      );
+    const noNetAdmin = await build(0, 'CAP_NET_ADMIN');
+    expect(noNetAdmin.collectors.find((c) => c.name === 'netns')).toMatchObject({ success: false, missingCapability: 'CAP_NET_ADMIN', error: 'some pod network namespaces not read: cannot dump the links of another network namespace (EACCES) (CAP_NET_ADMIN)' });
+    expect(noNetAdmin.podNetns.map((v) => v.netns.inode)).toEqual([readable.inode]);
+    const noPtrace = await build(3, 'CAP_SYS_PTRACE');
+    expect(noPtrace.collectors.find((c) => c.name === 'netns')).toMatchObject({ success: false, missingCapability: 'CAP_SYS_PTRACE' });
+    const openDenied = await build(0, 'CAP_SYS_PTRACE');
+    expect(openDenied.collectors.find((c) => c.name === 'netns')?.error).toBe('some pod network namespaces not read: cannot open a pod network namespace (EACCES) (CAP_SYS_PTRACE)');
+    const onlyProcesses = await build(3, undefined);
+    expect(onlyProcesses.collectors.find((c) => c.name === 'netns')).toMatchObject({ success: false, missingCapability: 'CAP_SYS_PTRACE', error: 'some pod network namespaces not read: cannot read /proc/<pid>/ns/net of some processes (CAP_SYS_PTRACE)' });
+    expect(onlyProcesses.podNetns).toHaveLength(2);
+    const all = await build(0, undefined);
+    expect(all.collectors.find((c) => c.name === 'netns')).toMatchObject({ success: true });
+    expect(lines.filter((l) => l.msg === 'collector failed').length).toBeGreaterThan(0);
   });
 });
 

@@ -90,6 +90,8 @@ export async function runCollector<T>(
     failures.succeeded(name);
   } catch (err) {
     failures.failed(name, err);
+    // A collector short of a capability fails (success 0, /readyz 503) but still gives what it could read.
+    if (err instanceof CapabilityError && err.partial !== undefined) value = err.partial as T;
     failure = { error: err instanceof Error ? err.message : String(err), ...(err instanceof CapabilityError ? { missingCapability: err.capability } : {}) };
   } finally {
     clearTimeout(timer);
