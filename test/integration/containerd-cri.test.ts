@@ -189,6 +189,19 @@ describe.skipIf(!POSSIBLE)('a real containerd through the CRI', () => {
     expect(agent?.stderr()).toMatch(/"runtime":"containerd","runtimeVersion":"[^"]+","sandboxes":3,"afterOutage":false,"msg":"container runtime connected"/);
   });
 
+  it('doctor without --manifests still says what the runtime said: pod name, sandbox id, netns path', async () => {
+    const text = await run('ip', ['netns', 'exec', NODE, process.execPath, AGENT_BIN, 'doctor', '--cri.endpoint', `unix://${socket()}`, '--log.level=error'], { encoding: 'utf8', maxBuffer: 16 << 20 }).then(
+      (r) => r.stdout,
+      (err: { stdout?: string }) => err.stdout ?? '',
+    );
+    for (const s of sandboxes) {
+      const row = text.split('\n').find((l) => l.startsWith(`${s.namespace}/${s.name} (runtime) `));
+      expect(row, `${s.name} in\n${text}`).toBeDefined();
+      expect(row).toMatch(new RegExp(`\\s${s.id.slice(0, 13)}\\s+/run/netns/${path.basename(s.netnsPath)}\\s`));
+      expect(text).toContain(`runtime sandbox ${s.id.slice(0, 13)} of ${s.namespace}/${s.name}`);
+    }
+  });
+
   for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
     it(`maps them again after containerd is restarted (${signal})`, async () => {
       if (!containerd) throw new Error('no containerd');
