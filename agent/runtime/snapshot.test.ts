@@ -4,7 +4,7 @@ import type { CollectorInputs, CollectorRun, PartName } from '../model/collector
 import { type IfIndex } from '../model/ids.js';
 import { EMPTY_SNAPSHOT, type Snapshot } from '../model/snapshot.js';
 import type { DeviceInfoSource, LinkSource } from '../model/ports.js';
-import { buildSnapshot, checkCollectorOrder, FailureLog, joinHostLinks } from './snapshot.js';
+import { buildSnapshot, checkCollectorOrder, FailureLog, joinHostLinks, runCollector } from './snapshot.js';
 import { snapshotFrom } from '../../test/support/collectors.js';
 import { netLink, recordingLogger } from '../../test/support/links.js';
 import { netnsRef, networkDefinition, pod } from '../../test/support/pods.js';
@@ -133,46 +133,43 @@ describe('FailureLog', () => {
     expect(s.collectors.find((c) => c.name === 'netns')).toMatchObject({ success: false, error: 'no', missingCapability: 'CAP_NET_ADMIN' });
   });
 
-  it('fails the collector when some namespaces are denied (NSIDs already assigned, dumps refused; processes unreadable), and still exports the ones it read', async () => {
+  it('fails the collector when namespaces are denied to an agent lacking the capability, and still exports the ones it read; an agent that has it skips them', async () => {
     const { log, lines } = recordingLogger();
     const { CapabilityError } = await import('../model/errors.js');
-    const ref = (inode: number, bindPath: string | undefined, pids: number[]): NetnsRef => ({ inode, path: bindPath ?? `/proc/${pids[0]}/ns/net`, bindPath, pids, podUid: undefined, containerId: undefined });
-    const readable = ref(4026532001, '/run/netns/a', []);
-    const refused = ref(4026532002, '/run/netns/b', []);
-    const build = (deniedPids: number, deny: string | undefined): Promise<Snapshot> =>
-      snapshotFrom(
-        {
-          links: linkSource(links),
-          devices: undefined,
-          netns: {
-            discovery: { discover: () => ({ netns: [readable, refused], deniedPids }) },
-            links: {
-              selfNsid: async () => 0,
-              listIn: async (r: NetnsRef) => {
-                if (r === refused && deny) throw new CapabilityError(deny, deny === 'CAP_NET_ADMIN' ? 'cannot dump the links of another network namespace (EACCES)' : `cannot open ${r.path} (EACCES)`);
-                return { nsid: r.inode % 10, links: [] };
-              },
-              concurrency: 2,
-              retain: () => {},
-              close: () => {},
-            },
+    const { samplePodNetns } = await import('../../collectors/index.js');
+    const ref = (inode: number, bindPath: string): NetnsRef => ({ inode, path: bindPath, bindPath, pids: [], podUid: undefined, containerId: undefined });
+    const readable = ref(4026532001, '/run/netns/a');
+    const refused = ref(4026532002, '/run/netns/b');
+    const NET_ADMIN = 1n << 12n;
+    const SYS_PTRACE = 1n << 19n;
+    const build = async (capabilities: bigint, deniedPids: number, deny: string | undefined): Promise<{ status: unknown; inodes: number[] }> => {
+      const collect = samplePodNetns({
+        discovery: { discover: () => ({ netns: [readable, refused], deniedPids }) },
+        links: {
+          selfNsid: async () => 0,
+          listIn: async (r: NetnsRef) => {
+            if (r === refused && deny) throw new CapabilityError(deny, deny === 'CAP_NET_ADMIN' ? 'cannot dump the links of another network namespace (EACCES)' : `cannot open ${r.path} (EACCES)`);
+            return { nsid: r.inode % 10, links: [] };
           },
+          concurrency: 2,
+          retain: () => {},
+          close: () => {},
         },
-        { collectorTimeoutMs: 1000, failures: new FailureLog(log) },
-      );
-    const noNetAdmin = await build(0, 'CAP_NET_ADMIN');
-    expect(noNetAdmin.collectors.find((c) => c.name === 'netns')).toMatchObject({ success: false, missingCapability: 'CAP_NET_ADMIN', error: 'some pod network namespaces not read: cannot dump the links of another network namespace (EACCES) (CAP_NET_ADMIN)' });
-    expect(noNetAdmin.podNetns.map((v) => v.netns.inode)).toEqual([readable.inode]);
-    const noPtrace = await build(3, 'CAP_SYS_PTRACE');
-    expect(noPtrace.collectors.find((c) => c.name === 'netns')).toMatchObject({ success: false, missingCapability: 'CAP_SYS_PTRACE' });
-    const openDenied = await build(0, 'CAP_SYS_PTRACE');
-    expect(openDenied.collectors.find((c) => c.name === 'netns')?.error).toBe('some pod network namespaces not read: cannot open a pod network namespace (EACCES) (CAP_SYS_PTRACE)');
-    const onlyProcesses = await build(3, undefined);
-    expect(onlyProcesses.collectors.find((c) => c.name === 'netns')).toMatchObject({ success: false, missingCapability: 'CAP_SYS_PTRACE', error: 'some pod network namespaces not read: cannot read /proc/<pid>/ns/net of some processes (CAP_SYS_PTRACE)' });
-    expect(onlyProcesses.podNetns).toHaveLength(2);
-    const all = await build(0, undefined);
-    expect(all.collectors.find((c) => c.name === 'netns')).toMatchObject({ success: true });
-    expect(lines.filter((l) => l.msg === 'collector failed').length).toBeGreaterThan(0);
+        capabilities,
+        log,
+      });
+      const ran = await runCollector('netns', 1000, new FailureLog(log), (signal) => (collect.kind === 'read' ? collect.run(signal, { parts: {}, networks: [] }) : Promise.reject(new Error('not read'))));
+      return { status: ran.status, inodes: (ran.value?.samples ?? []).map((x) => x.ref.inode) };
+    };
+    // No NET_ADMIN: whatever the kernel said (here: nothing at all), pod namespaces exist and the agent cannot dump them.
+    expect(await build(SYS_PTRACE, 0, undefined)).toMatchObject({ status: { success: false, missingCapability: 'CAP_NET_ADMIN', error: 'some pod network namespaces not read: cannot dump the links of another network namespace (CAP_NET_ADMIN)' } });
+    const noPtrace = await build(NET_ADMIN, 3, 'CAP_SYS_PTRACE');
+    expect(noPtrace).toMatchObject({ status: { success: false, missingCapability: 'CAP_SYS_PTRACE', error: 'some pod network namespaces not read: cannot read /proc/<pid>/ns/net of some processes (CAP_SYS_PTRACE)' }, inodes: [readable.inode] });
+    expect((await build(NET_ADMIN, 0, 'CAP_SYS_PTRACE')).status).toMatchObject({ error: 'some pod network namespaces not read: cannot open a pod network namespace (EACCES) (CAP_SYS_PTRACE)' });
+    // With both, a refused process or namespace is not a missing capability: skipped, said at debug.
+    const both = await build(NET_ADMIN | SYS_PTRACE, 3, 'CAP_SYS_PTRACE');
+    expect(both).toMatchObject({ status: { success: true }, inodes: [readable.inode] });
+    expect(lines.some((l) => l.level === 'debug' && l.msg === 'denied although the agent has the capability; skipped')).toBe(true);
   });
 });
 
