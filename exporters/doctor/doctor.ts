@@ -160,11 +160,13 @@ export function renderDoctor(snapshot: Snapshot, assessment: Assessment, r: Read
   const cri = snapshot.collectors.find((c) => c.name === 'cri');
   if (cri && !cri.success) out.push(`container runtime (CRI) not answering, pods mapped by cgroup and network-status only: ${cri.error ?? ''}`, '');
   const sorted = [...withPod].sort((a, b) => podTitle(a).localeCompare(podTitle(b)));
-  if (sorted.length > 0) out.push(table(podRows(sorted)), '');
+  // The table also lists the sandboxes the runtime named that no known pod matched (no --manifests, no kube API).
+  const table1 = [...sorted, ...without.filter((v) => v.sandbox).sort((a, b) => podTitle(a).localeCompare(podTitle(b)))];
+  if (table1.length > 0) out.push(table(podRows(table1)), '');
   for (const v of sorted) {
     out.push(podTitle(v), table(interfaceRows(v, r, networking.get(v.netns.inode))), '');
   }
-  for (const v of without) if (v.interfaces.length > 0) out.push(podTitle(v), table(interfaceRows(v, r, networking.get(v.netns.inode))), '');
+  for (const v of without) if (v.interfaces.length > 0 || v.sandbox) out.push(podTitle(v), table(interfaceRows(v, r, networking.get(v.netns.inode))), '');
   if (snapshot.sriov.pfs.length > 0) {
     const vfs = snapshot.sriov.pfs.reduce((n, pf) => n + pf.vfs.length, 0);
     out.push(`SR-IOV: ${snapshot.sriov.pfs.length} PFs, ${vfs} VFs`, table(sriovRows(snapshot, assessment.vfUsers)), '');
