@@ -21,6 +21,7 @@ import { AGENT_BIN, startAgentIn, type AgentProcess } from '../support/agent-pro
 import { buildPauseArchive, CNI_BIN_DIR, Containerd, criCall, criRuntimeClient, requireContainerd, type CriRuntimeClient } from '../support/containerd.js';
 import type { ParsedSample } from '../support/exposition.js';
 import { scrapeAgent } from '../support/lab.js';
+import { missingDirs, removeEmptyDirs } from '../support/host-dirs.js';
 import { createNetns, deleteNetns, ip } from '../support/netns.js';
 import { until } from '../support/until.js';
 
@@ -33,6 +34,8 @@ const PAUSE_IMAGE = 'multinet-test.local/pause:3.9';
 const PORT = 19747;
 const MASTER = 'ctrdm0';
 const SUITE_START = Date.now();
+/** containerd's CNI library caches each sandbox's result under /var/lib/cni/results (removed with the sandbox). */
+const CNI_CACHE_CREATED = missingDirs('/var/lib/cni/results');
 
 interface Sandbox {
   name: string;
@@ -168,6 +171,7 @@ describe.skipIf(!POSSIBLE)('a real containerd through the CRI', () => {
     }
     deleteNetns(NODE);
     if (dir) await rm(dir, { recursive: true, force: true });
+    expect(removeEmptyDirs(CNI_CACHE_CREATED)).toEqual([]);
     expect(errors).toEqual([]);
     expect(leftovers).toEqual([]);
     expect((await ip('netns', 'list')).includes(NODE)).toBe(false);

@@ -23,7 +23,7 @@
 import { X509Certificate } from 'node:crypto';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -38,6 +38,7 @@ import { BUILD_BASE, Dockerd, dockerMissing, ensureStandins, RUNTIME_BASE } from
 import { KubeApiServer } from '../support/kube-api-server.js';
 import { LAB_POSSIBLE, seedKubeApiFromLab, testLab } from '../support/lab.js';
 import { bridgeToNetns, type NetnsBridge } from '../support/netns-bridge.js';
+import { missingDirs, removeEmptyDirs } from '../support/host-dirs.js';
 import { fetchInNetns, ip } from '../support/netns.js';
 import { until } from '../support/until.js';
 
@@ -188,7 +189,7 @@ describe.skipIf(!POSSIBLE)('the image, built and run as the DaemonSet runs it', 
 
   /** Runs the DaemonSet's container (with `caps` instead of the chart's when given) and waits until it serves /readyz (any status). */
   async function runAgent(name: string, caps?: string[]): Promise<void> {
-    for (const v of spec.volumes) if (v.hostPath && !existsSync(v.hostPath.path)) created.push(v.hostPath.path);
+    for (const v of spec.volumes) if (v.hostPath) created.push(...missingDirs(v.hostPath.path));
     containers.push(name);
     await docker(dockerRunArgs(spec, { name, nodeName: NODE, saDir, apiHost: bridge?.hostAddress ?? '', apiPort, image: IMAGE, caps }));
     await until(`${name} serving`, 60_000, async () => {
@@ -256,13 +257,7 @@ describe.skipIf(!POSSIBLE)('the image, built and run as the DaemonSet runs it', 
     await api?.close();
     await bridge?.remove();
     const down = await lab('down');
-    for (const d of created.reverse()) {
-      try {
-        rmdirSync(d);
-      } catch {
-        // Not empty (something else wrote there since): left as it is.
-      }
-    }
+    removeEmptyDirs(created);
     if (dir) await rm(dir, { recursive: true, force: true });
     console.log(`image suite: ${((Date.now() - SUITE_START) / 1000).toFixed(1)} s in all`);
     expect(errors).toEqual([]);
@@ -409,7 +404,9 @@ describe.skipIf(!POSSIBLE)('the image, built and run as the DaemonSet runs it', 
         if (!v?.hostPath) throw new Error(`volume ${m.name} is not a hostPath`);
         return { container_path: m.mountPath, host_path: v.hostPath.path, readonly: m.readOnly === true, propagation: m.mountPropagation === 'HostToContainer' ? 'PROPAGATION_HOST_TO_CONTAINER' : m.mountPropagation === 'Bidirectional' ? 'PROPAGATION_BIDIRECTIONAL' : 'PROPAGATION_PRIVATE' };
       });
-      for (const v of spec.volumes) if (v.hostPath && !existsSync(v.hostPath.path)) created.push(v.hostPath.path);
+      for (const v of spec.volumes) if (v.hostPath) created.push(...missingDirs(v.hostPath.path));
+      // containerd's CNI library caches results under /var/lib/cni (removed with the sandbox).
+      created.push(...missingDirs('/var/lib/cni/results'));
       mounts.push({ container_path: SA_DIR, host_path: saDir, readonly: true, propagation: 'PROPAGATION_PRIVATE' });
       const envs = c.env.map((e) => ({ key: e.name, value: e.value ?? (e.valueFrom?.fieldRef?.fieldPath === 'spec.nodeName' ? NODE : '') }));
       envs.push({ key: 'KUBERNETES_SERVICE_HOST', value: bridge?.hostAddress ?? '' }, { key: 'KUBERNETES_SERVICE_PORT', value: String(apiPort) });
