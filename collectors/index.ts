@@ -9,11 +9,11 @@
  *
  * Adding a collector: docs/architecture.md, "Adding a collector".
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { COLLECTOR, type Collect, type CollectorName, type CollectorRun, type FlagReader, type FlagSpec, type PartName } from '../agent/model/collector.js';
 import { type NetnsSample } from '../agent/model/attachments.js';
 import { type NetnsRef } from '../agent/model/domain.js';
-import { AgentError } from '../agent/model/errors.js';
+import { AgentError, CapabilityError } from '../agent/model/errors.js';
 import type { DeviceAllocationSource, DeviceInfoSource, LinkSource, Logger, NetnsDiscoverer, PodLinkSource, PodSandboxSource, SriovTopologySource } from '../agent/model/ports.js';
 import { NetlinkLinkSource } from './netlink/link-dump.js';
 import { NetlinkPodLinkSource } from './netlink/netns-links.js';
@@ -98,26 +98,73 @@ export const dumpLinks = (source: LinkSource): Collect<'links'> => ({ kind: 'rea
 /** sysfs details of the links the dump found (none when it failed). */
 export const describeDevices = (source: DeviceInfoSource): Collect<'devices'> => ({ kind: 'read', run: (signal, inputs) => source.describe(inputs.parts.links ?? [], signal) });
 
-/** Discovers the pod namespaces and dumps each one's links, `concurrency` at a time. */
-export const samplePodNetns = (source: { readonly discovery: NetnsDiscoverer; readonly links: PodLinkSource }): Collect<'netns'> => ({
+/** Capability bit numbers (linux/capability.h) of the two the netns collector needs. */
+const CAPABILITY_BITS = { CAP_NET_ADMIN: 12n, CAP_SYS_PTRACE: 19n } as const;
+
+/** The agent's effective capabilities (`CapEff` of /proc/self/status, the agent's own, never the host's); undefined when unreadable. */
+export function effectiveCapabilities(statusFile = '/proc/self/status'): bigint | undefined {
+  try {
+    const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync(statusFile, 'utf8'))?.[1];
+    return hex === undefined ? undefined : BigInt(`0x${hex}`);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Discovers the pod namespaces and dumps each one's links, `concurrency` at a time. A namespace
+ * or process denied to an agent that lacks the capability for it fails the collector (with what
+ * it could read, CapabilityError.partial): the agent is then blind to pods. Denied to an agent
+ * that has it (a process more privileged than a root with every capability, an LSM), it is
+ * skipped, said at debug.
+ */
+export const samplePodNetns = (source: { readonly discovery: NetnsDiscoverer; readonly links: PodLinkSource; readonly capabilities?: bigint | undefined; readonly log?: Logger }): Collect<'netns'> => ({
   kind: 'read',
   async run(signal) {
+    const lacks = (cap: keyof typeof CAPABILITY_BITS): boolean => source.capabilities !== undefined && ((source.capabilities >> CAPABILITY_BITS[cap]) & 1n) === 0n;
     const selfNsid = await source.links.selfNsid(signal);
-    const refs = source.discovery.discover().netns;
+    const discovery = source.discovery.discover();
+    const refs = discovery.netns;
     const dumped = new Array<NetnsSample | undefined>(refs.length);
+    // What a missing capability kept from view: processes whose namespace could not be read and
+    // namespaces that could not be opened (CAP_SYS_PTRACE), namespaces that could not be dumped (CAP_NET_ADMIN).
+    const denied = new Map<string, string>();
+    const deny = (capability: string, why: string): void => {
+      if (lacks(capability as keyof typeof CAPABILITY_BITS)) {
+        if (!denied.has(capability)) denied.set(capability, why);
+      } else {
+        source.log?.debug({ capability, why }, 'denied although the agent has the capability; skipped');
+      }
+    };
+    if (discovery.deniedPids > 0) deny('CAP_SYS_PTRACE', 'cannot read /proc/<pid>/ns/net of some processes');
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < refs.length) {
         signal.throwIfAborted();
         const i = next++;
         const ref = refs[i] as NetnsRef;
-        const d = await source.links.listIn(ref, signal);
-        if (d) dumped[i] = { ref, nsid: d.nsid, links: d.links };
+        try {
+          const d = await source.links.listIn(ref, signal);
+          if (d) dumped[i] = { ref, nsid: d.nsid, links: d.links };
+        } catch (err) {
+          if (!(err instanceof CapabilityError)) throw err;
+          deny(err.capability, err.message.replace(/ \/\S+/, ' a pod network namespace'));
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, source.links.concurrency) }, worker));
     source.links.retain(new Set(refs.map((r) => r.inode)));
-    return { selfNsid, samples: dumped.filter((s): s is NetnsSample => s !== undefined) };
+    const part = { selfNsid, samples: dumped.filter((s): s is NetnsSample => s !== undefined) };
+    // Without CAP_NET_ADMIN the kernel dumps no other namespace (IFLA_TARGET_NETNSID needs it),
+    // whatever errno it says that with (seen: EPERM assigning an NSID, a dump that fails as gone).
+    if (lacks('CAP_NET_ADMIN') && refs.length > 0) deny('CAP_NET_ADMIN', 'cannot dump the links of another network namespace');
+    if (denied.size > 0) {
+      // Not every pod is seen: the collector fails (success 0, /readyz 503 naming the capability) and exports what it did read.
+      const [capability] = [...denied.keys()].sort(); // CAP_NET_ADMIN before CAP_SYS_PTRACE: the one that hides more
+      const reasons = [...denied].map(([cap, why]) => `${why} (${cap})`).join('; ');
+      throw new CapabilityError(capability as string, `some pod network namespaces not read: ${reasons}`, { partial: part });
+    }
+    return part;
   },
 });
 
@@ -196,7 +243,7 @@ export const COLLECTORS: readonly AnyEntry[] = [
       const discovery = new NetnsDiscovery({ procRoot: config.procfsRoot, netnsDir: config.netnsDir, log: ctx.log });
       const links = new NetlinkPodLinkSource({ log: ctx.log, procRoot: config.procfsRoot });
       ctx.defer(() => links.close());
-      return { collect: samplePodNetns({ discovery, links }), exposes: { netnsStats: () => ({ discovered: discovery.stats.found, nsidsCached: links.cachedNsids }) } };
+      return { collect: samplePodNetns({ discovery, links, capabilities: effectiveCapabilities(), log: ctx.log }), exposes: { netnsStats: () => ({ discovered: discovery.stats.found, nsidsCached: links.cachedNsids }) } };
     },
   },
   {

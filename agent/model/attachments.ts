@@ -2,6 +2,7 @@
 import type { NetLink, NetnsRef } from './domain.js';
 import { type IfIndex } from './ids.js';
 import type { NetworkDefinition, NetworkStatusEntry, PodInfo } from './pods.js';
+import type { PodSandbox } from './ports.js';
 
 /** One network namespace's dump as the snapshot took it. */
 export interface NetnsSample {
@@ -79,6 +80,11 @@ export interface PodNetnsView {
   readonly joinedBy: JoinSource;
   /** The container runtime's sandbox id, when the runtime (CRI) named this namespace. */
   readonly sandboxId?: string | undefined;
+  /**
+   * What the runtime said of that sandbox: its pod's namespace, name and UID and the namespace's
+   * path, also when no pod the kube API (or --manifests) knows matches it (then `pod` is undefined).
+   */
+  readonly sandbox?: PodSandbox | undefined;
   /** Every interface but loopback. */
   readonly interfaces: readonly PodInterface[];
   /** Empty when the pod is unknown; one per interface name, at most the per-pod object limit. */

@@ -280,6 +280,7 @@ export function joinPodNetns(input: {
       pod,
       joinedBy,
       sandboxId: sandbox?.id,
+      sandbox,
       interfaces,
       attachments,
       ...(conflicts.length > 0 ? { conflicts } : {}),

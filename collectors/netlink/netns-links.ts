@@ -29,7 +29,6 @@ export class NetlinkPodLinkSource implements PodLinkSource {
   readonly #log: Logger;
   readonly #selfPath: string;
   #selfNsid: number | undefined;
-  readonly #warned = new Set<string>();
   /** The NSID each live namespace (by inode) had at its last dump; only ever trusted after re-checking. */
   readonly #nsids = new Map<number, number>();
 
@@ -120,7 +119,7 @@ export class NetlinkPodLinkSource implements PodLinkSource {
     for (const nl of this.#all) nl.close();
   }
 
-  /** A vanished namespace is data (undefined); a denied one is said once; anything else throws. */
+  /** A vanished namespace is data (undefined); a denied one throws a CapabilityError (the collector says it once); anything else throws. */
   #absent(err: unknown, ref: NetnsRef, step: string): undefined {
     const code = errnoCode(err) ?? errnoCode((err as { cause?: unknown }).cause) ?? '';
     if (GONE.has(code)) {
@@ -128,12 +127,8 @@ export class NetlinkPodLinkSource implements PodLinkSource {
       return undefined;
     }
     if (DENIED.has(code)) {
-      const capability = step === 'open' ? 'CAP_SYS_PTRACE' : 'CAP_NET_ADMIN';
-      if (!this.#warned.has(capability)) {
-        this.#warned.add(capability);
-        this.#log.warn({ err, path: ref.path, capability }, 'cannot read pod network namespaces');
-      }
-      return undefined;
+      if (step === 'open') throw new CapabilityError('CAP_SYS_PTRACE', `cannot open ${ref.path} (${code})`, { cause: err });
+      throw new CapabilityError('CAP_NET_ADMIN', `cannot dump the links of another network namespace (${code})`, { cause: err });
     }
     throw err;
   }

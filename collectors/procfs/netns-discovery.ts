@@ -87,7 +87,10 @@ export class NetnsDiscovery {
     }
     if (denied > 0 && !this.#warnedDenied) {
       this.#warnedDenied = true;
-      this.#log.warn({ processes: denied, capability: 'CAP_SYS_PTRACE' }, 'cannot read the network namespace of some processes');
+      // Debug: the netns collector fails naming CAP_SYS_PTRACE when the agent lacks it; an agent
+      // that has it may still be refused a process (one holding capabilities a container's root
+      // lacks, an LSM), which blinds it to nothing a pod runs.
+      this.#log.debug({ processes: denied, capability: 'CAP_SYS_PTRACE' }, 'cannot read the network namespace of some processes');
     }
 
     const netns: NetnsRef[] = [];

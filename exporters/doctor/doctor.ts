@@ -68,11 +68,16 @@ function table(rows: readonly (readonly string[])[]): string {
   return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n');
 }
 
+/** Where the namespace is: its bind mount, else the path the runtime gave, else its first process. */
+function netnsWhere(v: PodNetnsView): string {
+  return v.netns.bindPath ?? v.sandbox?.netnsPath ?? `pid ${v.netns.pids[0] ?? '?'}`;
+}
+
 function podTitle(v: PodNetnsView): string {
-  const where = v.netns.bindPath ?? `pid ${v.netns.pids[0] ?? '?'}`;
-  return v.pod
-    ? `pod ${v.pod.namespace}/${v.pod.name}  (mapped by ${v.joinedBy}; netns ${where})`
-    : `netns ${netnsLabel(v.netns)}  (no pod known; ${v.netns.pids.length} processes)`;
+  if (v.pod) return `pod ${v.pod.namespace}/${v.pod.name}  (mapped by ${v.joinedBy}; netns ${netnsWhere(v)})`;
+  // The runtime named it, but no pod the kube API or --manifests knows: say what the runtime said.
+  if (v.sandbox) return `netns ${netnsLabel(v.netns)}  (runtime sandbox ${v.sandbox.id.slice(0, 13)} of ${v.sandbox.namespace}/${v.sandbox.name}, a pod the kube API or --manifests does not know; netns ${netnsWhere(v)})`;
+  return `netns ${netnsLabel(v.netns)}  (no pod known; ${v.netns.pids.length} processes)`;
 }
 
 function interfaceRows(v: PodNetnsView, r: ReadonlyMap<string, Rate>, net: NetnsNetworking | undefined): string[][] {
@@ -105,10 +110,10 @@ function podRows(views: readonly PodNetnsView[]): string[][] {
   const rows = [['POD', 'MAPPED BY', 'SANDBOX', 'NETNS', 'PROCESSES']];
   for (const v of views) {
     rows.push([
-      `${v.pod?.namespace ?? ''}/${v.pod?.name ?? ''}`,
+      v.pod ? `${v.pod.namespace}/${v.pod.name}` : v.sandbox ? `${v.sandbox.namespace}/${v.sandbox.name} (runtime)` : '-',
       v.joinedBy,
       v.sandboxId ? v.sandboxId.slice(0, 13) : '-',
-      v.netns.bindPath ?? `pid ${v.netns.pids[0] ?? '?'}`,
+      netnsWhere(v),
       String(v.netns.pids.length),
     ]);
   }
@@ -155,11 +160,13 @@ export function renderDoctor(snapshot: Snapshot, assessment: Assessment, r: Read
   const cri = snapshot.collectors.find((c) => c.name === 'cri');
   if (cri && !cri.success) out.push(`container runtime (CRI) not answering, pods mapped by cgroup and network-status only: ${cri.error ?? ''}`, '');
   const sorted = [...withPod].sort((a, b) => podTitle(a).localeCompare(podTitle(b)));
-  if (sorted.length > 0) out.push(table(podRows(sorted)), '');
+  // The table also lists the sandboxes the runtime named that no known pod matched (no --manifests, no kube API).
+  const table1 = [...sorted, ...without.filter((v) => v.sandbox).sort((a, b) => podTitle(a).localeCompare(podTitle(b)))];
+  if (table1.length > 0) out.push(table(podRows(table1)), '');
   for (const v of sorted) {
     out.push(podTitle(v), table(interfaceRows(v, r, networking.get(v.netns.inode))), '');
   }
-  for (const v of without) if (v.interfaces.length > 0) out.push(podTitle(v), table(interfaceRows(v, r, networking.get(v.netns.inode))), '');
+  for (const v of without) if (v.interfaces.length > 0 || v.sandbox) out.push(podTitle(v), table(interfaceRows(v, r, networking.get(v.netns.inode))), '');
   if (snapshot.sriov.pfs.length > 0) {
     const vfs = snapshot.sriov.pfs.reduce((n, pf) => n + pf.vfs.length, 0);
     out.push(`SR-IOV: ${snapshot.sriov.pfs.length} PFs, ${vfs} VFs`, table(sriovRows(snapshot, assessment.vfUsers)), '');
@@ -209,6 +216,8 @@ export async function runDoctor(deps: DoctorDeps): Promise<number> {
             netns: netnsLabel(v.netns),
             mappedBy: v.joinedBy,
             sandboxId: v.sandboxId ?? '',
+            // What the runtime said of the sandbox, also when no known pod matched it (namespace and pod are then empty).
+            sandbox: v.sandbox ? { id: v.sandbox.id, namespace: v.sandbox.namespace, name: v.sandbox.name, uid: v.sandbox.uid, netnsPath: v.sandbox.netnsPath ?? '' } : null,
             interfaces: v.interfaces.map((i) => ({
               interface: i.link.name,
               network: i.network,
