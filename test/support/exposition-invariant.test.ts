@@ -22,6 +22,9 @@ const GOOD = [
   '# HELP g A gauge.',
   '# TYPE g gauge',
   'g -Inf',
+  '# HELP n prom-client writes NaN so; Go reads it.',
+  '# TYPE n gauge',
+  'n Nan',
   '',
 ].join('\n');
 

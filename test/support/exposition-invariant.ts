@@ -25,8 +25,12 @@ import { spawnSync } from 'node:child_process';
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
-/** Go's strconv.ParseFloat as the text parser uses it, minus hex and underscores (the agent writes neither). */
-const FLOAT = /^(?:[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)|[+-]?Inf|NaN)$/;
+/**
+ * Go's strconv.ParseFloat as the text parser uses it, minus hex and underscores (the agent writes
+ * neither). Its special values are case-insensitive: prom-client writes NaN as "Nan", which
+ * Prometheus reads.
+ */
+const FLOAT = /^(?:[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)|[+-]?(?:inf|infinity|nan))$/i;
 const TIMESTAMP = /^-?\d+$/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
