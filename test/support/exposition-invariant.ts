@@ -14,10 +14,10 @@
  * - histogram buckets cumulative with a `+Inf` bucket equal to `_count`;
  * - `promtool check metrics` (Debian `prometheus`) finds nothing.
  *
- * promtool costs ~0.1 s a run, and tests scrape in polling loops, so it runs once per distinct
- * *shape* of a body: the text with sample values and label values masked. That is everything its
- * lint looks at (names, label names, HELP, TYPE); the syntax of the masked parts is checked above,
- * on every body.
+ * promtool costs ~0.1 s a run, and tests scrape in polling loops, so it sees each family *shape*
+ * once: a family's distinct lines with sample values and label values masked. Its lint works
+ * family by family and reads just that (names, label names, HELP, TYPE); the syntax of the
+ * masked parts, the order of the lines and duplicates are checked above, on every body.
  */
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
@@ -256,13 +256,30 @@ export function expositionViolations(body: string | Uint8Array): string[] {
 let promtoolState: 'unknown' | 'present' | 'missing' = 'unknown';
 const promtoolClean = new Set<string>();
 
-/** The shape promtool is run once for: sample values and label values masked. */
-function shapeOf(text: string): string {
-  const masked = text
-    .split('\n')
-    .map((line) => (line.startsWith('#') || line === '' ? line : line.replace(/="(?:[^"\\]|\\.)*"/g, '=""').replace(/ \S+( -?\d+)?$/, ' 0')))
-    .join('\n');
-  return createHash('sha256').update(masked).digest('hex');
+/**
+ * The body's family blocks (HELP, TYPE and samples of one family; contiguous once the structure
+ * holds), each with its shape: its distinct lines with label values and sample values masked.
+ */
+function familyBlocks(text: string): { shape: string; lines: string[] }[] {
+  const types = new Map<string, Family>();
+  const blocks = new Map<string, string[]>();
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    let family: string | undefined;
+    const meta = /^# (HELP|TYPE) (\S+)(?: (.*))?$/.exec(line);
+    if (meta) {
+      family = meta[2] as string;
+      if (meta[1] === 'TYPE') types.set(family, { type: meta[3] ?? '', help: true, sampled: false, closed: false });
+    } else if (!line.startsWith('#')) family = familyOf(line.slice(0, line.search(/[{ ]/)), types);
+    if (family === undefined) continue;
+    let lines = blocks.get(family);
+    if (!lines) blocks.set(family, (lines = []));
+    lines.push(line);
+  }
+  return [...blocks.values()].map((lines) => {
+    const masked = new Set(lines.map((line) => (line.startsWith('#') ? line : line.replace(/="(?:[^"\\]|\\.)*"/g, '=""').replace(/ \S+( -?\d+)?$/, ' 0'))));
+    return { shape: createHash('sha256').update([...masked].join('\n')).digest('hex'), lines };
+  });
 }
 
 /**
@@ -278,12 +295,13 @@ export function promtoolViolations(text: string): string[] {
     }
   }
   if (promtoolState === 'missing') return [];
-  const shape = shapeOf(text);
-  if (promtoolClean.has(shape)) return [];
-  const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', maxBuffer: 64 << 20 });
+  // promtool lints family by family: only blocks of a shape not seen clean before go to it, in one run.
+  const fresh = familyBlocks(text).filter((b) => !promtoolClean.has(b.shape));
+  if (fresh.length === 0) return [];
+  const r = spawnSync('promtool', ['check', 'metrics'], { input: `${fresh.map((b) => b.lines.join('\n')).join('\n\n')}\n`, encoding: 'utf8', maxBuffer: 64 << 20 });
   const said = `${r.stdout}${r.stderr}`.trim();
   if (r.status === 0 && said === '') {
-    promtoolClean.add(shape);
+    for (const b of fresh) promtoolClean.add(b.shape);
     return [];
   }
   return [`promtool check metrics (exit ${r.status}): ${said}`];
