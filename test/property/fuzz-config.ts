@@ -24,7 +24,7 @@ export const TIMEOUT = FUZZING ? 3_600_000 : 30_000;
 
 /**
  * Checks `property` with the run's seed and count; fails with fast-check's report (seed, path,
- * shrunk counterexample). Prints the seed, the count and the slowest case.
+ * shrunk counterexample). Under fuzzing, or on failure, prints the seed, the count and the slowest case.
  */
 export async function holds<Ts extends [unknown, ...unknown[]]>(name: string, arbs: { [K in keyof Ts]: fc.Arbitrary<Ts[K]> }, predicate: (...args: Ts) => void | Promise<void>, testRuns = 150): Promise<void> {
   let slowestMs = 0;
@@ -38,6 +38,6 @@ export async function holds<Ts extends [unknown, ...unknown[]]>(name: string, ar
   };
   const property = fc.asyncProperty(...([...arbs, timed] as unknown as Parameters<typeof fc.asyncProperty<Ts>>));
   const details = await fc.check(property, { seed: SEED, numRuns: runs(testRuns), endOnFailure: false });
-  console.log(`property ${name}: ${details.numRuns} cases, seed ${SEED}, slowest case ${slowestMs.toFixed(1)} ms${details.failed ? ' — FAILED' : ''}`);
+  if (FUZZING || details.failed) console.log(`property ${name}: ${details.numRuns} cases, seed ${SEED}, slowest case ${slowestMs.toFixed(1)} ms${details.failed ? ' — FAILED' : ''}`);
   if (details.failed) throw new Error(fc.defaultReportMessage(details) ?? `property ${name} failed`);
 }
