@@ -39,5 +39,8 @@ export async function holds<Ts extends [unknown, ...unknown[]]>(name: string, ar
   const property = fc.asyncProperty(...([...arbs, timed] as unknown as Parameters<typeof fc.asyncProperty<Ts>>));
   const details = await fc.check(property, { seed: SEED, numRuns: runs(testRuns), endOnFailure: false });
   if (FUZZING || details.failed) console.log(`property ${name}: ${details.numRuns} cases, seed ${SEED}, slowest case ${slowestMs.toFixed(1)} ms${details.failed ? ' — FAILED' : ''}`);
-  if (details.failed) throw new Error(fc.defaultReportMessage(details) ?? `property ${name} failed`);
+  if (details.failed) {
+    const cause = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+    throw new Error(`${fc.defaultReportMessage(details) ?? `property ${name} failed`}\nFailure of the shrunk case: ${cause}`);
+  }
 }

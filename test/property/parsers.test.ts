@@ -6,6 +6,10 @@
  * be accepted or refused (Kubernetes label selectors, interface names as bytes, timer ranges),
  * the property states it. Seed and count: fuzz-config.ts.
  */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AgentError } from '../../agent/model/errors.js';
@@ -16,7 +20,7 @@ import { parseNetworkStatus, parsePciAddress } from '../../agent/multus/parse-ne
 import { parseNetworksAnnotation } from '../../agent/multus/parse-networks.js';
 import { podInfoFromObject } from '../../agent/multus/pod-info.js';
 import { parseLabelSelector, selectorMatches } from '../../agent/rules/label-selector.js';
-import { parseLease } from '../../collectors/ipam/host-local.js';
+import { HostLocalIpamSource, parseLease } from '../../collectors/ipam/host-local.js';
 import { parseManifest } from '../../collectors/manifests/manifest-source.js';
 import { encodeAttr } from '../../collectors/netlink/attrs.js';
 import { IFINFOMSG_LEN, IFLA, parseLinkMessage } from '../../collectors/netlink/parse-link.js';
@@ -193,6 +197,30 @@ describe('sysfs values', { timeout: TIMEOUT }, () => {
 });
 
 describe('lease files', { timeout: TIMEOUT }, () => {
+  // Real files in a temporary lease directory: any name a directory can hold, any content.
+  const leaseName = fc.oneof(fc.ipV4(), fc.ipV6(), fc.constantFrom('10.1.0.2', 'FD00::2', '::ffff:10.1.0.2', '010.1.0.2', 'last_reserved_ip.0', 'lock', '.hidden'), hostileText(20).map((n) => n.replace(/[/\0]/g, '_')).filter((n) => n !== '' && n !== '.' && n !== '..' && Buffer.byteLength(n) < 200 && !/[\ud800-\udfff]/.test(n)));
+  it('HostLocalIpamSource.read: never throws on any lease names and contents; one allocation per IP-named regular file', async () => {
+    await holds('lease directory', [fc.uniqueArray(fc.tuple(leaseName, fc.uint8Array({ maxLength: 100 }), fc.boolean()), { maxLength: 6, selector: ([n]) => n })], async (files) => {
+      const root = await mkdtemp(path.join(tmpdir(), 'mn-prop-ipam-'));
+      try {
+        const dir = path.join(root, 'net');
+        await mkdir(dir);
+        for (const [name, content, asDir] of files) {
+          if (asDir) await mkdir(path.join(dir, name));
+          else await writeFile(path.join(dir, name), content);
+        }
+        const [state] = await new HostLocalIpamSource({ log: quiet, waitForDetails: true }).read([{ network: 'net', dir }], AbortSignal.timeout(10_000));
+        const ips = files.filter(([n, , asDir]) => isIP(n) !== 0 && !asDir).map(([n]) => n).sort();
+        expect(state?.exists).toBe(true);
+        // An IP-named directory is no lease (issue 14 row 6): it must not count, nor stop the others.
+        expect(state?.allocations.map((a) => a.ip).sort()).toEqual(ips);
+        for (const a of state?.allocations ?? []) expect(a.containerId).not.toMatch(/\n/);
+      } finally {
+        await rm(root, { recursive: true, force: true });
+      }
+    }, 60);
+  });
+
   it('parseLease: never throws; the container ID is one trimmed line', async () => {
     await holds('lease file', [fc.oneof(hostileText(80), fc.uint8Array({ maxLength: 120 }).map((b) => Buffer.from(b).toString('latin1')))], (text) => {
       const { containerId, ifname } = parseLease(text);
