@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AgentError } from '../../agent/model/errors.js';
 import { parseArgs, parseDuration, FLAGS } from '../../agent/app/cli.js';
-import { parseJson } from '../../agent/multus/go-json.js';
+import { goField, parseJson } from '../../agent/multus/go-json.js';
 import { networkDefinitionFromObject, parseCniConfig } from '../../agent/multus/parse-nad.js';
 import { parseNetworkStatus, parsePciAddress } from '../../agent/multus/parse-network-status.js';
 import { parseNetworksAnnotation } from '../../agent/multus/parse-networks.js';
@@ -59,6 +59,18 @@ describe('Multus annotations and NAD configs', { timeout: TIMEOUT }, () => {
       const s = parseCniConfig(config);
       expect(s.invalid === undefined || typeof s.invalid === 'string').toBe(true);
       expect(s.mtu === undefined || Number.isFinite(s.mtu)).toBe(true);
+    });
+  });
+
+  it('go-json: parseJson never throws; goField gives one of the object\'s values (a key equal ignoring case) or undefined', async () => {
+    const key = fc.oneof(fc.constantFrom('master', 'Master', 'MASTER', 'maſter', '\u212aind', 'kind', '__proto__', 'constructor'), hostileText(8));
+    await holds('go-json fields', [fc.oneof(fc.dictionary(key, fc.jsonValue(), { maxKeys: 5 }).map((o) => JSON.stringify(o)), hostileText(40)), key], (text, name) => {
+      const r = parseJson(text, 'x');
+      if (!r.ok) return void expect(r.error).toMatch(/^x is not valid JSON/);
+      if (typeof r.value !== 'object' || r.value === null || Array.isArray(r.value)) return;
+      const obj = r.value as Record<string, unknown>;
+      const v = goField(obj, name);
+      if (v !== undefined) expect(Object.entries(obj).some(([k, x]) => x === v && k.toLowerCase() === name.toLowerCase())).toBe(true);
     });
   });
 
