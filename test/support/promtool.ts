@@ -1,6 +1,15 @@
-/** The real `promtool check metrics` (Debian package `prometheus`), for exposition tests. */
+/** The real `promtool` (Debian package `prometheus`), for exposition and rule tests. */
 import { spawnSync } from 'node:child_process';
+import { expositionComplaints } from './exposition-invariant.js';
 
+/**
+ * The whole exposition invariant (exposition-invariant.ts), `promtool check metrics` included:
+ * '' when `text` holds it, else every violation. Kept under this name for suites written when it
+ * ran promtool alone; new code calls expositionComplaints or the scrape helpers of scrape.ts.
+ */
+export function promtoolCheck(text: string): string | undefined {
+  return expositionComplaints(text);
+}
 
 /**
  * Whether the promtool and prometheus binaries can run here. Missing, this throws in CI (CI=true)
