@@ -12,12 +12,24 @@ import { type Family } from './family.js';
 /** `multinet_ipam_addresses_*{network,range}`: the assessment's range usage; none while the IPAM collector is off. */
 export function ipamFamilies(snapshot: Snapshot, assessment: Assessment): Family[] {
   if (!snapshot.ipam) return [];
-  const usage = assessment.ipam;
-  const labels = (u: (typeof usage)[number]) => ({ network: u.network, range: u.range });
+  // The NAD's namespace and name when exactly one NAD uses the range's lease directory (several
+  // NADs may share a CNI network name, and so its leases); '' when none or several.
+  const labels = (u: (typeof assessment.ipam)[number]) => {
+    const nad = u.nads.length === 1 ? u.nads[0] : undefined;
+    return { network_namespace: nad?.namespace ?? '', network: nad?.name ?? '', cni_network: u.network, range: u.range };
+  };
+  // Two lease directories of one CNI network name (NADs with different dataDirs) may hold the same
+  // range under the same labels: its series would appear twice. The first directory's are exported.
+  const seen = new Set<string>();
+  const usage = assessment.ipam.filter((u) => {
+    const l = labels(u);
+    const k = `${l.network_namespace}\0${l.network}\0${l.cni_network}\0${l.range}`;
+    return !seen.has(k) && (seen.add(k), true);
+  });
   return [
     {
       name: 'multinet_ipam_addresses_allocated',
-      help: 'Addresses host-local has reserved on this node in the range (lease files under its data directory); network is the CNI network name, range the subnet or rangeStart-rangeEnd.',
+      help: 'Addresses host-local has reserved on this node in the range (lease files under its data directory); network_namespace and network name the NAD when exactly one uses the range, cni_network is the CNI network name, range the subnet or rangeStart-rangeEnd.',
       type: 'gauge',
       samples: usage.map((u) => ({ labels: labels(u), value: u.allocated })),
     },
@@ -45,7 +57,7 @@ export function attachmentRuleFamilies(assessment: Assessment, filter: ExportFil
       name: 'multinet_pod_interface_route_mismatch',
       help: "1 when the pod's routing table sends the network's subnet or a destination of its IPAM routes out of another interface (e.g. eth0), else 0; absent where the pod's routes cannot be read.",
       type: 'gauge',
-      samples: assessment.routes.filter(kept).map((c) => ({ labels: { namespace: c.namespace, pod: c.pod, interface: c.interface, network: c.network }, value: c.mismatch ? 1 : 0 })),
+      samples: assessment.routes.filter(kept).map((c) => ({ labels: { namespace: c.namespace, pod: c.pod, interface: c.interface, network_namespace: c.networkNamespace, network: c.network }, value: c.mismatch ? 1 : 0 })),
     },
     {
       name: 'multinet_pod_network_policy_violation',
@@ -53,7 +65,7 @@ export function attachmentRuleFamilies(assessment: Assessment, filter: ExportFil
       type: 'gauge',
       samples: assessment.policy
         .filter(kept)
-        .map((c) => ({ labels: { namespace: c.namespace, pod: c.pod, network: c.network, interface: c.interface }, value: c.violation ? 1 : 0 })),
+        .map((c) => ({ labels: { namespace: c.namespace, pod: c.pod, network_namespace: c.networkNamespace, network: c.network, interface: c.interface }, value: c.violation ? 1 : 0 })),
     },
   ];
 }
