@@ -18,6 +18,44 @@ export interface Readiness {
   readonly reasons: readonly string[];
 }
 
+/**
+ * What one client may hold of the server (`--web.*` flags). Every /metrics body handed to a
+ * socket counts against `maxBufferedBytes` until the client has taken it (or the write timeout
+ * closed the connection): a client that sends GET /metrics and never reads holds one body, and
+ * once the budget is spent new scrapes get 503 instead of another copy.
+ */
+export interface HttpLimits {
+  /** Time to receive a request's headers (slowloris). */
+  readonly headerTimeoutMs: number;
+  /** Time to receive a whole request. */
+  readonly requestTimeoutMs: number;
+  /** Time from a request to the end of its response; the connection is closed after it. */
+  readonly writeTimeoutMs: number;
+  /** Open connections at once; beyond it new connections are closed on accept. */
+  readonly maxConnections: number;
+  /** Bytes of /metrics responses not yet taken by their clients, all connections together. */
+  readonly maxBufferedBytes: number;
+}
+
+/** The defaults of the `--web.*` limits: a scrape takes well under a second; Prometheus' scrape timeout is at most its interval. */
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  headerTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  writeTimeoutMs: 60_000,
+  maxConnections: 64,
+  maxBufferedBytes: 64 * 1024 * 1024,
+};
+
+/** What the limits did since start (self-metrics). */
+export interface HttpLimitStats {
+  /** /metrics requests answered 503 because unread responses held the byte budget. */
+  readonly refusedBuffered: number;
+  /** Responses cut by the write timeout. */
+  readonly writeTimeouts: number;
+  /** Bytes of /metrics responses handed out and not yet taken. */
+  readonly bufferedBytes: number;
+}
+
 /** Options of {@link startHttpServer}. */
 export interface HttpServerOptions {
   readonly host: string;
@@ -30,11 +68,14 @@ export interface HttpServerOptions {
   readonly tls?: { readonly secureContextOptions: SecureContextOptions; onChange(listener: (options: SecureContextOptions) => void): void };
   /** Decides who may read /metrics; open when absent. */
   readonly auth?: RequestAuthorizer;
+  /** Timeouts and caps; {@link DEFAULT_HTTP_LIMITS} when absent. */
+  readonly limits?: HttpLimits;
 }
 
 /** A started server and how to stop it. */
 export interface RunningServer {
   readonly address: AddressInfo;
+  stats(): HttpLimitStats;
   close(): Promise<void>;
 }
 
@@ -48,9 +89,23 @@ const LANDING = (version: string): string => `<!doctype html>
 
 /** Starts listening; resolves once the socket is bound, rejects if it cannot be. */
 export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer> {
+  const limits = opts.limits ?? DEFAULT_HTTP_LIMITS;
+  let buffered = 0;
+  let refusedBuffered = 0;
+  let writeTimeouts = 0;
   const serveMetrics = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     opts.metrics.render().then(
       (body) => {
+        if (res.destroyed) return; // the write timeout or the client ended it while rendering
+        const bytes = req.method === 'HEAD' ? 0 : Buffer.byteLength(body);
+        if (bytes > 0 && buffered > 0 && buffered + bytes > limits.maxBufferedBytes) {
+          refusedBuffered++;
+          res.writeHead(503, { 'Content-Type': 'text/plain', 'Retry-After': '5', Connection: 'close' }).end('too many unread /metrics responses; retry later\n');
+          return;
+        }
+        // Counted until the socket has taken the body or is gone: 'close' comes once either way.
+        buffered += bytes;
+        res.once('close', () => (buffered -= bytes));
         res.writeHead(200, { 'Content-Type': opts.metrics.contentType }).end(req.method === 'HEAD' ? undefined : body);
       },
       (err: unknown) => {
@@ -60,6 +115,14 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer>
     );
   };
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    // Go's WriteTimeout: a response not taken by then is cut, and what it held is freed.
+    const timer = setTimeout(() => {
+      writeTimeouts++;
+      opts.log.debug({ url: req.url, remote: req.socket.remoteAddress }, 'response not taken within the write timeout; connection closed');
+      res.destroy();
+    }, limits.writeTimeoutMs);
+    timer.unref();
+    res.once('close', () => clearTimeout(timer));
     const url = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD' }).end();
@@ -100,12 +163,16 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer>
   const server = opts.tls ? https.createServer(opts.tls.secureContextOptions, handler) : http.createServer(handler);
   if (opts.tls && server instanceof https.Server) opts.tls.onChange((o) => server.setSecureContext(o));
   server.keepAliveTimeout = 65_000;
+  server.headersTimeout = limits.headerTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.maxConnections = limits.maxConnections;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {
       server.off('error', reject);
       resolve({
         address: server.address() as AddressInfo,
+        stats: () => ({ refusedBuffered, writeTimeouts, bufferedBytes: buffered }),
         close: () =>
           new Promise<void>((res) => {
             server.close(() => res());
