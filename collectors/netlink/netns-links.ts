@@ -80,7 +80,7 @@ export class NetlinkPodLinkSource implements PodLinkSource {
       let fd: number;
       try {
         // Synchronous: nsfs opens answer from memory, and a threadpool round trip per namespace costs more.
-        fd = openSync(ref.path, 'r');
+        fd = openSync(ref.pathBytes ?? ref.path, 'r');
       } catch (err) {
         return this.#absent(err, ref, 'open');
       }

@@ -38,6 +38,8 @@ export class NetnsDiscovery {
   /** inode → the pid whose cgroup was read and what it said; pruned to live namespaces. */
   readonly #pods = new Map<number, { pid: number; pod: CgroupPod | undefined }>();
   #warnedDenied = false;
+  /** Bind mounts with a name that is not UTF-8, said once each. */
+  readonly #nonUtf8Said = new Set<string>();
   #lastFound = 0;
 
   constructor(opts: NetnsDiscoveryOptions) {
@@ -50,19 +52,23 @@ export class NetnsDiscovery {
     const own = this.#inodeOfLink(path.join(this.#proc, 'self/ns/net'));
     if (own === undefined) throw new Error(`cannot read ${this.#proc}/self/ns/net`);
     const nsfsDev = statSync(path.join(this.#proc, 'self/ns/net')).dev;
-    const found = new Map<number, { bindPath: string | undefined; pids: number[] }>();
-    const entry = (inode: number): { bindPath: string | undefined; pids: number[] } => {
+    const found = new Map<number, { bindPath: string | undefined; pathBytes?: Buffer | undefined; pids: number[] }>();
+    const entry = (inode: number): { bindPath: string | undefined; pathBytes?: Buffer | undefined; pids: number[] } => {
       let e = found.get(inode);
       if (!e) found.set(inode, (e = { bindPath: undefined, pids: [] }));
       return e;
     };
 
-    for (const bindPath of this.#bindMounts()) {
+    for (const { path: bindPath, bytes } of this.#bindMounts()) {
       try {
-        const st = statSync(bindPath);
+        const st = statSync(bytes ?? bindPath);
         // An unmounted leftover is a plain file on tmpfs, not a namespace.
         if (st.dev !== nsfsDev || st.ino === own) continue;
-        entry(st.ino).bindPath ??= bindPath;
+        const e = entry(st.ino);
+        if (e.bindPath === undefined) {
+          e.bindPath = bindPath;
+          e.pathBytes = bytes;
+        }
       } catch (err) {
         if (!GONE.has(errnoCode(err) ?? '')) this.#log.debug({ err, path: bindPath }, 'netns bind mount unreadable');
       }
@@ -98,6 +104,7 @@ export class NetnsDiscovery {
         inode,
         path: e.bindPath ?? path.join(this.#proc, String(e.pids[0]), 'ns/net'),
         bindPath: e.bindPath,
+        ...(e.pathBytes ? { pathBytes: e.pathBytes } : {}),
         pids: e.pids,
         podUid: pod?.podUid,
         containerId: pod?.containerId,
@@ -113,10 +120,26 @@ export class NetnsDiscovery {
     return { found: this.#lastFound, cachedPods: this.#pods.size };
   }
 
-  #bindMounts(): string[] {
-    if (this.#netnsDir === undefined) return [];
+  /**
+   * The bind mounts, named by bytes: a name that is not valid UTF-8 (nothing stops `ip netns add`
+   * or a runtime from making one) read as a string would turn into U+FFFD, a path that does not
+   * exist, and its namespace would silently go missing. Such a name keeps its bytes to open and
+   * a `\xNN`-escaped text to show; it is said once in the log.
+   */
+  #bindMounts(): { path: string; bytes: Buffer | undefined }[] {
+    const dir = this.#netnsDir;
+    if (dir === undefined) return [];
     try {
-      return readdirSync(this.#netnsDir).map((n) => path.join(this.#netnsDir as string, n));
+      return readdirSync(dir, { encoding: 'buffer' }).map((raw) => {
+        const text = raw.toString('utf8');
+        if (Buffer.from(text, 'utf8').equals(raw)) return { path: path.join(dir, text), bytes: undefined };
+        const shown = path.join(dir, escapeNonUtf8Name(raw));
+        if (!this.#nonUtf8Said.has(shown)) {
+          this.#nonUtf8Said.add(shown);
+          this.#log.info({ path: shown }, 'netns bind mount name is not valid UTF-8; sampled, and shown with \\xNN for the bytes that are not');
+        }
+        return { path: shown, bytes: Buffer.concat([Buffer.from(`${dir.replace(/\/+$/, '')}/`, 'utf8'), raw]) };
+      });
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') this.#log.warn({ err, dir: this.#netnsDir }, 'netns directory unreadable');
       return [];
@@ -145,4 +168,33 @@ export class NetnsDiscovery {
     }
     return undefined;
   }
+}
+
+/**
+ * A file name's bytes as text: valid UTF-8 sequences as they are, every other byte as `\xNN`
+ * (a backslash itself as `\x5c`, so the form is reversible).
+ *
+ * TEMPORARY (issue 14): the documented, reversible label escaping of names that are not UTF-8 is
+ * being written in branch i14-data (exporters); once it lands, NetnsRef.pathBytes carries the raw
+ * bytes it needs and this function should give way to it.
+ */
+export function escapeNonUtf8Name(raw: Buffer): string {
+  let out = '';
+  let i = 0;
+  while (i < raw.length) {
+    const b = raw[i] as number;
+    const len = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    const seq = len > 0 ? raw.subarray(i, i + len) : undefined;
+    if (seq && seq.length === len) {
+      const text = seq.toString('utf8');
+      if (!text.includes('\ufffd') && Buffer.from(text, 'utf8').equals(seq)) {
+        out += text === '\\' ? '\\x5c' : text;
+        i += len;
+        continue;
+      }
+    }
+    out += `\\x${b.toString(16).padStart(2, '0')}`;
+    i++;
+  }
+  return out;
 }

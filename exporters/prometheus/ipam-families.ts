@@ -33,7 +33,20 @@ export function ipamFamilies(snapshot: Snapshot, assessment: Assessment): Family
       type: 'gauge',
       samples: usage.filter((u) => u.leaked !== undefined).map((u) => ({ labels: labels(u), value: u.leaked as number })),
     },
+    {
+      name: 'multinet_ipam_directory_error',
+      help: "1 when the network's lease directory cannot be listed (a dataDir that is a file, a symlink loop, no permission; the log says which, once), else 0; its multinet_ipam_addresses_* are then absent.",
+      type: 'gauge',
+      samples: [...directoryErrors(snapshot.ipam.dirs)].map(([network, value]) => ({ labels: { network }, value })),
+    },
   ];
+}
+
+/** Per CNI network name, 1 when one of its directories (NADs may give it several dataDirs) cannot be listed. */
+function directoryErrors(dirs: NonNullable<Snapshot['ipam']>['dirs']): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const d of dirs) out.set(d.network, Math.max(out.get(d.network) ?? 0, d.error === undefined ? 0 : 1));
+  return out;
 }
 
 /** `multinet_pod_interface_route_mismatch` and `multinet_pod_network_policy_violation`, for the pods and networks the filter keeps. */
