@@ -14,6 +14,7 @@ import { CapabilityError, errnoCode } from '../../agent/model/errors.js';
 import type { Logger, PodLinkSource } from '../../agent/model/ports.js';
 import { NetlinkLinkSource } from './link-dump.js';
 import { ensureNsid, getNsid } from './nsid.js';
+import { effectiveCapabilities, holds, refusalCause } from '../procfs/capabilities.js';
 
 /** errno codes that mean the namespace went away between discovery and dump. */
 const GONE = new Set(['ENOENT', 'ESRCH', 'EINVAL', 'ENETUNREACH']);
@@ -128,10 +129,14 @@ export class NetlinkPodLinkSource implements PodLinkSource {
       return undefined;
     }
     if (DENIED.has(code)) {
-      const capability = step === 'open' ? 'CAP_SYS_PTRACE' : 'CAP_NET_ADMIN';
-      if (!this.#warned.has(capability)) {
-        this.#warned.add(capability);
-        this.#log.warn({ err, path: ref.path, capability }, 'cannot read pod network namespaces');
+      // Opening /proc/<pid>/ns/net is a ptrace access check; a bind mount is an ordinary open.
+      const capability = step === 'open' ? (ref.bindPath !== undefined ? undefined : 'CAP_SYS_PTRACE') : 'CAP_NET_ADMIN';
+      const key = `${step}/${capability ?? ''}/${code}`;
+      if (!this.#warned.has(key)) {
+        this.#warned.add(key);
+        const cause = capability ? refusalCause(capability, code, holds(effectiveCapabilities(), capability)) : `refused (${code}): file permissions, an LSM or the VM`;
+        const pid = ref.bindPath === undefined ? ref.pids[0] : undefined;
+        this.#log.warn({ err, path: ref.path, pid, step, errno: code, cause }, `cannot read a pod network namespace (${step} ${ref.path}${pid !== undefined ? `, pid ${pid}` : ''}): ${cause}`);
       }
       return undefined;
     }

@@ -9,12 +9,13 @@ import path from 'node:path';
 import type { NetnsRef } from '../../agent/model/domain.js';
 import { errnoCode } from '../../agent/model/errors.js';
 import type { Logger } from '../../agent/model/ports.js';
+import { effectiveCapabilities, holds, refusalCause } from './capabilities.js';
 import { podFromCgroupFile, type CgroupPod } from './parse-cgroup.js';
 
 /** What one discovery pass found. */
 export interface Discovery {
   readonly netns: readonly NetnsRef[];
-  /** Processes whose namespace could not be read (EACCES/EPERM: CAP_SYS_PTRACE missing). */
+  /** Processes whose namespace could not be read (EACCES/EPERM: CAP_SYS_PTRACE missing, or an LSM or the VM refusing). */
   readonly deniedPids: number;
 }
 
@@ -75,6 +76,7 @@ export class NetnsDiscovery {
     }
 
     let denied = 0;
+    let firstDenied: { pid: number; path: string; code: string } | undefined;
     for (const name of readdirSync(this.#proc)) {
       if (!/^\d+$/.test(name)) continue;
       let target: string;
@@ -82,7 +84,10 @@ export class NetnsDiscovery {
         target = readlinkSync(path.join(this.#proc, name, 'ns/net'));
       } catch (err) {
         const code = errnoCode(err) ?? '';
-        if (DENIED.has(code)) denied++;
+        if (DENIED.has(code)) {
+          denied++;
+          firstDenied ??= { pid: Number(name), path: path.join(this.#proc, name, 'ns/net'), code };
+        }
         else if (!GONE.has(code)) this.#log.debug({ err, pid: name }, 'process netns unreadable');
         continue;
       }
@@ -91,9 +96,15 @@ export class NetnsDiscovery {
       const inode = Number(m[1]);
       if (inode !== own) entry(inode).pids.push(Number(name));
     }
-    if (denied > 0 && !this.#warnedDenied) {
+    if (denied > 0 && firstDenied && !this.#warnedDenied) {
       this.#warnedDenied = true;
-      this.#log.warn({ processes: denied, capability: 'CAP_SYS_PTRACE' }, 'cannot read the network namespace of some processes');
+      // Which process, which path, which errno, and the likely cause: a missing CAP_SYS_PTRACE
+      // only when the agent does not hold it (issue 14: EACCES from an LSM or the VM was blamed on it).
+      const cause = refusalCause('CAP_SYS_PTRACE', firstDenied.code, holds(effectiveCapabilities(), 'CAP_SYS_PTRACE'));
+      this.#log.warn(
+        { processes: denied, pid: firstDenied.pid, comm: this.#comm(firstDenied.pid), path: firstDenied.path, errno: firstDenied.code, cause },
+        `cannot read the network namespace of ${denied} process${denied === 1 ? '' : 'es'} (first: pid ${firstDenied.pid}, ${firstDenied.path}): ${cause}`,
+      );
     }
 
     const netns: NetnsRef[] = [];
@@ -143,6 +154,15 @@ export class NetnsDiscovery {
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') this.#log.warn({ err, dir: this.#netnsDir }, 'netns directory unreadable');
       return [];
+    }
+  }
+
+  /** A process's command name for a log line ('' when it cannot be read). */
+  #comm(pid: number): string {
+    try {
+      return readFileSync(path.join(this.#proc, String(pid), 'comm'), 'latin1').trim();
+    } catch {
+      return '';
     }
   }
 
