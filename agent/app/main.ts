@@ -331,7 +331,14 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     const life = new Lifecycle(log);
     try {
       const wiring = await wireSources(command.config, log, life, false, undefined, true);
+      // Against the kube API, the report needs the caches: wait for them as `run` does, and say so when they do not fill.
+      const kube = wiring.kube;
+      const kubeSynced = kube ? await kube.source.waitForSync(KUBE_SYNC_WAIT_MS) : true;
       return await runDoctor({
+        sourceFindings: async () =>
+          kube && !kubeSynced
+            ? [{ source: `kube API (${command.config.kubeconfig !== undefined ? `--kubeconfig ${command.config.kubeconfig}` : 'in-cluster service account'})`, problem: `pods and NADs not listed within ${KUBE_SYNC_WAIT_MS / 1000} s (see the log for the API's answer)` }]
+            : [],
         snapshot: wiring.build,
         networking: (refs) => readNetnsNetworking(command.config.procfsRoot, refs),
         assess,
