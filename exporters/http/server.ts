@@ -37,6 +37,9 @@ export interface HttpLimits {
   readonly maxBufferedBytes: number;
 }
 
+/** Responses one connection may have waiting (pipelined requests); Prometheus sends one at a time. */
+const MAX_OUTSTANDING_PER_CONNECTION = 4;
+
 /** The defaults of the `--web.*` limits: a scrape takes well under a second; Prometheus' scrape timeout is at most its interval. */
 export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   headerTimeoutMs: 10_000,
@@ -52,6 +55,8 @@ export interface HttpLimitStats {
   readonly refusedBuffered: number;
   /** Responses cut by the write timeout. */
   readonly writeTimeouts: number;
+  /** Connections closed for pipelining more than a few requests without reading the answers. */
+  readonly droppedPipelined: number;
   /** Bytes of /metrics responses handed out and not yet taken. */
   readonly bufferedBytes: number;
 }
@@ -93,6 +98,9 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer>
   let buffered = 0;
   let refusedBuffered = 0;
   let writeTimeouts = 0;
+  let droppedPipelined = 0;
+  /** Responses not yet taken, per connection. */
+  const pending = new WeakMap<object, number>();
   const serveMetrics = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     opts.metrics.render().then(
       (body) => {
@@ -115,6 +123,18 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer>
     );
   };
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    // Pipelined requests of a client that does not read its answers queue one response each:
+    // past a few, the connection is dropped rather than letting it hold a body per request.
+    const socket = req.socket;
+    const outstanding = (pending.get(socket) ?? 0) + 1;
+    pending.set(socket, outstanding);
+    res.once('close', () => pending.set(socket, (pending.get(socket) ?? 1) - 1));
+    if (outstanding > MAX_OUTSTANDING_PER_CONNECTION) {
+      droppedPipelined++;
+      opts.log.debug({ remote: socket.remoteAddress, outstanding }, 'client pipelines requests without reading the answers; connection closed');
+      socket.destroy();
+      return;
+    }
     // Go's WriteTimeout: a response not taken by then is cut, and what it held is freed.
     const timer = setTimeout(() => {
       writeTimeouts++;
@@ -160,7 +180,11 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer>
         res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
     }
   };
-  const server = opts.tls ? https.createServer(opts.tls.secureContextOptions, handler) : http.createServer(handler);
+  // Node checks the header and request timeouts on this interval (30 s by default): often enough for the shortest.
+  const connectionsCheckingInterval = Math.max(250, Math.min(30_000, Math.min(limits.headerTimeoutMs, limits.requestTimeoutMs) / 4));
+  const server = opts.tls
+    ? https.createServer({ ...opts.tls.secureContextOptions, connectionsCheckingInterval }, handler)
+    : http.createServer({ connectionsCheckingInterval }, handler);
   if (opts.tls && server instanceof https.Server) opts.tls.onChange((o) => server.setSecureContext(o));
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = limits.headerTimeoutMs;
@@ -172,7 +196,7 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer>
       server.off('error', reject);
       resolve({
         address: server.address() as AddressInfo,
-        stats: () => ({ refusedBuffered, writeTimeouts, bufferedBytes: buffered }),
+        stats: () => ({ refusedBuffered, writeTimeouts, droppedPipelined, bufferedBytes: buffered }),
         close: () =>
           new Promise<void>((res) => {
             server.close(() => res());

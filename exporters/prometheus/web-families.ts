@@ -69,6 +69,12 @@ export function webLimitFamilies(stats: HttpLimitStats): Family[] {
       samples: [{ labels: {}, value: stats.refusedBuffered }],
     },
     {
+      name: 'multinet_web_pipelining_closed_total',
+      help: 'Connections closed for pipelining more than 4 requests without reading the answers.',
+      type: 'counter',
+      samples: [{ labels: {}, value: stats.droppedPipelined }],
+    },
+    {
       name: 'multinet_web_write_timeouts_total',
       help: 'Connections closed because their response was not taken within --web.write-timeout.',
       type: 'counter',
