@@ -129,7 +129,12 @@ function fixtureSnapshot(): Snapshot {
     networks,
     sriov,
     collectors: [{ name: 'netlink', success: true, durationSeconds: 0.01 }],
-    ipam: { nets: hostLocalNetworks(networks, '/var/lib/cni/networks'), dirs: [], leaksJudgeable: true, leakGraceMs: 0 },
+    ipam: {
+      nets: hostLocalNetworks(networks, '/var/lib/cni/networks'),
+      dirs: hostLocalNetworks(networks, '/var/lib/cni/networks').map(({ network, dir }) => ({ network, dir, exists: true, allocations: [] })),
+      leaksJudgeable: true,
+      leakGraceMs: 0,
+    },
     networking: new Map([[100, { addresses: [], routes: [{ family: 4, dst: '10.10.0.0/24', gateway: undefined, iface: 'eth0' }] }]]),
   };
 }
