@@ -105,7 +105,9 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer>
     opts.metrics.render().then(
       (body) => {
         if (res.destroyed) return; // the write timeout or the client ended it while rendering
-        const bytes = req.method === 'HEAD' ? 0 : Buffer.byteLength(body);
+        // The string's length, not Buffer.byteLength (about 2 ms per 5 MB on every scrape): the
+        // exposition is ASCII but for label values, so this is the byte count or just under it.
+        const bytes = req.method === 'HEAD' ? 0 : body.length;
         if (bytes > 0 && buffered > 0 && buffered + bytes > limits.maxBufferedBytes) {
           refusedBuffered++;
           res.writeHead(503, { 'Content-Type': 'text/plain', 'Retry-After': '5', Connection: 'close' }).end('too many unread /metrics responses; retry later\n');
