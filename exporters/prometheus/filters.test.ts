@@ -119,8 +119,9 @@ describe('network and namespace filters', () => {
     const s = render(filter({ network: { include: re('default/data-.*'), exclude: undefined } }));
     expect(names(s, 'multinet_pod_interface_up', 'network')).toEqual(['data-network']);
     expect(names(s, 'multinet_pod_network_attachment_missing', 'network')).toEqual(['data-network']);
-    expect(names(s, 'multinet_network_attachment_definition_info', 'name')).toEqual(['data-network']);
-    expect(names(s, 'multinet_host_interface_required', 'network')).toEqual(['default/data-network', 'default/mgmt-network']);
+    expect(names(s, 'multinet_network_attachment_definition_info', 'network')).toEqual(['data-network']);
+    expect(names(s, 'multinet_host_interface_required', 'network')).toEqual(['data-network', 'mgmt-network']);
+    expect(names(s, 'multinet_host_interface_required', 'network_namespace')).toEqual(['default']);
   });
 
   it('network exclude keeps interfaces no network claims; traffic class filters by the NAD label', () => {

@@ -13,11 +13,16 @@ import { type Family } from './family.js';
 export function ipamFamilies(snapshot: Snapshot, assessment: Assessment): Family[] {
   if (!snapshot.ipam) return [];
   const usage = assessment.ipam;
-  const labels = (u: (typeof usage)[number]) => ({ network: u.network, range: u.range });
+  // The NAD's namespace and name when exactly one NAD uses the range's lease directory (several
+  // NADs may share a CNI network name, and so its leases); '' when none or several.
+  const labels = (u: (typeof usage)[number]) => {
+    const nad = u.nads.length === 1 ? u.nads[0] : undefined;
+    return { network_namespace: nad?.namespace ?? '', network: nad?.name ?? '', cni_network: u.network, range: u.range };
+  };
   return [
     {
       name: 'multinet_ipam_addresses_allocated',
-      help: 'Addresses host-local has reserved on this node in the range (lease files under its data directory); network is the CNI network name, range the subnet or rangeStart-rangeEnd.',
+      help: 'Addresses host-local has reserved on this node in the range (lease files under its data directory); network_namespace and network name the NAD when exactly one uses the range, cni_network is the CNI network name, range the subnet or rangeStart-rangeEnd.',
       type: 'gauge',
       samples: usage.map((u) => ({ labels: labels(u), value: u.allocated })),
     },
@@ -35,18 +40,29 @@ export function ipamFamilies(snapshot: Snapshot, assessment: Assessment): Family
     },
     {
       name: 'multinet_ipam_directory_error',
-      help: "1 when the network's lease directory cannot be listed (a dataDir that is a file, a symlink loop, no permission; the log says which, once), else 0; its multinet_ipam_addresses_* are then absent.",
+      help: "1 when the lease directory of the CNI network cannot be listed (a dataDir that is a file, a symlink loop, no permission; the log says which, once), else 0; its multinet_ipam_addresses_* are then absent. Labelled as multinet_ipam_addresses_allocated.",
       type: 'gauge',
-      samples: [...directoryErrors(snapshot.ipam.dirs)].map(([network, value]) => ({ labels: { network }, value })),
+      samples: directoryErrors(snapshot.ipam),
     },
   ];
 }
 
-/** Per CNI network name, 1 when one of its directories (NADs may give it several dataDirs) cannot be listed. */
-function directoryErrors(dirs: NonNullable<Snapshot['ipam']>['dirs']): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const d of dirs) out.set(d.network, Math.max(out.get(d.network) ?? 0, d.error === undefined ? 0 : 1));
-  return out;
+/**
+ * Per lease directory, 1 when it cannot be listed, labelled as the usage families are (the NAD
+ * when exactly one uses the directory, and the CNI network name); directories that end up with
+ * the same labels are one series, 1 when any of them fails.
+ */
+function directoryErrors(ipam: NonNullable<Snapshot['ipam']>): { labels: Record<string, string>; value: number }[] {
+  const out = new Map<string, { labels: Record<string, string>; value: number }>();
+  for (const d of ipam.dirs) {
+    const nads = ipam.nets.find((n) => n.dir === d.dir)?.nads ?? [];
+    const nad = nads.length === 1 ? nads[0] : undefined;
+    const labels = { network_namespace: nad?.namespace ?? '', network: nad?.name ?? '', cni_network: d.network };
+    const key = JSON.stringify(labels);
+    const value = Math.max(out.get(key)?.value ?? 0, d.error === undefined ? 0 : 1);
+    out.set(key, { labels, value });
+  }
+  return [...out.values()];
 }
 
 /** `multinet_pod_interface_route_mismatch` and `multinet_pod_network_policy_violation`, for the pods and networks the filter keeps. */
@@ -58,7 +74,7 @@ export function attachmentRuleFamilies(assessment: Assessment, filter: ExportFil
       name: 'multinet_pod_interface_route_mismatch',
       help: "1 when the pod's routing table sends the network's subnet or a destination of its IPAM routes out of another interface (e.g. eth0), else 0; absent where the pod's routes cannot be read.",
       type: 'gauge',
-      samples: assessment.routes.filter(kept).map((c) => ({ labels: { namespace: c.namespace, pod: c.pod, interface: c.interface, network: c.network }, value: c.mismatch ? 1 : 0 })),
+      samples: assessment.routes.filter(kept).map((c) => ({ labels: { namespace: c.namespace, pod: c.pod, interface: c.interface, network_namespace: c.networkNamespace, network: c.network }, value: c.mismatch ? 1 : 0 })),
     },
     {
       name: 'multinet_pod_network_policy_violation',
@@ -66,7 +82,7 @@ export function attachmentRuleFamilies(assessment: Assessment, filter: ExportFil
       type: 'gauge',
       samples: assessment.policy
         .filter(kept)
-        .map((c) => ({ labels: { namespace: c.namespace, pod: c.pod, network: c.network, interface: c.interface }, value: c.violation ? 1 : 0 })),
+        .map((c) => ({ labels: { namespace: c.namespace, pod: c.pod, network_namespace: c.networkNamespace, network: c.network, interface: c.interface }, value: c.violation ? 1 : 0 })),
     },
   ];
 }

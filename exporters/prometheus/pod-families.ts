@@ -12,6 +12,7 @@ import { constrains, EXPORT_ALL, networkPasses, passes, type ExportFilter } from
 import { formatLabels } from './exposition.js';
 import { columnOf, type Family, type Labels, type Sample } from './family.js';
 import { NetworkTotals } from './network-families.js';
+import { networkLabels } from './network-labels.js';
 
 /** A family over pod interfaces: name, type, help, and how it reads one link (undefined: no sample). */
 interface PodLinkSpec {
@@ -54,7 +55,7 @@ function podLabels(view: PodNetnsView): { namespace: string; pod: string; netns:
 }
 
 function seriesLabels(view: PodNetnsView, i: PodInterface): Labels {
-  return { ...podLabels(view), interface: i.link.name, network: i.network };
+  return { ...podLabels(view), interface: i.link.name, network_namespace: i.networkNamespace, network: i.network };
 }
 
 /** Whether the namespace filter keeps a view: its pod's namespace, '' when the pod is unknown. */
@@ -87,7 +88,6 @@ function podInterfaceFamilies(views: readonly PodNetnsView[], filter: ExportFilt
     infoTexts.push(
       formatLabels({
         ...labels,
-        network_namespace: i.networkNamespace,
         kind: i.kind,
         master: i.master,
         mac: i.link.mac ?? '',
@@ -119,7 +119,7 @@ function attachmentFamilies(snapshot: Snapshot, filter: ExportFilter): Family[] 
     if (!view.pod || !namespacePasses(filter, view)) continue;
     for (const a of view.attachments) {
       if (byNetwork && !networkPasses(filter, a.networkNamespace, a.network, classOf.get(`${a.networkNamespace}/${a.network}`) ?? '')) continue;
-      missing.push({ labels: { namespace: view.pod.namespace, pod: view.pod.name, network: a.network, interface: a.interface }, value: a.present ? 0 : 1 });
+      missing.push({ labels: { namespace: view.pod.namespace, pod: view.pod.name, network_namespace: a.networkNamespace, network: a.network, interface: a.interface }, value: a.present ? 0 : 1 });
     }
   }
   const invalid: Sample[] = [];
@@ -149,8 +149,8 @@ function networkFamilies(snapshot: Snapshot, assessment: Assessment, filter: Exp
   const nads = filter === EXPORT_ALL ? snapshot.networks : snapshot.networks.filter((n) => networkPasses(filter, n.namespace, n.name, n.trafficClass));
   const info: Sample[] = nads.map((n) => ({
     labels: {
-      namespace: n.namespace,
-      name: n.name,
+      network_namespace: n.namespace,
+      network: n.name,
       type: n.type,
       master: n.master ?? n.device ?? '',
       resource_name: n.resourceName ?? '',
@@ -160,7 +160,7 @@ function networkFamilies(snapshot: Snapshot, assessment: Assessment, filter: Exp
     },
     value: 1,
   }));
-  const invalid: Sample[] = nads.map((n) => ({ labels: { namespace: n.namespace, name: n.name }, value: n.invalid || n.policy?.error ? 1 : 0 }));
+  const invalid: Sample[] = nads.map((n) => ({ labels: { network_namespace: n.namespace, network: n.name }, value: n.invalid || n.policy?.error ? 1 : 0 }));
 
   const counts = new Map<string, number>();
   for (const n of snapshot.networks) {
@@ -174,7 +174,7 @@ function networkFamilies(snapshot: Snapshot, assessment: Assessment, filter: Exp
       name: 'multinet_host_interface_required',
       help: 'A NetworkAttachmentDefinition used by a pod on this node needs this host interface (value 1): macvlan/ipvlan master or host-device device.',
       type: 'gauge',
-      samples: readiness.flatMap((r) => r.networks.map((network) => ({ labels: { interface: r.interface, network }, value: 1 }))),
+      samples: readiness.flatMap((r) => r.networks.map((network) => ({ labels: { interface: r.interface, ...networkLabels(network) }, value: 1 }))),
     },
     {
       name: 'multinet_host_interface_ready',

@@ -114,9 +114,9 @@ describe('sriovFamilies', () => {
     const info = byLabel(samples, 'multinet_sriov_vf_info', 'pci_address');
     expect(info.get('0000:3b:01.1')?.labels).toEqual({
       pf: 'ens1f0', vf: '1', pci_address: '0000:3b:01.1', driver: 'iavf', mac: '52:54:00:aa:00:02', vlan: '100', vlan_qos: '3',
-      spoof_check: 'off', trust: 'on', link_state: 'enable', namespace: '', pod: '', interface: '', network: '',
+      spoof_check: 'off', trust: 'on', link_state: 'enable', namespace: '', pod: '', interface: '', network_namespace: '', network: '',
     });
-    expect(info.get('0000:3b:01.2')?.labels).toMatchObject({ driver: 'vfio-pci', link_state: 'disable', namespace: 'telco', pod: 'upf-0', interface: '', network: 'telco/sriov-dpdk-n6' });
+    expect(info.get('0000:3b:01.2')?.labels).toMatchObject({ driver: 'vfio-pci', link_state: 'disable', namespace: 'telco', pod: 'upf-0', interface: '', network_namespace: 'telco', network: 'sriov-dpdk-n6' });
     // The IB PF was not in the dump: topology only, configuration unknown.
     expect(info.get('0000:d8:00.2')?.labels).toMatchObject({ pf: 'ib0', vf: '1', driver: '', mac: '', vlan: '', spoof_check: '', trust: '', link_state: '' });
     expect(info.size).toBe(10);

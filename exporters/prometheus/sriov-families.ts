@@ -10,6 +10,7 @@ import { type PciAddress } from '../../agent/model/ids.js';
 import { type SriovPf, type SriovSnapshot, type SriovVf, type VfCounters, type VfUser } from '../../agent/model/sriov.js';
 import { formatLabels } from './exposition.js';
 import { columnOf, type Family, type Sample } from './family.js';
+import { networkLabels } from './network-labels.js';
 
 /** The name a PF is known by in metrics (and in doctor): its netdev, else its PCI address. */
 export function pfLabel(pf: SriovPf): string {
@@ -144,7 +145,7 @@ export function sriovFamilies(snapshot: SriovSnapshot, users: ReadonlyMap<PciAdd
         namespace: user.namespace,
         pod: user.pod,
         interface: user.interface,
-        network: user.network,
+        ...networkLabels(user.network),
       },
       value: 1,
     };

@@ -29,7 +29,7 @@ export const METRIC_NOTES: Readonly<Record<string, string>> = {
   multinet_host_interface_up: 'operstate is `up`',
   multinet_host_interface_speed_bytes: 'omitted, not 0, where the kernel answers EINVAL or -1',
   multinet_host_interface_attachments: 'pod macvlan/ipvlan/vlan interfaces hanging off it; NAD masters with none show 0',
-  multinet_host_interface_required: 'a NAD used by a pod on this node needs it (macvlan/ipvlan `master`, host-device `device`); `network` is `namespace/name`',
+  multinet_host_interface_required: 'a NAD used by a pod on this node needs it (macvlan/ipvlan `master`, host-device `device`); one series per NAD (`network_namespace`, `network`)',
   multinet_host_interface_ready: 'a required interface exists, is admin up and has carrier; a PF (of a VF a pod holds) also has VFs',
   multinet_sriov_pf_info: '`pf` is the PF\'s netdev name, else its PCI address',
   multinet_sriov_pf_vfs: '`sriov_numvfs`',

@@ -4,13 +4,14 @@
  * templates rendered by a small Go-template subset renderer (./go-template.ts) for the default
  * values and for everything switched on, so the security invariants are asserted on manifests.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { FLAGS, parseArgs, parseDuration, type RunConfig } from '../../agent/app/cli.js';
 import { COLLECTORS, switchableCollectors } from '../../collectors/index.js';
+import { mergeValues as merge, walk } from '../support/chart.js';
 import { renderTemplates, TemplateError } from './go-template.js';
 
 const CHART = new URL('../../chart/', import.meta.url).pathname;
@@ -20,24 +21,15 @@ const CHART_README = new URL('../../chart/README.md', import.meta.url).pathname;
 type Obj = Record<string, unknown>;
 type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } } & Obj;
 
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)]));
-}
 
 const chartFiles = new Map(walk(CHART).map((p) => [relative(CHART, p), readFileSync(p, 'utf8')]));
-const templates = new Map([...chartFiles].filter(([p]) => p.startsWith('templates/')));
+// NOTES.txt is rendered by Helm but is no manifest: rendered apart (see 'NOTES.txt').
+const templates = new Map([...chartFiles].filter(([p]) => p.startsWith('templates/') && !p.endsWith('.txt')));
+const notesTemplate = chartFiles.get('templates/NOTES.txt') as string;
 const defaultValues = parseYaml(chartFiles.get('values.yaml') as string) as Obj;
 const chartYaml = parseYaml(chartFiles.get('Chart.yaml') as string) as { name: string; version: string; appVersion: string };
 const schema = JSON.parse(chartFiles.get('values.schema.json') as string) as object;
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-
-/** `over` merged into `base` as Helm merges --set/-f values: maps deeply, everything else replaced. */
-function merge(base: unknown, over: unknown): unknown {
-  if (typeof base !== 'object' || base === null || Array.isArray(base) || typeof over !== 'object' || over === null || Array.isArray(over)) return over;
-  const out: Obj = { ...(base as Obj) };
-  for (const [k, v] of Object.entries(over as Obj)) out[k] = merge(out[k], v);
-  return out;
-}
 
 /** The chart's files outside templates/, with rules/ and dashboards/ replaced by the test fixtures when asked. */
 function filesWith(fixtures: boolean): Map<string, string> {
@@ -181,6 +173,10 @@ describe('values.schema.json', () => {
     expect(validate(merge(defaultValues, { updateStrategy: { rollingUpdate: { maxUnavailable: '10%' } } })), JSON.stringify(validate.errors)).toBe(true);
   });
 
+  it('accepts `global`, which Helm gives every subchart (the chart can be a dependency)', () => {
+    expect(validate(merge(defaultValues, { global: { imageRegistry: 'r.example.com', imagePullSecrets: [] } })), JSON.stringify(validate.errors)).toBe(true);
+  });
+
   it.each<[string, Obj]>([
     ['an unknown top-level key', { colectors: { sysfs: false } }],
     ['an unknown collector', { collectors: { ebpf: true } }],
@@ -207,6 +203,11 @@ describe('values.schema.json', () => {
     ['a relative host path', { hostPaths: { podResources: 'var/lib/kubelet/pod-resources' } }],
     ['a bad pull policy', { image: { pullPolicy: 'Sometimes' } }],
     ['an unknown serviceMonitor key', { serviceMonitor: { port: 'metrics' } }],
+    ['a monitor kind the Operator does not have', { serviceMonitor: { kind: 'Probe' } }],
+    ['settings for an alert the chart does not have', { prometheusRule: { alerts: { MultinetAgentDwn: { enabled: false } } } }],
+    ['an alert setting that is not one', { prometheusRule: { alerts: { MultinetAgentDown: { severty: 'critical' } } } }],
+    ['a relative runbook URL (a dead link outside the repository)', { prometheusRule: { runbookUrl: 'docs/runbooks.md' } }],
+    ['a negative sample limit', { serviceMonitor: { sampleLimit: -1 } }],
     ['a non-string pod annotation', { podAnnotations: { a: 1 } }],
     ['a toleration with an unknown operator', { tolerations: [{ operator: 'Any' }] }],
   ])('rejects %s', (_, over) => {
@@ -264,6 +265,32 @@ describe('templates name only values that exist', () => {
 describe('static files parse', () => {
   it('Chart.yaml names the chart and carries package.json version as appVersion', () => {
     expect(chartYaml).toMatchObject({ apiVersion: 'v2', name: 'multinet-agent', type: 'application', appVersion: pkg.version });
+    const meta = parseYaml(chartFiles.get('Chart.yaml') as string) as { annotations: Record<string, string> };
+    expect(meta.annotations['artifacthub.io/license']).toBe((JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { license: string }).license);
+    expect(parseYaml(meta.annotations['artifacthub.io/images'] as string)).toEqual([{ name: 'multinet-agent', image: `multinet-agent:${pkg.version}` }]);
+  });
+
+  it('every ci/*-values.yaml (the values chart-testing installs with) is valid and renders', () => {
+    const ci = [...chartFiles].filter(([p]) => /^ci\/[^/]+-values\.yaml$/.test(p));
+    expect(ci.map(([p]) => p).sort()).toEqual(['ci/default-values.yaml', 'ci/kube-prometheus-stack-values.yaml', 'ci/podmonitor-values.yaml', 'ci/secure-values.yaml']);
+    const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+    const validate = ajv.compile(schema);
+    for (const [p, text] of ci) {
+      const values = (parseYaml(text) ?? {}) as Obj;
+      expect(validate(merge(defaultValues, values)), `${p}: ${JSON.stringify(validate.errors)}`).toBe(true);
+      const docs = render(values);
+      expect(docs.filter((d) => d.kind === 'DaemonSet'), p).toHaveLength(1);
+    }
+    const kps = render(parseYaml(chartFiles.get('ci/kube-prometheus-stack-values.yaml') as string) as Obj);
+    for (const kind of ['ServiceMonitor', 'PrometheusRule']) expect(find(kps, kind).metadata.labels?.release, kind).toBe('kube-prometheus-stack');
+    expect(find(render(parseYaml(chartFiles.get('ci/podmonitor-values.yaml') as string) as Obj), 'PodMonitor').kind).toBe('PodMonitor');
+  });
+
+  it('pod and container securityContext come from values, merged into the defaults as Helm merges values', () => {
+    const c = agent(render({ securityContext: { seLinuxOptions: { type: 'spc_t' } } }));
+    expect(c.securityContext).toMatchObject({ seLinuxOptions: { type: 'spc_t' }, capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'SYS_PTRACE'] } });
+    const pod = (find(render({ podSecurityContext: { appArmorProfile: { type: 'RuntimeDefault' } } }), 'DaemonSet').spec as { template: { spec: Obj } }).template.spec;
+    expect(pod.securityContext).toEqual({ seccompProfile: { type: 'RuntimeDefault' }, appArmorProfile: { type: 'RuntimeDefault' } });
   });
 
   it('every YAML and JSON file of the chart outside templates/ parses', () => {
@@ -335,7 +362,7 @@ describe('rendered with the default values', () => {
     const c = agent(docs);
     expect(c.image).toBe('multinet-agent:0.1.0');
     expect(c.args).toEqual([
-      '--web.listen-address=:9739',
+      '--web.listen-address=[$(HOST_IP)]:9739',
       '--path.sysfs=/host/sys',
       '--path.procfs=/host/proc',
       '--path.netns=/host/run/netns',
@@ -343,7 +370,13 @@ describe('rendered with the default values', () => {
       '--path.podresources=/var/lib/kubelet/pod-resources',
       '--log.level=info',
     ]);
-    expect(c.env).toEqual([{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }]);
+    expect(c.env).toEqual([
+      { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+      { name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
+    ]);
+    const all = agent(render({ web: { listenOnAllAddresses: true } }));
+    expect(all.args[0]).toBe('--web.listen-address=:9739');
+    expect(all.env).toEqual([{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }]);
     expect(c.ports).toEqual([{ name: 'metrics', containerPort: 9739, protocol: 'TCP' }]);
     expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics', scheme: 'HTTP' });
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics', scheme: 'HTTP' });
@@ -390,7 +423,7 @@ describe('rendered with everything switched on', () => {
     const c = agent(docs);
     expect(c.image).toBe('multinet-agent:9.9.9');
     expect(c.args).toEqual([
-      '--web.listen-address=:9739',
+      '--web.listen-address=[$(HOST_IP)]:9739',
       '--path.sysfs=/host/sys',
       '--path.procfs=/host/proc',
       '--path.netns=/host/run/netns',
@@ -484,6 +517,7 @@ describe('rendered with everything switched on', () => {
           scheme: 'https',
           interval: '15s',
           scrapeTimeout: '10s',
+          honorLabels: true,
           bearerTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
           tlsConfig: { insecureSkipVerify: true },
           relabelings: [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'node', action: 'replace' }],
@@ -497,7 +531,34 @@ describe('rendered with everything switched on', () => {
     const plain = find(render({ serviceMonitor: { enabled: true } }), 'ServiceMonitor');
     const plainEp = (plain.spec as { endpoints: Obj[] }).endpoints[0] as Obj;
     expect(plainEp.scheme).toBe('http');
-    expect(Object.keys(plainEp).sort()).toEqual(['interval', 'path', 'port', 'relabelings', 'scheme', 'scrapeTimeout']);
+    expect(Object.keys(plainEp).sort()).toEqual(['honorLabels', 'interval', 'path', 'port', 'relabelings', 'scheme', 'scrapeTimeout']);
+    expect(plainEp.honorLabels).toBe(true);
+  });
+
+  it('passes the Operator options as the node-exporter chart does: jobLabel, target labels, limits, attachMetadata', () => {
+    const sm = find(render({ serviceMonitor: { enabled: true, jobLabel: 'app.kubernetes.io/name', targetLabels: ['team'], podTargetLabels: ['zone'], sampleLimit: 60000, labelLimit: 40, attachMetadata: { node: true } } }), 'ServiceMonitor');
+    expect(sm.spec).toMatchObject({ jobLabel: 'app.kubernetes.io/name', targetLabels: ['team'], podTargetLabels: ['zone'], sampleLimit: 60000, labelLimit: 40, attachMetadata: { node: true } });
+    // 0 and empty mean "not set": the defaults render none of them.
+    const plain = find(render({ serviceMonitor: { enabled: true } }), 'ServiceMonitor');
+    expect(Object.keys(plain.spec as Obj).sort()).toEqual(['endpoints', 'namespaceSelector', 'selector']);
+  });
+
+  it('renders a PodMonitor instead with kind PodMonitor: the same endpoint, honorLabels, pod labels only', () => {
+    const docs = render({ serviceMonitor: { enabled: true, kind: 'PodMonitor', podTargetLabels: ['zone'], targetLabels: ['team'] } });
+    expect(docs.filter((d) => d.kind === 'ServiceMonitor')).toEqual([]);
+    const pm = find(docs, 'PodMonitor');
+    expect(pm.apiVersion).toBe('monitoring.coreos.com/v1');
+    const spec = pm.spec as { podMetricsEndpoints: Obj[]; podTargetLabels: string[] } & Obj;
+    expect(spec.targetLabels).toBeUndefined();
+    expect(spec.podTargetLabels).toEqual(['zone']);
+    expect(spec.selector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'multinet-agent', 'app.kubernetes.io/instance': 'mna' } });
+    expect(spec.podMetricsEndpoints).toEqual([
+      { port: 'metrics', path: '/metrics', scheme: 'http', interval: '30s', scrapeTimeout: '10s', honorLabels: true, relabelings: [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'node', action: 'replace' }] },
+    ]);
+    // A PodMonitor has no bearerTokenFile: with auth it needs `authorization`.
+    expect(() => render({ auth: { enabled: true }, serviceMonitor: { enabled: true, kind: 'PodMonitor' } })).toThrow(/authorization/);
+    const authed = find(render({ auth: { enabled: true }, serviceMonitor: { enabled: true, kind: 'PodMonitor', authorization: { type: 'Bearer', credentials: { name: 's', key: 't' } } } }), 'PodMonitor');
+    expect((authed.spec as { podMetricsEndpoints: Obj[] }).podMetricsEndpoints[0]?.authorization).toEqual({ type: 'Bearer', credentials: { name: 's', key: 't' } });
   });
 
   it('puts every group of every rules/*.yaml file into the PrometheusRule, untouched', () => {
@@ -520,6 +581,42 @@ describe('rendered with everything switched on', () => {
     expect(custom.metadata.namespace).toBe('grafana');
   });
 
+  it('applies prometheusRule.alerts per alert (enabled, severity, for, labels), additionalAlertLabels and runbookUrl', () => {
+    const rules = (values: Obj): Obj[] => (find(render({ prometheusRule: { enabled: true, ...values } }), 'PrometheusRule').spec as { groups: { rules: Obj[] }[] }).groups.flatMap((g) => g.rules);
+    const alert = (rs: Obj[], name: string): Obj | undefined => rs.find((r) => r.alert === name);
+    const plain = rules({});
+    // No runbookUrl: no runbook_url at all, never a relative (dead) link.
+    expect(plain.filter((r) => r.alert && (r.annotations as Obj).runbook_url !== undefined)).toEqual([]);
+    expect(alert(plain, 'MultinetAgentDown')).toMatchObject({ for: '15m', labels: { severity: 'warning' } });
+    const tuned = rules({
+      runbookUrl: 'https://example.com/multinet-agent/docs/runbooks.md',
+      additionalAlertLabels: { team: 'network' },
+      alerts: { MultinetAgentDown: { severity: 'critical', for: '30m', labels: { page: 'yes' } }, MultinetHostInterfaceSaturated: { enabled: false }, MultinetPodInterfaceDrops: { enabled: true } },
+    });
+    expect(alert(tuned, 'MultinetAgentDown')).toMatchObject({ for: '30m', labels: { severity: 'critical', team: 'network', page: 'yes' } });
+    expect((alert(tuned, 'MultinetAgentDown')?.annotations as Obj).runbook_url).toBe('https://example.com/multinet-agent/docs/runbooks.md#multinetagentdown');
+    expect(alert(tuned, 'MultinetHostInterfaceSaturated')).toBeUndefined();
+    expect(alert(tuned, 'MultinetPodInterfaceDrops')).toMatchObject({ labels: { severity: 'warning', team: 'network' } });
+    expect(tuned.filter((r) => r.alert)).toHaveLength(plain.filter((r) => r.alert).length - 1);
+    // Recording rules are never touched.
+    expect(tuned.filter((r) => r.record)).toEqual(plain.filter((r) => r.record));
+    // Every alert group emptied: the group goes, not an empty one (the Operator refuses those).
+    const names = plain.filter((r) => r.alert).map((r) => r.alert as string);
+    const none = rules({ alerts: Object.fromEntries(names.map((n) => [n, { enabled: false }])) });
+    expect(none.filter((r) => r.alert)).toEqual([]);
+    expect((find(render({ prometheusRule: { enabled: true, alerts: Object.fromEntries(names.map((n) => [n, { enabled: false }])) } }), 'PrometheusRule').spec as { groups: { rules: Obj[] }[] }).groups.every((g) => g.rules.length > 0)).toBe(true);
+  });
+
+  it('ships the recording rules with the dashboard even when prometheusRule is off (the panels read them), no alerts', () => {
+    const docs = render({ grafanaDashboard: { enabled: true } });
+    const groups = (find(docs, 'PrometheusRule').spec as { groups: { name: string; rules: Obj[] }[] }).groups;
+    const rs = groups.flatMap((g) => g.rules);
+    expect(rs.filter((r) => r.alert)).toEqual([]);
+    const recorded = [...filesWith(false)].filter(([p]) => p.startsWith('rules/')).flatMap(([, t]) => (parseYaml(t) as { groups: { rules: Obj[] }[] }).groups.flatMap((g) => g.rules)).filter((r) => r.record);
+    expect(rs).toEqual(recorded);
+    expect(render({}).filter((d) => d.kind === 'PrometheusRule')).toEqual([]);
+  });
+
   it('renders the chart files that exist today: every group of every real rule file, every real dashboard', () => {
     const real = render({ prometheusRule: { enabled: true }, grafanaDashboard: { enabled: true } });
     const files = filesWith(false);
@@ -531,13 +628,22 @@ describe('rendered with everything switched on', () => {
 });
 
 /** What the agent makes of the DaemonSet's args: its own parser, as in the pod (service account env). */
-function agentConfig(docs: Manifest[]): RunConfig {
-  const cmd = parseArgs(agent(docs).args, { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443', NODE_NAME: 'node-a' });
+/** The container's args as the kubelet passes them: $(VAR) of its env expanded (HOST_IP: the node's primary address). */
+const expandEnv = (args: readonly string[], env: Record<string, string>): string[] => args.map((a) => a.replace(/\$\((\w+)\)/g, (m, v: string) => env[v] ?? m));
+
+function agentConfig(docs: Manifest[], hostIp = '10.0.0.7'): RunConfig {
+  const cmd = parseArgs(expandEnv(agent(docs).args, { HOST_IP: hostIp }), { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443', NODE_NAME: 'node-a' });
   expect(cmd.kind).toBe('run');
   return (cmd as { kind: 'run'; config: RunConfig }).config;
 }
 
 describe("the DaemonSet's args, parsed by the agent's own parseArgs", () => {
+  it('listens on the node\'s primary address, IPv4 or IPv6 (status.hostIP has no brackets), or on every address', () => {
+    expect(agentConfig(render({}), '10.0.0.7')).toMatchObject({ listenHost: '10.0.0.7', listenPort: 9739 });
+    expect(agentConfig(render({}), 'fd00:10::7')).toMatchObject({ listenHost: 'fd00:10::7', listenPort: 9739 });
+    expect(agentConfig(render({ web: { listenOnAllAddresses: true } }))).toMatchObject({ listenHost: '::', listenPort: 9739 });
+  });
+
   it('every flag the chart renders with everything switched on is a flag of the agent, with the values meant', () => {
     const docs = render(ALL_ON, true);
     // One flag at a time too, so a renamed flag is named (the TLS pair only parses together).
@@ -658,5 +764,40 @@ describe('rendering refuses', () => {
     expect(() =>
       renderTemplates({ templates: broken, values: defaultValues, chart: { Name: 'c', Version: '1', AppVersion: '1' }, release: { Name: 'r', Namespace: 'n' }, files: new Map() }),
     ).toThrow(TemplateError);
+  });
+});
+
+describe('NOTES.txt', () => {
+  const notes = (values: Obj): string =>
+    renderTemplates({
+      // The helpers NOTES.txt includes come from _helpers.tpl, as in Helm.
+      templates: new Map([['templates/_helpers.tpl', templates.get('templates/_helpers.tpl') as string], ['templates/NOTES.txt', notesTemplate]]),
+      values: merge(defaultValues, values) as Obj,
+      chart: { Name: chartYaml.name, Version: chartYaml.version, AppVersion: chartYaml.appVersion },
+      release: { Name: 'mna', Namespace: 'monitoring' },
+      files: filesWith(false),
+      strict: true,
+    }).get('templates/NOTES.txt') as string;
+
+  it('says how to scrape, the release label kube-prometheus-stack selects, PSA, and the doctor command that exists in the image', () => {
+    const plain = notes({});
+    expect(plain).toContain('No ServiceMonitor: --set serviceMonitor.enabled=true');
+    expect(plain).toContain('honor_labels: true');
+    expect(plain).toContain('pod-security.kubernetes.io/enforce=privileged');
+    // The doctor command of docs/runbooks.md, with the image's runtime path (no `node` on PATH).
+    const doctor = /exec \$POD -- (.+)$/m.exec(plain)?.[1];
+    expect(doctor).toBe('/nodejs/bin/node /app/dist/agent/app/bin.js doctor --path.sysfs=/host/sys --path.procfs=/host/proc --path.netns=/host/run/netns');
+    expect(readFileSync(new URL('../../docs/runbooks.md', import.meta.url), 'utf8')).toContain(doctor?.split(' --path')[0]);
+    const entrypoint = /^ENTRYPOINT \["([^"]+)", [^\]]*"([^"]+\.js)"\]/m.exec(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8'));
+    const workdir = [...readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8').matchAll(/^WORKDIR (\S+)/gm)].pop()?.[1];
+    expect(doctor?.startsWith(`${entrypoint?.[1]} ${workdir}/${entrypoint?.[2]} doctor`)).toBe(true);
+
+    const unselected = notes({ serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } });
+    expect(unselected).toContain('It has no `release` label');
+    expect(unselected).toContain('prometheusRule.labels.release');
+    expect(unselected).toContain('set prometheusRule.runbookUrl');
+    const selected = notes({ serviceMonitor: { enabled: true, labels: { release: 'kps' } }, prometheusRule: { enabled: true, labels: { release: 'kps' }, runbookUrl: 'https://example.com/runbooks.md' } });
+    expect(selected).not.toContain('no `release` label');
+    expect(selected).not.toContain('runbookUrl');
   });
 });

@@ -331,6 +331,23 @@ export function renderTemplates(options: {
     list: (...xs) => xs,
     concat: (...ls) => ls.flatMap((l) => (Array.isArray(l) ? l : l === undefined || l === null ? [] : fail(`concat of a ${typeof l}`))),
     hasKey: (m, k) => isMap(m) && Object.hasOwn(m, String(k)),
+    // Sprig's dict/set/get and append, Go's index (a missing map key is the zero value, nil).
+    dict: (...kv) => {
+      if (kv.length % 2 !== 0) fail('dict needs key/value pairs');
+      const out: Record<string, Value> = {};
+      for (let i = 0; i < kv.length; i += 2) out[String(kv[i])] = kv[i + 1];
+      return out;
+    },
+    set: (m, k, v) => (isMap(m) ? ((m[String(k)] = v), m) : fail(`set on a ${typeof m}`)),
+    get: (m, k) => (isMap(m) && Object.hasOwn(m, String(k)) ? m[String(k)] : ''),
+    index: (m, ...keys) =>
+      keys.reduce<Value>((cur, k) => {
+        if (cur === undefined || cur === null) return undefined;
+        if (Array.isArray(cur)) return typeof k === 'bigint' && k >= 0n && k < BigInt(cur.length) ? cur[Number(k)] : fail(`index out of range: ${String(k)}`);
+        if (!isMap(cur)) fail(`can't index item of type ${typeof cur}`);
+        return Object.hasOwn(cur, String(k)) ? cur[String(k)] : undefined;
+      }, m),
+    append: (l, v) => (Array.isArray(l) ? [...l, v] : l === undefined || l === null ? [v] : fail(`append to a ${typeof l}`)),
     fail: (msg) => {
       throw new TemplateError(`fail: ${String(msg)}`);
     },

@@ -129,8 +129,8 @@ describe.skipIf(!LAB_POSSIBLE)('IPAM, routes and attachment policy on the seed l
     expect(policy.map((s) => `${s.labels.pod} ${s.labels.network} ${s.labels.interface} ${s.value}`).sort()).toEqual(
       pods.flatMap((p) => p.status.filter((s) => s.name === 'default/storage-network').map((s) => `${p.name} storage-network ${s.interface} 0`)).sort(),
     );
-    expect(value(samples, 'multinet_network_attachment_definition_info', { name: 'storage-network' })).toBe(1);
-    expect(samples.find((s) => s.name === 'multinet_network_attachment_definition_info' && s.labels.name === 'storage-network')?.labels.policy).toBe('hexagonal.io/adapter in (database)');
+    expect(value(samples, 'multinet_network_attachment_definition_info', { network: 'storage-network' })).toBe(1);
+    expect(samples.find((s) => s.name === 'multinet_network_attachment_definition_info' && s.labels.network === 'storage-network')?.labels.policy).toBe('hexagonal.io/adapter in (database)');
     expect(samples.filter((s) => s.name === 'multinet_network_attachment_definition_invalid').map((s) => s.value)).toEqual([0, 0, 0, 0]);
 
     const d = await doctor();

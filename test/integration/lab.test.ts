@@ -199,7 +199,7 @@ describe.skipIf(!LAB_POSSIBLE)('the seed lab', () => {
       Object.fromEntries(samples.filter((x) => x.name === 'multinet_host_interface_ready').map((x) => [x.labels.interface, x.value]));
     let samples = await scrape();
     expect(ready(samples)).toEqual({ eth1: 1, eth2: 1, eth3: 1 });
-    expect(samples.filter((x) => x.name === 'multinet_host_interface_required').map((x) => `${x.labels.interface} ${x.labels.network}`).sort()).toEqual([
+    expect(samples.filter((x) => x.name === 'multinet_host_interface_required').map((x) => `${x.labels.interface} ${x.labels.network_namespace}/${x.labels.network}`).sort()).toEqual([
       'eth1 default/mgmt-network',
       'eth2 default/data-network',
       'eth3 default/storage-network',

@@ -1,7 +1,18 @@
 /**
  * Root-only: a real Prometheus (Debian `prometheus`) scrapes the agent on the seed lab, loads
- * chart/rules/*.yaml, and every rule and every query of chart/dashboards/multinet.json is
- * evaluated through its HTTP API: each parses and returns data.
+ * the rules the chart ships (its PrometheusRule rendered with the default values plus
+ * serviceMonitor, prometheusRule and grafanaDashboard enabled), and every rule and every query of
+ * chart/dashboards/multinet.json is evaluated through its HTTP API: each parses and returns data.
+ *
+ * Issue 15: the scrape is the one the Prometheus Operator generates from the chart's rendered
+ * ServiceMonitor (test/support/operator-scrape.ts: its relabel_configs, honor_labels, the job
+ * named after the Service), the agent being pod multinet-agent-lab01 of namespace monitoring; so
+ * every series carries job, instance, namespace, pod, service, endpoint, container and node as
+ * kube-prometheus-stack users see them. The seed lab has several pods with `net1` on one node.
+ * Alerts go to a real Alertmanager (Debian `prometheus-alertmanager`) configured with the chart's
+ * inhibit rule (chart/alertmanager/inhibit-rules.yaml, checked by `amtool check-config`); a
+ * webhook receiver in the test records what it notifies. With a master down, only the
+ * host-interface alert is notified: the pod alerts it causes are inhibited.
  *
  * Set-up, as in lab-kube.test.ts: the lab's Pods and NADs are served by the kube API test server
  * (reached over a veth, slot 2), so the kube and Event series exist; the NADs carry the
@@ -27,13 +38,16 @@
  * tiny range filled by the real host-local — must each reach Prometheus as a pending alert and
  * show in the panels.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
 import { cp, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startAgentIn, type AgentProcess } from '../support/agent-process.js';
+import { manifestOf, renderChart } from '../support/chart.js';
+import { operatorScrapeConfig } from '../support/operator-scrape.js';
 import { KubeApiServer, type KubeObject } from '../support/kube-api-server.js';
 import { LAB_POSSIBLE, LAB_STATE_ROOT, labPods, requireLab, seedKubeApiFromLab, testLab, TINY_NAD, type LabPodState } from '../support/lab.js';
 import { bridgeToNetns, type NetnsBridge } from '../support/netns-bridge.js';
@@ -53,8 +67,11 @@ const SRIOV_NODE = 'sriov-fixture';
 const AGENT_PORT = 19742;
 const SRIOV_PORT = 19743;
 const PROM_PORT = 19744;
+const AM_PORT = 19745;
+const WEBHOOK_PORT = 19746;
+const AGENT_POD = 'multinet-agent-lab01';
 const ROOT = new URL('../../', import.meta.url).pathname;
-const RULES_DIR = path.join(ROOT, 'chart/rules');
+const INHIBIT_RULES = path.join(ROOT, 'chart/alertmanager/inhibit-rules.yaml');
 const DASHBOARD = path.join(ROOT, 'chart/dashboards/multinet.json');
 const SRIOV_SYSFS = path.join(ROOT, 'collectors/sriov/testdata/sys');
 const RATE_INTERVAL = '10s';
@@ -62,7 +79,9 @@ const TRAFFIC_CLASS: Record<string, string> = { 'mgmt-network': 'management', 'd
 const SEED = path.join(ROOT, 'lab/manifests/seed');
 const LAB_DIR = path.join(LAB_STATE_ROOT, LAB);
 requireLab('test/integration/prometheus-lab.test.ts');
-const HAVE_PROMETHEUS = LAB_POSSIBLE && requirePrometheusTools('test/integration/prometheus-lab.test.ts', ['prometheus']);
+const HAVE_PROMETHEUS = LAB_POSSIBLE && requirePrometheusTools('test/integration/prometheus-lab.test.ts', ['prometheus', 'prometheus-alertmanager', 'amtool']);
+/** The chart as a kube-prometheus-stack user installs it: default values, the three switches on. */
+const CHART = renderChart({ serviceMonitor: { enabled: true }, prometheusRule: { enabled: true }, grafanaDashboard: { enabled: true } });
 
 interface Rule {
   alert?: string;
@@ -94,7 +113,18 @@ function unfiltered(expr: string): string {
 
 /** The dashboard's template variables as Grafana expands them with the defaults (All). */
 function expand(expr: string): string {
-  return expr.replaceAll('$__rate_interval', RATE_INTERVAL).replaceAll('$node', '.*').replaceAll('$network', '.+');
+  return expr
+    .replaceAll('$__rate_interval', RATE_INTERVAL)
+    .replaceAll('$cluster', '.*')
+    .replaceAll('$node', '.*')
+    .replaceAll('$namespace', '.*')
+    .replaceAll('$network_namespace', '.*')
+    .replaceAll('$network', '.+');
+}
+
+interface Notification {
+  status: string;
+  labels: Record<string, string>;
 }
 
 describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboard query', () => {
@@ -111,6 +141,11 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
   let iperfBytes = 0;
   let sriovCert: TestPair | undefined;
   let rules: Rule[] = [];
+  let alertmanager: ChildProcess | undefined;
+  let alertmanagerExited: Promise<void> | undefined;
+  let alertmanagerLog = '';
+  let webhook: Server | undefined;
+  const notified: Notification[] = [];
   let dashboard: { templating: { list: { name: string; type: string; query?: { query: string } | string }[] }; panels: Panel[] } | undefined;
 
   async function query(q: string): Promise<{ status: string; error?: string; data?: { resultType: string; result: Series[] } }> {
@@ -128,9 +163,8 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
   };
 
   beforeAll(async () => {
-    for (const f of (await readdir(RULES_DIR)).filter((n) => n.endsWith('.yaml')).sort()) {
-      rules.push(...(parse(await readFile(path.join(RULES_DIR, f), 'utf8')) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules));
-    }
+    const ruleGroups = (manifestOf(CHART, 'PrometheusRule').spec as { groups: { rules: Rule[] }[] }).groups;
+    rules = ruleGroups.flatMap((g) => g.rules);
     dashboard = JSON.parse(await readFile(DASHBOARD, 'utf8')) as typeof dashboard;
 
     await lab('down');
@@ -187,20 +221,59 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
       `--web.tls.key-file=${path.join(workDir, 'sriov-fixture.key')}`,
     ]);
 
-    // Prometheus in the lab's node namespace.
-    const ruleFiles = (await readdir(RULES_DIR)).filter((n) => n.endsWith('.yaml')).map((n) => path.join(RULES_DIR, n));
+    // The webhook receiver Alertmanager notifies: in the test, on the bridge's host end.
+    webhook = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8').on('data', (d: string) => (body += d));
+      req.on('end', () => {
+        notified.push(...((JSON.parse(body) as { alerts: Notification[] }).alerts ?? []));
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => webhook?.listen(WEBHOOK_PORT, bridge?.hostAddress, resolve));
+
+    // Alertmanager in the lab's node namespace: the chart's inhibit rule, everything to the
+    // webhook at once (group_wait 1s), grouped per alert and host interface.
+    const amConfig = {
+      route: { receiver: 'webhook', group_by: ['alertname', 'instance', 'host_interface', 'namespace', 'pod', 'interface'], group_wait: '1s', group_interval: '1s', repeat_interval: '1h' },
+      receivers: [{ name: 'webhook', webhook_configs: [{ url: `http://${bridge.hostAddress}:${WEBHOOK_PORT}/`, send_resolved: false }] }],
+      ...(parse(await readFile(INHIBIT_RULES, 'utf8')) as object),
+    };
+    await writeFile(path.join(workDir, 'alertmanager.yml'), JSON.stringify(amConfig, null, 2));
+    const check = spawnSync('amtool', ['check-config', path.join(workDir, 'alertmanager.yml')], { encoding: 'utf8' });
+    if (check.status !== 0) throw new Error(`amtool check-config: ${check.stdout}${check.stderr}`);
+    if (!/inhibit_rules\s*:\s*1\b|1 inhibit rules/.test(check.stdout)) throw new Error(`amtool check-config saw no inhibit rule: ${check.stdout}`);
+    alertmanager = spawn(
+      'ip',
+      ['netns', 'exec', NODE, 'prometheus-alertmanager', `--config.file=${path.join(workDir, 'alertmanager.yml')}`, `--storage.path=${path.join(workDir, 'alertmanager')}`, `--web.listen-address=${bridge.netnsAddress}:${AM_PORT}`, '--cluster.listen-address=', '--log.level=warn'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    alertmanager.stderr?.setEncoding('utf8').on('data', (d: string) => (alertmanagerLog += d));
+    const am = alertmanager;
+    alertmanagerExited = new Promise<void>((resolve) => am.once('exit', () => resolve()));
+    await until('Alertmanager ready', 30_000, async () => {
+      if (am.exitCode !== null) throw new Error(`alertmanager exited with ${am.exitCode}: ${alertmanagerLog}`);
+      return fetch(`http://${bridge?.netnsAddress}:${AM_PORT}/-/ready`).then((r) => (r.ok ? true : undefined), () => undefined);
+    });
+
+    // Prometheus in the lab's node namespace: the chart's rules, the Operator's scrape config of
+    // the chart's ServiceMonitor (every second), alerts to the Alertmanager.
+    const ruleFile = path.join(workDir, 'chart-rules.yaml');
+    await writeFile(ruleFile, JSON.stringify({ groups: ruleGroups }, null, 2));
+    const scrape = operatorScrapeConfig(manifestOf(CHART, 'ServiceMonitor'), manifestOf(CHART, 'Service'), manifestOf(CHART, 'DaemonSet'), [
+      { address: `127.0.0.1:${AGENT_PORT}`, pod: AGENT_POD, node: NODE },
+      // The fixture node serves https (its own __scheme__; the chart's endpoint is http without tls).
+      { address: `${srAddr}:${SRIOV_PORT}`, pod: 'multinet-agent-sriov', node: SRIOV_NODE, extra: { __scheme__: 'https' } },
+    ], '1s');
     const config = {
       global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
-      rule_files: ruleFiles,
+      rule_files: [ruleFile],
+      alerting: { alertmanagers: [{ static_configs: [{ targets: [`${bridge.netnsAddress}:${AM_PORT}`] }] }] },
       scrape_configs: [
         {
-          job_name: 'multinet-agent',
+          ...scrape,
           // Only the target that serves https uses it (its __scheme__ label).
           tls_config: { ca_file: path.join(workDir, 'sriov-fixture.crt'), server_name: '127.0.0.1' },
-          static_configs: [
-            { targets: [`127.0.0.1:${AGENT_PORT}`], labels: { node: NODE } },
-            { targets: [`${srAddr}:${SRIOV_PORT}`], labels: { node: SRIOV_NODE, __scheme__: 'https' } },
-          ],
         },
       ],
     };
@@ -256,6 +329,9 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
   afterAll(async () => {
     if (prometheus && prometheus.exitCode === null && prometheus.signalCode === null) prometheus.kill('SIGTERM');
     await prometheusExited;
+    if (alertmanager && alertmanager.exitCode === null && alertmanager.signalCode === null) alertmanager.kill('SIGTERM');
+    await alertmanagerExited;
+    await new Promise<void>((resolve) => (webhook ? webhook.close(() => resolve()) : resolve()));
     await agent?.stop();
     await sriovAgent?.stop();
     await server?.close();
@@ -279,7 +355,33 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
     expect(left).toBeGreaterThan(89 * 86400);
   });
 
-  it('loads every rule of chart/rules and evaluates it without error', async () => {
+  it('labels every series as the Operator does, and keeps the workload\'s namespace and pod (honor_labels)', async () => {
+    const targets = (await (await fetch(`${promUrl}/api/v1/targets`)).json()) as { data: { activeTargets: { labels: Record<string, string>; scrapePool: string }[] } };
+    const agentTarget = targets.data.activeTargets.find((t) => t.labels.node === NODE);
+    expect(agentTarget?.scrapePool).toBe('serviceMonitor/monitoring/multinet-agent/0');
+    expect(agentTarget?.labels).toEqual({ job: 'multinet-agent', instance: `127.0.0.1:${AGENT_PORT}`, namespace: 'monitoring', pod: AGENT_POD, service: 'multinet-agent', endpoint: 'metrics', container: 'agent', node: NODE });
+    // The agent's own and host series carry the agent pod's namespace and pod ...
+    const ready = await series(`multinet_host_interface_ready{node="${NODE}"}`);
+    expect(ready.length).toBe(3);
+    expect(ready.every((s) => s.metric.namespace === 'monitoring' && s.metric.pod === AGENT_POD && s.metric.service === 'multinet-agent')).toBe(true);
+    // ... pod series the workload's, never renamed exported_*.
+    expect(await series('{__name__=~"multinet_.*", exported_namespace!=""}')).toEqual([]);
+    expect(await series('{__name__=~"multinet_.*", exported_pod!=""}')).toEqual([]);
+    const net1 = await series(`multinet_pod_interface_info{node="${NODE}", interface="net1", default="false"}`);
+    const pods = await labPods(LAB);
+    expect(net1.map((s) => `${s.metric.namespace}/${s.metric.pod}`).sort()).toEqual(pods.filter((p) => p.status.some((x) => x.interface === 'net1')).map((p) => `default/${p.name}`).sort());
+    // Several pods share net1 on this node: the case that was many-to-many under the agent's own
+    // namespace/pod. The pod rules evaluate and see every pod.
+    expect(net1.length).toBeGreaterThan(1);
+    const down = await query(unfiltered(rules.find((r) => r.alert === 'MultinetPodSecondaryInterfaceDown')?.expr ?? ''));
+    expect(down.status, down.error).toBe('success');
+    expect((down.data?.result ?? []).filter((s) => s.metric.interface === 'net1').length).toBe(net1.length);
+    // Networks: namespace and name on every family that names one.
+    const required = await series(`multinet_host_interface_required{node="${NODE}"}`);
+    expect(required.map((s) => `${s.metric.interface} ${s.metric.network_namespace}/${s.metric.network}`).sort()).toEqual(['eth1 default/mgmt-network', 'eth2 default/data-network', 'eth3 default/storage-network']);
+  });
+
+  it('loads exactly the rules the chart ships and evaluates each without error', async () => {
     const res = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as { data: { groups: { rules: { name: string; health: string; lastError?: string }[] }[] } };
     const loaded = res.data.groups.flatMap((g) => g.rules);
     expect(loaded.map((r) => r.name).sort()).toEqual(rules.map((r) => r.alert ?? r.record).sort());
@@ -304,10 +406,12 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
     expect(problems).toEqual([]);
   });
 
-  it('the healthy lab (and the fixture node) trips none of the alerts', async () => {
+  it('the healthy lab (and the fixture node) trips none of the alerts but the invalid annotation it has on purpose', async () => {
     const firing: string[] = [];
     for (const r of rules.filter((x) => x.alert)) if ((await series(r.expr)).length > 0) firing.push(r.alert as string);
-    expect(firing).toEqual([]);
+    expect(firing).toEqual(['MultinetPodNetworkAnnotationInvalid']);
+    const invalid = await series(rules.find((r) => r.alert === 'MultinetPodNetworkAnnotationInvalid')?.expr ?? '');
+    expect(invalid.map((s) => `${s.metric.namespace}/${s.metric.pod} ${s.metric.annotation}`)).toEqual(['default/broken-annotation k8s.v1.cni.cncf.io/networks']);
   });
 
   it('every dashboard query parses and returns data', async () => {
@@ -333,7 +437,10 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
       if (!m) throw new Error(`${v.name}: not label_values(expr, label): ${q}`);
       values[v.name] = [...new Set((await series(expand(m[1] as string))).map((s) => s.metric[m[2] as string] ?? ''))].sort();
     }
-    expect(values).toEqual({ node: [NODE, SRIOV_NODE].sort(), network: ['data-network', 'mgmt-network', 'storage-network'] });
+    // label_values lists non-empty values; no cluster label on this Prometheus: none, and All
+    // (".*") still matches every series.
+    for (const k of Object.keys(values)) values[k] = (values[k] ?? []).filter((v) => v !== '');
+    expect(values).toEqual({ cluster: [], node: [NODE, SRIOV_NODE].sort(), namespace: ['default'], network_namespace: ['default'], network: ['data-network', 'mgmt-network', 'storage-network'] });
   });
 
   it('the overview numbers are the lab: 5 healthy pods of 5, 3 host interfaces ready, traffic on the data network', async () => {
@@ -352,7 +459,7 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
     expect(data * 300).toBeGreaterThanOrEqual(iperfBytes);
     expect(data).toBeGreaterThan(10 * mgmt);
     // Each master's traffic class, from the NAD label through the saturation join.
-    const classes = await series(`max by (interface, traffic_class) (multinet_host_interface_required * on (job, instance, network) group_left (traffic_class) label_join(multinet_network_attachment_definition_info, "network", "/", "namespace", "name"))`);
+    const classes = await series(`max by (interface, traffic_class) (multinet_host_interface_required * on (job, instance, network_namespace, network) group_left (traffic_class) multinet_network_attachment_definition_info)`);
     expect(classes.map((s) => `${s.metric.interface}=${s.metric.traffic_class}`).sort()).toEqual(['eth1=management', 'eth2=data', 'eth3=storage']);
     expect((await series(`multinet_pod_network_annotation_invalid{node="${NODE}"}`)).map((s) => s.metric.pod)).toEqual(['broken-annotation']);
     expect((await series(`multinet_events_total{node="${NODE}"}`)).map((s) => s.metric.reason).sort()).toEqual(expect.arrayContaining(['HostInterfaceNotReady', 'HostInterfaceReady']));
@@ -469,4 +576,38 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
     await ip('-n', hex.netns, 'route', 'replace', '10.30.0.0/24', 'dev', 'net3', 'proto', 'kernel', 'scope', 'link', 'src', net3);
     await until('route mismatch cleared', 30_000, async () => ((await panelValue('Route mismatches')) === 0 ? true : undefined));
   }, 180_000);
+
+  it('a master down: Alertmanager notifies the host-interface alert, and inhibits the pod alerts it causes', async () => {
+    const seen = notified.length;
+    const amAlerts = async (): Promise<{ labels: Record<string, string>; status: { state: string; inhibitedBy: string[] } }[]> =>
+      (await (await fetch(`http://${bridge?.netnsAddress}:${AM_PORT}/api/v2/alerts?active=true&inhibited=true&silenced=true`)).json()) as { labels: Record<string, string>; status: { state: string; inhibitedBy: string[] } }[];
+    const firing = (name: string): Promise<Series[]> => series(`ALERTS{alertname="${name}", alertstate="firing", host_interface="eth2"}`);
+    await ip('-n', NODE, 'link', 'set', 'eth2', 'down');
+    try {
+      // Prometheus fires both, with the chart's default `for` (1 m for the host, 2 m for the pods):
+      // one pod alert per data-network interface on eth2.
+      await until('host and pod alerts firing', 200_000, async () => ((await firing('MultinetHostInterfaceNotReady')).length === 1 && (await firing('MultinetPodSecondaryInterfaceDown')).length > 0 ? true : undefined));
+      const podAlerts = await firing('MultinetPodSecondaryInterfaceDown');
+      const pods = await labPods(LAB);
+      expect(podAlerts.map((a) => `${a.metric.pod} ${a.metric.interface}`).sort()).toEqual(
+        pods.flatMap((p) => p.status.filter((x) => x.name === 'default/data-network').map((x) => `${p.name} ${x.interface}`)).sort(),
+      );
+      // Alertmanager has received them all: the host alert active, every pod alert suppressed by it.
+      const received = await until('Alertmanager has every pod alert', 30_000, async () => {
+        const a = await amAlerts();
+        return a.filter((x) => x.labels.alertname === 'MultinetPodSecondaryInterfaceDown' && x.labels.host_interface === 'eth2').length === podAlerts.length ? a : undefined;
+      });
+      const host = received.filter((x) => x.labels.alertname === 'MultinetHostInterfaceNotReady' && x.labels.host_interface === 'eth2');
+      expect(host.map((x) => x.status.state)).toEqual(['active']);
+      const inhibited = received.filter((x) => x.labels.alertname === 'MultinetPodSecondaryInterfaceDown' && x.labels.host_interface === 'eth2');
+      expect(inhibited.map((x) => [x.status.state, x.status.inhibitedBy.length])).toEqual(inhibited.map(() => ['suppressed', 1]));
+      // The webhook is notified of the host alert, and of no pod alert (group_wait and
+      // group_interval are 1 s: give it several).
+      await until('host alert notified', 30_000, () => (notified.slice(seen).some((n) => n.labels.alertname === 'MultinetHostInterfaceNotReady' && n.labels.host_interface === 'eth2') ? true : undefined));
+      await new Promise((r) => setTimeout(r, 5000));
+      expect([...new Set(notified.slice(seen).filter((n) => n.labels.host_interface === 'eth2').map((n) => n.labels.alertname))]).toEqual(['MultinetHostInterfaceNotReady']);
+    } finally {
+      await ip('-n', NODE, 'link', 'set', 'eth2', 'up');
+    }
+  }, 300_000);
 });

@@ -70,7 +70,7 @@ describe.skipIf(!LAB_POSSIBLE)('series budget, counted on the seed lab', () => {
     const readiness = new Set(['multinet_host_interface_required', 'multinet_host_interface_ready', 'multinet_host_interface_attachments']);
     const hostIf = perKey(perPod, (s) => (s.name.startsWith('multinet_host_interface_') && !readiness.has(s.name) ? s.labels.interface : undefined));
     const master = perKey(perPod, (s) => (readiness.has(s.name) ? s.labels.interface : undefined));
-    const nad = perKey(perPod, (s) => (s.name.startsWith('multinet_network_attachment_definition_') ? `${s.labels.namespace}/${s.labels.name}` : undefined));
+    const nad = perKey(perPod, (s) => (s.name.startsWith('multinet_network_attachment_definition_') ? `${s.labels.network_namespace}/${s.labels.network}` : undefined));
     const network = perKey(perNetwork, (s) => (s.name.startsWith('multinet_network_') && !s.name.startsWith('multinet_network_attachment_definition_') ? `${s.labels.network_namespace}/${s.labels.network}` : undefined));
     const fixed = perPod.filter((s) => s.name.startsWith('multinet_scrape_') || ['multinet_exported_series', 'multinet_series_limit_reached', 'multinet_series_dropped', 'multinet_build_info'].includes(s.name)).length;
     const processSeries = perPod.filter((s) => s.name.startsWith('process_') || s.name.startsWith('nodejs_')).length;

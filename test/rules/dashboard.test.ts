@@ -52,12 +52,18 @@ describe('chart/dashboards/multinet.json', () => {
     expect(dashboard.uid).toBe('multinet-agent');
   });
 
-  it('has the datasource, node and network variables', () => {
+  it('has the datasource, cluster, node, namespace, network_namespace and network variables', () => {
     const vars = Object.fromEntries(dashboard.templating.list.map((v) => [v.name, v]));
+    expect(dashboard.templating.list.map((v) => v.name)).toEqual(['datasource', 'cluster', 'node', 'namespace', 'network_namespace', 'network']);
     expect(vars.datasource).toMatchObject({ type: 'datasource', query: 'prometheus' });
-    for (const name of ['node', 'network']) {
+    for (const name of ['cluster', 'node', 'namespace', 'network_namespace', 'network']) {
       expect(vars[name]).toMatchObject({ type: 'query', multi: true, includeAll: true, datasource: { type: 'prometheus', uid: '${datasource}' } });
     }
+    // cluster is optional: All matches series without the label (a single-cluster Prometheus).
+    expect(vars.cluster).toMatchObject({ allValue: '.*' });
+    // A network is told apart by its NAD namespace: the network variable lists the names in the
+    // chosen network namespaces, and every query that filters by network filters by both.
+    expect(JSON.stringify(vars.network?.query)).toContain('network_namespace=~\\"$network_namespace\\"');
   });
 
   it('every panel and query uses the datasource variable', () => {
@@ -71,10 +77,13 @@ describe('chart/dashboards/multinet.json', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
-  it('queries use only the variables $node, $network and $__rate_interval, and filter by node', () => {
+  it('queries use only the dashboard variables and $__rate_interval, and filter by cluster and node', () => {
     const vars = targets.flatMap((t) => [...t.expr.matchAll(/\$\{?(\w+)/g)].map((m) => m[1]));
-    expect([...new Set(vars)].sort()).toEqual(['__rate_interval', 'network', 'node']);
-    expect(targets.filter((t) => !t.expr.includes('node=~"$node"')).map((t) => `${t.panel} ${t.refId}`)).toEqual([]);
+    expect([...new Set(vars)].sort()).toEqual(['__rate_interval', 'cluster', 'namespace', 'network', 'network_namespace', 'node']);
+    expect(targets.filter((t) => !t.expr.includes('node=~"$node"') || !t.expr.includes('cluster=~"$cluster"')).map((t) => `${t.panel} ${t.refId}`)).toEqual([]);
+    expect(targets.filter((t) => t.expr.includes('network=~"$network"') && !t.expr.includes('network_namespace=~"$network_namespace", network=~"$network"')).map((t) => `${t.panel} ${t.refId}`)).toEqual([]);
+    // No query depends on the release or job name.
+    expect(targets.filter((t) => /job=~?"/.test(t.expr)).map((t) => `${t.panel} ${t.refId}`)).toEqual([]);
   });
 
   it('the layout fits 24 columns without overlaps', () => {

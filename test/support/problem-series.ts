@@ -7,8 +7,7 @@ export const problemKey = (code: string, namespace: string, pod: string, iface: 
 /**
  * The problems a /metrics body shows, each read off its own series: attachment_missing 1,
  * pod_interface_up 0 on a known pod's secondary interface, route_mismatch 1, policy_violation 1,
- * NAD invalid 1, a host-local range full or with leaked leases (told on the NADs of that CNI
- * network, matched by name). Codes without a series of their own (no-address, master-*, mtu,
+ * NAD invalid 1, a host-local range full or with leaked leases (told on the NAD its series name). Codes without a series of their own (no-address, master-*, mtu,
  * annotation, nad-missing) are not read.
  */
 export function problemSeries(samples: readonly ParsedSample[]): Set<string> {
@@ -21,18 +20,16 @@ export function problemSeries(samples: readonly ParsedSample[]): Set<string> {
   for (const s of of('multinet_pod_interface_up')) if (s.value === 0 && secondary.has(problemKey('', l(s, 'namespace'), l(s, 'pod'), l(s, 'interface'), ''))) out.add(problemKey('interface-down', l(s, 'namespace'), l(s, 'pod'), l(s, 'interface'), l(s, 'network')));
   for (const s of of('multinet_pod_interface_route_mismatch')) if (s.value === 1) out.add(problemKey('route-mismatch', l(s, 'namespace'), l(s, 'pod'), l(s, 'interface'), l(s, 'network')));
   for (const s of of('multinet_pod_network_policy_violation')) if (s.value === 1) out.add(problemKey('policy-violation', l(s, 'namespace'), l(s, 'pod'), l(s, 'interface'), l(s, 'network')));
-  for (const s of of('multinet_network_attachment_definition_invalid')) if (s.value === 1) out.add(problemKey('nad-invalid', l(s, 'namespace'), '', '', l(s, 'name')));
-  // IPAM series name the CNI network; the problems name the NADs that use it (here: same name).
-  const nads = of('multinet_network_attachment_definition_info');
-  const nadsOf = (network: string): ParsedSample[] => nads.filter((n) => l(n, 'name') === network);
-  const value = (name: string, s: ParsedSample): number | undefined => of(name).find((x) => l(x, 'network') === l(s, 'network') && l(x, 'range') === l(s, 'range'))?.value;
+  for (const s of of('multinet_network_attachment_definition_invalid')) if (s.value === 1) out.add(problemKey('nad-invalid', l(s, 'network_namespace'), '', '', l(s, 'network')));
+  // IPAM series name the NAD that uses the range (network_namespace, network) when exactly one
+  // does; a range several NADs share names none, and its problems are not read here.
+  const value = (name: string, s: ParsedSample): number | undefined => of(name).find((x) => l(x, 'cni_network') === l(s, 'cni_network') && l(x, 'range') === l(s, 'range'))?.value;
   for (const s of of('multinet_ipam_addresses_allocated')) {
+    if (l(s, 'network') === '') continue;
     const capacity = value('multinet_ipam_addresses_capacity', s) ?? 0;
     const leaked = value('multinet_ipam_addresses_leaked', s) ?? 0;
-    for (const n of nadsOf(l(s, 'network'))) {
-      if (capacity > 0 && s.value >= capacity) out.add(problemKey('ipam-exhausted', l(n, 'namespace'), '', '', l(n, 'name')));
-      if (leaked > 0) out.add(problemKey('ipam-leaked', l(n, 'namespace'), '', '', l(n, 'name')));
-    }
+    if (capacity > 0 && s.value >= capacity) out.add(problemKey('ipam-exhausted', l(s, 'network_namespace'), '', '', l(s, 'network')));
+    if (leaked > 0) out.add(problemKey('ipam-leaked', l(s, 'network_namespace'), '', '', l(s, 'network')));
   }
   return out;
 }

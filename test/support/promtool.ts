@@ -23,7 +23,8 @@ export function promtoolCheck(text: string): string | undefined {
 export function requirePrometheusTools(suite: string, binaries: readonly string[] = ['promtool']): boolean {
   const missing = binaries.filter((b) => spawnSync(b, ['--version']).status !== 0);
   if (missing.length === 0) return true;
-  if (process.env.CI) throw new Error(`${missing.join(', ')} missing: .ci/run must install Debian package prometheus`);
-  console.warn(`${suite}: ${missing.join(', ')} not installed (apt-get install prometheus): skipped`);
+  const pkgs = [...new Set(missing.map((b) => (b === 'alertmanager' || b === 'amtool' ? 'prometheus-alertmanager' : 'prometheus')))].join(' ');
+  if (process.env.CI) throw new Error(`${missing.join(', ')} missing: .ci/run must install Debian package ${pkgs}`);
+  console.warn(`${suite}: ${missing.join(', ')} not installed (apt-get install ${pkgs}): skipped`);
   return false;
 }
