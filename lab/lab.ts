@@ -211,10 +211,20 @@ async function writeManifests(state: LabState, nads: readonly LabNad[], plans: r
 }
 
 /** Builds the lab; on failure removes what it made and rethrows. */
-export async function labUp(opts: LabOptions & { readonly manifests: string; readonly pods: number | undefined; readonly random: Random }): Promise<LabState> {
+export async function labUp(
+  opts: LabOptions & {
+    readonly manifests: string;
+    readonly pods: number | undefined;
+    readonly random: Random;
+    /** false: no pod gets a process from the lab (the bench starts them where its agent sees them). Default: every other pod. */
+    readonly podProcesses?: boolean;
+  },
+): Promise<LabState> {
   if (await readLabState(opts)) throw new Error(`lab "${opts.name}" is up; run "npm run lab -- down --name ${opts.name}" first`);
   const docs = await readManifestDocs(opts.manifests);
-  const { nads, pods } = planLab(docs, { pods: opts.pods, random: opts.random });
+  const planned = planLab(docs, { pods: opts.pods, random: opts.random });
+  const nads = planned.nads;
+  const pods = opts.podProcesses === false ? planned.pods.map((p) => ({ ...p, withProcess: false })) : planned.pods;
   const stateDir = path.join(opts.stateRoot, opts.name);
   const state: LabState = {
     name: opts.name,

@@ -101,7 +101,9 @@ async function wireSources(config: RunConfig, log: Logger, life: Lifecycle, relo
       // A reload still running when the timer fires is joined, not doubled (ManifestSource.reload).
       const reload = (): void =>
         void source.reload().then(
-          () => listeners.forEach((l) => l()),
+          (changed) => {
+            if (changed) listeners.forEach((l) => l());
+          },
           (err: unknown) => log.warn({ err }, 'manifest reload failed'),
         );
       const timer = setInterval(reload, MANIFEST_RELOAD_MS);
@@ -241,7 +243,11 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
         events: kube?.events,
         nodeName: config.nodeName ?? hostname(),
         log,
-        onTransition: () => syncCondition(),
+        // A scrape right after a transition shows it, rather than a snapshot taken before it.
+        onTransition: () => {
+          snapshots.invalidate();
+          syncCondition();
+        },
       });
       const started = monitor;
       life.defer(() => started.stop());

@@ -94,6 +94,8 @@ export interface RouteEntry {
   readonly dst: string;
   readonly gateway: string | undefined;
   readonly iface: string;
+  /** Route priority (the kernel prefers the lowest among routes of one prefix); 0 when not read. */
+  readonly metric?: number;
 }
 
 /** A network namespace found on the node, other than the agent's own. */

@@ -37,6 +37,64 @@ describe('SnapshotCache', () => {
     expect((await cache.get()).snapshot.takenAtMs).toBe(2);
   });
 
+  it('after invalidate() builds anew, even inside maxAge, and keeps last until then', async () => {
+    let now = 0;
+    let builds = 0;
+    const cache = new SnapshotCache(async () => snap(++builds), { maxAgeMs: 1000, now: () => now });
+    const first = await cache.get();
+    cache.invalidate();
+    expect(cache.last).toBe(first);
+    now = 10;
+    expect((await cache.get()).snapshot.takenAtMs).toBe(2);
+    now = 20;
+    expect((await cache.get()).snapshot.takenAtMs).toBe(2);
+  });
+
+  it('does not hand out a build that was in flight when invalidate() came, and does not join it', async () => {
+    let builds = 0;
+    const releases: (() => void)[] = [];
+    const cache = new SnapshotCache(
+      () =>
+        new Promise<Snapshot>((resolve) => {
+          const n = ++builds;
+          releases.push(() => resolve(snap(n)));
+        }),
+      { maxAgeMs: 1000, now: () => 0 },
+    );
+    const before = cache.get();
+    cache.invalidate();
+    const after = cache.get();
+    expect(builds).toBe(2);
+    releases[0]?.();
+    expect((await before).snapshot.takenAtMs).toBe(1);
+    releases[1]?.();
+    expect((await after).snapshot.takenAtMs).toBe(2);
+    // The first build finished after the invalidation: it was not kept as fresh.
+    expect((await cache.get()).snapshot.takenAtMs).toBe(2);
+    expect(builds).toBe(2);
+  });
+
+  it('keeps the newer snapshot as last when an older build finishes after it', async () => {
+    const releases: (() => void)[] = [];
+    let builds = 0;
+    const cache = new SnapshotCache(
+      () =>
+        new Promise<Snapshot>((resolve) => {
+          const n = ++builds;
+          releases.push(() => resolve(snap(n)));
+        }),
+      { maxAgeMs: 1000, now: () => 0 },
+    );
+    const before = cache.get();
+    cache.invalidate();
+    const after = cache.get();
+    releases[1]?.();
+    await after;
+    releases[0]?.();
+    await before;
+    expect(cache.last?.snapshot.takenAtMs).toBe(2);
+  });
+
   it('does not keep a failed build', async () => {
     let fail = true;
     const cache = new SnapshotCache(async () => {

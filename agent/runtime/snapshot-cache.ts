@@ -13,8 +13,10 @@ export class SnapshotCache {
   readonly #build: () => Promise<Snapshot>;
   readonly #maxAgeMs: number;
   readonly #now: () => number;
-  #inFlight: Promise<AssessedSnapshot> | undefined;
-  #last: { assessed: AssessedSnapshot; doneAtMs: number } | undefined;
+  #inFlight: { promise: Promise<AssessedSnapshot>; generation: number } | undefined;
+  #last: { assessed: AssessedSnapshot; doneAtMs: number; generation: number } | undefined;
+  /** Bumped by {@link invalidate}: a snapshot built from an older generation is not handed out again. */
+  #generation = 0;
 
   constructor(build: () => Promise<Snapshot>, opts: { maxAgeMs: number; now?: () => number }) {
     this.#build = build;
@@ -30,17 +32,34 @@ export class SnapshotCache {
   /** A fresh-enough snapshot and its assessment, building (and assessing) one if needed. */
   get(): Promise<AssessedSnapshot> {
     if (this.#last && this.#now() - this.#last.doneAtMs < this.#maxAgeMs) return Promise.resolve(this.#last.assessed);
-    this.#inFlight ??= this.#build()
+    if (this.#inFlight?.generation === this.#generation) return this.#inFlight.promise;
+    const generation = this.#generation;
+    const promise = this.#build()
       .then((snapshot) => {
         // Judged with the addresses and routes the snapshot carries (the networking cache's value when it was taken).
         const assessed = { snapshot, assessment: assess(snapshot) };
-        this.#last = { assessed, doneAtMs: this.#now() };
+        // Invalidated while it was built: the latest for readiness (unless a newer build already
+        // finished), but not handed out again.
+        if (!this.#last || this.#last.generation <= generation) {
+          this.#last = { assessed, doneAtMs: generation === this.#generation ? this.#now() : -Infinity, generation };
+        }
         return assessed;
       })
       .finally(() => {
-        this.#inFlight = undefined;
+        if (this.#inFlight?.promise === promise) this.#inFlight = undefined;
       });
-    return this.#inFlight;
+    this.#inFlight = { promise, generation };
+    return promise;
+  }
+
+  /**
+   * The world changed (a host interface went down or up): the next {@link get} builds a new
+   * snapshot instead of handing out one taken before the change, and does not join a build that
+   * started before it. {@link last} stays until then.
+   */
+  invalidate(): void {
+    this.#generation++;
+    if (this.#last) this.#last = { ...this.#last, doneAtMs: -Infinity };
   }
 
   /**
@@ -56,7 +75,7 @@ export class SnapshotCache {
     const snapshot: Snapshot = { ...assessed.snapshot, networking };
     const judged = { snapshot, assessment: assess(snapshot) };
     const last = this.#last;
-    if (last?.assessed === assessed) this.#last = { assessed: judged, doneAtMs: last.doneAtMs };
+    if (last?.assessed === assessed) this.#last = { ...last, assessed: judged };
     return judged;
   }
 }

@@ -118,6 +118,33 @@ describe('ManifestSource on testdata/cluster', () => {
     expect(source.pods()).toEqual([FRONTEND, BATCH]);
   });
 
+  it('reports a change only when a file is added, rewritten or removed, and keeps the same objects otherwise', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'mna-manifests-'));
+    try {
+      const pod = (name: string): string => `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}, namespace: apps, uid: u-${name}}\nspec: {nodeName: n1}\n`;
+      await writeFile(path.join(dir, 'a.yaml'), pod('a'));
+      const { log } = recordingLogger();
+      const source = new ManifestSource({ paths: [dir], log });
+      expect(await source.reload()).toBe(true);
+      const first = source.pods();
+      expect(first.map((p) => p.name)).toEqual(['a']);
+      expect(await source.reload()).toBe(false);
+      expect(source.pods()).toBe(first);
+      await writeFile(path.join(dir, 'b.yaml'), pod('b'));
+      expect(await source.reload()).toBe(true);
+      expect(source.pods().map((p) => p.name)).toEqual(['a', 'b']);
+      await writeFile(path.join(dir, 'a.yaml'), pod('c'));
+      expect(await source.reload()).toBe(true);
+      expect(source.pods().map((p) => p.name)).toEqual(['c', 'b']);
+      await rm(path.join(dir, 'b.yaml'));
+      expect(await source.reload()).toBe(true);
+      expect(source.pods().map((p) => p.name)).toEqual(['c']);
+      expect(await source.reload()).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('takes repeated paths in order, files and directories; a later definition wins', async () => {
     const { log } = recordingLogger();
     const source = new ManifestSource({ paths: [CLUSTER, path.join(TESTDATA, 'override.yaml')], log });

@@ -114,7 +114,7 @@ export class ManifestSource implements PodMetadataSource {
   #warned = new Set<string>();
   /** Per file path, what its last version gave. */
   #files = new Map<string, FileResult>();
-  #inFlight: Promise<void> | undefined;
+  #inFlight: Promise<boolean> | undefined;
   #stats: ManifestStats = { files: 0, parsed: 0, bytes: 0, skipped: new Map(SKIP_REASONS.map((r) => [r, 0])), reloads: 0 };
 
   constructor(options: ManifestSourceOptions) {
@@ -137,16 +137,17 @@ export class ManifestSource implements PodMetadataSource {
 
   /**
    * Reads what changed since the last load; the previous content stays visible until the new
-   * load is complete. A call while a load runs joins it: loads never overlap.
+   * load is complete. A call while a load runs joins it: loads never overlap. Resolves to
+   * whether anything changed: a file added, removed or rewritten (listeners are told only then).
    */
-  reload(signal?: AbortSignal): Promise<void> {
+  reload(signal?: AbortSignal): Promise<boolean> {
     this.#inFlight ??= this.#load(signal).finally(() => {
       this.#inFlight = undefined;
     });
     return this.#inFlight;
   }
 
-  async #load(signal: AbortSignal | undefined): Promise<void> {
+  async #load(signal: AbortSignal | undefined): Promise<boolean> {
     const loaded: Loaded = { pods: new Map(), networks: new Map(), warnings: [], skipped: new Map(SKIP_REASONS.map((r) => [r, 0])) };
     const files = new Map<string, FileResult>();
     let bytes = 0;
@@ -177,9 +178,13 @@ export class ManifestSource implements PodMetadataSource {
         loaded.warnings.push(...r.warnings);
       }
     }
+    const changed = this.#stats.reloads === 0 || parsed > 0 || files.size !== this.#files.size || [...files.keys()].some((f) => !this.#files.has(f));
     this.#files = files;
-    this.#pods = [...loaded.pods.values()];
-    this.#networks = [...loaded.networks.values()];
+    // Unchanged, the same arrays stay: consumers may compare by identity.
+    if (changed) {
+      this.#pods = [...loaded.pods.values()];
+      this.#networks = [...loaded.networks.values()];
+    }
     this.#stats = { files: count, parsed, bytes, skipped: loaded.skipped, reloads: this.#stats.reloads + 1 };
     const warned = new Set<string>();
     for (const w of loaded.warnings) {
@@ -189,6 +194,7 @@ export class ManifestSource implements PodMetadataSource {
     }
     this.#warned = warned;
     this.#log.debug({ pods: this.#pods.length, networks: this.#networks.length, files: count, parsed }, 'manifests loaded');
+    return changed;
   }
 
   /** The files a path stands for: itself, or a directory's manifest files sorted by name. */

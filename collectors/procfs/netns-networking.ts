@@ -3,6 +3,7 @@
  * the doctor and the health rules, not by every scrape: four reads per pod add up at 110 pods.
  */
 import { readFile } from 'node:fs/promises';
+import { nameFromBytes } from '../../agent/rules/names.js';
 import path from 'node:path';
 import type { NetnsRef } from '../../agent/model/domain.js';
 import { type NetnsNetworking } from '../../agent/model/problems.js';
@@ -16,7 +17,9 @@ export async function readNetnsNetworking(procRoot: string, refs: readonly Netns
       const dir = path.join(procRoot, String(pid), 'net');
       try {
         const [route, route6, trie, inet6] = await Promise.all(
-          ['route', 'ipv6_route', 'fib_trie', 'if_inet6'].map((f) => readFile(path.join(dir, f), 'latin1').catch((err: NodeJS.ErrnoException) => {
+          // Interface names in these files are the kernel's bytes; everything else is ASCII, so the
+          // name mapping of the whole text is the mapping of each name (agent/rules/names.ts).
+          ['route', 'ipv6_route', 'fib_trie', 'if_inet6'].map((f) => readFile(path.join(dir, f)).then((b) => nameFromBytes(b)).catch((err: NodeJS.ErrnoException) => {
             // IPv6 disabled in the namespace: its files are absent.
             if (err.code === 'ENOENT' && (f === 'ipv6_route' || f === 'if_inet6')) return '';
             throw err;

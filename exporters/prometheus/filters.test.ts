@@ -194,19 +194,19 @@ describe('series limit', () => {
     expect(limitSeries(families, 0).dropped).toBe(0);
   });
 
-  it('keeps host and readiness first and cuts pod interfaces whole, in (namespace, pod, interface) order', () => {
+  it('keeps host and readiness first and cuts pod interfaces whole, a fair share per pod (each its first interface, then its second, ...)', () => {
     const families = snapshotFamilies(snapshot(), assess(snapshot()), filter({ hostInterfaces: 'all' }));
     const total = countSeries(families);
     const podSeries = countSeries(families.filter((f) => f.name.startsWith('multinet_pod_interface_')));
     const perInterface = podSeries / 4;
     expect(perInterface).toBe(14);
-    // Room for all but one and a half pod interfaces: the last two (in order) go, whole.
+    // Room for all but one and a half pod interfaces: two go, whole; each pod keeps its first.
     const { families: cut, dropped } = limitSeries(families, total - perInterface - perInterface / 2);
     expect(dropped).toBe(2 * perInterface);
     const s = parseExposition(writeFamilies(cut));
     expect(s.filter((x) => x.name === 'multinet_pod_interface_info').map((x) => `${x.labels.namespace}/${x.labels.pod}/${x.labels.netns}/${x.labels.interface}`)).toEqual([
       'default/web-0//net1',
-      'default/web-0//net2',
+      'kube-system/dns-0//net1',
     ]);
     expect(s.filter((x) => x.name === 'multinet_pod_interface_receive_bytes_total')).toHaveLength(2);
     expect(names(s, 'multinet_host_interface_up', 'interface')).toHaveLength(10);

@@ -12,13 +12,20 @@ import { type Family } from './family.js';
 /** `multinet_ipam_addresses_*{network,range}`: the assessment's range usage; none while the IPAM collector is off. */
 export function ipamFamilies(snapshot: Snapshot, assessment: Assessment): Family[] {
   if (!snapshot.ipam) return [];
-  const usage = assessment.ipam;
   // The NAD's namespace and name when exactly one NAD uses the range's lease directory (several
   // NADs may share a CNI network name, and so its leases); '' when none or several.
-  const labels = (u: (typeof usage)[number]) => {
+  const labels = (u: (typeof assessment.ipam)[number]) => {
     const nad = u.nads.length === 1 ? u.nads[0] : undefined;
     return { network_namespace: nad?.namespace ?? '', network: nad?.name ?? '', cni_network: u.network, range: u.range };
   };
+  // Two lease directories of one CNI network name (NADs with different dataDirs) may hold the same
+  // range under the same labels: its series would appear twice. The first directory's are exported.
+  const seen = new Set<string>();
+  const usage = assessment.ipam.filter((u) => {
+    const l = labels(u);
+    const k = `${l.network_namespace}\0${l.network}\0${l.cni_network}\0${l.range}`;
+    return !seen.has(k) && (seen.add(k), true);
+  });
   return [
     {
       name: 'multinet_ipam_addresses_allocated',

@@ -174,7 +174,7 @@ describe('sriovFamilies', () => {
 
   it('has HELP and TYPE for every family even on a node without SR-IOV', () => {
     const text = writeFamilies(sriovFamilies({ pfs: [] }));
-    expect(text.match(/^# TYPE /gm)).toHaveLength(16);
+    expect(text.match(/^# TYPE /gm)).toHaveLength(17);
     expect(parseExposition(text)).toEqual([]);
   });
 });

@@ -34,7 +34,7 @@ export function benchUsage(caseNames: readonly string[], defaults: { readonly li
     'flags:',
     `  --case NAME            Run only this case (repeatable; cases: ${caseNames.join(', ')}). Default: all.`,
     `  --links N              Macvlan links of the macvlan case (default ${defaults.links}).`,
-    `  --pods N               Pod namespaces of the pods case, ${defaults.podNetworks} macvlans each (default ${defaults.pods}).`,
+    `  --pods N               Pods of the pods, cni and cni-kube cases, ${defaults.podNetworks} macvlans each (default ${defaults.pods}).`,
     `  --scrapes N            Timed scrapes per exporter, at least ${MIN_SCRAPES} (default ${MIN_SCRAPES}).`,
     '  --node-exporter BIN    node_exporter executable (default prometheus-node-exporter).',
     '  --help                 Print this help.',

@@ -6,7 +6,7 @@ import { macvlanBatch, nodeBatch, podInterfaceNames, podMacvlanBatch, podNames, 
 import { coreSharePercent, cpuTicksOfStat } from './cpu-time.js';
 import { netnsBatchInput, netnsInodeOfLink, parseNetnsList } from './netns.js';
 import type { ExporterFigures, MeasureResult, PodInterfaceCount } from './protocol.js';
-import { cpuUseOf, podCheckOf, shortList, verdictOf } from './report.js';
+import { cpuUseOf, floorOf, podCheckOf, shortList, verdictOf } from './report.js';
 import { countSamples, expositionStats } from './scrape.js';
 import { median, percentile } from './stats.js';
 
@@ -71,8 +71,8 @@ describe('countSamples', () => {
   ].join('\n');
 
   it('counts the samples of exactly that metric, and those with a wanted label value', () => {
-    expect(countSamples(body, 'multinet_pod_interface_info', 'interface', new Set(['net1', 'net2', 'net3']))).toEqual({ all: 3, named: 2 });
-    expect(countSamples('', 'multinet_pod_interface_info', 'interface', new Set())).toEqual({ all: 0, named: 0 });
+    expect(countSamples(body, 'multinet_pod_interface_info', 'interface', new Set(['net1', 'net2', 'net3']))).toEqual({ all: 3, named: 2, withPod: 0 });
+    expect(countSamples('', 'multinet_pod_interface_info', 'interface', new Set())).toEqual({ all: 0, named: 0, withPod: 0 });
   });
 });
 
@@ -92,7 +92,7 @@ describe('parseBenchArgs', () => {
   it('says the default sizes in --help', () => {
     const text = benchUsage(cases, { links: 750, pods: 250, podNetworks: 3 });
     expect(text).toContain('--links N              Macvlan links of the macvlan case (default 750).');
-    expect(text).toContain('--pods N               Pod namespaces of the pods case, 3 macvlans each (default 250).');
+    expect(text).toContain('--pods N               Pods of the pods, cni and cni-kube cases, 3 macvlans each (default 250).');
   });
 
   it('names the bad flag', () => {
@@ -225,6 +225,7 @@ function figures(id: 'agent' | 'node_exporter', over: Partial<ExporterFigures>):
     freshScrapes: 20,
     collectorMedianMs: {},
     cachedScrapes: undefined,
+    gzip: undefined,
     cpu: { ticksPerSecond: 100, scrapesCpuMs: 600, scrapes: 20, idle: { wallMs: 30_000, cpuMs: 60 } },
     podInterfaces: [],
     ...over,
@@ -239,6 +240,7 @@ function result(agent: Partial<ExporterFigures>, nodeExporterMedianMs = 500): Me
     listLinks: k,
     dumpMessages: 7,
     pods: undefined,
+    readiness: undefined,
   };
 }
 
@@ -290,15 +292,34 @@ describe('verdicts', () => {
 
   it('passes an exposition only if every timed scrape has exactly the pod interfaces the case built', () => {
     const each = (n: number, c: PodInterfaceCount): PodInterfaceCount[] => Array.from({ length: n }, () => c);
-    expect(podCheckOf(prepared(250), result({ podInterfaces: each(20, { all: 750, named: 750 }) })).ok).toBe(true);
-    const oneShort = [...each(19, { all: 750, named: 750 }), { all: 749, named: 749 }];
+    expect(podCheckOf(prepared(250), result({ podInterfaces: each(20, { all: 750, named: 750, withPod: 0 }) })).ok).toBe(true);
+    const oneShort = [...each(19, { all: 750, named: 750, withPod: 0 }), { all: 749, named: 749, withPod: 0 }];
     expect(podCheckOf(prepared(250), result({ podInterfaces: oneShort }))).toMatchObject({ ok: false, expected: 750, all: { min: 749, max: 750 } });
-    expect(podCheckOf(prepared(250), result({ podInterfaces: each(20, { all: 750, named: 747 }) })).ok).toBe(false);
+    expect(podCheckOf(prepared(250), result({ podInterfaces: each(20, { all: 750, named: 747, withPod: 0 }) })).ok).toBe(false);
     expect(podCheckOf(prepared(250), result({ podInterfaces: [] })).ok).toBe(false);
-    expect(podCheckOf(prepared(0), result({ podInterfaces: each(20, { all: 0, named: 0 }) })).ok).toBe(true);
-    expect(podCheckOf(prepared(0), result({ podInterfaces: each(20, { all: 3, named: 0 }) })).ok).toBe(false);
+    expect(podCheckOf(prepared(0), result({ podInterfaces: each(20, { all: 0, named: 0, withPod: 0 }) })).ok).toBe(true);
+    expect(podCheckOf(prepared(0), result({ podInterfaces: each(20, { all: 3, named: 0, withPod: 0 }) })).ok).toBe(false);
+    // Where the case gives the agent its Pods, every pod interface must carry its pod's name.
+    const known = { ...prepared(250), podsKnown: true };
+    expect(podCheckOf(known, result({ podInterfaces: each(20, { all: 750, named: 750, withPod: 750 }) })).ok).toBe(true);
+    expect(podCheckOf(known, result({ podInterfaces: each(20, { all: 750, named: 750, withPod: 749 }) })).ok).toBe(false);
+  });
+
+  it('judges the agent against the kernel floor of the same run', () => {
+    const r = { ...result({ medianMs: 52 }), pods: { namespaces: 250, links: 1000, discovery: k(1), sequential: k(80), pooled: { ...k(38), sockets: 8 }, floor: k(40) } };
+    const checks = verdictOf(r, { maxFloorRatio: 1.3, maxRssMB: 100 });
+    expect(checks.map((c) => [c.key, c.met])).toEqual([
+      ['floorRatio', true],
+      ['agentRssMB', true],
+    ]);
+    expect(checks[0]?.value).toBeCloseTo(1.3, 10);
+    expect(floorOf(result({}))).toEqual(k(1));
   });
 });
+
+function k(medianMs: number): { runs: number; medianMs: number; p95Ms: number } {
+  return { runs: 20, medianMs, p95Ms: medianMs };
+}
 
 describe('shortList', () => {
   it('lists a few names and shortens many', () => {

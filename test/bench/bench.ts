@@ -18,11 +18,12 @@ import { fileURLToPath } from 'node:url';
 import { AgentError } from '../../agent/model/errors.js';
 import { benchUsage, parseBenchArgs, type BenchOptions } from './bench-args.js';
 import { BindMounts, mountsLeftUnder, staleBenchMounts, unmount } from './bind-mounts.js';
-import { CASES, DEFAULT_LINKS, DEFAULT_PODS, POD_NETWORKS, type BenchCase, type CaseContext, type PreparedCase } from './cases.js';
+import { cniCase, cniKubeCase } from './cni-cases.js';
+import { CASES as BASE_CASES, DEFAULT_LINKS, DEFAULT_PODS, POD_NETWORKS, type BenchCase, type CaseContext, type PreparedCase } from './cases.js';
 import { NetnsRegistry, parseNetnsList, removeNetns, staleBenchNetns } from './netns.js';
 import { alive, ChildProcesses, describeError } from './processes.js';
 import type { MeasureConfig, MeasureResult } from './protocol.js';
-import { formatCase, podCheckOf, shortList, summaryJson, type CaseReport } from './report.js';
+import { formatCase, podCheckOf, shortList, summaryJson, summaryTable, type CaseReport } from './report.js';
 
 /** Just over the agent's SNAPSHOT_MAX_AGE_MS (agent/app/main.ts), so each timed scrape builds a new snapshot. */
 const SCRAPE_GAP_MS = 1100;
@@ -31,6 +32,9 @@ const DUMP_RUNS = 20;
 
 const AGENT_BIN = fileURLToPath(new URL('../../agent/app/bin.js', import.meta.url));
 const MEASURE_JS = fileURLToPath(new URL('./measure.js', import.meta.url));
+
+/** Every case, in the order `npm run bench` runs them: the bare ones, then the realistic ones. */
+const CASES: readonly BenchCase[] = [...BASE_CASES, cniCase, cniKubeCase];
 
 const children = new ChildProcesses();
 const netns = new NetnsRegistry(children);
@@ -101,7 +105,7 @@ async function runCase(benchCase: BenchCase, options: BenchOptions): Promise<Cas
   let prepared: PreparedCase | undefined;
   let failed = true;
   try {
-    progress(`case ${benchCase.name}: ${benchCase.summary}`);
+    progress(`case ${benchCase.name}: ${benchCase.summary}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(', ')}`);
     prepared = await benchCase.setup(ctx);
     const setupS = Object.values(prepared.setupMs).reduce((a, b) => a + b, 0) / 1000;
     progress(`${prepared.description}; set up in ${setupS.toFixed(1)} s`);
@@ -118,6 +122,10 @@ async function runCase(benchCase: BenchCase, options: BenchOptions): Promise<Cas
       idleCpuMs: (benchCase.targets.cpu?.scrapeIntervalS ?? 0) * 1000,
       podNetnsDir: prepared.pods > 0 ? prepared.podNetnsDir : undefined,
       podInterfaceNames: prepared.podInterfaceNames,
+      podProcesses: prepared.podProcesses ?? [],
+      cgroupController: prepared.cgroupController,
+      cgroupMountDir: path.join(workDir, 'cgroup'),
+      readinessFlap: prepared.readinessFlap,
     };
     const result = await measureIn(prepared.netns, config);
     failed = false;
@@ -246,6 +254,7 @@ async function main(argv: readonly string[]): Promise<number> {
     reports.push(report);
     process.stdout.write(`\n${formatCase(report)}\n\n`);
   }
+  process.stdout.write(`${summaryTable(reports)}\nload average at the end (uptime): ${os.loadavg().map((l) => l.toFixed(2)).join(', ')}\n\n`);
   process.stdout.write(`${summaryJson(reports)}\n`);
   const wrong = reports.filter((r) => !podCheckOf(r.prepared, r.result).ok).map((r) => r.name);
   if (wrong.length > 0) {

@@ -10,7 +10,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { constants } from 'node:os';
 import path from 'node:path';
@@ -28,6 +28,8 @@ import type {
   CachedScrapeFigures,
   CpuFigures,
   ExporterFigures,
+  GzipFigures,
+  ReadinessFigures,
   KernelFigures,
   MeasureConfig,
   MeasureResult,
@@ -109,7 +111,11 @@ function collectorMedians(all: readonly ExpositionStats[]): Record<string, numbe
 
 const ticksToMs = (ticks: number): number => (ticks * 1000) / TICKS_PER_SECOND;
 
-/** Warm-up and timed scrapes of a serving exporter, each after `gapMs` of quiet; CPU time read across the timed ones. */
+/**
+ * Warm-up, then timed scrapes of a serving exporter, each after `gapMs` of quiet, plain and
+ * `Accept-Encoding: gzip` alternating so that both meet the same conditions (load, JIT warmth,
+ * heap size); the CPU time from the start of one scrape's pause to the next's is its cost.
+ */
 async function timedScrapes(
   spec: ExporterSpec,
   config: MeasureConfig,
@@ -122,26 +128,53 @@ async function timedScrapes(
     previousKey = durationsKey(expositionStats((await scrape(spec.metricsUrl, agent)).body, spec.linkLabel, spec.collectorDurationMetric));
   }
   const times: number[] = [];
+  const gzipTimes: number[] = [];
   const stats: ExpositionStats[] = [];
   const podInterfaces: PodInterfaceCount[] = [];
   const names = new Set(config.podInterfaceNames);
   let fresh = 0;
   let bytes = 0;
-  const ticksBefore = await cpuTicks(pid);
-  for (let i = 0; i < config.scrapes; i++) {
+  let gzipBytes = 0;
+  let gzipPlainBytes = 0;
+  let compressed = 0;
+  let plainTicks = 0;
+  let gzipTicks = 0;
+  let ticks = await cpuTicks(pid);
+  for (let i = 0; i < 2 * config.scrapes; i++) {
+    const gzip = i % 2 === 1;
     await sleep(config.gapMs);
-    const s = await scrape(spec.metricsUrl, agent);
-    times.push(s.ms);
-    bytes = s.bytes;
+    const s = await scrape(spec.metricsUrl, agent, 30_000, gzip);
+    const now = await cpuTicks(pid);
+    // The pause before this scrape and the scrape: the same pause for both kinds.
+    if (gzip) gzipTicks += now - ticks;
+    else plainTicks += now - ticks;
+    ticks = now;
     const st = expositionStats(s.body, spec.linkLabel, spec.collectorDurationMetric);
-    stats.push(st);
-    if (spec.podInterfaceMetric !== undefined) podInterfaces.push(countSamples(s.body, spec.podInterfaceMetric, spec.linkLabel, names));
     const key = durationsKey(st);
-    if (key !== previousKey) fresh++;
+    if (gzip) {
+      gzipTimes.push(s.ms);
+      gzipBytes = s.bytes;
+      gzipPlainBytes = Buffer.byteLength(s.body);
+      if (s.gzipped) compressed++;
+    } else {
+      times.push(s.ms);
+      bytes = s.bytes;
+      stats.push(st);
+      if (spec.podInterfaceMetric !== undefined) podInterfaces.push(countSamples(s.body, spec.podInterfaceMetric, spec.linkLabel, names));
+      if (key !== previousKey) fresh++;
+    }
     previousKey = key;
   }
-  const scrapesCpuMs = ticksToMs((await cpuTicks(pid)) - ticksBefore);
   const last = stats[stats.length - 1] as ExpositionStats;
+  const gzip: GzipFigures = {
+    scrapes: gzipTimes.length,
+    medianMs: median(gzipTimes),
+    p95Ms: percentile(gzipTimes, 95),
+    bytes: gzipBytes,
+    plainBytes: gzipPlainBytes,
+    cpuMsPerScrape: ticksToMs(gzipTicks) / gzipTimes.length,
+    compressed,
+  };
   return {
     id: spec.id,
     name: spec.name,
@@ -152,10 +185,11 @@ async function timedScrapes(
     p95Ms: percentile(times, 95),
     series: last.series,
     bytes,
+    gzip,
     freshScrapes: fresh,
     collectorMedianMs: collectorMedians(stats),
     podInterfaces,
-    scrapesCpuMs,
+    scrapesCpuMs: ticksToMs(plainTicks),
   };
 }
 
@@ -186,8 +220,90 @@ async function cachedScrapes(spec: ExporterSpec, config: MeasureConfig, agent: h
   return { runs: times.length, medianMs: median(times), p95Ms: percentile(times, 95), hits };
 }
 
+/** Arrivals on a watch of the API's Events: when each came and what it said. */
+interface EventArrival {
+  readonly at: number;
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** Watches every Event at the kube API; `stop` ends the stream. */
+function watchEvents(apiUrl: string, token: string): { arrivals: EventArrival[]; stop(): void } {
+  const arrivals: EventArrival[] = [];
+  let pending = '';
+  const req = http.get(`${apiUrl}/api/v1/events?watch=true`, { headers: { Authorization: `Bearer ${token}` } }, (res) => {
+    res.setEncoding('utf8').on('data', (chunk: string) => {
+      const at = performance.now();
+      pending += chunk;
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        if (line.trim() === '') continue;
+        const e = JSON.parse(line) as { type: string; object?: { reason?: string; message?: string } };
+        if (e.type === 'ADDED' || e.type === 'MODIFIED') arrivals.push({ at, reason: e.object?.reason ?? '', message: e.object?.message ?? '' });
+      }
+    });
+    res.on('error', () => undefined);
+  });
+  req.on('error', () => undefined);
+  return { arrivals, stop: () => req.destroy() };
+}
+
+/** multinet_host_interface_ready of `iface` in an exposition, or undefined. */
+function hostReady(body: string, iface: string): number | undefined {
+  for (const line of body.split('\n')) {
+    if (!line.startsWith('multinet_host_interface_ready{') || !line.includes(`interface="${iface}"`)) continue;
+    return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return undefined;
+}
+
+/**
+ * Sets a master down and up `cycles` times; for each transition, the time from just before
+ * `ip link set` starts to the Event arriving on a watch of the API, and to the first /metrics
+ * scrape (polled every 10 ms) showing the new readiness. The recorder's spam filter (burst 25
+ * per Node, as client-go's) bounds how many Events one Node may get in a row: 10 cycles, 20
+ * Events, stay under it.
+ */
+async function readinessFlaps(spec: ExporterSpec, config: MeasureConfig, agent: http.Agent): Promise<ReadinessFigures | undefined> {
+  const flap = config.readinessFlap;
+  if (flap === undefined) return undefined;
+  progress(`${spec.name}: ${flap.cycles} × ${flap.iface} down and up; to the Event at the kube API and to /metrics`);
+  const watch = watchEvents(flap.apiUrl, flap.token);
+  const eventMs: number[] = [];
+  const metricsMs: number[] = [];
+  try {
+    await sleep(500);
+    for (let i = 0; i < flap.cycles * 2; i++) {
+      const down = i % 2 === 0;
+      const reason = down ? 'HostInterfaceNotReady' : 'HostInterfaceReady';
+      const t0 = performance.now();
+      await children.run('ip', ['link', 'set', flap.iface, down ? 'down' : 'up']);
+      let metricsAt: number | undefined;
+      for (;;) {
+        const s = await scrape(spec.metricsUrl, agent);
+        if (hostReady(s.body, flap.iface) === (down ? 0 : 1)) {
+          metricsAt = performance.now();
+          break;
+        }
+        if (performance.now() - t0 > 5000) break;
+        await sleep(10);
+      }
+      let event: EventArrival | undefined;
+      while (!(event = watch.arrivals.find((a) => a.at >= t0 && a.reason === reason && a.message.includes(flap.iface))) && performance.now() - t0 < 5000) await sleep(10);
+      eventMs.push(event ? event.at - t0 : NaN);
+      metricsMs.push(metricsAt === undefined ? NaN : metricsAt - t0);
+      await sleep(300);
+    }
+  } finally {
+    watch.stop();
+  }
+  return { iface: flap.iface, transitions: eventMs.length, eventMs, metricsMs };
+}
+
 /** Starts one exporter, scrapes it, reads its memory, and stops it. */
-async function measureExporter(spec: ExporterSpec, config: MeasureConfig): Promise<ExporterFigures> {
+async function measureExporter(spec: ExporterSpec, config: MeasureConfig, readiness: { figures?: ReadinessFigures }): Promise<ExporterFigures> {
   const command = commandLine(spec.file, spec.args);
   progress(`starting ${command}`);
   const child = children.spawn(spec.file, spec.args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -196,7 +312,7 @@ async function measureExporter(spec: ExporterSpec, config: MeasureConfig): Promi
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   try {
     const startMs = await waitUntilServing(spec, child, stderr, agent);
-    progress(`${spec.name} serving after ${Math.round(startMs)} ms; ${config.warmups} warm-up + ${config.scrapes} timed scrapes, ${config.gapMs} ms apart`);
+    progress(`${spec.name} serving after ${Math.round(startMs)} ms; ${config.warmups} warm-up + ${config.scrapes} timed plain scrapes alternating with ${config.scrapes} asking for gzip, ${config.gapMs} ms apart`);
     const pid = child.pid as number;
     const { scrapesCpuMs, ...figures } = await timedScrapes(spec, config, agent, pid);
     const mem = await residentBytes(pid);
@@ -211,6 +327,7 @@ async function measureExporter(spec: ExporterSpec, config: MeasureConfig): Promi
       progress(`${spec.name}: ${config.scrapes} more fresh scrapes, each followed at once by one the snapshot cache answers (timed)`);
       cached = await cachedScrapes(spec, config, agent);
     }
+    if (spec.id === 'agent') readiness.figures = await readinessFlaps(spec, config, agent);
     return { ...figures, command, rssBytes: mem.rss, peakRssBytes: mem.peak, cachedScrapes: cached, cpu };
   } finally {
     // Close the kept-alive connection first: the agent's server.close() waits for open connections.
@@ -295,6 +412,7 @@ async function measurePodKernel(config: MeasureConfig, podNetnsDir: string): Pro
   const namespaces = files.length;
   const discovery = new NetnsDiscovery({ procRoot: '/proc', netnsDir: podNetnsDir, log: SILENT });
   const sockets = Array.from({ length: POD_DUMP_CONCURRENCY }, () => new NetlinkLinkSource());
+  const host = new NetlinkLinkSource();
   const signal = (): AbortSignal => AbortSignal.timeout(30_000);
   const nsids = new Map<string, number>();
   try {
@@ -302,15 +420,18 @@ async function measurePodKernel(config: MeasureConfig, podNetnsDir: string): Pro
       `timing, as the agent runs them, the discovery of ${namespaces} pod namespaces, then their raw dumps over ${sockets.length} sockets ` +
         `(RTM_GETNSID and RTM_GETLINK pipelined); then open + RTM_GETNSID + dump of each in sequence on one socket; ${config.dumpRuns} runs each, ${config.gapMs} ms apart`,
     );
-    const [discovered, pooled] = (await timePhases(config.dumpRuns, config.gapMs, [
+    const [discovered, pooled, floor] = (await timePhases(config.dumpRuns, config.gapMs, [
       async () => discovery.discover(),
       () => dumpAll(sockets, files, signal(), nsids, true),
-    ])) as [KernelFigures, KernelFigures];
+      // The floor: what the kernel must be asked for every scrape, the node's links and every pod's, at once.
+      () => Promise.all([host.dumpRaw(signal()), dumpAll(sockets, files, signal(), nsids, true)]),
+    ])) as [KernelFigures, KernelFigures, KernelFigures];
     const sequential = await timeKernel(config.dumpRuns, config.gapMs, () => dumpAll(sockets.slice(0, 1), files, signal(), nsids, false));
     const links = await dumpAll(sockets, files, signal(), nsids, false);
-    return { namespaces, links, discovery: discovered, sequential, pooled: { ...pooled, sockets: sockets.length } };
+    return { namespaces, links, discovery: discovered, sequential, pooled: { ...pooled, sockets: sockets.length }, floor };
   } finally {
     for (const nl of sockets) nl.close();
+    host.close();
   }
 }
 
@@ -329,14 +450,38 @@ async function measureKernel(config: MeasureConfig): Promise<Pick<MeasureResult,
   }
 }
 
+/**
+ * One process per pod, as a pause container: `sleep` in the pod's network namespace, in the pod's
+ * kubepods cgroup. The cgroup hierarchy is mounted here, inside this process' own mount
+ * namespace (`ip netns exec` replaced /sys), and goes with it; the processes die with this PID
+ * namespace, and bench.js removes the cgroup directories afterwards.
+ */
+async function startPodProcesses(config: MeasureConfig): Promise<void> {
+  if (config.podProcesses.length === 0) return;
+  const controller = config.cgroupController;
+  if (controller === undefined) throw new Error('pod processes without a cgroup controller');
+  await mkdir(config.cgroupMountDir, { recursive: true });
+  await children.run('mount', ['-t', 'cgroup', '-o', controller, 'cgroup', config.cgroupMountDir]);
+  progress(`starting ${config.podProcesses.length} pod processes, each in its pod's network namespace and ${controller} cgroup`);
+  for (const p of config.podProcesses) {
+    const dir = path.join(config.cgroupMountDir, p.cgroup);
+    await mkdir(dir, { recursive: true });
+    const child = children.spawn('nsenter', [`--net=${p.netnsFile}`, '--', 'sleep', 'infinity'], { stdio: 'ignore' });
+    if (child.pid === undefined) throw new Error(`could not start a process in ${p.netnsFile}`);
+    await writeFile(path.join(dir, 'cgroup.procs'), String(child.pid));
+  }
+}
+
 async function main(configJson: string | undefined): Promise<void> {
   if (configJson === undefined) throw new Error('usage: measure.js CONFIG_JSON (started by bench.js inside the bench namespace)');
   const config = JSON.parse(configJson) as MeasureConfig;
+  await startPodProcesses(config);
   const exporters: ExporterFigures[] = [];
-  for (const spec of exporterSpecs(config)) exporters.push(await measureExporter(spec, config));
+  const readiness: { figures?: ReadinessFigures } = {};
+  for (const spec of exporterSpecs(config)) exporters.push(await measureExporter(spec, config, readiness));
   const kernel = await measureKernel(config);
   const pods = config.podNetnsDir === undefined ? undefined : await measurePodKernel(config, config.podNetnsDir);
-  const result: MeasureResult = { exporters, ...kernel, pods };
+  const result: MeasureResult = { exporters, ...kernel, pods, readiness: readiness.figures };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

@@ -127,6 +127,11 @@ export class NetnsRegistry {
     await this.#children.run('ip', ['-batch', '-'], netnsBatchInput('add', names));
   }
 
+  /** Registers namespaces something else created (the lab), so that they are removed with the bench's own. */
+  adopt(names: readonly string[]): void {
+    this.#names.push(...names);
+  }
+
   /** Runs iproute2 commands (one per line, without the leading `ip`) inside `name` in one process. */
   async batch(name: string, commands: readonly string[]): Promise<void> {
     await this.#children.run('ip', ['-n', name, '-batch', '-'], `${commands.join('\n')}\n`);

@@ -26,6 +26,34 @@ export interface MeasureConfig {
   readonly podNetnsDir: string | undefined;
   /** Interface names the case puts in every pod namespace (net1, net2, net3); none without pods. */
   readonly podInterfaceNames: readonly string[];
+  /** Processes to start before the exporters, each in a pod's namespace and cgroup (relative to `cgroupController`'s hierarchy). */
+  readonly podProcesses: readonly { readonly netnsFile: string; readonly cgroup: string }[];
+  readonly cgroupController: string | undefined;
+  /** An empty directory where measure.js mounts that hierarchy inside its own mount namespace. */
+  readonly cgroupMountDir: string;
+  /** Set a master down and up again, timing the agent's Event at the kube API and its /metrics; only with a kube API. */
+  readonly readinessFlap: ReadinessFlapConfig | undefined;
+}
+
+/** Where the readiness flaps happen and where their Events arrive. */
+export interface ReadinessFlapConfig {
+  /** A master in the namespace measure.js runs in. */
+  readonly iface: string;
+  /** The kube API test server, reachable from that namespace; its bearer token. */
+  readonly apiUrl: string;
+  readonly token: string;
+  /** Down + up cycles: two transitions each. */
+  readonly cycles: number;
+}
+
+/** Latency from a master's state change (just before `ip link set`) to the agent's answer. */
+export interface ReadinessFigures {
+  readonly iface: string;
+  readonly transitions: number;
+  /** Per transition: to the Event (created or its count patched) arriving on a watch of the API, milliseconds; NaN where none came within the timeout. */
+  readonly eventMs: readonly number[];
+  /** Per transition: to the first /metrics scrape showing multinet_host_interface_ready at its new value. */
+  readonly metricsMs: readonly number[];
 }
 
 /** CPU time of an exporter, from utime + stime in /proc/<pid>/stat. */
@@ -45,6 +73,8 @@ export interface PodInterfaceCount {
   readonly all: number;
   /** Those whose `interface` is one the case created (net1..net3). */
   readonly named: number;
+  /** Those with a non-empty `pod` label: mapped to their pod. */
+  readonly withPod: number;
 }
 
 /** The figures of one exporter. */
@@ -67,6 +97,8 @@ export interface ExporterFigures {
   readonly series: number;
   /** Body size of the last scrape, uncompressed. */
   readonly bytes: number;
+  /** Scrapes asking for gzip, as Prometheus does; only for an exporter that serves it. */
+  readonly gzip: GzipFigures | undefined;
   /** Timed scrapes whose per-collector durations differ from the scrape before: built afresh, not served from a cache. */
   readonly freshScrapes: number;
   /** Median of the exporter's own per-collector duration metric, by collector, milliseconds. */
@@ -76,6 +108,21 @@ export interface ExporterFigures {
   readonly cpu: CpuFigures;
   /** Pod interfaces in each timed scrape, in order; empty for an exporter that does not export them. */
   readonly podInterfaces: readonly PodInterfaceCount[];
+}
+
+/** Fresh scrapes with `Accept-Encoding: gzip`, after the plain ones, paced the same. */
+export interface GzipFigures {
+  readonly scrapes: number;
+  readonly medianMs: number;
+  readonly p95Ms: number;
+  /** Compressed body of the last one. */
+  readonly bytes: number;
+  /** Its body after decompression: the plain exposition. */
+  readonly plainBytes: number;
+  /** utime + stime over these scrapes / scrapes. */
+  readonly cpuMsPerScrape: number;
+  /** Scrapes answered with Content-Encoding gzip. */
+  readonly compressed: number;
 }
 
 /** Timing of scrapes that reuse the previous scrape's snapshot: rendering and HTTP alone. */
@@ -106,6 +153,8 @@ export interface PodKernelFigures {
   readonly sequential: KernelFigures;
   /** As the agent runs them: as many sockets in flight as its pool has, RTM_GETNSID and the dump pipelined (one round trip). */
   readonly pooled: KernelFigures & { readonly sockets: number };
+  /** The kernel floor: the node namespace's raw dump and the pooled pod dumps at once, nothing else. */
+  readonly floor: KernelFigures;
 }
 
 /** Everything measure.ts reports. */
@@ -119,4 +168,6 @@ export interface MeasureResult {
   readonly dumpMessages: number;
   /** Only for a case with pod namespaces. */
   readonly pods: PodKernelFigures | undefined;
+  /** Only for a case with a kube API. */
+  readonly readiness: ReadinessFigures | undefined;
 }

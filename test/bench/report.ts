@@ -4,8 +4,9 @@
  * time, and the case's targets; and at the end one JSON line with every figure.
  */
 import { coreSharePercent } from './cpu-time.js';
+import { median } from './stats.js';
 import type { CaseTargets, PreparedCase } from './cases.js';
-import type { CpuFigures, ExporterFigures, ExporterId, MeasureConfig, MeasureResult, PodKernelFigures } from './protocol.js';
+import type { CpuFigures, ExporterFigures, ExporterId, KernelFigures, MeasureConfig, MeasureResult, PodKernelFigures } from './protocol.js';
 
 /** Figures are printed in MB of 10^6 bytes. */
 const MB = 1e6;
@@ -22,7 +23,7 @@ export interface CaseReport {
 /** One judged target. */
 export interface Check {
   /** Its key in the summary JSON. */
-  readonly key: 'ratio' | 'agentMedianMs' | 'agentRssMB' | 'agentCpuPercent';
+  readonly key: 'ratio' | 'agentMedianMs' | 'floorRatio' | 'agentRssMB' | 'agentCpuPercent';
   /** The printed line, without the verdict. */
   readonly text: string;
   readonly value: number;
@@ -45,6 +46,8 @@ export interface PodCheck {
   /** Lowest and highest count over the timed scrapes, of all pod interfaces and of those named net1..netK. */
   readonly all: { readonly min: number; readonly max: number };
   readonly named: { readonly min: number; readonly max: number };
+  /** Of those, the ones carrying a pod name. */
+  readonly withPod: { readonly min: number; readonly max: number };
   readonly ok: boolean;
 }
 
@@ -68,14 +71,24 @@ export function cpuUseOf(cpu: CpuFigures, intervalS: number): CpuUse {
 
 /** Whether the agent exported exactly pods × interfaces pod interfaces, all named as the case named them, in every timed scrape. */
 export function podCheckOf(prepared: PreparedCase, result: MeasureResult): PodCheck {
-  const expected = prepared.pods * prepared.podInterfaceNames.length;
+  const expected = prepared.pods * (prepared.podInterfaceNames.length + (prepared.otherPodInterfaces ?? 0));
+  const expectedNamed = prepared.pods * prepared.podInterfaceNames.length;
   const counts = figuresOf(result, 'agent').podInterfaces;
   const range = (values: readonly number[]): { min: number; max: number } =>
     values.length === 0 ? { min: NaN, max: NaN } : { min: Math.min(...values), max: Math.max(...values) };
   const all = range(counts.map((c) => c.all));
   const named = range(counts.map((c) => c.named));
-  const ok = counts.length > 0 && counts.every((c) => c.all === expected && c.named === expected);
-  return { expected, all, named, ok };
+  const withPod = range(counts.map((c) => c.withPod));
+  const ok = counts.length > 0 && counts.every((c) => c.all === expected && c.named === expectedNamed && (!prepared.podsKnown || c.withPod === expected));
+  return { expected, all, named, withPod, ok };
+}
+
+/**
+ * The kernel floor of a case, timed in the same run: the raw dumps of every namespace the agent
+ * reads (the node's, and every pod's pooled as the agent pools them, at once), nothing else.
+ */
+export function floorOf(result: MeasureResult): KernelFigures {
+  return result.pods?.floor ?? result.rawDump;
 }
 
 const ms = (v: number): string => v.toFixed(1);
@@ -107,6 +120,17 @@ export function verdictOf(result: MeasureResult, targets: CaseTargets): Check[] 
       met: agent.medianMs <= targets.maxMedianMs,
     });
   }
+  if (targets.maxFloorRatio !== undefined) {
+    const floor = floorOf(result).medianMs;
+    const ratio = agent.medianMs / floor;
+    checks.push({
+      key: 'floorRatio',
+      text: `ratio median(agent)/kernel floor = ${ms(agent.medianMs)}/${ms(floor)} = ${ratio.toFixed(2)} (target <= ${targets.maxFloorRatio})`,
+      value: ratio,
+      max: targets.maxFloorRatio,
+      met: ratio <= targets.maxFloorRatio,
+    });
+  }
   const rssMB = agent.rssBytes / MB;
   checks.push({
     key: 'agentRssMB',
@@ -136,7 +160,7 @@ function table(rows: readonly (readonly string[])[]): string[] {
 }
 
 function exporterTable(result: MeasureResult): string[] {
-  const header = ['exporter', 'links', 'median ms', 'p95 ms', 'CPU ms/scrape', 'RSS MB', 'peak RSS MB', 'series', 'bytes'];
+  const header = ['exporter', 'links', 'median ms', 'p95 ms', 'CPU ms/scrape', 'RSS MB', 'peak RSS MB', 'series', 'bytes', 'gzip bytes'];
   const rows = result.exporters.map((e) => [
     e.name,
     String(e.links),
@@ -147,6 +171,7 @@ function exporterTable(result: MeasureResult): string[] {
     mb(e.peakRssBytes),
     String(e.series),
     String(e.bytes),
+    e.gzip && e.gzip.compressed > 0 ? String(e.gzip.bytes) : 'not served',
   ]);
   return table([header, ...rows]);
 }
@@ -191,15 +216,82 @@ function agentSplit(result: MeasureResult): string[] {
     ...(cached
       ? [splitLine('scrape answered from the snapshot cache', cached.medianMs, `rendering + HTTP alone; p95 ${ms(cached.p95Ms)} ms; ${cached.hits}/${cached.runs} reused the snapshot`)]
       : []),
+    splitLine(
+      'kernel floor',
+      floorOf(result).medianMs,
+      pods ? 'the node dump and the pooled pod dumps at once, in measure.js, nothing else' : 'the raw dump alone',
+    ) + `; agent/floor = ${(agent.medianMs / floorOf(result).medianMs).toFixed(2)}`,
   ];
+}
+
+/** Median and max of latencies; NaN (nothing came) counts as missing. */
+function latency(values: readonly number[]): { median: number; max: number; missing: number } {
+  const seen = values.filter((v) => !Number.isNaN(v));
+  return { median: seen.length > 0 ? median(seen) : NaN, max: seen.length > 0 ? Math.max(...seen) : NaN, missing: values.length - seen.length };
+}
+
+function readinessLines(result: MeasureResult): string[] {
+  const r = result.readiness;
+  if (!r) return [];
+  const ev = latency(r.eventMs);
+  const me = latency(r.metricsMs);
+  const miss = (n: number): string => (n > 0 ? `, ${n} never came` : '');
+  return [
+    `readiness, ${r.transitions} transitions of ${r.iface} (${r.transitions / 2} × down and up), from just before \`ip link set\` starts (its ~3 ms of process start included):`,
+    `  -> Event at the kube API (watch arrival): median ${ms(ev.median)} ms, max ${ms(ev.max)} ms${miss(ev.missing)} (target < 100 ms: ${met(ev.missing === 0 && ev.max < 100)})`,
+    `  -> /metrics (multinet_host_interface_ready, polled every 10 ms): median ${ms(me.median)} ms, max ${ms(me.max)} ms${miss(me.missing)} (target < 1000 ms: ${met(me.missing === 0 && me.max < 1000)})`,
+  ];
+}
+
+/** What gzip costs and saves, from the fresh gzip scrapes against the plain ones. */
+function gzipLines(result: MeasureResult): string[] {
+  return result.exporters.flatMap((e) => {
+    const g = e.gzip;
+    if (!g) return [];
+    if (g.compressed === 0) return [`${e.name}: Accept-Encoding: gzip answered uncompressed (${g.plainBytes} bytes)`];
+    const plainCpu = e.cpu.scrapesCpuMs / e.cpu.scrapes;
+    return [
+      `${e.name} with Accept-Encoding: gzip, alternating with the plain scrapes (${g.compressed}/${g.scrapes} compressed): ${g.bytes} bytes instead of ${g.plainBytes} ` +
+        `(${((1 - g.bytes / g.plainBytes) * 100).toFixed(1)}% saved); median ${ms(g.medianMs)} ms (plain ${ms(e.medianMs)}), p95 ${ms(g.p95Ms)} ms; ` +
+        `CPU ${ms(g.cpuMsPerScrape)} ms/scrape (plain ${ms(plainCpu)}: gzip costs ${ms(g.cpuMsPerScrape - plainCpu)} ms)`,
+    ];
+  });
+}
+
+/** One line per case with the figures the issue asks for, side by side. */
+export function summaryTable(reports: readonly CaseReport[]): string {
+  const header = ['case', 'floor ms', 'median ms', 'p95 ms', 'agent/floor', 'CPU ms/scrape', 'CPU % at 15 s', 'RSS MB', 'bytes', 'gzip bytes', 'gzip CPU ms', 'Event ms med/max', '/metrics ms med/max'];
+  const rows = reports.map((r) => {
+    const a = figuresOf(r.result, 'agent');
+    const floor = floorOf(r.result).medianMs;
+    const use = cpuUseOf(a.cpu, DEFAULT_INTERVAL_S);
+    return [
+      r.name,
+      ms(floor),
+      ms(a.medianMs),
+      ms(a.p95Ms),
+      (a.medianMs / floor).toFixed(2),
+      ms(use.perScrapeMs),
+      use.percent === undefined ? 'not read' : pct(use.percent),
+      mb(a.rssBytes),
+      String(a.bytes),
+      a.gzip && a.gzip.compressed > 0 ? String(a.gzip.bytes) : '-',
+      a.gzip && a.gzip.compressed > 0 ? ms(a.gzip.cpuMsPerScrape) : '-',
+      r.result.readiness ? `${ms(latency(r.result.readiness.eventMs).median)}/${ms(latency(r.result.readiness.eventMs).max)}` : '-',
+      r.result.readiness ? `${ms(latency(r.result.readiness.metricsMs).median)}/${ms(latency(r.result.readiness.metricsMs).max)}` : '-',
+    ];
+  });
+  return ['multinet-agent, every case of this run (fresh snapshots; floor = raw kernel dumps of the same namespaces, same run):', ...table([header, ...rows])].join('\n');
 }
 
 function podLines(report: CaseReport): string[] {
   const c = podCheckOf(report.prepared, report.result);
   const { pods, podInterfaceNames: names } = report.prepared;
   const span = (r: { min: number; max: number }): string => (r.min === r.max ? String(r.min) : `${r.min}..${r.max}`);
-  const named = names.length > 0 ? `, with interface ${names.join('/')}: ${span(c.named)},` : '';
-  const expected = pods === 0 ? '0 (no pod namespaces)' : `${pods} × ${names.length} = ${c.expected}`;
+  const named =
+    (names.length > 0 ? `, with interface ${names.join('/')}: ${span(c.named)},` : '') + (report.prepared.podsKnown ? ` with a pod name: ${span(c.withPod)},` : '');
+  const other = report.prepared.otherPodInterfaces ?? 0;
+  const expected = pods === 0 ? '0 (no pod namespaces)' : `${pods} × ${names.length + other} = ${c.expected}${other > 0 ? ` (eth0 too), ${pods * names.length} of them ${names.join('/')}` : ''}`;
   return [
     `pod interfaces in the agent's exposition (multinet_pod_interface_info samples): ${span(c.all)}${named} ` +
       `per timed scrape (${report.config.scrapes} scrapes); expected ${expected}: ${c.ok ? 'ok' : 'WRONG'}`,
@@ -231,7 +323,8 @@ export function formatCase(report: CaseReport): string {
   return [
     `case ${report.name}: ${prepared.description}`,
     `set up in ${(Object.values(prepared.setupMs).reduce((a, b) => a + b, 0) / 1000).toFixed(1)} s (${setup}); not part of the figures.`,
-    `${config.warmups} warm-up + ${config.scrapes} timed scrapes per exporter, sequential, one exporter running at a time, whole body read, uncompressed.`,
+    `${config.warmups} warm-up + ${config.scrapes} timed scrapes per exporter, sequential, one exporter running at a time, whole body read, uncompressed; ` +
+      `each followed by one asking for gzip (Accept-Encoding: gzip, as Prometheus sends it), timed apart.`,
     `Each scrape starts ${config.gapMs} ms after the previous one ended: longer than the agent serves a snapshot again (1 s), so every timed agent scrape builds a new one (fresh snapshots: ${agent.freshScrapes}/${config.scrapes}).`,
     `links = distinct interfaces in the exposition; series = sample lines; bytes = body of the last scrape; MB = 10^6 bytes; RSS = VmRSS after the scrapes, peak = VmHWM;`,
     `CPU ms/scrape = utime + stime over the timed scrapes (the pauses between them included) / scrapes.`,
@@ -244,6 +337,8 @@ export function formatCase(report: CaseReport): string {
     ...podLines(report),
     '',
     ...agentSplit(result),
+    ...gzipLines(result),
+    ...readinessLines(result),
     `node_exporter collector durations (medians, ms): ${collectorList(nodeExporter)}`,
     ...cpuLines(report),
     '',
@@ -272,6 +367,7 @@ function exporterJson(f: ExporterFigures): Record<string, unknown> {
     series: f.series,
     bytes: f.bytes,
     freshScrapes: f.freshScrapes,
+    ...(f.gzip ? { gzip: { bytes: f.gzip.bytes, plainBytes: f.gzip.plainBytes, medianMs: round(f.gzip.medianMs), cpuMsPerScrape: round(f.gzip.cpuMsPerScrape), compressed: f.gzip.compressed } } : {}),
     cpuMsPerScrape: round(cpu.perScrapeMs),
     ...(cpu.idleMsPerS === undefined ? {} : { idleCpuMsPerS: Math.round(cpu.idleMsPerS * 1000) / 1000 }),
     collectorMedianMs: Object.fromEntries(Object.entries(f.collectorMedianMs).map(([k, v]) => [k, round(v)])),
@@ -290,6 +386,7 @@ function podKernelJson(pods: PodKernelFigures): Record<string, unknown> {
     sequentialDumpsMedianMs: round(pods.sequential.medianMs),
     pooledDumpsMedianMs: round(pods.pooled.medianMs),
     pooledSockets: pods.pooled.sockets,
+    floorMedianMs: round(pods.floor.medianMs),
   };
 }
 
@@ -311,8 +408,20 @@ export function summaryJson(reports: readonly CaseReport[]): string {
         agent: exporterJson(figuresOf(r.result, 'agent')),
         nodeExporter: exporterJson(figuresOf(r.result, 'node_exporter')),
         rawDumpMedianMs: round(r.result.rawDump.medianMs),
+        floorMedianMs: round(floorOf(r.result).medianMs),
+        agentFloorRatio: round(figuresOf(r.result, 'agent').medianMs / floorOf(r.result).medianMs),
         listLinksMedianMs: round(r.result.listLinks.medianMs),
         ...(r.result.pods ? { podKernel: podKernelJson(r.result.pods) } : {}),
+        ...(r.result.readiness
+          ? {
+              readiness: {
+                iface: r.result.readiness.iface,
+                transitions: r.result.readiness.transitions,
+                eventMs: r.result.readiness.eventMs.map(round),
+                metricsMs: r.result.readiness.metricsMs.map(round),
+              },
+            }
+          : {}),
         targets: Object.fromEntries(verdictOf(r.result, r.targets).map((c) => [c.key, { max: c.max, value: Math.round(c.value * 10_000) / 10_000, met: c.met }])),
       };
     }),

@@ -1,30 +1,38 @@
 /**
- * One /metrics scrape over a kept-alive connection, as Prometheus does it, but uncompressed (no
- * Accept-Encoding) so neither exporter spends time on gzip; and what an exposition contains.
+ * One /metrics scrape over a kept-alive connection, as Prometheus does it: uncompressed (no
+ * Accept-Encoding) so neither exporter spends time on gzip, or with `Accept-Encoding: gzip` as
+ * Prometheus sends it; and what an exposition contains.
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { gunzipSync } from 'node:zlib';
 
 /** A completed scrape: wall time from request to the last body byte, and the body. */
 export interface Scrape {
   readonly ms: number;
   readonly body: string;
+  /** Bytes on the wire: compressed when `gzip` is set. */
   readonly bytes: number;
+  /** Whether the answer came with Content-Encoding gzip. */
+  readonly gzipped: boolean;
 }
 
 /** GETs `url` and reads the whole body; rejects on a status other than 200. */
-export function scrape(url: string, agent: http.Agent, timeoutMs = 30_000): Promise<Scrape> {
+export function scrape(url: string, agent: http.Agent, timeoutMs = 30_000, gzip = false): Promise<Scrape> {
   const started = performance.now();
+  const headers: Record<string, string> = { Accept: 'text/plain;version=0.0.4', ...(gzip ? { 'Accept-Encoding': 'gzip' } : {}) };
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent, headers: { Accept: 'text/plain;version=0.0.4' }, timeout: timeoutMs }, (res) => {
+    const req = http.get(url, { agent, headers, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);
       res.on('end', () => {
         const ms = performance.now() - started;
-        const body = Buffer.concat(chunks);
+        const raw = Buffer.concat(chunks);
+        const gzipped = res.headers['content-encoding'] === 'gzip';
+        const body = gzipped ? gunzipSync(raw) : raw;
         if (res.statusCode !== 200) reject(new Error(`GET ${url}: HTTP ${res.statusCode}: ${body.toString().slice(0, 200)}`));
-        else resolve({ ms, body: body.toString(), bytes: body.length });
+        else resolve({ ms, body: body.toString(), bytes: raw.length, gzipped });
       });
     });
     req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer within ${timeoutMs} ms`)));
@@ -77,14 +85,17 @@ export function expositionStats(body: string, linkLabel: string, collectorDurati
 }
 
 /** Samples of `metric` in an exposition, and how many of them have `label` set to one of `values`. */
-export function countSamples(body: string, metric: string, label: string, values: ReadonlySet<string>): { all: number; named: number } {
+export function countSamples(body: string, metric: string, label: string, values: ReadonlySet<string>): { all: number; named: number; withPod: number } {
   let all = 0;
   let named = 0;
+  let withPod = 0;
   for (const line of body.split('\n')) {
     if (!line.startsWith(metric) || (line[metric.length] !== '{' && line[metric.length] !== ' ')) continue;
     all++;
-    const value = parseSample(line).labels.get(label);
+    const labels = parseSample(line).labels;
+    const value = labels.get(label);
     if (value !== undefined && values.has(value)) named++;
+    if ((labels.get('pod') ?? '') !== '') withPod++;
   }
-  return { all, named };
+  return { all, named, withPod };
 }

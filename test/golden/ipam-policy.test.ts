@@ -40,7 +40,7 @@ async function render(): Promise<string> {
     cniName: 'dual',
     master: 'eth4',
     ipam: { type: 'host-local', ranges: [{ subnet: '10.50.0.0/29', rangeStart: undefined, rangeEnd: undefined, gateway: undefined }, { subnet: 'fd50::/64', rangeStart: undefined, rangeEnd: undefined, gateway: undefined }], routes: [], dataDir: undefined },
-    policy: { text: 'app in ()', selector: undefined, error: 'selector "app in ()": "app in ()": the set of values must not be empty' },
+    policy: { text: 'app in (a b)', selector: undefined, error: 'selector "app in (a b)": expected "," or ")" in "app in (...)", found "b"' },
   };
   const networks = [...seed, dual];
   const hostLinks = joinHostLinks([netLink({ ifindex: 2, name: 'eth1' }), netLink({ ifindex: 3, name: 'eth2' }), netLink({ ifindex: 4, name: 'eth3' })], undefined);

@@ -105,7 +105,7 @@ describe('slow and stuck HTTP clients', () => {
       await new Promise((r) => setTimeout(r, 500));
       expect(server.stats().bufferedBytes).toBe(Buffer.byteLength(body));
       // A second copy would pass the budget: refused, not queued.
-      const second = await fetch(`http://127.0.0.1:${server.address.port}/metrics`);
+      const second = await fetch(`http://127.0.0.1:${server.address.port}/metrics`, { headers: { 'Accept-Encoding': 'identity' } });
       expect(second.status).toBe(503);
       await second.text();
       // The stuck client is cut at the write timeout, and what it held is freed.

@@ -314,6 +314,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     let churnDone = false;
     let churnError: unknown;
     let seq = 0;
+    let last: Sample[] | undefined;
+    const mb = (name: string): string => ((last?.find((x) => x.name === name)?.value ?? NaN) / 2 ** 20).toFixed(1);
     const churn = (async () => {
       try {
         while (cycles < opts.cycles && !opts.signal?.aborted) {
@@ -334,7 +336,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
               removed.add(oldest);
             });
             cycles++;
-            if (cycles % 100 === 0) opts.log(`soak: ${cycles} cycles, ${scrapes} scrapes, ${failures.length} misses`);
+            if (cycles % 100 === 0) {
+              opts.log(
+                `soak: ${cycles} cycles, ${scrapes} scrapes, ${failures.length} misses; RSS ${(rssKiB(pid) / 1024).toFixed(1)} MB, ` +
+                  `heap used ${mb('nodejs_heap_size_used_bytes')} MB, heap total ${mb('nodejs_heap_size_total_bytes')} MB, external ${mb('nodejs_external_memory_bytes')} MB (last scrape)`,
+              );
+            }
           }
         }
       } catch (err) {
@@ -343,7 +350,6 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         churnDone = true;
       }
     })();
-    let last: Sample[] | undefined;
     while (!churnDone) {
       const s = await checkedScrape();
       if (s) last = s;
