@@ -18,6 +18,7 @@ import type { DeviceAllocationSource, DeviceInfoSource, LinkSource, Logger, Netn
 import { NetlinkLinkSource } from './netlink/link-dump.js';
 import { NetlinkPodLinkSource } from './netlink/netns-links.js';
 import { NetnsDiscovery } from './procfs/netns-discovery.js';
+import { effectiveCapabilities, holds, refusalCause } from './procfs/capabilities.js';
 import { SriovSysfsSource } from './sriov/sriov-sysfs.js';
 import { SysfsDeviceSource } from './sysfs/sysfs-net.js';
 import { HostLocalIpamSource } from './ipam/host-local.js';
@@ -98,19 +99,6 @@ export const dumpLinks = (source: LinkSource): Collect<'links'> => ({ kind: 'rea
 /** sysfs details of the links the dump found (none when it failed). */
 export const describeDevices = (source: DeviceInfoSource): Collect<'devices'> => ({ kind: 'read', run: (signal, inputs) => source.describe(inputs.parts.links ?? [], signal) });
 
-/** Capability bit numbers (linux/capability.h) of the two the netns collector needs. */
-const CAPABILITY_BITS = { CAP_NET_ADMIN: 12n, CAP_SYS_PTRACE: 19n } as const;
-
-/** The agent's effective capabilities (`CapEff` of /proc/self/status, the agent's own, never the host's); undefined when unreadable. */
-export function effectiveCapabilities(statusFile = '/proc/self/status'): bigint | undefined {
-  try {
-    const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync(statusFile, 'utf8'))?.[1];
-    return hex === undefined ? undefined : BigInt(`0x${hex}`);
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Discovers the pod namespaces and dumps each one's links, `concurrency` at a time. A namespace
  * or process denied to an agent that lacks the capability for it fails the collector (with what
@@ -118,10 +106,12 @@ export function effectiveCapabilities(statusFile = '/proc/self/status'): bigint 
  * that has it (a process more privileged than a root with every capability, an LSM), it is
  * skipped, said at debug.
  */
-export const samplePodNetns = (source: { readonly discovery: NetnsDiscoverer; readonly links: PodLinkSource; readonly capabilities?: bigint | undefined; readonly log?: Logger }): Collect<'netns'> => ({
+export const samplePodNetns = (source: { readonly discovery: NetnsDiscoverer; readonly links: PodLinkSource; readonly capabilities?: bigint | undefined; readonly log?: Logger }): Collect<'netns'> => {
+  const warnedHeld = new Set<string>();
+  return {
   kind: 'read',
   async run(signal) {
-    const lacks = (cap: keyof typeof CAPABILITY_BITS): boolean => source.capabilities !== undefined && ((source.capabilities >> CAPABILITY_BITS[cap]) & 1n) === 0n;
+    const lacks = (cap: 'CAP_NET_ADMIN' | 'CAP_SYS_PTRACE'): boolean => holds(source.capabilities, cap) === false;
     const selfNsid = await source.links.selfNsid(signal);
     const discovery = source.discovery.discover();
     const refs = discovery.netns;
@@ -130,10 +120,12 @@ export const samplePodNetns = (source: { readonly discovery: NetnsDiscoverer; re
     // namespaces that could not be opened (CAP_SYS_PTRACE), namespaces that could not be dumped (CAP_NET_ADMIN).
     const denied = new Map<string, string>();
     const deny = (capability: string, why: string): void => {
-      if (lacks(capability as keyof typeof CAPABILITY_BITS)) {
+      if (lacks(capability as 'CAP_NET_ADMIN' | 'CAP_SYS_PTRACE')) {
         if (!denied.has(capability)) denied.set(capability, why);
-      } else {
-        source.log?.debug({ capability, why }, 'denied although the agent has the capability; skipped');
+      } else if (!warnedHeld.has(capability)) {
+        // Held, yet refused: an LSM or the VM, not the securityContext. Said once, never blamed on the capability.
+        warnedHeld.add(capability);
+        source.log?.warn({ capability, why, cause: refusalCause(capability as 'CAP_NET_ADMIN' | 'CAP_SYS_PTRACE', 'EACCES/EPERM', holds(source.capabilities, capability as 'CAP_NET_ADMIN')) }, `${why}: skipped`);
       }
     };
     if (discovery.deniedPids > 0) deny('CAP_SYS_PTRACE', 'cannot read /proc/<pid>/ns/net of some processes');
@@ -166,7 +158,8 @@ export const samplePodNetns = (source: { readonly discovery: NetnsDiscoverer; re
     }
     return part;
   },
-});
+  };
+};
 
 /** SR-IOV topology from sysfs. */
 export const listSriovPfs = (source: SriovTopologySource): Collect<'sriov'> => ({ kind: 'read', run: (signal) => source.listPfs(signal) });

@@ -31,6 +31,8 @@ export class NetlinkPodLinkSource implements PodLinkSource {
   #selfNsid: number | undefined;
   /** The NSID each live namespace (by inode) had at its last dump; only ever trusted after re-checking. */
   readonly #nsids = new Map<number, number>();
+  /** Refusals already said (one warning per step and errno). */
+  readonly #warned = new Set<string>();
 
   constructor(opts: { log: Logger; procRoot: string; sockets?: number }) {
     this.#all = Array.from({ length: opts.sockets ?? POD_DUMP_CONCURRENCY }, () => new NetlinkLinkSource());
@@ -79,7 +81,7 @@ export class NetlinkPodLinkSource implements PodLinkSource {
       let fd: number;
       try {
         // Synchronous: nsfs opens answer from memory, and a threadpool round trip per namespace costs more.
-        fd = openSync(ref.path, 'r');
+        fd = openSync(ref.pathBytes ?? ref.path, 'r');
       } catch (err) {
         return this.#absent(err, ref, 'open');
       }
@@ -127,6 +129,18 @@ export class NetlinkPodLinkSource implements PodLinkSource {
       return undefined;
     }
     if (DENIED.has(code)) {
+      // Opening /proc/<pid>/ns/net is a ptrace access check: refused, it is the collector's to judge
+      // (it fails when the agent lacks the capability). A bind mount is an ordinary open: refused,
+      // it is file permissions, an LSM or the VM, said once.
+      if (step === 'open' && ref.bindPath !== undefined) {
+        const key = `${step}/${code}`;
+        if (!this.#warned.has(key)) {
+          this.#warned.add(key);
+          const cause = `refused (${code}): file permissions, an LSM or the VM`;
+          this.#log.warn({ err, path: ref.path, step, errno: code, cause }, `cannot read a pod network namespace (${step} ${ref.path}): ${cause}`);
+        }
+        return undefined;
+      }
       if (step === 'open') throw new CapabilityError('CAP_SYS_PTRACE', `cannot open ${ref.path} (${code})`, { cause: err });
       throw new CapabilityError('CAP_NET_ADMIN', `cannot dump the links of another network namespace (${code})`, { cause: err });
     }

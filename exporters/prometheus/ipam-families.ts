@@ -45,7 +45,31 @@ export function ipamFamilies(snapshot: Snapshot, assessment: Assessment): Family
       type: 'gauge',
       samples: usage.filter((u) => u.leaked !== undefined).map((u) => ({ labels: labels(u), value: u.leaked as number })),
     },
+    {
+      name: 'multinet_ipam_directory_error',
+      help: "1 when the lease directory of the CNI network cannot be listed (a dataDir that is a file, a symlink loop, no permission; the log says which, once), else 0; its multinet_ipam_addresses_* are then absent. Labelled as multinet_ipam_addresses_allocated.",
+      type: 'gauge',
+      samples: directoryErrors(snapshot.ipam),
+    },
   ];
+}
+
+/**
+ * Per lease directory, 1 when it cannot be listed, labelled as the usage families are (the NAD
+ * when exactly one uses the directory, and the CNI network name); directories that end up with
+ * the same labels are one series, 1 when any of them fails.
+ */
+function directoryErrors(ipam: NonNullable<Snapshot['ipam']>): { labels: Record<string, string>; value: number }[] {
+  const out = new Map<string, { labels: Record<string, string>; value: number }>();
+  for (const d of ipam.dirs) {
+    const nads = ipam.nets.find((n) => n.dir === d.dir)?.nads ?? [];
+    const nad = nads.length === 1 ? nads[0] : undefined;
+    const labels = { network_namespace: nad?.namespace ?? '', network: nad?.name ?? '', cni_network: d.network };
+    const key = JSON.stringify(labels);
+    const value = Math.max(out.get(key)?.value ?? 0, d.error === undefined ? 0 : 1);
+    out.set(key, { labels, value });
+  }
+  return [...out.values()];
 }
 
 /** `multinet_pod_interface_route_mismatch` and `multinet_pod_network_policy_violation`, for the pods and networks the filter keeps. */

@@ -19,10 +19,10 @@ import { podInfoFromObject } from '../../agent/multus/pod-info.js';
 import type { NetworkDefinition, PodInfo } from '../../agent/model/pods.js';
 import { joinHostLinks } from '../../agent/runtime/snapshot.js';
 import type { SriovSnapshot, VfCounters } from '../../agent/model/sriov.js';
-import { eventFamilies, kubeCacheFamilies, netnsFamilies } from '../../exporters/prometheus/agent-families.js';
+import { eventFamilies, kubeCacheFamilies, manifestFamilies, netnsFamilies } from '../../exporters/prometheus/agent-families.js';
 import type { Family } from '../../exporters/prometheus/family.js';
 import { createMetricsRenderer } from '../../exporters/prometheus/registry.js';
-import { webAuthFamilies, webTlsFamilies } from '../../exporters/prometheus/web-families.js';
+import { webAuthFamilies, webLimitFamilies, webTlsFamilies } from '../../exporters/prometheus/web-families.js';
 
 /** One metric family as /metrics announces it. */
 export interface CatalogueFamily {
@@ -136,7 +136,12 @@ function fixtureSnapshot(): Snapshot {
     networks,
     sriov,
     collectors: [{ name: 'netlink', success: true, durationSeconds: 0.01 }],
-    ipam: { nets: hostLocalNetworks(networks, '/var/lib/cni/networks'), dirs: [], leaksJudgeable: true, leakGraceMs: 0 },
+    ipam: {
+      nets: hostLocalNetworks(networks, '/var/lib/cni/networks'),
+      dirs: hostLocalNetworks(networks, '/var/lib/cni/networks').map(({ network, dir }) => ({ network, dir, exists: true, allocations: [] })),
+      leaksJudgeable: true,
+      leakGraceMs: 0,
+    },
     networking: new Map([[100, { addresses: [], routes: [{ family: 4, dst: '10.10.0.0/24', gateway: undefined, iface: 'eth0' }] }]]),
   };
 }
@@ -149,6 +154,8 @@ function liveFamilies(): Family[] {
     ...netnsFamilies({ discovered: 1, nsidsCached: 1 }),
     ...webAuthFamilies({ requests: { allowed: 0, unauthenticated: 0, forbidden: 0, error: 0 }, cacheHits: 0, cacheEntries: 0, reviews: { token: { ok: 0, error: 0 }, subject_access: { ok: 0, error: 0 } } }),
     ...webTlsFamilies({ notAfterMs: 2_000_000, reloads: { success: 0, failure: 0 } }),
+    ...webLimitFamilies({ bufferedBytes: 0, refusedBuffered: 0, writeTimeouts: 0, droppedPipelined: 0 }),
+    ...manifestFamilies({ files: 1, bytes: 100, skipped: new Map([['not_regular_file', 0]]) }),
   ];
 }
 

@@ -21,7 +21,7 @@ export const METRIC_SECTIONS: readonly MetricSection[] = [
   { id: 'attachments', match: /^multinet_(pod_network_|network_attachment_definition_|pod_series_capped$)/ },
   { id: 'sriov', match: /^multinet_sriov_/ },
   { id: 'web', match: /^multinet_web_/ },
-  { id: 'agent', match: /^multinet_(scrape_collector_|build_info$|events_|kube_|exported_series$|series_|netns_)/ },
+  { id: 'agent', match: /^multinet_(scrape_collector_|build_info$|events_|kube_|exported_series$|series_|netns_|manifest_)/ },
 ];
 
 /** Notes per family: what its HELP does not say. Single-quoted so that Markdown backticks need no escape. */
@@ -54,6 +54,9 @@ export const METRIC_NOTES: Readonly<Record<string, string>> = {
   multinet_network_attachment_definition_invalid: 'config does not parse or lacks what its type needs, or the `multinet.io/allowed-pods` selector does not parse',
   multinet_ipam_addresses_allocated: 'leases (files named by an address) in the range',
   multinet_ipam_addresses_capacity: 'rangeStart..rangeEnd less the gateway; IPv6 as a float (a /64 is 1.8e19)',
+  multinet_ipam_directory_error: 'a `dataDir` that is a file (`ENOTDIR`), a symlink loop (`ELOOP`), `EACCES`: only that network is marked (see [Hostile and odd input](hostile-input.md))',
+  multinet_manifest_files_skipped: 'only with `--manifests`, as every `multinet_manifest_*`; limits in [Hostile and odd input](hostile-input.md)',
+  multinet_web_buffered_bytes: 'limits in [Hostile and odd input](hostile-input.md)',
   multinet_ipam_addresses_leaked: 'leases older than `--collector.ipam.leak-grace` held by no sandbox on this node; absent while the agent cannot see the node\'s sandboxes',
   multinet_scrape_collector_success: '`collector`: `netlink`, `sysfs`, `netns`, `sriov`, `podresources`, `cri`, `ipam`; for `podresources` and `cri`: the kubelet\'s / runtime\'s cache is live',
   multinet_events_total: 'created, or a repeat counted on one',
