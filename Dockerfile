@@ -1,8 +1,8 @@
-# multinet-agent image. No Docker engine was available where this was written: it has not been
-# built. What it relies on is tested instead: test/integration/production-install.test.ts packs
-# the package as below (npm pack: exactly package.json's "files"), installs the production
-# dependencies alone (npm ci --omit=dev --ignore-scripts) beside it in a fresh directory, and
-# scrapes the agent started from there.
+# multinet-agent image. Built and run in CI by test/integration/image.test.ts (Debian's docker.io,
+# against local stand-ins of the two base images: no registry is reachable there), this file
+# unmodified, and run as the chart's DaemonSet runs it against the test lab.
+# test/integration/production-install.test.ts checks the same packing without an engine: npm pack
+# (exactly package.json's "files"), the production dependencies alone beside it, the agent scraped.
 
 # Build: compile TypeScript with the dev dependencies, pack what ships (package.json "files":
 # dist/agent, dist/collectors, dist/exporters and the two .proto files read at run time; not the
@@ -31,6 +31,14 @@ RUN test ! -e dist/lab && test -f collectors/cri/api.proto && test -f collectors
 # Run: distroless Node.js 24 on Debian 12 — glibc, which the netlink prebuilt is built against
 # (an Alpine/musl image would not load it) — with no shell and no package manager.
 FROM gcr.io/distroless/nodejs24-debian12
+# OCI annotations (image-spec annotations.md). VERSION is package.json's "version", which is the
+# chart's appVersion and so the image tag; test/integration/image.test.ts checks they agree.
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="multinet-agent" \
+      org.opencontainers.image.description="Per-node agent that sees the secondary networks (Multus macvlan/ipvlan/SR-IOV) of Kubernetes pods and exports them to Prometheus" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="gcr.io/distroless/nodejs24-debian12"
 ENV NODE_ENV=production
 # The packed package and its production node_modules, nothing else.
 COPY --from=build /app /app

@@ -9,15 +9,16 @@
  *
  * Adding a collector: docs/architecture.md, "Adding a collector".
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { COLLECTOR, type Collect, type CollectorName, type CollectorRun, type FlagReader, type FlagSpec, type PartName } from '../agent/model/collector.js';
 import { type NetnsSample } from '../agent/model/attachments.js';
 import { type NetnsRef } from '../agent/model/domain.js';
-import { AgentError } from '../agent/model/errors.js';
+import { AgentError, CapabilityError } from '../agent/model/errors.js';
 import type { DeviceAllocationSource, DeviceInfoSource, LinkSource, Logger, NetnsDiscoverer, PodLinkSource, PodSandboxSource, SriovTopologySource } from '../agent/model/ports.js';
 import { NetlinkLinkSource } from './netlink/link-dump.js';
 import { NetlinkPodLinkSource } from './netlink/netns-links.js';
 import { NetnsDiscovery } from './procfs/netns-discovery.js';
+import { effectiveCapabilities, holds, refusalCause } from './procfs/capabilities.js';
 import { SriovSysfsSource } from './sriov/sriov-sysfs.js';
 import { SysfsDeviceSource } from './sysfs/sysfs-net.js';
 import { HostLocalIpamSource } from './ipam/host-local.js';
@@ -98,28 +99,67 @@ export const dumpLinks = (source: LinkSource): Collect<'links'> => ({ kind: 'rea
 /** sysfs details of the links the dump found (none when it failed). */
 export const describeDevices = (source: DeviceInfoSource): Collect<'devices'> => ({ kind: 'read', run: (signal, inputs) => source.describe(inputs.parts.links ?? [], signal) });
 
-/** Discovers the pod namespaces and dumps each one's links, `concurrency` at a time. */
-export const samplePodNetns = (source: { readonly discovery: NetnsDiscoverer; readonly links: PodLinkSource }): Collect<'netns'> => ({
+/**
+ * Discovers the pod namespaces and dumps each one's links, `concurrency` at a time. A namespace
+ * or process denied to an agent that lacks the capability for it fails the collector (with what
+ * it could read, CapabilityError.partial): the agent is then blind to pods. Denied to an agent
+ * that has it (a process more privileged than a root with every capability, an LSM), it is
+ * skipped, said at debug.
+ */
+export const samplePodNetns = (source: { readonly discovery: NetnsDiscoverer; readonly links: PodLinkSource; readonly capabilities?: bigint | undefined; readonly log?: Logger }): Collect<'netns'> => {
+  const warnedHeld = new Set<string>();
+  return {
   kind: 'read',
   async run(signal) {
+    const lacks = (cap: 'CAP_NET_ADMIN' | 'CAP_SYS_PTRACE'): boolean => holds(source.capabilities, cap) === false;
     const selfNsid = await source.links.selfNsid(signal);
-    const refs = source.discovery.discover().netns;
+    const discovery = source.discovery.discover();
+    const refs = discovery.netns;
     const dumped = new Array<NetnsSample | undefined>(refs.length);
+    // What a missing capability kept from view: processes whose namespace could not be read and
+    // namespaces that could not be opened (CAP_SYS_PTRACE), namespaces that could not be dumped (CAP_NET_ADMIN).
+    const denied = new Map<string, string>();
+    const deny = (capability: string, why: string): void => {
+      if (lacks(capability as 'CAP_NET_ADMIN' | 'CAP_SYS_PTRACE')) {
+        if (!denied.has(capability)) denied.set(capability, why);
+      } else if (!warnedHeld.has(capability)) {
+        // Held, yet refused: an LSM or the VM, not the securityContext. Said once, never blamed on the capability.
+        warnedHeld.add(capability);
+        source.log?.warn({ capability, why, cause: refusalCause(capability as 'CAP_NET_ADMIN' | 'CAP_SYS_PTRACE', 'EACCES/EPERM', holds(source.capabilities, capability as 'CAP_NET_ADMIN')) }, `${why}: skipped`);
+      }
+    };
+    if (discovery.deniedPids > 0) deny('CAP_SYS_PTRACE', 'cannot read /proc/<pid>/ns/net of some processes');
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < refs.length) {
         signal.throwIfAborted();
         const i = next++;
         const ref = refs[i] as NetnsRef;
-        const d = await source.links.listIn(ref, signal);
-        if (d) dumped[i] = { ref, nsid: d.nsid, links: d.links };
+        try {
+          const d = await source.links.listIn(ref, signal);
+          if (d) dumped[i] = { ref, nsid: d.nsid, links: d.links };
+        } catch (err) {
+          if (!(err instanceof CapabilityError)) throw err;
+          deny(err.capability, err.message.replace(/ \/\S+/, ' a pod network namespace'));
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, source.links.concurrency) }, worker));
     source.links.retain(new Set(refs.map((r) => r.inode)));
-    return { selfNsid, samples: dumped.filter((s): s is NetnsSample => s !== undefined) };
+    const part = { selfNsid, samples: dumped.filter((s): s is NetnsSample => s !== undefined) };
+    // Without CAP_NET_ADMIN the kernel dumps no other namespace (IFLA_TARGET_NETNSID needs it),
+    // whatever errno it says that with (seen: EPERM assigning an NSID, a dump that fails as gone).
+    if (lacks('CAP_NET_ADMIN') && refs.length > 0) deny('CAP_NET_ADMIN', 'cannot dump the links of another network namespace');
+    if (denied.size > 0) {
+      // Not every pod is seen: the collector fails (success 0, /readyz 503 naming the capability) and exports what it did read.
+      const [capability] = [...denied.keys()].sort(); // CAP_NET_ADMIN before CAP_SYS_PTRACE: the one that hides more
+      const reasons = [...denied].map(([cap, why]) => `${why} (${cap})`).join('; ');
+      throw new CapabilityError(capability as string, `some pod network namespaces not read: ${reasons}`, { partial: part });
+    }
+    return part;
   },
-});
+  };
+};
 
 /** SR-IOV topology from sysfs. */
 export const listSriovPfs = (source: SriovTopologySource): Collect<'sriov'> => ({ kind: 'read', run: (signal) => source.listPfs(signal) });
@@ -196,7 +236,7 @@ export const COLLECTORS: readonly AnyEntry[] = [
       const discovery = new NetnsDiscovery({ procRoot: config.procfsRoot, netnsDir: config.netnsDir, log: ctx.log });
       const links = new NetlinkPodLinkSource({ log: ctx.log, procRoot: config.procfsRoot });
       ctx.defer(() => links.close());
-      return { collect: samplePodNetns({ discovery, links }), exposes: { netnsStats: () => ({ discovered: discovery.stats.found, nsidsCached: links.cachedNsids }) } };
+      return { collect: samplePodNetns({ discovery, links, capabilities: effectiveCapabilities(), log: ctx.log }), exposes: { netnsStats: () => ({ discovered: discovery.stats.found, nsidsCached: links.cachedNsids }) } };
     },
   },
   {

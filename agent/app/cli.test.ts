@@ -43,6 +43,8 @@ describe('parseArgs', () => {
         podSeries: 'per-pod',
         seriesLimit: 50_000,
       },
+      webLimits: { headerTimeoutMs: 10_000, requestTimeoutMs: 30_000, writeTimeoutMs: 60_000, maxConnections: 64, maxBufferedBytes: 64 * 1024 ** 2 },
+      manifestLimits: { maxFileBytes: 4 * 1024 ** 2, maxTotalBytes: 64 * 1024 ** 2, maxFiles: 10_000 },
     });
   });
 

@@ -5,6 +5,8 @@
 import { AgentError } from '../model/errors.js';
 import { type FlagReader, type FlagSpec } from '../model/collector.js';
 import { collectorFlags, parseCollectorOptions, type CollectorConfig } from '../../collectors/index.js';
+import { type HttpLimits } from '../../exporters/http/server.js';
+import { type ManifestLimits } from '../../collectors/manifests/manifest-source.js';
 import { anchoredRegex, type ExportFilter, type NameFilter } from '../../exporters/prometheus/export-filter.js';
 
 export type { FlagSpec };
@@ -41,6 +43,10 @@ export interface RunConfig extends CollectorConfig {
   readonly webTls: { readonly certFile: string; readonly keyFile: string } | undefined;
   /** What /metrics leaves out (host interfaces, networks, namespaces, per-pod series) and the series limit. */
   readonly exportFilter: ExportFilter;
+  /** HTTP timeouts and caps (`--web.*`). */
+  readonly webLimits: HttpLimits;
+  /** Caps on what `--manifests` reads: bytes of one file, bytes of all, number of files. */
+  readonly manifestLimits: ManifestLimits;
 }
 
 /** Values of --web.auth. */
@@ -72,6 +78,14 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'web.auth.denied-cache-ttl', arg: 'DURATION', help: 'How long a denied /metrics decision (unknown token, no RBAC) is reused.', default: '10s' },
   { name: 'web.tls.cert-file', arg: 'FILE', help: 'Serve HTTPS with this PEM certificate (with --web.tls.key-file); reloaded when it changes.', default: undefined },
   { name: 'web.tls.key-file', arg: 'FILE', help: 'PEM private key of --web.tls.cert-file.', default: undefined },
+  { name: 'web.header-timeout', arg: 'DURATION', help: 'Time a client has to send a request\'s headers.', default: '10s' },
+  { name: 'web.request-timeout', arg: 'DURATION', help: 'Time a client has to send a whole request.', default: '30s' },
+  { name: 'web.write-timeout', arg: 'DURATION', help: 'Time from a request to the end of its response; a client that has not taken the response by then is disconnected.', default: '1m' },
+  { name: 'web.max-connections', arg: 'N', help: 'Most open HTTP connections; further connections are closed at once.', default: '64' },
+  { name: 'web.max-buffered-bytes', arg: 'BYTES', help: 'Most bytes of /metrics responses that clients have not read yet, all together; beyond it a scrape gets 503 (one response is always served).', default: '64MiB' },
+  { name: 'manifests.max-file-bytes', arg: 'BYTES', help: 'Largest --manifests file read; a larger one is skipped (named by multinet_manifest_files_skipped and one warning).', default: '4MiB' },
+  { name: 'manifests.max-total-bytes', arg: 'BYTES', help: 'Most bytes of all --manifests files together; files beyond it (in path order) are skipped.', default: '64MiB' },
+  { name: 'manifests.max-files', arg: 'N', help: 'Most --manifests files read; files beyond it (in path order) are skipped.', default: '10000' },
   // Filters and the series limit (issue 9), node_exporter style: regexes are anchored at both ends.
   { name: 'host.interfaces', arg: 'default|all', help: 'Host interfaces with per-interface series: default = physical NICs, SR-IOV PFs, NAD masters/devices, masters of pod interfaces and the links under them; all = every link.', default: 'default' },
   { name: 'host.interface-include', arg: 'REGEX', help: 'Only host interfaces whose name matches (replaces --host.interfaces); readiness and required series are never filtered.', default: undefined },
@@ -124,14 +138,37 @@ export function parseListenAddress(value: string): { host: string; port: number 
   return { host: m[1] ?? (m[2] || '::'), port };
 }
 
-/** Parses a Go-style duration (`500ms`, `2s`, `1m`) into milliseconds. */
+/**
+ * The longest duration a Node timer holds: setTimeout/setInterval take a signed 32-bit count of
+ * milliseconds and turn anything larger into 1 ms (with a TimeoutOverflowWarning), so a longer
+ * flag value would fire at once instead of never. About 24.8 days.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** Parses a Go-style duration (`500ms`, `2s`, `1m`) into milliseconds, at most {@link MAX_DURATION_MS}. */
 export function parseDuration(flag: string, value: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(value);
   if (!m) throw usageError(`--${flag}: "${value}" is not a duration (e.g. 500ms, 2s, 1m)`);
   const n = Number(m[1]);
   const ms = m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
   if (ms <= 0) throw usageError(`--${flag}: must be greater than zero`);
+  if (ms > MAX_DURATION_MS) throw usageError(`--${flag}: "${value}" is longer than a timer can hold (at most ${MAX_DURATION_MS}ms, about 24 days)`);
   return ms;
+}
+
+/** Parses a byte size: a whole number, optionally with KiB, MiB or GiB (at most 2^40). */
+export function parseBytes(flag: string, value: string): number {
+  const m = /^(\d{1,13})(KiB|MiB|GiB)?$/.exec(value);
+  const n = m ? Number(m[1]) * (m[2] === 'KiB' ? 1024 : m[2] === 'MiB' ? 1024 ** 2 : m[2] === 'GiB' ? 1024 ** 3 : 1) : NaN;
+  if (!m || n > 2 ** 40) throw usageError(`--${flag}: "${value}" is not a byte size (e.g. 65536, 512KiB, 4MiB, 1GiB)`);
+  if (n === 0) throw usageError(`--${flag}: must be greater than zero`);
+  return n;
+}
+
+/** Parses a count of at least 1. */
+function parseCount(flag: string, value: string): number {
+  if (!/^\d{1,9}$/.test(value) || Number(value) === 0) throw usageError(`--${flag}: "${value}" is not a whole number greater than zero`);
+  return Number(value);
 }
 
 /** Compiles a filter regex; a bad one is a usage error naming the flag. */
@@ -200,6 +237,9 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       if (value === undefined) {
         value = args[++i];
         if (value === undefined) throw usageError(`--${name} needs a value (${spec.arg})`);
+        // `--manifests --web.listen-address=X` forgot the value: taking the next flag as it would
+        // silently drop that flag. A value that starts with -- is given as --name=value.
+        if (value.startsWith('--')) throw usageError(`--${name} needs a value (${spec.arg}), got the flag ${value.split('=')[0] ?? value} (write --${name}=VALUE for a value that starts with --)`);
       }
     }
     if (spec.repeatable) repeated.set(name, [...(repeated.get(name) ?? []), value]);
@@ -250,6 +290,18 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       webAuthDeniedCacheTtlMs: parseDuration('web.auth.denied-cache-ttl', get('web.auth.denied-cache-ttl')),
       webTls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined,
       exportFilter: parseExportFilter(values, get),
+      webLimits: {
+        headerTimeoutMs: parseDuration('web.header-timeout', get('web.header-timeout')),
+        requestTimeoutMs: parseDuration('web.request-timeout', get('web.request-timeout')),
+        writeTimeoutMs: parseDuration('web.write-timeout', get('web.write-timeout')),
+        maxConnections: parseCount('web.max-connections', get('web.max-connections')),
+        maxBufferedBytes: parseBytes('web.max-buffered-bytes', get('web.max-buffered-bytes')),
+      },
+      manifestLimits: {
+        maxFileBytes: parseBytes('manifests.max-file-bytes', get('manifests.max-file-bytes')),
+        maxTotalBytes: parseBytes('manifests.max-total-bytes', get('manifests.max-total-bytes')),
+        maxFiles: parseCount('manifests.max-files', get('manifests.max-files')),
+      },
   };
   return sub === 'doctor' ? { kind: 'doctor', config, output } : { kind: 'run', config };
 }

@@ -14,15 +14,15 @@ import type { KubeMetadataSource } from '../../collectors/kube/kube-source.js';
 import type { NodeConditionWriter } from '../../exporters/kube/node-condition.js';
 import { runDoctor } from '../../exporters/doctor/doctor.js';
 import { EventRecorder } from '../../exporters/kube/recorder.js';
-import { eventFamilies, kubeCacheFamilies, netnsFamilies } from '../../exporters/prometheus/agent-families.js';
+import { eventFamilies, kubeCacheFamilies, manifestFamilies, netnsFamilies } from '../../exporters/prometheus/agent-families.js';
 import { startHttpServer, type Readiness, type RunningServer } from '../../exporters/http/server.js';
 import { BearerAuth } from '../../exporters/http/bearer-auth.js';
 import { ServingCertificate } from '../../exporters/http/serving-certificate.js';
-import { webAuthFamilies, webTlsFamilies } from '../../exporters/prometheus/web-families.js';
+import { webAuthFamilies, webLimitFamilies, webTlsFamilies } from '../../exporters/prometheus/web-families.js';
 import { type Family } from '../../exporters/prometheus/family.js';
 import { createMetricsRenderer } from '../../exporters/prometheus/registry.js';
 import { parseArgs, usage, type RunConfig } from './cli.js';
-import { AgentError } from '../model/errors.js';
+import { AgentError, errnoCode } from '../model/errors.js';
 import { type Snapshot } from '../model/snapshot.js';
 import type { PodMetadataSource } from '../model/pods.js';
 import type { LinkSource, Logger } from '../model/ports.js';
@@ -69,6 +69,8 @@ interface Wiring {
   onMetadataChange(listener: () => void): void;
   /** The netns collector's caches, when it is enabled: reported as self-metrics. */
   readonly netnsStats: Exposed['netnsStats'] | undefined;
+  /** The manifest files, with --manifests: their load is reported as self-metrics. */
+  readonly manifests: ManifestSource | undefined;
   /** The kube API side, when the agent runs against a cluster. */
   readonly kube: { readonly source: KubeMetadataSource; readonly events: EventRecorder; readonly condition: NodeConditionWriter | undefined } | undefined;
 }
@@ -90,10 +92,13 @@ async function wireSources(config: RunConfig, log: Logger, life: Lifecycle, relo
   if (!collectors.hostLinks) throw new Error('the registry has no host link collector');
   const listeners: (() => void)[] = [];
   let metadata: PodMetadataSource | undefined;
+  let manifests: ManifestSource | undefined;
   if (config.manifests.length > 0) {
-    const source = new ManifestSource({ paths: config.manifests, log });
+    const source = new ManifestSource({ paths: config.manifests, log, limits: config.manifestLimits });
+    manifests = source;
     await source.reload();
     if (reloadManifests) {
+      // A reload still running when the timer fires is joined, not doubled (ManifestSource.reload).
       const reload = (): void =>
         void source.reload().then(
           (changed) => {
@@ -134,6 +139,7 @@ async function wireSources(config: RunConfig, log: Logger, life: Lifecycle, relo
     netnsStats: collectors.netnsStats,
     onMetadataChange: (l) => void listeners.push(l),
     kube,
+    manifests,
   };
 }
 
@@ -180,6 +186,7 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
     return { web, wiring: await wireSources(config, log, life, true, networking) };
   });
   const snapshots = new SnapshotCache(wiring.build, { maxAgeMs: SNAPSHOT_MAX_AGE_MS });
+  let serving: RunningServer | undefined;
   const kube = wiring.kube;
   const netnsStats = wiring.netnsStats;
   const metrics = createMetricsRenderer({
@@ -188,7 +195,9 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
     live: () => [
       ...(kube ? [...eventFamilies(kube.events.stats()), ...kubeCacheFamilies(kube.source.cacheStatus())] : []),
       ...(netnsStats ? netnsFamilies(netnsStats()) : []),
+      ...(wiring.manifests ? manifestFamilies(wiring.manifests.stats()) : []),
       ...web.families(),
+      ...(serving ? webLimitFamilies(serving.stats()) : []),
     ],
     filter: config.exportFilter,
     log,
@@ -272,17 +281,41 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
       readiness,
       log,
       version,
+      limits: config.webLimits,
       ...(web.tls ? { tls: web.tls } : {}),
       ...(web.auth ? { auth: web.auth } : {}),
+    }).catch((err: unknown) => {
+      throw listenError(err, config);
     });
     return { first, server };
   });
+  serving = server;
   life.defer(() => server.close());
   log.info({ address: server.address, version, links: first.hostLinks.length, tls: web.tls !== undefined, auth: config.webAuth }, 'listening');
   return {
     server,
     stop: () => life.close(),
   };
+}
+
+/** Why a listen fails, in the operator's words; the errno stays in the message. */
+const LISTEN_ERRORS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the port is in use',
+  EADDRNOTAVAIL: 'the address is not one of this node',
+  EACCES: 'permission denied (a port below 1024 needs CAP_NET_BIND_SERVICE)',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name does not resolve (DNS not answering)',
+  EAI_FAIL: 'the host name does not resolve',
+  EAI_NONAME: 'the host name does not resolve',
+};
+
+/** A listen that cannot work is a configuration error: one line, exit 2, as the README promises; anything else passes through. */
+function listenError(err: unknown, config: RunConfig): unknown {
+  const code = errnoCode(err) ?? '';
+  const why = LISTEN_ERRORS[code];
+  if (why === undefined) return err;
+  const host = config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost;
+  return new AgentError('E_USAGE', `--web.listen-address: cannot listen on ${host}:${config.listenPort}: ${why} (${code})`, { cause: err });
 }
 
 /** Runs the command line; resolves to the process exit code. */
@@ -306,7 +339,14 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     const life = new Lifecycle(log);
     try {
       const wiring = await wireSources(command.config, log, life, false, undefined, true);
+      // Against the kube API, the report needs the caches: wait for them as `run` does, and say so when they do not fill.
+      const kube = wiring.kube;
+      const kubeSynced = kube ? await kube.source.waitForSync(KUBE_SYNC_WAIT_MS) : true;
       return await runDoctor({
+        sourceFindings: async () =>
+          kube && !kubeSynced
+            ? [{ source: `kube API (${command.config.kubeconfig !== undefined ? `--kubeconfig ${command.config.kubeconfig}` : 'in-cluster service account'})`, problem: `pods and NADs not listed within ${KUBE_SYNC_WAIT_MS / 1000} s (see the log for the API's answer)` }]
+            : [],
         snapshot: wiring.build,
         networking: (refs) => readNetnsNetworking(command.config.procfsRoot, refs),
         assess,

@@ -8,12 +8,12 @@ import { type PodAttachmentRef, type PolicyCheck } from './policy.js';
 import { type Problem } from './problems.js';
 import { type InterfaceReadiness } from './readiness.js';
 import { type Snapshot } from './snapshot.js';
-import { type VfUser } from './sriov.js';
+import { type VfClaimConflict, type VfUser } from './sriov.js';
 
 /** The route check of one pod interface whose network names destinations (its IPv4 subnets, its IPAM routes). */
 export interface RouteCheck extends PodAttachmentRef {
   /** The first destination the pod's routing table sends out of another interface; undefined when all leave by this one. */
-  readonly mismatch: { readonly dst: string; readonly via: string } | undefined;
+  readonly mismatch: { readonly dst: string; readonly via: string; readonly range?: string } | undefined;
 }
 
 /** The verdicts on one snapshot. */
@@ -26,6 +26,8 @@ export interface Assessment {
   readonly ipam: readonly IpamRangeUsage[];
   /** Who uses each VF, by PCI address. */
   readonly vfUsers: ReadonlyMap<PciAddress, VfUser>;
+  /** network-status VF claims that another pod's allocation, netdev or claim contradicts. */
+  readonly vfClaimConflicts: readonly VfClaimConflict[];
   /** Every attachment of a known pod to a network with a policy. */
   readonly policy: readonly PolicyCheck[];
   /** Pod interfaces whose routes could be read and whose network names destinations. */

@@ -43,11 +43,11 @@ export interface CollectorInputs {
 /**
  * How a collector gives its part: `read` does I/O on the scrape path, under its own timeout
  * (success = it returned); `cache` reads what a client keeps fresh off the scrape path (success =
- * that client is connected, duration 0).
+ * that client is connected; duration = how long the client's last refresh took).
  */
 export type Collect<P extends PartName> =
   | { readonly kind: 'read'; run(signal: AbortSignal, inputs: CollectorInputs): Promise<SnapshotParts[P]> }
-  | { readonly kind: 'cache'; read(inputs: CollectorInputs): { readonly value: SnapshotParts[P]; readonly connected: boolean; readonly lastError: string | undefined } };
+  | { readonly kind: 'cache'; read(inputs: CollectorInputs): { readonly value: SnapshotParts[P]; readonly connected: boolean; readonly lastError: string | undefined; readonly lastRefreshSeconds?: number | undefined } };
 
 /** One collector as the snapshot builder runs it. */
 export type CollectorRun<P extends PartName = PartName> = P extends PartName

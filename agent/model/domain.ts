@@ -94,6 +94,8 @@ export interface RouteEntry {
   readonly dst: string;
   readonly gateway: string | undefined;
   readonly iface: string;
+  /** Route priority (the kernel prefers the lowest among routes of one prefix); 0 when not read. */
+  readonly metric?: number;
 }
 
 /** A network namespace found on the node, other than the agent's own. */
@@ -104,6 +106,12 @@ export interface NetnsRef {
   readonly path: string;
   /** The bind mount (`/run/netns/cni-...`), if any. */
   readonly bindPath: string | undefined;
+  /**
+   * The bind mount's path as the bytes the kernel has, when its name is not valid UTF-8: open
+   * this, not `path` (a string cannot hold those bytes). `bindPath` then shows each byte that is
+   * not UTF-8 as `\xNN` (nameFromBytes, agent/rules/names.ts).
+   */
+  readonly pathBytes?: Buffer;
   /** Processes inside, ascending; empty for a namespace held only by a bind mount. */
   readonly pids: readonly number[];
   /** Pod UID from the cgroup of a process inside, when it belongs to a pod. */

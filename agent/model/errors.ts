@@ -19,14 +19,20 @@ export class AgentError extends Error {
   }
 }
 
-/** A capability the agent lacks: what it cannot do is data for /readyz, said once in the log. */
+/**
+ * A capability the agent lacks: what it cannot do is data for /readyz, said once in the log.
+ * `partial` is what the collector could still read (exported, while the collector reports failure).
+ */
 export class CapabilityError extends AgentError {
   readonly capability: string;
+  declare readonly partial: unknown;
 
-  constructor(capability: string, message: string, options?: { cause?: unknown }) {
+  constructor(capability: string, message: string, options?: { cause?: unknown; partial?: unknown }) {
     super('E_CAPABILITY', message, options);
     this.name = 'CapabilityError';
     this.capability = capability;
+    // Not enumerable: a logged error carries its capability, not the collector's data.
+    Object.defineProperty(this, 'partial', { value: options?.partial, enumerable: false });
   }
 }
 

@@ -24,6 +24,11 @@ export interface IpamDirRequest {
 export interface IpamDirState extends IpamDirRequest {
   /** False when the directory does not exist (no allocation on this node yet). */
   readonly exists: boolean;
+  /**
+   * Why the directory could not be listed (errno: ENOTDIR for a dataDir that is a file, ELOOP,
+   * EACCES, ...): this network's usage is unknown, and only this network's.
+   */
+  readonly error?: string;
   readonly allocations: readonly IpamAllocation[];
 }
 

@@ -5,7 +5,7 @@ export type Requirement =
   | { readonly key: string; readonly op: 'exists' | '!exists' }
   | { readonly key: string; readonly op: '=' | '!='; readonly value: string }
   | { readonly key: string; readonly op: 'in' | 'notin'; readonly values: readonly string[] }
-  | { readonly key: string; readonly op: '>' | '<'; readonly value: number };
+  | { readonly key: string; readonly op: '>' | '<'; readonly value: bigint };
 
 /** A parsed selector: its requirements (all must hold) and its text as written. */
 export interface LabelSelector {

@@ -35,11 +35,19 @@ export interface DeviceAllocation {
   readonly resourceName: string;
 }
 
+/** Whether a cache kept off the scrape path is current, and what its last refresh cost. */
+export interface CachedSourceStatus {
+  readonly connected: boolean;
+  readonly lastError: string | undefined;
+  /** Seconds the last finished refresh took (successful or not); undefined before the first. */
+  readonly lastRefreshSeconds?: number | undefined;
+}
+
 /** Device allocations, kept fresh off the scrape path; reads are synchronous. */
 export interface DeviceAllocationSource {
   /** Device ID (a VF's PCI address for SR-IOV resources) → its user. */
   devices(): ReadonlyMap<string, DeviceAllocation>;
-  status(): { readonly connected: boolean; readonly lastError: string | undefined };
+  status(): CachedSourceStatus;
 }
 
 /** A ready pod sandbox as the container runtime (CRI) reports it, with its network namespace. */
@@ -61,7 +69,7 @@ export interface PodSandbox {
 export interface PodSandboxSource {
   /** Ready sandboxes as of the last successful refresh. */
   sandboxes(): readonly PodSandbox[];
-  status(): { readonly connected: boolean; readonly lastError: string | undefined };
+  status(): CachedSourceStatus;
 }
 
 /** A link of the agent's namespace appeared, changed or went away. */

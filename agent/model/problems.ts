@@ -21,7 +21,10 @@ export type ProblemCode =
   | 'nad-missing'
   | 'nad-invalid'
   | 'ipam-exhausted'
-  | 'ipam-leaked';
+  | 'ipam-leaked'
+  | 'attachment-conflict'
+  | 'pod-capped'
+  | 'vf-claim-conflict';
 
 /** One finding. */
 export interface Problem {

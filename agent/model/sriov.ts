@@ -123,6 +123,22 @@ export interface SriovSnapshot {
   readonly pfs: readonly SriovPf[];
 }
 
+/**
+ * A pod whose network-status `device-info` names a VF that is someone else's: the kubelet
+ * (PodResources) allocated it to another pod, its netdev sits in another pod's namespace, or
+ * another pod's network-status names it too and nothing says which is right.
+ */
+export interface VfClaimConflict {
+  readonly pciAddress: PciAddress;
+  /** The claimant. */
+  readonly namespace: string;
+  readonly pod: string;
+  readonly interface: string;
+  readonly network: string;
+  /** Who holds the VF, and by what evidence; undefined when nothing settles it (then nobody is credited). */
+  readonly holder: { readonly namespace: string; readonly pod: string; readonly by: 'podresources' | 'netdev' } | undefined;
+}
+
 /** Who uses a VF: from network-status `device-info.pci.pci-address` and kubelet PodResources. */
 export interface VfUser {
   readonly namespace: string;

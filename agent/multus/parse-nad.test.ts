@@ -219,8 +219,8 @@ describe('networkDefinitionFromObject', () => {
     ],
     [
       'an attachment policy that does not parse allows nobody and says why',
-      nad({ name: 'net', annotations: { 'multinet.io/allowed-pods': 'app in ()' } }),
-      def({ policy: { text: 'app in ()', selector: undefined, error: 'selector "app in ()": "app in ()": the set of values must not be empty' } }),
+      nad({ name: 'net', annotations: { 'multinet.io/allowed-pods': 'app in (a b)' } }),
+      def({ policy: { text: 'app in (a b)', selector: undefined, error: 'selector "app in (a b)": expected "," or ")" in "app in (...)", found "b"' } }),
     ],
     ['no spec: config from the node', { kind: 'NetworkAttachmentDefinition', metadata: { name: 'net' } }, def({ type: '', master: undefined })],
     ['spec without config', nad({ name: 'net' }, {}), def({ type: '', master: undefined })],

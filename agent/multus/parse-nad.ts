@@ -7,6 +7,7 @@
  * are those of the reference plugins (containernetworking/plugins `macvlan`, `ipvlan`,
  * `host-device`, `tuning`, `host-local`).
  */
+import { nameFromText } from '../rules/names.js';
 import { parseLabelSelector } from '../rules/label-selector.js';
 import type { AttachmentPolicy, IpamConfig, IpamRange, NetworkDefinition, Parsed } from '../model/pods.js';
 import { FieldReader, isJsonObject, parseJson, type JsonObject } from './go-json.js';
@@ -134,9 +135,10 @@ function readPlugin(top: FieldReader, p: FieldReader, chained: readonly JsonObje
   if (p.problem !== undefined) return invalid(p.problem, type);
   return {
     type,
-    master: master || undefined,
+    // Compared with kernel link names, which are mapped bytes (agent/rules/names.ts).
+    master: master ? nameFromText(master) : undefined,
     // host-device names its device by `device`, or by `pciBusID`; the type has one field for both.
-    device: device || (pciBusId ? (parsePciAddress(pciBusId) ?? pciBusId) : undefined),
+    device: device ? nameFromText(device) : pciBusId ? (parsePciAddress(pciBusId) ?? pciBusId) : undefined,
     mode: mode || undefined,
     ipam,
     // 0 is the plugins' "leave the kernel's default".

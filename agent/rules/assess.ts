@@ -5,7 +5,7 @@
 import { type Assessment } from '../model/assessment.js';
 import { type NetnsNetworking } from '../model/problems.js';
 import { type Snapshot } from '../model/snapshot.js';
-import { vfUsers } from './attachments.js';
+import { vfClaims } from './attachments.js';
 import { findProblems, routeChecks } from './health.js';
 import { ipamUsage, liveSandboxes } from './ipam.js';
 import { policyChecks } from './policy.js';
@@ -21,12 +21,14 @@ const NO_NETWORKING: ReadonlyMap<number, NetnsNetworking> = new Map();
 export function assess(snapshot: Snapshot, networking: ReadonlyMap<number, NetnsNetworking> = snapshot.networking ?? NO_NETWORKING): Assessment {
   const routes = routeChecks(snapshot.podNetns, networking);
   const policy = policyChecks(snapshot.podNetns);
+  const vfs = vfClaims(snapshot);
   const ipam = snapshot.ipam ? ipamUsage(snapshot.ipam, liveSandboxes({ ...snapshot, networking }), snapshot.takenAtMs) : [];
   return {
     hostInterfaces: hostInterfaceReadiness(snapshot.pods, snapshot.networks, snapshot.hostLinks, snapshot.sriov),
-    problems: findProblems(snapshot, networking, { routes, policy, ipam }),
+    problems: findProblems(snapshot, networking, { routes, policy, ipam, vfClaimConflicts: vfs.conflicts }),
     ipam,
-    vfUsers: vfUsers(snapshot),
+    vfUsers: vfs.users,
+    vfClaimConflicts: vfs.conflicts,
     policy,
     routes: [...routes.values()],
     blindSpots: blindSpots(snapshot.collectors),

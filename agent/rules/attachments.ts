@@ -3,9 +3,10 @@
  * interfaces belongs to, which host link it hangs off, and which requested attachments are
  * missing. Pure functions of what the collectors and the pod-metadata port saw.
  */
-import { ExpectedAttachment, JoinSource, NetnsSample, PodInterface, PodNetnsView } from '../model/attachments.js';
+import { AttachmentConflict, ExpectedAttachment, JoinSource, NetnsSample, PodInterface, PodNetnsView } from '../model/attachments.js';
 import type { HostLink, NetLink } from '../model/domain.js';
 import { type PciAddress } from '../model/ids.js';
+import { type VfClaimConflict, type VfUser } from '../model/sriov.js';
 import type { NetworkDefinition, NetworkSelection, NetworkStatusEntry, PodInfo } from '../model/pods.js';
 import type { PodSandbox } from '../model/ports.js';
 
@@ -86,21 +87,45 @@ const STACKED_KINDS = new Set(['macvlan', 'macvtap', 'ipvlan', 'ipvtap', 'vlan']
 /** The interface name Multus gives the i-th (0-based) secondary network when none is asked for. */
 const defaultIfName = (index: number): string => `net${index + 1}`;
 
+/** A pod's network-status entries and requests by interface name, the first of each name: built once per pod, not per link. */
+interface PodLookups {
+  readonly status: ReadonlyMap<string, NetworkStatusEntry>;
+  readonly requested: ReadonlyMap<string, NetworkSelection>;
+}
+
+function podLookups(pod: PodInfo, limit: number): PodLookups {
+  const status = new Map<string, NetworkStatusEntry>();
+  const entries = statusOf(pod);
+  for (let i = 0; i < entries.length && i < limit; i++) {
+    const e = entries[i] as NetworkStatusEntry;
+    if (e.interface !== undefined && !status.has(e.interface)) status.set(e.interface, e);
+  }
+  const requested = new Map<string, NetworkSelection>();
+  const asked = requestedOf(pod);
+  for (let i = 0; i < asked.length && i < limit; i++) {
+    const r = asked[i] as NetworkSelection;
+    const name = r.interface ?? defaultIfName(i);
+    if (!requested.has(name)) requested.set(name, r);
+  }
+  return { status, requested };
+}
+
 function describeInterface(
   link: NetLink,
   pod: PodInfo | undefined,
+  lookups: PodLookups | undefined,
   selfNsid: number,
   hostByIndex: ReadonlyMap<number, HostLink>,
-  networks: readonly NetworkDefinition[],
+  networks: ReadonlyMap<string, NetworkDefinition>,
   vfs: ReadonlySet<string>,
 ): PodInterface {
-  const status = pod ? statusOf(pod).find((e) => e.interface === link.name) : undefined;
-  const requested = pod ? requestedOf(pod).find((r, i) => (r.interface ?? defaultIfName(i)) === link.name) : undefined;
+  const status = lookups?.status.get(link.name);
+  const requested = lookups?.requested.get(link.name);
   let network = '';
   let networkNamespace = '';
   if (status && pod) ({ namespace: networkNamespace, name: network } = splitNetworkName(status.name, pod.namespace));
   else if (requested) ({ namespace: networkNamespace, name: network } = requested);
-  const definition = network ? networks.find((n) => n.name === network && n.namespace === networkNamespace) : undefined;
+  const definition = network ? networks.get(`${networkNamespace}/${network}`) : undefined;
 
   // Only stacked kinds have a master; a veth's IFLA_LINK is its peer, which is no master.
   const stacked = STACKED_KINDS.has(link.kind);
@@ -129,30 +154,86 @@ function describeInterface(
 }
 
 /**
+ * Most interfaces and most attachments the agent assesses and exports per pod (or per unknown
+ * namespace). A pod whose annotation names 131,000 networks, or whose namespace holds 100,000
+ * dummy links, is cut here (and flagged): the work of a snapshot stays bounded and one object
+ * cannot crowd out the series of every other pod. Real pods have tens.
+ */
+export const POD_OBJECT_LIMIT = 256;
+
+/**
  * The attachments a pod should have, requested first, then those only network-status lists, each
- * marked present or not. A request without an interface name gets the one network-status reports
- * for that network, else Multus's default `net<N>` by position.
+ * marked present or not, one per interface name: a later claim on a name already claimed is a
+ * conflict (Multus fails such a pod), reported and left out. A request without an interface name
+ * gets the one network-status reports for that network, else Multus's default `net<N>` by
+ * position. At most `limit` attachments; `total` counts them all.
  */
 export function expectedAttachments(pod: PodInfo, links: readonly NetLink[]): ExpectedAttachment[] {
+  return attachmentsOf(pod, links, Number.POSITIVE_INFINITY).attachments;
+}
+
+/** {@link expectedAttachments}, at most `limit` of them, with the conflicts and how many there were in all. */
+function attachmentsOf(pod: PodInfo, links: readonly NetLink[], limit: number): { attachments: ExpectedAttachment[]; conflicts: AttachmentConflict[]; total: number } {
   const present = new Set(links.map((l) => l.name as string));
   const out: ExpectedAttachment[] = [];
-  const seen = new Set<string>();
-  requestedOf(pod).forEach((r, i) => {
-    const listed = statusOf(pod).find((e) => {
-      if (e.default) return false;
-      const n = splitNetworkName(e.name, pod.namespace);
-      return n.name === r.name && n.namespace === r.namespace;
-    });
-    const ifname = r.interface ?? listed?.interface ?? defaultIfName(i);
-    seen.add(ifname);
-    out.push({ network: r.name, networkNamespace: r.namespace, interface: ifname, reason: 'requested', present: present.has(ifname) });
-  });
-  for (const e of statusOf(pod)) {
-    if (e.default || !e.interface || seen.has(e.interface)) continue;
-    const { namespace, name } = splitNetworkName(e.name, pod.namespace);
-    out.push({ network: name, networkNamespace: namespace, interface: e.interface, reason: 'listed', present: present.has(e.interface) });
+  const claimed = new Map<string, string>();
+  const conflicts: AttachmentConflict[] = [];
+  // The first non-default network-status entry of each network, by `namespace/name`.
+  const listedFor = new Map<string, NetworkStatusEntry>();
+  for (const e of statusOf(pod).slice(0, limit)) {
+    if (e.default) continue;
+    const n = splitNetworkName(e.name, pod.namespace);
+    const k = `${n.namespace}/${n.name}`;
+    if (!listedFor.has(k)) listedFor.set(k, e);
   }
-  return out;
+  const add = (a: ExpectedAttachment): void => {
+    const full = `${a.networkNamespace}/${a.network}`;
+    const prior = claimed.get(a.interface);
+    if (prior !== undefined) {
+      // network-status listing a requested attachment again is no conflict; anything else is.
+      if ((a.reason === 'requested' || prior !== full) && conflicts.length < limit) conflicts.push({ interface: a.interface, kept: prior, dropped: full });
+      return;
+    }
+    claimed.set(a.interface, full);
+    out.push(a);
+  };
+  // Entries are read only until `limit` attachments are kept: the rest is counted, not judged, so a
+  // 262 KB annotation costs no more than a 256-entry one.
+  const requested = requestedOf(pod);
+  const status = statusOf(pod);
+  let r = 0;
+  for (; r < requested.length && out.length < limit; r++) {
+    const req = requested[r] as NetworkSelection;
+    const listed = listedFor.get(`${req.namespace}/${req.name}`);
+    const ifname = req.interface ?? listed?.interface ?? defaultIfName(r);
+    add({ network: req.name, networkNamespace: req.namespace, interface: ifname, reason: 'requested', present: present.has(ifname) });
+  }
+  let s = 0;
+  for (; s < status.length && out.length < limit; s++) {
+    const e = status[s] as NetworkStatusEntry;
+    if (e.default || !e.interface) continue;
+    const { namespace, name } = splitNetworkName(e.name, pod.namespace);
+    if (claimed.get(e.interface) === `${namespace}/${name}`) continue;
+    add({ network: name, networkNamespace: namespace, interface: e.interface, reason: 'listed', present: present.has(e.interface) });
+  }
+  // Entries not reached: each would have been at most one more attachment.
+  const total = out.length + (requested.length - r) + (status.length - s);
+  return { attachments: out, conflicts, total };
+}
+
+/**
+ * The links of a namespace the agent describes, at most `limit`, loopback left out: those a
+ * network claims (network-status or the request) first, then the rest, each in name order.
+ */
+function describedLinks(links: readonly NetLink[], lookups: PodLookups | undefined, limit: number): NetLink[] {
+  const all = links.filter((l) => l.name !== 'lo');
+  if (all.length <= limit) return all;
+  const claimedFirst = (l: NetLink): number => (lookups && (lookups.status.has(l.name) || lookups.requested.has(l.name)) ? 0 : 1);
+  return all
+    .map((l) => ({ l, rank: claimedFirst(l) }))
+    .sort((a, b) => a.rank - b.rank || (a.l.name < b.l.name ? -1 : a.l.name > b.l.name ? 1 : 0))
+    .slice(0, limit)
+    .map((x) => x.l);
 }
 
 /** Joins every sampled namespace with its pod, networks and host masters. */
@@ -166,8 +247,13 @@ export function joinPodNetns(input: {
   readonly vfPciAddresses?: ReadonlySet<string>;
   /** The container runtime's ready sandboxes (CRI), each with its namespace's inode; empty without a runtime or while it is away. */
   readonly sandboxes?: readonly PodSandbox[];
+  /** Most interfaces and attachments per pod ({@link POD_OBJECT_LIMIT} by default). */
+  readonly podObjectLimit?: number;
 }): PodNetnsView[] {
+  const limit = input.podObjectLimit ?? POD_OBJECT_LIMIT;
   const hostByIndex = new Map<number, HostLink>(input.hostLinks.map((l) => [l.ifindex, l]));
+  const networks = new Map<string, NetworkDefinition>();
+  for (const n of input.networks) if (!networks.has(`${n.namespace}/${n.name}`)) networks.set(`${n.namespace}/${n.name}`, n);
   const sandboxByInode = new Map<number, PodSandbox>();
   for (const s of input.sandboxes ?? []) if (s.netnsInode !== undefined) sandboxByInode.set(s.netnsInode, s);
   const claimed = new Set<PodInfo>();
@@ -177,43 +263,93 @@ export function joinPodNetns(input: {
   const views: PodNetnsView[] = [];
   for (const sample of order) {
     const sandbox = sandboxByInode.get(sample.ref.inode);
-    const { pod, joinedBy } = podOfNetns(sample, input.pods, claimed, sandbox);
+    let { pod, joinedBy } = podOfNetns(sample, input.pods, claimed, sandbox);
+    // A pod is one namespace: a second one proven to be the same pod's (a namespace a container
+    // made for itself, a stale sandbox) is exported as unknown, so no series appears twice.
+    if (pod && claimed.has(pod)) ({ pod, joinedBy } = { pod: undefined, joinedBy: 'none' });
     if (pod) claimed.add(pod);
-    const interfaces = sample.links
-      .filter((l) => l.name !== 'lo')
-      .map((l) => describeInterface(l, pod, input.selfNsid, hostByIndex, input.networks, input.vfPciAddresses ?? new Set()));
-    views.push({ netns: sample.ref, nsid: sample.nsid, pod, joinedBy, sandboxId: sandbox?.id, interfaces, attachments: pod ? expectedAttachments(pod, sample.links) : [] });
+    const lookups = pod ? podLookups(pod, limit) : undefined;
+    const links = describedLinks(sample.links, lookups, limit);
+    const interfaces = links.map((l) => describeInterface(l, pod, lookups, input.selfNsid, hostByIndex, networks, input.vfPciAddresses ?? new Set()));
+    const { attachments, conflicts, total } = pod ? attachmentsOf(pod, sample.links, limit) : { attachments: [], conflicts: [], total: 0 };
+    const linkCount = sample.links.reduce((n, l) => n + (l.name === 'lo' ? 0 : 1), 0);
+    const capped = linkCount > interfaces.length || total > attachments.length ? { interfaces: linkCount, attachments: total, limit } : undefined;
+    views.push({
+      netns: sample.ref,
+      nsid: sample.nsid,
+      pod,
+      joinedBy,
+      sandboxId: sandbox?.id,
+      sandbox,
+      interfaces,
+      attachments,
+      ...(conflicts.length > 0 ? { conflicts } : {}),
+      ...(capped ? { capped } : {}),
+    });
   }
   return views;
 }
 
+const PCI_ADDRESS = /^[0-9a-f]{4,}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/;
+
+type Claim = { namespace: string; pod: string; interface: string; network: string };
+
 /**
- * Who uses each VF, by PCI address: the kubelet's device-plugin allocations say which pod holds
- * it (authoritative, and the only source for a vfio-pci VF that has no netdev and often no
- * device-info); network-status `device-info` PCI addresses add the interface and network.
+ * Who uses each VF, by PCI address, and the network-status claims that contradict it. Evidence in
+ * order of authority: the kubelet's device-plugin allocation (PodResources: the only source for a
+ * vfio-pci VF, which has no netdev), the VF's netdev found in a pod's namespace, then network-status
+ * `device-info` (written by the CNI, editable by anyone who can patch the pod). A claim by a pod
+ * other than the holder is a conflict; two pods' claims with nothing else to settle them credit
+ * nobody. Interface and network come from the holder's own claim or netdev.
  */
-export function vfUsers(snapshot: {
+export function vfClaims(snapshot: {
   readonly podNetns: readonly PodNetnsView[];
   readonly pods: readonly PodInfo[];
   readonly allocations: ReadonlyMap<string, { readonly namespace: string; readonly pod: string }>;
-}): Map<PciAddress, { namespace: string; pod: string; interface: string; network: string }> {
-  const out = new Map<PciAddress, { namespace: string; pod: string; interface: string; network: string }>();
-  for (const [id, a] of snapshot.allocations) {
-    if (/^[0-9a-f]{4,}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(id)) out.set(id as PciAddress, { namespace: a.namespace, pod: a.pod, interface: '', network: '' });
-  }
+}): { users: Map<PciAddress, VfUser>; conflicts: VfClaimConflict[] } {
+  const podKey = (c: { namespace: string; pod: string }): string => `${c.namespace}/${c.pod}`;
+  const claims = new Map<string, Claim[]>();
   for (const pod of snapshot.pods) {
     for (const e of statusOf(pod)) {
       if (!e.pciAddress) continue;
-      out.set(e.pciAddress, { namespace: pod.namespace, pod: pod.name, interface: e.interface ?? '', network: splitNetworkName(e.name, pod.namespace).name });
+      const list = claims.get(e.pciAddress) ?? [];
+      if (!list.some((c) => c.namespace === pod.namespace && c.pod === pod.name)) list.push({ namespace: pod.namespace, pod: pod.name, interface: e.interface ?? '', network: splitNetworkName(e.name, pod.namespace).name });
+      claims.set(e.pciAddress, list);
     }
   }
-  // A VF netdev found in a pod namespace names its user even without device-info.
+  const netdevs = new Map<string, Claim>();
   for (const v of snapshot.podNetns) {
     if (!v.pod) continue;
     for (const i of v.interfaces) {
       const pci = i.link.pciAddress;
-      if (pci && !out.get(pci)?.interface) out.set(pci, { namespace: v.pod.namespace, pod: v.pod.name, interface: i.link.name, network: i.network });
+      if (pci && !netdevs.has(pci)) netdevs.set(pci, { namespace: v.pod.namespace, pod: v.pod.name, interface: i.link.name, network: i.network });
     }
   }
-  return out;
+  const allocated = new Map<string, { namespace: string; pod: string }>();
+  for (const [id, a] of snapshot.allocations) if (PCI_ADDRESS.test(id)) allocated.set(id, { namespace: a.namespace, pod: a.pod });
+
+  const users = new Map<PciAddress, VfUser>();
+  const conflicts: VfClaimConflict[] = [];
+  for (const pci of new Set([...allocated.keys(), ...netdevs.keys(), ...claims.keys()])) {
+    const claimed = claims.get(pci) ?? [];
+    const netdev = netdevs.get(pci);
+    const alloc = allocated.get(pci);
+    const holder = alloc ? { ...alloc, by: 'podresources' as const } : netdev ? { namespace: netdev.namespace, pod: netdev.pod, by: 'netdev' as const } : undefined;
+    if (holder) {
+      const own = claimed.find((c) => podKey(c) === podKey(holder));
+      const dev = netdev && podKey(netdev) === podKey(holder) ? netdev : undefined;
+      users.set(pci as PciAddress, { namespace: holder.namespace, pod: holder.pod, interface: own?.interface || dev?.interface || '', network: own?.network || dev?.network || '' });
+      for (const c of claimed) if (podKey(c) !== podKey(holder)) conflicts.push({ pciAddress: pci as PciAddress, ...c, holder });
+    } else if (claimed.length === 1) {
+      users.set(pci as PciAddress, claimed[0] as Claim);
+    } else {
+      for (const c of claimed) conflicts.push({ pciAddress: pci as PciAddress, ...c, holder: undefined });
+    }
+  }
+  return { users, conflicts };
+}
+
+/** Who uses each VF, by PCI address ({@link vfClaims}). */
+export function vfUsers(snapshot: Parameters<typeof vfClaims>[0]): Map<PciAddress, VfUser> {
+  return vfClaims(snapshot).users;
 }

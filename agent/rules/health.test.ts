@@ -113,9 +113,9 @@ describe('findProblems', () => {
     expect(run('hexagonal.io/adapter in (database)', { app: 'order-service' })).toEqual([
       ['policy-violation', 'net2', 'data-network', 'net2 is attached to network default/data-network, which allows only pods matching "hexagonal.io/adapter in (database)" (pod labels: app=order-service)'],
     ]);
-    expect(run('app in ()', { app: 'order-service' })).toEqual([
+    expect(run('app in (a b)', { app: 'order-service' })).toEqual([
       ['policy-violation', 'net2', 'data-network', 'net2 is attached to network default/data-network, whose multinet.io/allowed-pods does not parse: no pod may attach'],
-      ['nad-invalid', '', 'data-network', 'NetworkAttachmentDefinition default/data-network: annotation multinet.io/allowed-pods does not parse (selector "app in ()": "app in ()": the set of values must not be empty); no pod may attach until it does'],
+      ['nad-invalid', '', 'data-network', 'NetworkAttachmentDefinition default/data-network: annotation multinet.io/allowed-pods does not parse (selector "app in (a b)": expected "," or ")" in "app in (...)", found "b"); no pod may attach until it does'],
     ]);
   });
 

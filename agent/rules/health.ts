@@ -10,7 +10,9 @@ import { type IpamRangeUsage } from '../model/ipam.js';
 import type { NetworkDefinition } from '../model/pods.js';
 import { type PolicyCheck } from '../model/policy.js';
 import { NetnsNetworking, Problem } from '../model/problems.js';
+import { type VfClaimConflict } from '../model/sriov.js';
 import { type Snapshot } from '../model/snapshot.js';
+import { familyBits, formatIp, parseCidr } from './ip-address.js';
 import { inCidr4, ipv4ToInt, parseCidr4 } from './ipv4.js';
 const NO_INTERFACE_HINTS = [
   'Check Multus daemonset running: kubectl get pods -n kube-system | grep multus',
@@ -25,39 +27,69 @@ const NO_CONNECTIVITY_HINTS = [
   'Check firewall rules on host',
 ];
 
-interface ParsedRoute {
-  readonly r: RouteEntry;
-  readonly net: number;
+/** A prefix of either family as numbers: network (host bits zero) and length. */
+interface Prefix {
+  readonly family: 4 | 6;
+  readonly net: bigint;
   readonly len: number;
+}
+
+interface ParsedRoute extends Prefix {
+  readonly r: RouteEntry;
+  readonly metric: number;
 }
 
 // Parsed once per routing table and per NAD: tables are replaced whole every refresh and NADs
 // whenever they change, so object identity is the cache key (a scrape checks 750 attachments).
 const parsedTables = new WeakMap<readonly RouteEntry[], readonly ParsedRoute[]>();
-const parsedDestinations = new WeakMap<NetworkDefinition, readonly { readonly dst: string; readonly net: number; readonly len: number }[]>();
+const parsedDestinations = new WeakMap<NetworkDefinition, readonly (Prefix & { readonly dst: string })[]>();
+
+const hostBits = (p: { family: 4 | 6; len: number }): bigint => (1n << BigInt(familyBits(p.family) - p.len)) - 1n;
+
+/** `a/len` as a prefix with its host bits cleared (the kernel stores routes so). */
+function parsePrefix(text: string): Prefix | undefined {
+  const c = parseCidr(text);
+  if (!c) return undefined;
+  const p = { family: c.ip.family, len: c.len };
+  return { ...p, net: c.ip.value & ~hostBits(p) };
+}
+
+/** Whether prefix `outer` contains prefix `inner` (same family, shorter or equal, same leading bits). */
+function contains(outer: Prefix, inner: Prefix): boolean {
+  return outer.family === inner.family && outer.len <= inner.len && (inner.net & ~hostBits(outer)) === outer.net;
+}
+
+const formatPrefix = (p: Prefix): string => `${formatIp({ family: p.family, value: p.net })}/${p.len}`;
 
 function parsedRoutes(routes: readonly RouteEntry[]): readonly ParsedRoute[] {
   let out = parsedTables.get(routes);
   if (!out) {
     out = routes.flatMap((r) => {
-      const c = r.family === 4 ? parseCidr4(r.dst) : undefined;
-      return c ? [{ r, net: c.net, len: c.len }] : [];
+      const p = parsePrefix(r.dst);
+      return p && p.family === r.family ? [{ ...p, r, metric: r.metric ?? 0 }] : [];
     });
     parsedTables.set(routes, out);
   }
   return out;
 }
 
-function longestMatch(target: { net: number; len: number }, routes: readonly ParsedRoute[]): RouteEntry | undefined {
-  let best: ParsedRoute | undefined;
-  for (const p of routes) if (p.len <= target.len && inCidr4(target.net, p) && (!best || p.len > best.len)) best = p;
-  return best?.r;
+/** The route the kernel prefers among several: longest prefix, then lowest metric, then the first listed. */
+function better(a: ParsedRoute | undefined, b: ParsedRoute): ParsedRoute {
+  return !a || b.len > a.len || (b.len === a.len && b.metric < a.metric) ? b : a;
 }
 
-/** The IPv4 route the kernel would pick (longest prefix) for the first address of `subnet`. */
+/** Of the routes that contain all of `target`, the one the kernel prefers (longest prefix, lowest metric); more specific routes inside `target` are {@link misrouted}'s. */
+function longestMatch(target: Prefix, routes: readonly ParsedRoute[]): ParsedRoute | undefined {
+  let best: ParsedRoute | undefined;
+  for (const p of routes) if (contains(p, target)) best = better(best, p);
+  return best;
+}
+
+/** The route the kernel would pick (longest prefix) for the first address of `subnet`, either family. */
 export function routeFor(subnet: string, routes: readonly RouteEntry[]): RouteEntry | undefined {
-  const target = parseCidr4(subnet);
-  return target ? longestMatch(target, parsedRoutes(routes)) : undefined;
+  const target = parsePrefix(subnet);
+  if (!target) return undefined;
+  return longestMatch({ ...target, len: familyBits(target.family) }, parsedRoutes(routes))?.r;
 }
 
 /** IPv4 subnets the NAD's IPAM hands out. */
@@ -65,15 +97,15 @@ function subnetsOf(def: NetworkDefinition | undefined): string[] {
   return (def?.ipam?.ranges ?? []).map((r) => r.subnet).filter((s) => parseCidr4(s) !== undefined);
 }
 
-/** Where traffic of a network must leave by its own interface: its IPv4 subnets and the destinations of its IPAM `routes`. */
-export function routeDestinations(def: NetworkDefinition | undefined): readonly { readonly dst: string; readonly net: number; readonly len: number }[] {
+/** Where traffic of a network must leave by its own interface: its subnets (either family) and the destinations of its IPAM `routes`. */
+export function routeDestinations(def: NetworkDefinition | undefined): readonly (Prefix & { readonly dst: string })[] {
   if (!def) return [];
   let out = parsedDestinations.get(def);
   if (!out) {
-    const dsts = [...new Set([...subnetsOf(def), ...(def.ipam?.routes ?? [])])];
+    const dsts = [...new Set([...(def.ipam?.ranges ?? []).map((r) => r.subnet), ...(def.ipam?.routes ?? [])])];
     out = dsts.flatMap((dst) => {
-      const c = parseCidr4(dst);
-      return c ? [{ dst, net: c.net, len: c.len }] : [];
+      const p = parsePrefix(dst);
+      return p ? [{ ...p, dst }] : [];
     });
     parsedDestinations.set(def, out);
   }
@@ -81,17 +113,39 @@ export function routeDestinations(def: NetworkDefinition | undefined): readonly 
 }
 
 /**
- * The first destination of the network that the pod's routing table sends out of another
- * interface (longest prefix match, as the kernel picks), or undefined when every one leaves by
- * `ifname` (or has no route at all: that is `no-address`'s business).
+ * The first part of `target` (lowest addresses first) whose every address the kernel sends by a
+ * route out of another interface than `ifname`: `best` is the route chosen for all of `target`
+ * so far; routes strictly inside it split it in halves until none does. Visits at most
+ * (routes inside) x (prefix length) halves.
  */
-export function routeMismatch(ifname: string, def: NetworkDefinition | undefined, routes: readonly RouteEntry[]): { readonly dst: string; readonly via: string } | undefined {
+function misrouted(target: Prefix, best: ParsedRoute | undefined, inside: readonly ParsedRoute[], ifname: string): { range: Prefix; via: string } | undefined {
+  const within = inside.filter((p) => p.len > target.len && contains(target, p));
+  if (within.length === 0) return best && best.r.iface !== ifname ? { range: target, via: best.r.iface } : undefined;
+  const len = target.len + 1;
+  for (const half of [{ family: target.family, net: target.net, len }, { family: target.family, net: target.net | (1n << BigInt(familyBits(target.family) - len)), len }]) {
+    let b = best;
+    for (const p of within) if (p.len === len && p.net === half.net) b = better(b, p);
+    const found = misrouted(half, b, within, ifname);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * The first destination of the network that the pod's routing table sends, for any of its
+ * addresses, out of another interface: the kernel's longest-prefix choice (lowest metric among
+ * equals) for every address of the destination, routes more specific than it included. Undefined
+ * when every address leaves by `ifname` (or has no route at all: that is `no-address`'s business).
+ * `range` is the first such part of `dst` (the whole of it when the covering route is wrong).
+ */
+export function routeMismatch(ifname: string, def: NetworkDefinition | undefined, routes: readonly RouteEntry[]): { readonly dst: string; readonly via: string; readonly range: string } | undefined {
   const dsts = routeDestinations(def);
   if (dsts.length === 0) return undefined;
   const table = parsedRoutes(routes);
   for (const d of dsts) {
-    const route = longestMatch(d, table);
-    if (route && route.iface !== ifname) return { dst: d.dst, via: route.iface };
+    const inside = table.filter((p) => p.len > d.len && contains(d, p));
+    const found = misrouted(d, longestMatch(d, table), inside, ifname);
+    if (found) return { dst: d.dst, via: found.via, range: formatPrefix(found.range) };
   }
   return undefined;
 }
@@ -121,7 +175,19 @@ export interface JudgedParts {
   readonly policy: readonly PolicyCheck[];
   /** host-local range usage ({@link ipamUsage}). */
   readonly ipam: readonly IpamRangeUsage[];
+  /** VF claims contradicted by another pod's (vfClaims in attachments.ts); none when absent. */
+  readonly vfClaimConflicts?: readonly VfClaimConflict[];
 }
+
+const CAPPED_HINTS = [
+  "Check the pod's k8s.v1.cni.cncf.io/networks annotation: every entry is one interface Multus must create",
+  'Check for links created inside the pod namespace: kubectl exec pod -- ip -br link | wc -l',
+];
+
+const VF_HINTS = [
+  'Compare the pod\'s k8s.v1.cni.cncf.io/network-status device-info with the kubelet\'s allocation: kubectl get pod <pod> -o jsonpath=\'{.metadata.annotations.k8s\\.v1\\.cni\\.cncf\\.io/network-status}\'',
+  'A stale or hand-edited network-status (a pod re-created on the same VF, a patched annotation) claims a VF it does not hold',
+];
 
 const IPAM_HINTS = [
   'Check IPAM allocated IP: kubectl exec pod -- ip addr show <interface>',
@@ -156,7 +222,8 @@ function interfaceProblems(view: PodNetnsView, i: PodInterface, host: ReadonlyMa
   if (net) {
     const mismatch = routes.get(i)?.mismatch;
     if (mismatch) {
-      out.push({ ...base, code: 'route-mismatch', message: `${mismatch.dst} of network ${i.network} is routed via ${mismatch.via}, not ${i.link.name}`, hints: NO_CONNECTIVITY_HINTS });
+      const part = mismatch.range !== undefined && mismatch.range !== mismatch.dst ? `${mismatch.range} (of ${mismatch.dst})` : mismatch.dst;
+      out.push({ ...base, code: 'route-mismatch', message: `${part} of network ${i.network} is routed via ${mismatch.via}, not ${i.link.name}`, hints: NO_CONNECTIVITY_HINTS });
     }
     for (const subnet of subnetsOf(i.definition)) {
       const c = parseCidr4(subnet);
@@ -187,8 +254,24 @@ export function findProblems(snapshot: Snapshot, networking: ReadonlyMap<number,
     }
   }
   for (const view of snapshot.podNetns) {
+    if (view.capped) {
+      const c = view.capped;
+      const what = view.pod ? `pod ${view.pod.namespace}/${view.pod.name}` : `network namespace ${view.netns.bindPath ?? `inode ${view.netns.inode}`}`;
+      out.push({
+        code: 'pod-capped',
+        namespace: view.pod?.namespace ?? '',
+        pod: view.pod?.name ?? '',
+        interface: '',
+        network: '',
+        message: `${what} has ${c.interfaces} interfaces and ${c.attachments} attachments; only the first ${c.limit} of each are checked and exported (multinet_pod_series_capped)`,
+        hints: CAPPED_HINTS,
+      });
+    }
     if (!view.pod) continue;
     const base = { namespace: view.pod.namespace, pod: view.pod.name };
+    for (const c of view.conflicts ?? []) {
+      out.push({ ...base, code: 'attachment-conflict', interface: c.interface, network: c.dropped.slice(c.dropped.indexOf('/') + 1), message: `interface ${c.interface} is claimed by network ${c.kept} and again by ${c.dropped}: Multus cannot create it twice; only ${c.kept} is checked`, hints: [NO_INTERFACE_HINTS[2] as string] });
+    }
     for (const a of view.attachments) {
       if (a.present) continue;
       const def = snapshot.networks.find((n) => n.name === a.network && n.namespace === a.networkNamespace);
@@ -203,6 +286,10 @@ export function findProblems(snapshot: Snapshot, networking: ReadonlyMap<number,
       if (i.isDefault || (i.network === '' && i.link.name === 'eth0')) continue;
       out.push(...interfaceProblems(view, i, host, networking.get(view.netns.inode), judged.routes));
     }
+  }
+  for (const c of judged.vfClaimConflicts ?? []) {
+    const holder = c.holder ? `${c.holder.by === 'podresources' ? 'the kubelet allocated it to' : 'its netdev is in'} pod ${c.holder.namespace}/${c.holder.pod}` : 'another pod\'s network-status names it too, and neither the kubelet nor a netdev settles it';
+    out.push({ code: 'vf-claim-conflict', namespace: c.namespace, pod: c.pod, interface: c.interface, network: c.network, message: `network-status device-info names VF ${c.pciAddress}${c.interface ? ` for ${c.interface}` : ''}, but ${holder}`, hints: VF_HINTS });
   }
   for (const c of judged.policy) {
     if (c.violation) out.push({ code: 'policy-violation', namespace: c.namespace, pod: c.pod, interface: c.interface, network: c.network, message: c.message, hints: POLICY_HINTS });

@@ -82,6 +82,8 @@ export function ipamUsage(ipam: IpamSnapshot, live: LiveSandboxes, nowMs: number
   const out: IpamRangeUsage[] = [];
   for (const net of ipam.nets) {
     const state = ipam.dirs.find((d) => d.dir === net.dir);
+    // An unreadable directory gives no usage (not a made-up 0); multinet_ipam_directory_error says so.
+    if (state?.error !== undefined) continue;
     const allocated = new Array<number>(net.ranges.length).fill(0);
     const leaked = new Array<number>(net.ranges.length).fill(0);
     for (const a of state?.allocations ?? []) {

@@ -8,17 +8,25 @@ import { LabelSelector, Requirement } from '../model/label-selector.js';
 import type { Parsed } from '../model/pods.js';
 type Token =
   | { readonly t: 'id'; readonly v: string }
-  | { readonly t: '!' | '=' | '==' | '!=' | '(' | ')' | ',' | '>' | '<' | 'in' | 'notin' | 'end' };
+  | { readonly t: '!' | '=' | '==' | '!=' | '(' | ')' | ',' | '>' | '<' | 'end' };
 
 const SPECIAL = new Set(['!', '=', '(', ')', ',', '>', '<']);
+/** apimachinery's `isWhitespace`: only these four. A no-break space or a form feed is part of a word (and then fails validation). */
+const isWhitespace = (c: string): boolean => c === ' ' || c === '\t' || c === '\r' || c === '\n';
 
-/** apimachinery's lexer: identifiers are runs of anything but whitespace and the special characters. */
-function tokenize(text: string): Token[] {
+/**
+ * apimachinery's lexer: identifiers are runs of anything but whitespace and the special
+ * characters. `in` and `notin` are kept as words: the parser reads them as operators only where
+ * an operator goes (`in in (in)` is key "in", operator in, value "in"). A NUL is refused: Go's
+ * lexer takes it for the end of the string and would silently drop what follows.
+ */
+function tokenize(text: string): Token[] | string {
+  if (text.includes('\0')) return 'contains a NUL character';
   const out: Token[] = [];
   let i = 0;
   while (i < text.length) {
     const c = text[i] as string;
-    if (/\s/.test(c)) {
+    if (isWhitespace(c)) {
       i++;
     } else if (c === '=' || c === '!') {
       const two = text.slice(i, i + 2);
@@ -34,14 +42,26 @@ function tokenize(text: string): Token[] {
       i++;
     } else {
       let j = i;
-      while (j < text.length && !/\s/.test(text[j] as string) && !SPECIAL.has(text[j] as string)) j++;
-      const word = text.slice(i, j);
-      out.push(word === 'in' || word === 'notin' ? { t: word } : { t: 'id', v: word });
+      while (j < text.length && !isWhitespace(text[j] as string) && !SPECIAL.has(text[j] as string)) j++;
+      out.push({ t: 'id', v: text.slice(i, j) });
       i = j;
     }
   }
   out.push({ t: 'end' });
   return out;
+}
+
+/** The operator a word stands for where an operator goes. */
+const wordOp = (tok: Token): 'in' | 'notin' | undefined => (tok.t === 'id' && (tok.v === 'in' || tok.v === 'notin') ? tok.v : undefined);
+
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
+
+/** Go `strconv.ParseInt(s, 10, 64)`: an optional sign and decimal digits, within int64; undefined otherwise. */
+export function parseInt64(s: string): bigint | undefined {
+  if (!/^[+-]?[0-9]+$/.test(s)) return undefined;
+  const n = BigInt(s);
+  return n < INT64_MIN || n > INT64_MAX ? undefined : n;
 }
 
 const NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
@@ -74,6 +94,7 @@ export function valueProblem(value: string): string | undefined {
 export function parseLabelSelector(text: string): Parsed<LabelSelector> {
   if (text.trim() === '') return { ok: false, error: 'empty selector' };
   const tokens = tokenize(text);
+  if (typeof tokens === 'string') return { ok: false, error: `selector: ${tokens}` };
   let pos = 0;
   const peek = (): Token => tokens[pos] as Token;
   const next = (): Token => tokens[pos++] as Token;
@@ -111,13 +132,22 @@ export function parseLabelSelector(text: string): Parsed<LabelSelector> {
       const vp = valueProblem(value);
       if (vp) return fail(vp);
       requirements.push({ key, op: op.t === '!=' ? '!=' : '=', value });
-    } else if (op.t === 'in' || op.t === 'notin') {
+    } else if (wordOp(op) !== undefined) {
+      const setOp = wordOp(op) as 'in' | 'notin';
       next();
-      if (next().t !== '(') return fail(`expected "(" after "${key} ${op.t}"`);
+      if (next().t !== '(') return fail(`expected "(" after "${key} ${setOp}"`);
       const values: string[] = [];
+      if (peek().t === ')') {
+        // `()` is the set holding the empty value, as apimachinery reads it (`z notin ()`).
+        next();
+        requirements.push({ key, op: setOp, values: [''] });
+        const sep = next();
+        if (sep.t === 'end') break;
+        if (sep.t !== ',') return fail(`expected "," between requirements, found ${describe(sep)}`);
+        continue;
+      }
       for (;;) {
         const v = next();
-        if (v.t === ')' && values.length === 0) return fail(`"${key} ${op.t} ()": the set of values must not be empty`);
         if (v.t === 'id') {
           const vp = valueProblem(v.v);
           if (vp) return fail(vp);
@@ -127,18 +157,20 @@ export function parseLabelSelector(text: string): Parsed<LabelSelector> {
           values.push('');
           pos--;
         } else {
-          return fail(`expected a value in "${key} ${op.t} (...)", found ${describe(v)}`);
+          return fail(`expected a value in "${key} ${setOp} (...)", found ${describe(v)}`);
         }
         const sep = next();
         if (sep.t === ')') break;
-        if (sep.t !== ',') return fail(`expected "," or ")" in "${key} ${op.t} (...)", found ${describe(sep)}`);
+        if (sep.t !== ',') return fail(`expected "," or ")" in "${key} ${setOp} (...)", found ${describe(sep)}`);
       }
-      requirements.push({ key, op: op.t, values });
+      requirements.push({ key, op: setOp, values });
     } else if (op.t === '>' || op.t === '<') {
       next();
+      // apimachinery: the value is a label value (so no sign) that strconv.ParseInt reads as an int64.
       const v = next();
-      if (v.t !== 'id' || !/^-?\d+$/.test(v.v)) return fail(`"${key} ${op.t}" needs an integer, found ${describe(v)}`);
-      requirements.push({ key, op: op.t, value: Number(v.v) });
+      const n = v.t === 'id' && valueProblem(v.v) === undefined ? parseInt64(v.v) : undefined;
+      if (n === undefined) return fail(`"${key} ${op.t}" needs a non-negative 64-bit integer, found ${describe(v)}`);
+      requirements.push({ key, op: op.t, value: n });
     } else {
       return fail(`expected an operator after "${key}", found ${describe(op)}`);
     }
@@ -167,8 +199,8 @@ function holds(r: Requirement, labels: Readonly<Record<string, string>>): boolea
       return !has || !r.values.includes(v as string);
     case '>':
     case '<': {
-      if (!has || !/^-?\d+$/.test(v as string)) return false;
-      const n = Number(v);
+      const n = has ? parseInt64(v as string) : undefined;
+      if (n === undefined) return false;
       return r.op === '>' ? n > r.value : n < r.value;
     }
   }

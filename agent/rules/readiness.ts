@@ -9,13 +9,15 @@ import type { CollectorStatus, HostLink, NetLink } from '../model/domain.js';
 import { COLLECTOR } from '../model/collector.js';
 import type { NetworkDefinition, NetworkSelection, NetworkStatusEntry, PodInfo } from '../model/pods.js';
 import { type SriovSnapshot } from '../model/sriov.js';
+import { POD_OBJECT_LIMIT } from './attachments.js';
 const key = (namespace: string, name: string): string => `${namespace}/${name}`;
 
 function attachmentsOf(pod: PodInfo): { namespace: string; name: string }[] {
   const seen = new Map<string, { namespace: string; name: string }>();
-  const requested: readonly NetworkSelection[] = pod.requested.ok ? pod.requested.value : [];
+  // The pod's first POD_OBJECT_LIMIT requests, as the join assesses them: a 131k-entry annotation costs no more than that.
+  const requested: readonly NetworkSelection[] = pod.requested.ok ? pod.requested.value.slice(0, POD_OBJECT_LIMIT) : [];
   for (const r of requested) seen.set(`${key(r.namespace, r.name)}@${r.interface ?? seen.size}`, { namespace: r.namespace, name: r.name });
-  const status: readonly NetworkStatusEntry[] = pod.status.ok ? pod.status.value : [];
+  const status: readonly NetworkStatusEntry[] = pod.status.ok ? pod.status.value.slice(0, POD_OBJECT_LIMIT) : [];
   for (const e of status) {
     if (e.default) continue;
     const slash = e.name.indexOf('/');

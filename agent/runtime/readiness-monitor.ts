@@ -155,6 +155,9 @@ export const PROBLEM_REASON: Readonly<Record<string, string>> = {
   'no-address': 'NoAddress',
   'nad-missing': 'NetworkAttachmentDefinitionMissing',
   'nad-invalid': 'NetworkAttachmentDefinitionInvalid',
+  'attachment-conflict': 'NetworkAttachmentConflict',
+  'pod-capped': 'PodObjectsCapped',
+  'vf-claim-conflict': 'VfClaimConflict',
 };
 
 /**

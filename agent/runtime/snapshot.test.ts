@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { NO_DEVICE_INFO, type DeviceInfo, type HostLink, type NetLink } from '../model/domain.js';
+import { NO_DEVICE_INFO, type DeviceInfo, type HostLink, type NetLink, type NetnsRef } from '../model/domain.js';
 import type { CollectorInputs, CollectorRun, PartName } from '../model/collector.js';
 import { type IfIndex } from '../model/ids.js';
 import { EMPTY_SNAPSHOT, type Snapshot } from '../model/snapshot.js';
 import type { DeviceInfoSource, LinkSource } from '../model/ports.js';
-import { buildSnapshot, checkCollectorOrder, FailureLog, joinHostLinks } from './snapshot.js';
+import { buildSnapshot, checkCollectorOrder, FailureLog, joinHostLinks, runCollector } from './snapshot.js';
 import { snapshotFrom } from '../../test/support/collectors.js';
 import { netLink, recordingLogger } from '../../test/support/links.js';
 import { netnsRef, networkDefinition, pod } from '../../test/support/pods.js';
@@ -131,6 +131,45 @@ describe('FailureLog', () => {
       { collectorTimeoutMs: 1000, failures: new FailureLog(log) },
     );
     expect(s.collectors.find((c) => c.name === 'netns')).toMatchObject({ success: false, error: 'no', missingCapability: 'CAP_NET_ADMIN' });
+  });
+
+  it('fails the collector when namespaces are denied to an agent lacking the capability, and still exports the ones it read; an agent that has it skips them', async () => {
+    const { log, lines } = recordingLogger();
+    const { CapabilityError } = await import('../model/errors.js');
+    const { samplePodNetns } = await import('../../collectors/index.js');
+    const ref = (inode: number, bindPath: string): NetnsRef => ({ inode, path: bindPath, bindPath, pids: [], podUid: undefined, containerId: undefined });
+    const readable = ref(4026532001, '/run/netns/a');
+    const refused = ref(4026532002, '/run/netns/b');
+    const NET_ADMIN = 1n << 12n;
+    const SYS_PTRACE = 1n << 19n;
+    const build = async (capabilities: bigint, deniedPids: number, deny: string | undefined): Promise<{ status: unknown; inodes: number[] }> => {
+      const collect = samplePodNetns({
+        discovery: { discover: () => ({ netns: [readable, refused], deniedPids }) },
+        links: {
+          selfNsid: async () => 0,
+          listIn: async (r: NetnsRef) => {
+            if (r === refused && deny) throw new CapabilityError(deny, deny === 'CAP_NET_ADMIN' ? 'cannot dump the links of another network namespace (EACCES)' : `cannot open ${r.path} (EACCES)`);
+            return { nsid: r.inode % 10, links: [] };
+          },
+          concurrency: 2,
+          retain: () => {},
+          close: () => {},
+        },
+        capabilities,
+        log,
+      });
+      const ran = await runCollector('netns', 1000, new FailureLog(log), (signal) => (collect.kind === 'read' ? collect.run(signal, { parts: {}, networks: [] }) : Promise.reject(new Error('not read'))));
+      return { status: ran.status, inodes: (ran.value?.samples ?? []).map((x) => x.ref.inode) };
+    };
+    // No NET_ADMIN: whatever the kernel said (here: nothing at all), pod namespaces exist and the agent cannot dump them.
+    expect(await build(SYS_PTRACE, 0, undefined)).toMatchObject({ status: { success: false, missingCapability: 'CAP_NET_ADMIN', error: 'some pod network namespaces not read: cannot dump the links of another network namespace (CAP_NET_ADMIN)' } });
+    const noPtrace = await build(NET_ADMIN, 3, 'CAP_SYS_PTRACE');
+    expect(noPtrace).toMatchObject({ status: { success: false, missingCapability: 'CAP_SYS_PTRACE', error: 'some pod network namespaces not read: cannot read /proc/<pid>/ns/net of some processes (CAP_SYS_PTRACE)' }, inodes: [readable.inode] });
+    expect((await build(NET_ADMIN, 0, 'CAP_SYS_PTRACE')).status).toMatchObject({ error: 'some pod network namespaces not read: cannot open a pod network namespace (EACCES) (CAP_SYS_PTRACE)' });
+    // With both, a refused process or namespace is not a missing capability: skipped, said at debug.
+    const both = await build(NET_ADMIN | SYS_PTRACE, 3, 'CAP_SYS_PTRACE');
+    expect(both).toMatchObject({ status: { success: true }, inodes: [readable.inode] });
+    expect(lines.some((l) => l.level === 'debug' && l.msg === 'denied although the agent has the capability; skipped')).toBe(true);
   });
 });
 

@@ -90,6 +90,8 @@ export async function runCollector<T>(
     failures.succeeded(name);
   } catch (err) {
     failures.failed(name, err);
+    // A collector short of a capability fails (success 0, /readyz 503) but still gives what it could read.
+    if (err instanceof CapabilityError && err.partial !== undefined) value = err.partial as T;
     failure = { error: err instanceof Error ? err.message : String(err), ...(err instanceof CapabilityError ? { missingCapability: err.capability } : {}) };
   } finally {
     clearTimeout(timer);
@@ -149,7 +151,7 @@ async function runCollectors(collectors: readonly CollectorRun[], networks: Coll
         st = { value: undefined as never, connected: false, lastError: err instanceof Error ? err.message : String(err) };
       }
       if (st.value !== undefined) parts[c.fills] = st.value;
-      statuses[i] = { name: c.name, success: st.connected, durationSeconds: 0, ...(st.connected ? {} : { error: st.lastError ?? 'not connected' }) };
+      statuses[i] = { name: c.name, success: st.connected, durationSeconds: st.lastRefreshSeconds ?? 0, ...(st.connected ? {} : { error: st.lastError ?? 'not connected' }) };
       return;
     }
     const ran = await runCollector(c.name, opts.collectorTimeoutMs, opts.failures, (s) => c.run(s, inputs) as Promise<unknown>);

@@ -139,7 +139,9 @@ describe('CriSandboxSource against a CRI server on a unix socket', () => {
     await vi.waitFor(() => expect(s.status().connected).toBe(true), WAIT);
     expect(byId(s.sandboxes()).map((x) => x.id)).toEqual(['aaaa0001', 'bbbb0002', 'dddd0004']);
     const up = await snapshotFrom({ links, devices: undefined, sandboxes: s }, { collectorTimeoutMs: 1_000, failures });
-    expect(up.collectors.find((c) => c.name === 'cri')).toEqual({ name: 'cri', success: true, durationSeconds: 0 });
+    // The duration is the last refresh's, measured off the scrape path (it was always 0 before).
+    expect(up.collectors.find((c) => c.name === 'cri')).toEqual({ name: 'cri', success: true, durationSeconds: expect.any(Number) as unknown as number });
+    expect(up.collectors.find((c) => c.name === 'cri')?.durationSeconds).toBeGreaterThan(0);
     expect(levels(lines, 'warn')).toEqual(['container runtime unavailable']);
     expect(lines.find((l) => l.msg === 'container runtime connected')?.obj).toMatchObject({ afterOutage: true, runtime: 'containerd', sandboxes: 3 });
   });

@@ -32,6 +32,8 @@ export interface ChannelStatus {
   readonly lastSuccessMs: number | undefined;
   /** `CODE: details` of the last failed call; undefined once a refresh succeeds. */
   readonly lastError: string | undefined;
+  /** Seconds the last finished refresh took, successful or not (multinet_scrape_collector_duration_seconds); undefined before the first. */
+  readonly lastRefreshSeconds: number | undefined;
 }
 
 /** One unary call on the channel under the call deadline; {@link PolledChannel.close} cancels it. */
@@ -89,6 +91,7 @@ export class PolledChannel {
   #connected = false;
   #lastSuccessMs: number | undefined;
   #lastError: string | undefined;
+  #lastRefreshSeconds: number | undefined;
   /** Failed refreshes in a row. */
   #failures = 0;
 
@@ -134,7 +137,7 @@ export class PolledChannel {
 
   /** Whether the cache is current, when it last was, and why not. */
   status(): ChannelStatus {
-    return { connected: this.#connected, lastSuccessMs: this.#lastSuccessMs, lastError: this.#lastError };
+    return { connected: this.#connected, lastSuccessMs: this.#lastSuccessMs, lastError: this.#lastError, lastRefreshSeconds: this.#lastRefreshSeconds };
   }
 
   /**
@@ -147,13 +150,17 @@ export class PolledChannel {
     if (!client) return;
     const generation = this.#generation;
     const current = (): boolean => generation === this.#generation;
+    const started = process.hrtime.bigint();
+    const took = (): number => Number(process.hrtime.bigint() - started) / 1e9;
     let delayMs: number;
     try {
       await refresh((method, request) => this.#unary(client, method, request), current);
       if (!current()) return;
+      this.#lastRefreshSeconds = took();
       delayMs = this.#succeeded();
     } catch (err) {
       if (!current()) return;
+      this.#lastRefreshSeconds = took();
       delayMs = this.#failed(err as ServiceError);
     }
     next(delayMs);

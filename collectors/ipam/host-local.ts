@@ -6,7 +6,8 @@
  * leases. A lease's content is read once per (inode, mtime, size), since host-local creates a
  * lease with O_EXCL and never rewrites it.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, readdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { errnoCode } from '../../agent/model/errors.js';
@@ -52,6 +53,10 @@ export class HostLocalIpamSource implements IpamStateSource {
   readonly #cache = new Map<string, Cached>();
   #refreshedAt = -Infinity;
   #inFlight: Promise<void> | undefined;
+  /** Directories that could not be listed, and why (logged once per change). */
+  readonly #dirErrors = new Map<string, string>();
+  /** Lease paths that are not regular files, said once each. */
+  readonly #oddWarned = new Set<string>();
 
   constructor(opts: HostLocalIpamOptions) {
     this.#log = opts.log;
@@ -61,10 +66,10 @@ export class HostLocalIpamSource implements IpamStateSource {
   }
 
   async read(dirs: readonly IpamDirRequest[], signal: AbortSignal): Promise<readonly IpamDirState[]> {
-    const listed: { req: IpamDirRequest; names: string[] | undefined }[] = [];
+    const listed: { req: IpamDirRequest; names: string[] | undefined; error?: string }[] = [];
     for (const d of dirs) {
       signal.throwIfAborted();
-      listed.push({ req: d, names: await this.#list(d.dir) });
+      listed.push({ req: d, ...(await this.#list(d.dir)) });
     }
     const files = listed.flatMap((l) => (l.names ?? []).map((n) => path.join(l.req.dir, n)));
     const now = this.#now();
@@ -74,9 +79,10 @@ export class HostLocalIpamSource implements IpamStateSource {
       if (this.#wait) await refresh;
       else refresh.catch((err: unknown) => this.#log.warn({ err }, 'ipam lease refresh failed'));
     }
-    return listed.map(({ req, names }) => ({
+    return listed.map(({ req, names, error }) => ({
       ...req,
       exists: names !== undefined,
+      ...(error !== undefined ? { error } : {}),
       allocations: (names ?? []).map((ip) => {
         const c = this.#cache.get(path.join(req.dir, ip));
         return c ? { ip, containerId: c.containerId, ifname: c.ifname, mtimeMs: c.mtimeMs } : { ip, containerId: '', ifname: undefined, mtimeMs: now };
@@ -89,13 +95,27 @@ export class HostLocalIpamSource implements IpamStateSource {
     await this.#inFlight;
   }
 
-  /** The lease names of a directory; undefined when it does not exist (no ADD on this node yet: host-local makes it on first use). */
-  async #list(dir: string): Promise<string[] | undefined> {
+  /**
+   * The lease names of a directory; none when it does not exist (no ADD on this node yet:
+   * host-local makes it on first use). A directory that cannot be listed (a dataDir that is a
+   * file: ENOTDIR; a symlink loop: ELOOP; EACCES) is this network's error, said once per
+   * directory and errno, and never the other networks'.
+   */
+  async #list(dir: string): Promise<{ names: string[] | undefined; error?: string }> {
     try {
-      return (await readdir(dir)).filter((n) => isIP(n) !== 0);
+      const names = (await readdir(dir)).filter((n) => isIP(n) !== 0);
+      this.#dirErrors.delete(dir);
+      return { names };
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return undefined;
-      throw err;
+      const code = errnoCode(err);
+      if (code === 'ENOENT') {
+        this.#dirErrors.delete(dir);
+        return { names: undefined };
+      }
+      const error = code ?? (err instanceof Error ? err.message : String(err));
+      if (this.#dirErrors.get(dir) !== error) this.#log.warn({ dir, error }, 'ipam lease directory unreadable; its network has no usage figures');
+      this.#dirErrors.set(dir, error);
+      return { names: undefined, error };
     }
   }
 
@@ -103,7 +123,17 @@ export class HostLocalIpamSource implements IpamStateSource {
     this.#refreshedAt = this.#now();
     this.#inFlight ??= (async () => {
       const seen = new Set(files);
-      for (const f of files) await this.#describe(f);
+      // One entry that cannot be described never stops the others (nor the next refreshes).
+      for (const f of files) {
+        try {
+          await this.#describe(f);
+        } catch (err) {
+          if (!this.#oddWarned.has(f)) this.#log.warn({ file: f, error: errnoCode(err) ?? String(err) }, 'ipam lease unreadable; counted as allocated, holder unknown');
+          this.#oddWarned.add(f);
+          this.#cache.set(f, { ino: -1, mtimeMs: this.#now(), size: -1, containerId: '', ifname: undefined });
+        }
+      }
+      for (const k of this.#oddWarned) if (!seen.has(k)) this.#oddWarned.delete(k);
       for (const k of this.#cache.keys()) if (!seen.has(k)) this.#cache.delete(k);
     })().finally(() => {
       this.#inFlight = undefined;
@@ -111,17 +141,41 @@ export class HostLocalIpamSource implements IpamStateSource {
     return this.#inFlight;
   }
 
+  /**
+   * Reads one lease. lstat, not stat: host-local writes regular files, so anything else under an
+   * address's name (a directory, a symlink — maybe a loop —, a FIFO) is never followed or opened;
+   * it still blocks the address for host-local (its O_EXCL create fails), so it counts as
+   * allocated with no known holder.
+   */
   async #describe(file: string): Promise<void> {
     try {
-      const st = await stat(file);
+      const st = await lstat(file);
       const c = this.#cache.get(file);
       if (c && c.ino === st.ino && c.mtimeMs === st.mtimeMs && c.size === st.size) return;
-      this.#cache.set(file, { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, ...parseLease(await readFile(file, 'latin1')) });
+      if (!st.isFile()) {
+        if (!this.#oddWarned.has(file)) this.#log.warn({ file, type: st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : 'other' }, 'ipam lease is not a regular file; counted as allocated, holder unknown');
+        this.#oddWarned.add(file);
+        this.#cache.set(file, { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, containerId: '', ifname: undefined });
+        return;
+      }
+      this.#cache.set(file, { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, ...parseLease(await readLease(file)) });
     } catch (err) {
       // Released (CNI DEL) between the readdir and the read: no longer a lease.
       if (errnoCode(err) !== 'ENOENT') throw err;
       this.#log.debug({ file }, 'ipam lease released while read');
       this.#cache.delete(file);
     }
+  }
+}
+
+/** A lease's first bytes (a lease is an ID and a name: well under 1 KiB), opened without waiting on anything. */
+async function readLease(file: string): Promise<string> {
+  const fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  try {
+    const buf = Buffer.alloc(4096);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return buf.toString('latin1', 0, bytesRead);
+  } finally {
+    await fh.close();
   }
 }

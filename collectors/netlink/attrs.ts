@@ -4,6 +4,8 @@
  * Kept minimal and allocation-free: the scrape path walks about 1.5 KB of attributes per link.
  */
 
+import { nameFromBytes } from '../../agent/rules/names.js';
+
 const NLA_HDRLEN = 4;
 /** nla_type carries two flag bits (NLA_F_NESTED, NLA_F_NET_BYTEORDER) above the type. */
 const NLA_TYPE_MASK = 0x3fff;
@@ -22,11 +24,14 @@ export function forEachAttr(buf: Buffer, start: number, end: number, visit: Attr
   }
 }
 
-/** A NUL-terminated string attribute. */
+/**
+ * A NUL-terminated string attribute: an interface name (IFLA_IFNAME, IFLA_ALT_IFNAME) or a kind.
+ * Bytes, not text: decoded as UTF-8 where valid, invalid bytes escaped (agent/rules/names.ts).
+ */
 export function readAttrString(buf: Buffer, offset: number, length: number): string {
   let end = offset + length;
   while (end > offset && buf[end - 1] === 0) end--;
-  return buf.toString('latin1', offset, end);
+  return nameFromBytes(buf, offset, end);
 }
 
 /** A u32 attribute (host byte order, little-endian on the platforms this runs on). */

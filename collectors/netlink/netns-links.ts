@@ -29,9 +29,10 @@ export class NetlinkPodLinkSource implements PodLinkSource {
   readonly #log: Logger;
   readonly #selfPath: string;
   #selfNsid: number | undefined;
-  readonly #warned = new Set<string>();
   /** The NSID each live namespace (by inode) had at its last dump; only ever trusted after re-checking. */
   readonly #nsids = new Map<number, number>();
+  /** Refusals already said (one warning per step and errno). */
+  readonly #warned = new Set<string>();
 
   constructor(opts: { log: Logger; procRoot: string; sockets?: number }) {
     this.#all = Array.from({ length: opts.sockets ?? POD_DUMP_CONCURRENCY }, () => new NetlinkLinkSource());
@@ -80,7 +81,7 @@ export class NetlinkPodLinkSource implements PodLinkSource {
       let fd: number;
       try {
         // Synchronous: nsfs opens answer from memory, and a threadpool round trip per namespace costs more.
-        fd = openSync(ref.path, 'r');
+        fd = openSync(ref.pathBytes ?? ref.path, 'r');
       } catch (err) {
         return this.#absent(err, ref, 'open');
       }
@@ -120,7 +121,7 @@ export class NetlinkPodLinkSource implements PodLinkSource {
     for (const nl of this.#all) nl.close();
   }
 
-  /** A vanished namespace is data (undefined); a denied one is said once; anything else throws. */
+  /** A vanished namespace is data (undefined); a denied one throws a CapabilityError (the collector says it once); anything else throws. */
   #absent(err: unknown, ref: NetnsRef, step: string): undefined {
     const code = errnoCode(err) ?? errnoCode((err as { cause?: unknown }).cause) ?? '';
     if (GONE.has(code)) {
@@ -128,12 +129,20 @@ export class NetlinkPodLinkSource implements PodLinkSource {
       return undefined;
     }
     if (DENIED.has(code)) {
-      const capability = step === 'open' ? 'CAP_SYS_PTRACE' : 'CAP_NET_ADMIN';
-      if (!this.#warned.has(capability)) {
-        this.#warned.add(capability);
-        this.#log.warn({ err, path: ref.path, capability }, 'cannot read pod network namespaces');
+      // Opening /proc/<pid>/ns/net is a ptrace access check: refused, it is the collector's to judge
+      // (it fails when the agent lacks the capability). A bind mount is an ordinary open: refused,
+      // it is file permissions, an LSM or the VM, said once.
+      if (step === 'open' && ref.bindPath !== undefined) {
+        const key = `${step}/${code}`;
+        if (!this.#warned.has(key)) {
+          this.#warned.add(key);
+          const cause = `refused (${code}): file permissions, an LSM or the VM`;
+          this.#log.warn({ err, path: ref.path, step, errno: code, cause }, `cannot read a pod network namespace (${step} ${ref.path}): ${cause}`);
+        }
+        return undefined;
       }
-      return undefined;
+      if (step === 'open') throw new CapabilityError('CAP_SYS_PTRACE', `cannot open ${ref.path} (${code})`, { cause: err });
+      throw new CapabilityError('CAP_NET_ADMIN', `cannot dump the links of another network namespace (${code})`, { cause: err });
     }
     throw err;
   }

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { nameFromBytes } from '../../agent/rules/names.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { NetnsRef } from '../../agent/model/domain.js';
 import { type NetnsNetworking } from '../../agent/model/problems.js';
@@ -20,7 +21,9 @@ export type NetworkingMemo = Map<number, { readonly text: string; readonly value
 
 function readNetFile(dir: string, f: (typeof FILES)[number]): string {
   try {
-    return readFileSync(path.join(dir, f), 'latin1');
+    // Interface names in these files are the kernel's bytes; everything else is ASCII, so the
+    // name mapping of the whole text is the mapping of each name (agent/rules/names.ts).
+    return nameFromBytes(readFileSync(path.join(dir, f)));
   } catch (err) {
     // IPv6 disabled in the namespace: its files are absent.
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (f === 'ipv6_route' || f === 'if_inet6')) return '';

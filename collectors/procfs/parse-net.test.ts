@@ -6,21 +6,21 @@ import { assignIpv4, ipv6FromHex, parseFibTrieLocals, parseIfInet6, parseIpv4Rou
 /** /proc/<pid>/net of a pod-shaped namespace and iproute2's view of it (testdata/capture-pod-net.sh). */
 const read = (f: string): string => readFileSync(new URL(`./testdata/pod-net/${f}`, import.meta.url), 'utf8');
 const ipAddr = JSON.parse(read('ip-addr.json')) as { ifname: string; addr_info: { family: string; local: string; prefixlen: number; scope: string }[] }[];
-const ipRoute = JSON.parse(read('ip-route.json')) as { dst: string; gateway?: string; dev: string }[];
-const ipRoute6 = JSON.parse(read('ip-route6.json')) as { dst: string; gateway?: string; dev: string }[];
+const ipRoute = JSON.parse(read('ip-route.json')) as { dst: string; gateway?: string; dev: string; metric?: number }[];
+const ipRoute6 = JSON.parse(read('ip-route6.json')) as { dst: string; gateway?: string; dev: string; metric?: number }[];
 
 /** iproute2 writes `default` and host-less prefixes without /len where it can. */
 const cidr = (dst: string, family: 4 | 6): string => (dst === 'default' ? (family === 4 ? '0.0.0.0/0' : '::/0') : dst.includes('/') ? dst : `${dst}/${family === 4 ? 32 : 128}`);
 
 describe('procfs network files of a pod namespace', () => {
   it('IPv4 routes equal ip -j route', () => {
-    const want = ipRoute.map((r) => ({ family: 4, dst: cidr(r.dst, 4), gateway: r.gateway, iface: r.dev }));
+    const want = ipRoute.map((r) => ({ family: 4, dst: cidr(r.dst, 4), gateway: r.gateway, iface: r.dev, metric: r.metric ?? 0 }));
     expect(parseIpv4Routes(read('route'))).toEqual(expect.arrayContaining(want));
     expect(parseIpv4Routes(read('route'))).toHaveLength(want.length);
   });
 
   it('IPv6 routes equal ip -6 -j route', () => {
-    const want = ipRoute6.map((r) => ({ family: 6, dst: cidr(r.dst, 6), gateway: r.gateway, iface: r.dev }));
+    const want = ipRoute6.map((r) => ({ family: 6, dst: cidr(r.dst, 6), gateway: r.gateway, iface: r.dev, metric: r.metric ?? 0 }));
     expect(parseIpv6Routes(read('ipv6_route')).sort((a, b) => a.iface.localeCompare(b.iface))).toEqual(want.sort((a, b) => a.iface.localeCompare(b.iface)));
   });
 

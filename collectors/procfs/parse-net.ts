@@ -36,7 +36,7 @@ export function parseIpv4Routes(text: string): RouteEntry[] {
   for (const line of text.split('\n').slice(1)) {
     const f = line.trim().split(/\s+/);
     if (f.length < 8) continue;
-    const [iface, dst, gw, flagsHex, , , , mask] = f as [string, string, string, string, string, string, string, string];
+    const [iface, dst, gw, flagsHex, , , metric, mask] = f as [string, string, string, string, string, string, string, string];
     const flags = parseInt(flagsHex, 16);
     if (!(flags & RTF_UP)) continue;
     out.push({
@@ -44,6 +44,7 @@ export function parseIpv4Routes(text: string): RouteEntry[] {
       dst: `${ipv4FromHex(dst)}/${popcount(parseInt(mask, 16))}`,
       gateway: flags & RTF_GATEWAY ? ipv4FromHex(gw) : undefined,
       iface,
+      metric: Number(metric) || 0,
     });
   }
   return out;
@@ -55,7 +56,7 @@ export function parseIpv6Routes(text: string): RouteEntry[] {
   for (const line of text.split('\n')) {
     const f = line.trim().split(/\s+/);
     if (f.length < 10) continue;
-    const [dst, plen, , , nexthop, , , , flagsHex, iface] = f as string[] as [string, string, string, string, string, string, string, string, string, string];
+    const [dst, plen, , , nexthop, metric, , , flagsHex, iface] = f as string[] as [string, string, string, string, string, string, string, string, string, string];
     const flags = parseInt(flagsHex, 16);
     if (!(flags & RTF_UP) || flags & RTF6_SKIP || iface === 'lo' || dst.startsWith('ff')) continue;
     out.push({
@@ -63,6 +64,7 @@ export function parseIpv6Routes(text: string): RouteEntry[] {
       dst: `${ipv6FromHex(dst)}/${parseInt(plen, 16)}`,
       gateway: flags & RTF_GATEWAY ? ipv6FromHex(nexthop) : undefined,
       iface,
+      metric: parseInt(metric, 16) || 0,
     });
   }
   return out;

@@ -18,6 +18,7 @@ import path from 'node:path';
 import { type IfName, type PciAddress } from '../../agent/model/ids.js';
 import { errnoCode } from '../../agent/model/errors.js';
 import type { SriovTopologySource, Logger } from '../../agent/model/ports.js';
+import { nameFromBytes } from '../../agent/rules/names.js';
 import type { SysfsFs } from '../sysfs/sysfs-net.js';
 import { NO_VF_COUNTERS, type LinkLayer, type SriovPf, type SriovVf, type VfCounters } from '../../agent/model/sriov.js';
 
@@ -29,7 +30,8 @@ export interface SriovFs extends SysfsFs {
 const nodeFs: SriovFs = {
   readFile: (file) => readFile(file, 'latin1'),
   realpath: (file) => realpath(file),
-  readdir: (dir) => readdir(dir),
+  // Entry names are bytes (a netdev under net/ may have any name): mapped as every name is.
+  readdir: async (dir) => (await readdir(dir, { encoding: 'buffer' })).map((n) => nameFromBytes(n)),
 };
 
 
@@ -39,7 +41,12 @@ const nodeFs: SriovFs = {
  */
 const ABSENT = new Set(['ENOENT', 'EINVAL', 'ENODEV', 'EOPNOTSUPP', 'ENOTSUP', 'ENOTDIR']);
 const PCI_ADDRESS = /^[0-9a-f]{4,}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/;
-const VIRTFN = /^virtfn(\d+)$/;
+/**
+ * The PCI core names VF links `virtfn%u` (drivers/pci/iov.c): a decimal index without leading
+ * zeros, below 65536 (sriov_totalvfs is a u16). Anything else (`virtfn01` planted beside
+ * `virtfn1`) is not the kernel's and would read the same VF twice.
+ */
+const VIRTFN = /^virtfn(0|[1-9][0-9]{0,4})$/;
 /** PCI base class 0x02: network controller (0x0200 Ethernet, 0x0207 InfiniBand). */
 const NETWORK_CLASS = /^0x02/;
 /** ARPHRD_ETHER and ARPHRD_INFINIBAND (include/uapi/linux/if_arp.h). */
@@ -168,9 +175,12 @@ export class SriovSysfsSource implements SriovTopologySource {
 
     const indices = (entries ?? []).flatMap((e) => {
       const m = VIRTFN.exec(e);
-      return m ? [Number(m[1])] : [];
+      return m && Number(m[1]) <= 0xffff ? [Number(m[1])] : [];
     }).sort((a, b) => a - b);
-    const vfs = await mapLimit(indices, VF_CONCURRENCY, signal, (index) => this.#readVf(dir, index));
+    const read = await mapLimit(indices, VF_CONCURRENCY, signal, (index) => this.#readVf(dir, index));
+    // One VF per PCI address, the lowest index first: two links resolving to one function are one VF.
+    const seen = new Set<string>();
+    const vfs = read.filter((vf): vf is SriovVf => vf !== undefined && !seen.has(vf.pciAddress) && (seen.add(vf.pciAddress), true));
     return {
       pciAddress: address,
       netdevs,
@@ -183,7 +193,7 @@ export class SriovSysfsSource implements SriovTopologySource {
       vendorId: facts.vendorId,
       deviceId: facts.deviceId,
       vfDeviceId: facts.vfDeviceId,
-      vfs: vfs.filter((vf): vf is SriovVf => vf !== undefined),
+      vfs,
     };
   }
 

@@ -21,7 +21,42 @@ export interface DoctorDeps {
   readonly write: (text: string) => void;
   /** Seconds between the two samples; 1 by default. */
   readonly intervalSeconds?: number;
+  /** Configured sources the wiring found unusable (the kube API not synced), besides the collectors' own statuses. */
+  readonly sourceFindings?: () => Promise<readonly SourceFinding[]>;
   readonly output: 'table' | 'json';
+}
+
+/** A configured source of pod facts that does not answer: doctor names it and exits 1. */
+export interface SourceFinding {
+  /** What was configured, as the operator wrote it (`--cri.endpoint unix:///...`). */
+  readonly source: string;
+  readonly problem: string;
+}
+
+/** The flag that configures each cache-kind collector, for naming it in a finding. */
+const SOURCE_OF_COLLECTOR: Readonly<Record<string, string>> = {
+  cri: 'container runtime (--cri.endpoint)',
+  podresources: 'kubelet PodResources (--path.podresources)',
+};
+
+/** Collectors that talk to a configured daemon and did not answer in the snapshot. */
+export function collectorSourceFindings(snapshot: Snapshot): SourceFinding[] {
+  return snapshot.collectors
+    .filter((c) => !c.success && SOURCE_OF_COLLECTOR[c.name] !== undefined)
+    .map((c) => ({ source: SOURCE_OF_COLLECTOR[c.name] as string, problem: c.error ?? 'not answering' }));
+}
+
+/**
+ * Text from outside (pod, NAD and interface names, annotations, error messages) made safe for a
+ * terminal: C0 and C1 control characters (ESC, CR, LF, ...), DEL and the bidirectional
+ * overrides and isolates are shown as `\xNN` / `\u{NNNN}`, so no value can move the cursor,
+ * start a new line, recolour the screen or reorder what follows it — the table cannot be forged.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const n = c.charCodeAt(0);
+    return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u{${n.toString(16)}}`;
+  });
 }
 
 /** Receive and transmit rates of one interface in bits per second. */
@@ -63,16 +98,26 @@ export function formatBps(bps: number | undefined): string {
   return `${v >= 100 || u === 0 ? v.toFixed(0) : v.toFixed(1)} ${units[u]}`;
 }
 
-function table(rows: readonly (readonly string[])[]): string {
+function table(input: readonly (readonly string[])[]): string {
+  const rows = input.map((r) => r.map(escapeControl));
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
   return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n');
 }
 
+/** Where the namespace is: its bind mount, else the path the runtime gave, else its first process. */
+function netnsWhere(v: PodNetnsView): string {
+  return v.netns.bindPath ?? v.sandbox?.netnsPath ?? `pid ${v.netns.pids[0] ?? '?'}`;
+}
+
 function podTitle(v: PodNetnsView): string {
-  const where = v.netns.bindPath ?? `pid ${v.netns.pids[0] ?? '?'}`;
-  return v.pod
-    ? `pod ${v.pod.namespace}/${v.pod.name}  (mapped by ${v.joinedBy}; netns ${where})`
-    : `netns ${netnsLabel(v.netns)}  (no pod known; ${v.netns.pids.length} processes)`;
+  return escapeControl(
+    v.pod
+      ? `pod ${v.pod.namespace}/${v.pod.name}  (mapped by ${v.joinedBy}; netns ${netnsWhere(v)})`
+      : v.sandbox
+        ? // The runtime named it, but no pod the kube API or --manifests knows: say what the runtime said.
+          `netns ${netnsLabel(v.netns)}  (runtime sandbox ${v.sandbox.id.slice(0, 13)} of ${v.sandbox.namespace}/${v.sandbox.name}, a pod the kube API or --manifests does not know; netns ${netnsWhere(v)})`
+        : `netns ${netnsLabel(v.netns)}  (no pod known; ${v.netns.pids.length} processes)`,
+  );
 }
 
 function interfaceRows(v: PodNetnsView, r: ReadonlyMap<string, Rate>, net: NetnsNetworking | undefined): string[][] {
@@ -105,10 +150,10 @@ function podRows(views: readonly PodNetnsView[]): string[][] {
   const rows = [['POD', 'MAPPED BY', 'SANDBOX', 'NETNS', 'PROCESSES']];
   for (const v of views) {
     rows.push([
-      `${v.pod?.namespace ?? ''}/${v.pod?.name ?? ''}`,
+      v.pod ? `${v.pod.namespace}/${v.pod.name}` : v.sandbox ? `${v.sandbox.namespace}/${v.sandbox.name} (runtime)` : '-',
       v.joinedBy,
       v.sandboxId ? v.sandboxId.slice(0, 13) : '-',
-      v.netns.bindPath ?? `pid ${v.netns.pids[0] ?? '?'}`,
+      netnsWhere(v),
       String(v.netns.pids.length),
     ]);
   }
@@ -146,20 +191,26 @@ function sriovRows(snapshot: Snapshot, users: Assessment['vfUsers']): string[][]
 }
 
 /** Renders the report as text: the snapshot and its assessment (judged with `networking`, the addresses just read). */
-export function renderDoctor(snapshot: Snapshot, assessment: Assessment, r: ReadonlyMap<string, Rate>, networking: ReadonlyMap<number, NetnsNetworking>): string {
+export function renderDoctor(snapshot: Snapshot, assessment: Assessment, r: ReadonlyMap<string, Rate>, networking: ReadonlyMap<number, NetnsNetworking>, sources: readonly SourceFinding[] = collectorSourceFindings(snapshot)): string {
   const { problems } = assessment;
   const out: string[] = [];
   const withPod = snapshot.podNetns.filter((v) => v.pod);
   const without = snapshot.podNetns.filter((v) => !v.pod);
   out.push(`multinet doctor: ${snapshot.hostLinks.length} host interfaces, ${withPod.length} pods with a network namespace, ${without.length} other namespaces, ${snapshot.networks.length} NADs`, '');
-  const cri = snapshot.collectors.find((c) => c.name === 'cri');
-  if (cri && !cri.success) out.push(`container runtime (CRI) not answering, pods mapped by cgroup and network-status only: ${cri.error ?? ''}`, '');
+  // A configured source that does not answer is a finding of its own (exit 1): the rest of the report is then partial.
+  if (sources.length > 0) {
+    out.push(`${sources.length} configured source${sources.length === 1 ? '' : 's'} not usable (what follows may be incomplete):`);
+    for (const f of sources) out.push(`  ${escapeControl(f.source)}: ${escapeControl(f.problem)}`);
+    out.push('');
+  }
   const sorted = [...withPod].sort((a, b) => podTitle(a).localeCompare(podTitle(b)));
-  if (sorted.length > 0) out.push(table(podRows(sorted)), '');
+  // The table also lists the sandboxes the runtime named that no known pod matched (no --manifests, no kube API).
+  const table1 = [...sorted, ...without.filter((v) => v.sandbox).sort((a, b) => podTitle(a).localeCompare(podTitle(b)))];
+  if (table1.length > 0) out.push(table(podRows(table1)), '');
   for (const v of sorted) {
     out.push(podTitle(v), table(interfaceRows(v, r, networking.get(v.netns.inode))), '');
   }
-  for (const v of without) if (v.interfaces.length > 0) out.push(podTitle(v), table(interfaceRows(v, r, networking.get(v.netns.inode))), '');
+  for (const v of without) if (v.interfaces.length > 0 || v.sandbox) out.push(podTitle(v), table(interfaceRows(v, r, networking.get(v.netns.inode))), '');
   if (snapshot.sriov.pfs.length > 0) {
     const vfs = snapshot.sriov.pfs.reduce((n, pf) => n + pf.vfs.length, 0);
     out.push(`SR-IOV: ${snapshot.sriov.pfs.length} PFs, ${vfs} VFs`, table(sriovRows(snapshot, assessment.vfUsers)), '');
@@ -170,13 +221,14 @@ export function renderDoctor(snapshot: Snapshot, assessment: Assessment, r: Read
     for (const u of ipam) rows.push([u.network, u.range, String(u.allocated), String(u.capacity), u.leaked === undefined ? '-' : String(u.leaked), u.dir]);
     out.push('IPAM (host-local, this node):', table(rows), '');
   }
+  for (const d of snapshot.ipam?.dirs ?? []) if (d.error !== undefined) out.push(escapeControl(`IPAM: lease directory ${d.dir} of network ${d.network} cannot be listed (${d.error}); its usage is unknown`), '');
   if (problems.length === 0) {
-    out.push('No problems found.');
+    out.push(sources.length === 0 ? 'No problems found.' : 'No problems found in what could be read.');
   } else {
     out.push(`${problems.length} problem${problems.length === 1 ? '' : 's'}:`);
     for (const p of problems) {
       const who = p.pod ? `${p.namespace}/${p.pod}` : p.network ? `nad ${p.namespace}/${p.network}` : '';
-      out.push(`  [${p.code}] ${who}: ${p.message}`);
+      out.push(escapeControl(`  [${p.code}] ${who}: ${p.message}`));
     }
     // What to check, once per kind of problem (the troubleshooting list).
     const byCode = new Map<string, readonly string[]>();
@@ -184,7 +236,7 @@ export function renderDoctor(snapshot: Snapshot, assessment: Assessment, r: Read
     out.push('', 'What to check:');
     for (const [code, hints] of byCode) {
       out.push(`  ${code}:`);
-      for (const h of hints) out.push(`    - ${h}`);
+      for (const h of hints) out.push(`    - ${escapeControl(h)}`);
     }
   }
   return `${out.join('\n')}\n`;
@@ -199,6 +251,7 @@ export async function runDoctor(deps: DoctorDeps): Promise<number> {
   const assessment = deps.assess(second, networking);
   const { problems } = assessment;
   const r = rates(first, second);
+  const sources = [...collectorSourceFindings(second), ...((await deps.sourceFindings?.()) ?? [])];
   if (deps.output === 'json') {
     deps.write(
       `${JSON.stringify(
@@ -209,6 +262,8 @@ export async function runDoctor(deps: DoctorDeps): Promise<number> {
             netns: netnsLabel(v.netns),
             mappedBy: v.joinedBy,
             sandboxId: v.sandboxId ?? '',
+            // What the runtime said of the sandbox, also when no known pod matched it (namespace and pod are then empty).
+            sandbox: v.sandbox ? { id: v.sandbox.id, namespace: v.sandbox.namespace, name: v.sandbox.name, uid: v.sandbox.uid, netnsPath: v.sandbox.netnsPath ?? '' } : null,
             interfaces: v.interfaces.map((i) => ({
               interface: i.link.name,
               network: i.network,
@@ -222,6 +277,7 @@ export async function runDoctor(deps: DoctorDeps): Promise<number> {
             attachments: v.attachments,
           })),
           ipam: assessment.ipam.map(({ nads: _nads, ...u }) => u),
+          sources,
           problems,
         },
         null,
@@ -229,7 +285,7 @@ export async function runDoctor(deps: DoctorDeps): Promise<number> {
       )}\n`,
     );
   } else {
-    deps.write(renderDoctor(second, assessment, r, networking));
+    deps.write(renderDoctor(second, assessment, r, networking, sources));
   }
-  return problems.length > 0 ? 1 : 0;
+  return problems.length > 0 || sources.length > 0 ? 1 : 0;
 }

@@ -18,9 +18,11 @@ import type { MetricsRenderer } from '../prometheus/registry.js';
 import { BearerAuth } from './bearer-auth.js';
 import { startHttpServer, type RunningServer } from './server.js';
 import { ServingCertificate } from './serving-certificate.js';
+import { assertExposition } from '../../test/support/exposition-invariant.js';
 
 const PROMETHEUS_SA = 'system:serviceaccount:monitoring:prometheus-k8s';
-const BODY = '# HELP multinet_build_info x\n# TYPE multinet_build_info gauge\nmultinet_build_info{version="test"} 1\n';
+// A fixed body, itself held to the exposition invariant: the tests below see exactly it served.
+const BODY = assertExposition('# HELP multinet_build_info x\n# TYPE multinet_build_info gauge\nmultinet_build_info{version="test"} 1\n', 'server.test BODY');
 const metrics: MetricsRenderer = { contentType: 'text/plain; version=0.0.4; charset=utf-8', render: () => Promise.resolve(BODY) };
 
 interface Answer {

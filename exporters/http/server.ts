@@ -29,6 +29,49 @@ export interface Readiness {
   readonly reasons: readonly string[];
 }
 
+/**
+ * What one client may hold of the server (`--web.*` flags). Every /metrics body handed to a
+ * socket counts against `maxBufferedBytes` until the client has taken it (or the write timeout
+ * closed the connection): a client that sends GET /metrics and never reads holds one body, and
+ * once the budget is spent new scrapes get 503 instead of another copy.
+ */
+export interface HttpLimits {
+  /** Time to receive a request's headers (slowloris). */
+  readonly headerTimeoutMs: number;
+  /** Time to receive a whole request. */
+  readonly requestTimeoutMs: number;
+  /** Time from a request to the end of its response; the connection is closed after it. */
+  readonly writeTimeoutMs: number;
+  /** Open connections at once; beyond it new connections are closed on accept. */
+  readonly maxConnections: number;
+  /** Bytes of /metrics responses not yet taken by their clients, all connections together. */
+  readonly maxBufferedBytes: number;
+}
+
+/** Responses one connection may have waiting (pipelined requests); Prometheus sends one at a time. */
+const MAX_OUTSTANDING_PER_CONNECTION = 4;
+
+/** The defaults of the `--web.*` limits: a scrape takes well under a second; Prometheus' scrape timeout is at most its interval. */
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  headerTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  writeTimeoutMs: 60_000,
+  maxConnections: 64,
+  maxBufferedBytes: 64 * 1024 * 1024,
+};
+
+/** What the limits did since start (self-metrics). */
+export interface HttpLimitStats {
+  /** /metrics requests answered 503 because unread responses held the byte budget. */
+  readonly refusedBuffered: number;
+  /** Responses cut by the write timeout. */
+  readonly writeTimeouts: number;
+  /** Connections closed for pipelining more than a few requests without reading the answers. */
+  readonly droppedPipelined: number;
+  /** Bytes of /metrics responses handed out and not yet taken. */
+  readonly bufferedBytes: number;
+}
+
 /** Options of {@link startHttpServer}. */
 export interface HttpServerOptions {
   readonly host: string;
@@ -41,11 +84,14 @@ export interface HttpServerOptions {
   readonly tls?: { readonly secureContextOptions: SecureContextOptions; onChange(listener: (options: SecureContextOptions) => void): void };
   /** Decides who may read /metrics; open when absent. */
   readonly auth?: RequestAuthorizer;
+  /** Timeouts and caps; {@link DEFAULT_HTTP_LIMITS} when absent. */
+  readonly limits?: HttpLimits;
 }
 
 /** A started server and how to stop it. */
 export interface RunningServer {
   readonly address: AddressInfo;
+  stats(): HttpLimitStats;
   close(): Promise<void>;
 }
 
@@ -59,6 +105,13 @@ const LANDING = (version: string): string => `<!doctype html>
 
 /** Starts listening; resolves once the socket is bound, rejects if it cannot be. */
 export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer> {
+  const limits = opts.limits ?? DEFAULT_HTTP_LIMITS;
+  let buffered = 0;
+  let refusedBuffered = 0;
+  let writeTimeouts = 0;
+  let droppedPipelined = 0;
+  /** Responses not yet taken, per connection. */
+  const pending = new WeakMap<object, number>();
   // The renderer hands out the same string while it serves one snapshot: compress it once.
   let lastText: string | undefined;
   let lastGzip: Promise<Buffer> | undefined;
@@ -75,12 +128,24 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer>
     opts.metrics
       .render()
       .then(async (body) => {
-        if (encoding === 'identity') {
-          res.writeHead(200, headers).end(req.method === 'HEAD' ? undefined : body);
+        const payload = encoding === 'identity' ? body : await gzipped(body);
+        if (res.destroyed) return; // the write timeout or the client ended it meanwhile
+        // A string's length, not Buffer.byteLength (about 2 ms per 5 MB on every scrape): the
+        // exposition is ASCII but for label values, so this is the byte count or just under it.
+        const bytes = req.method === 'HEAD' ? 0 : payload.length;
+        if (bytes > 0 && buffered > 0 && buffered + bytes > limits.maxBufferedBytes) {
+          refusedBuffered++;
+          res.writeHead(503, { 'Content-Type': 'text/plain', 'Retry-After': '5', Connection: 'close' }).end('too many unread /metrics responses; retry later\n');
           return;
         }
-        const gz = await gzipped(body);
-        res.writeHead(200, { ...headers, 'Content-Encoding': 'gzip', 'Content-Length': gz.length }).end(req.method === 'HEAD' ? undefined : gz);
+        // Counted until the socket has taken the body or is gone: 'close' comes once either way.
+        buffered += bytes;
+        res.once('close', () => (buffered -= bytes));
+        if (typeof payload === 'string') {
+          res.writeHead(200, headers).end(req.method === 'HEAD' ? undefined : payload);
+          return;
+        }
+        res.writeHead(200, { ...headers, 'Content-Encoding': 'gzip', 'Content-Length': payload.length }).end(req.method === 'HEAD' ? undefined : payload);
       })
       .catch((err: unknown) => {
         opts.log.error({ err }, 'metrics rendering failed');
@@ -89,6 +154,26 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer>
       });
   };
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    // Pipelined requests of a client that does not read its answers queue one response each:
+    // past a few, the connection is dropped rather than letting it hold a body per request.
+    const socket = req.socket;
+    const outstanding = (pending.get(socket) ?? 0) + 1;
+    pending.set(socket, outstanding);
+    res.once('close', () => pending.set(socket, (pending.get(socket) ?? 1) - 1));
+    if (outstanding > MAX_OUTSTANDING_PER_CONNECTION) {
+      droppedPipelined++;
+      opts.log.debug({ remote: socket.remoteAddress, outstanding }, 'client pipelines requests without reading the answers; connection closed');
+      socket.destroy();
+      return;
+    }
+    // Go's WriteTimeout: a response not taken by then is cut, and what it held is freed.
+    const timer = setTimeout(() => {
+      writeTimeouts++;
+      opts.log.debug({ url: req.url, remote: req.socket.remoteAddress }, 'response not taken within the write timeout; connection closed');
+      res.destroy();
+    }, limits.writeTimeoutMs);
+    timer.unref();
+    res.once('close', () => clearTimeout(timer));
     const url = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD' }).end();
@@ -126,15 +211,23 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer>
         res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
     }
   };
-  const server = opts.tls ? https.createServer(opts.tls.secureContextOptions, handler) : http.createServer(handler);
+  // Node checks the header and request timeouts on this interval (30 s by default): often enough for the shortest.
+  const connectionsCheckingInterval = Math.max(250, Math.min(30_000, Math.min(limits.headerTimeoutMs, limits.requestTimeoutMs) / 4));
+  const server = opts.tls
+    ? https.createServer({ ...opts.tls.secureContextOptions, connectionsCheckingInterval }, handler)
+    : http.createServer({ connectionsCheckingInterval }, handler);
   if (opts.tls && server instanceof https.Server) opts.tls.onChange((o) => server.setSecureContext(o));
   server.keepAliveTimeout = 65_000;
+  server.headersTimeout = limits.headerTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.maxConnections = limits.maxConnections;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {
       server.off('error', reject);
       resolve({
         address: server.address() as AddressInfo,
+        stats: () => ({ refusedBuffered, writeTimeouts, droppedPipelined, bufferedBytes: buffered }),
         close: () =>
           new Promise<void>((res) => {
             server.close(() => res());

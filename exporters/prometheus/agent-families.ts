@@ -71,3 +71,17 @@ export function netnsFamilies(stats: { readonly discovered: number; readonly nsi
     },
   ];
 }
+
+/** `multinet_manifest_*`: what the last load of `--manifests` read and skipped. */
+export function manifestFamilies(stats: { readonly files: number; readonly bytes: number; readonly skipped: ReadonlyMap<string, number> }): Family[] {
+  return [
+    { name: 'multinet_manifest_files', help: 'Manifest files the last load took pods and NADs from.', type: 'gauge', samples: [{ labels: {}, value: stats.files }] },
+    { name: 'multinet_manifest_bytes', help: 'Bytes of the manifest files the last load took (bounded by --manifests.max-total-bytes).', type: 'gauge', samples: [{ labels: {}, value: stats.bytes }] },
+    {
+      name: 'multinet_manifest_files_skipped',
+      help: 'Manifest files the last load did not take, by reason: not_regular_file (FIFO, device, socket), too_large, total_bytes_limit, file_count_limit, unreadable, parse_error; each is named once in the log.',
+      type: 'gauge',
+      samples: [...stats.skipped].map(([reason, value]) => ({ labels: { reason }, value })),
+    },
+  ];
+}

@@ -22,7 +22,7 @@ export function snapshotFamilies(snapshot: Snapshot, assessment: Assessment, fil
     ...podFamilies(snapshot, assessment, filter, totals),
     ...attachmentRuleFamilies(assessment, filter),
     ...ipamFamilies(snapshot, assessment),
-    ...sriovFamilies(snapshot.sriov, assessment.vfUsers),
+    ...sriovFamilies(snapshot.sriov, assessment.vfUsers, assessment.vfClaimConflicts),
     ...collectorFamilies(snapshot),
   ];
 }

@@ -16,12 +16,13 @@ import { joinHostLinks } from '../../agent/runtime/snapshot.js';
 import { parseExposition, type ParsedSample } from '../../test/support/exposition.js';
 import { netLink, recordingLogger } from '../../test/support/links.js';
 import { macvlanNad, netnsRef, pod, podMacvlan } from '../../test/support/pods.js';
-import { promtoolCheck } from '../../test/support/promtool.js';
+import { expositionComplaints } from '../../test/support/exposition-invariant.js';
 import { writeFamilies } from './exposition.js';
 import { snapshotFamilies } from './families.js';
 import { NetworkTotals } from './network-families.js';
 import { createMetricsRenderer } from './registry.js';
 import { countSeries, limitSeries } from './series-limit.js';
+import { renderChecked } from '../../test/support/scrape.js';
 
 const SELF = 7;
 const counters = (x: number): LinkCounters => {
@@ -91,6 +92,8 @@ const render = (f: ExportFilter, s = snapshot(), totals?: NetworkTotals): Parsed
 
 function golden(name: string, text: string): void {
   const url = new URL(`./testdata/${name}`, import.meta.url);
+  // Every golden body holds the exposition invariant (its masked durations read as a number).
+  expect(expositionComplaints(text.replace(/<duration>/g, '0.001'))).toBe('');
   if (process.env.UPDATE_GOLDEN === '1') writeFileSync(url, text);
   expect(text).toBe(readFileSync(url, 'utf8'));
 }
@@ -143,8 +146,7 @@ describe('network and namespace filters', () => {
     const f = filter({ network: { include: undefined, exclude: re('default/data-network') }, namespace: { include: undefined, exclude: re('kube-system') } });
     const text = writeFamilies(snapshotFamilies(snapshot(), assess(snapshot()), f));
     golden('filters-default.prom', text);
-    const complaints = promtoolCheck(text);
-    if (complaints !== undefined) expect(complaints).toBe('');
+    expect(expositionComplaints(text)).toBe('');
   });
 });
 
@@ -194,19 +196,19 @@ describe('series limit', () => {
     expect(limitSeries(families, 0).dropped).toBe(0);
   });
 
-  it('keeps host and readiness first and cuts pod interfaces whole, in (namespace, pod, interface) order', () => {
+  it('keeps host and readiness first and cuts pod interfaces whole, a fair share per pod (each its first interface, then its second, ...)', () => {
     const families = snapshotFamilies(snapshot(), assess(snapshot()), filter({ hostInterfaces: 'all' }));
     const total = countSeries(families);
     const podSeries = countSeries(families.filter((f) => f.name.startsWith('multinet_pod_interface_')));
     const perInterface = podSeries / 4;
     expect(perInterface).toBe(14);
-    // Room for all but one and a half pod interfaces: the last two (in order) go, whole.
+    // Room for all but one and a half pod interfaces: two go, whole; each pod keeps its first.
     const { families: cut, dropped } = limitSeries(families, total - perInterface - perInterface / 2);
     expect(dropped).toBe(2 * perInterface);
     const s = parseExposition(writeFamilies(cut));
     expect(s.filter((x) => x.name === 'multinet_pod_interface_info').map((x) => `${x.labels.namespace}/${x.labels.pod}/${x.labels.netns}/${x.labels.interface}`)).toEqual([
       'default/web-0//net1',
-      'default/web-0//net2',
+      'kube-system/dns-0//net1',
     ]);
     expect(s.filter((x) => x.name === 'multinet_pod_interface_receive_bytes_total')).toHaveLength(2);
     expect(names(s, 'multinet_host_interface_up', 'interface')).toHaveLength(10);
@@ -230,7 +232,7 @@ describe('series limit', () => {
     let current = snapshot();
     const limit = countSeries(snapshotFamilies({ ...snapshot(), podNetns: [] }, assess({ ...snapshot(), podNetns: [] }), filter({})));
     const renderer = createMetricsRenderer({ version: 't', assessed: async () => ({ snapshot: current, assessment: assess(current) }), processMetrics: false, filter: filter({ seriesLimit: limit }), log });
-    const first = parseExposition(await renderer.render());
+    const first = parseExposition(await renderChecked(renderer));
     const self = (s: readonly ParsedSample[]): number[] => ['multinet_exported_series', 'multinet_series_limit_reached', 'multinet_series_dropped'].map((n) => s.find((x) => x.name === n)?.value ?? NaN);
     const full = countSeries(snapshotFamilies(current, assess(current), filter({})));
     const [exported, reached, dropped] = self(first);
@@ -239,17 +241,17 @@ describe('series limit', () => {
     expect((exported as number) + (dropped as number)).toBe(full);
     expect(first.filter((x) => x.name.startsWith('multinet_') && !['multinet_exported_series', 'multinet_series_limit_reached', 'multinet_series_dropped', 'multinet_build_info'].includes(x.name))).toHaveLength(exported as number);
     current = snapshot({ withDns: true, webCounters: 2 });
-    await renderer.render();
+    await renderChecked(renderer);
     current = { ...snapshot(), podNetns: [] };
-    const cleared = self(parseExposition(await renderer.render()));
+    const cleared = self(parseExposition(await renderChecked(renderer)));
     expect(cleared[1]).toBe(0);
     expect(cleared[2]).toBe(0);
     expect(lines.map((l) => `${l.level} ${l.msg}`)).toEqual(['warn series limit reached; pod series dropped', 'info series back under the limit']);
-    golden('filters-limit.prom', (await createMetricsRenderer({ version: 't', nodeVersion: 'v0', assessed: async () => assessed(snapshot()), processMetrics: false, filter: filter({ seriesLimit: 80 }) }).render()).replace(/^(multinet_scrape_collector_duration_seconds\{[^}]*\}) .*$/gm, '$1 <duration>'));
+    golden('filters-limit.prom', (await renderChecked(createMetricsRenderer({ version: 't', nodeVersion: 'v0', assessed: async () => assessed(snapshot()), processMetrics: false, filter: filter({ seriesLimit: 80 }) }))).replace(/^(multinet_scrape_collector_duration_seconds\{[^}]*\}) .*$/gm, '$1 <duration>'));
   });
 
   it('on an empty snapshot: only the self-metrics', async () => {
-    const text = await createMetricsRenderer({ version: 't', nodeVersion: 'v0', assessed: async () => assessed(EMPTY_SNAPSHOT), processMetrics: false, filter: filter({ seriesLimit: 10 }) }).render();
+    const text = await renderChecked(createMetricsRenderer({ version: 't', nodeVersion: 'v0', assessed: async () => assessed(EMPTY_SNAPSHOT), processMetrics: false, filter: filter({ seriesLimit: 10 }) }));
     golden('filters-empty.prom', text);
   });
 });

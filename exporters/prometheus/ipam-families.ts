@@ -12,13 +12,20 @@ import { type Family } from './family.js';
 /** `multinet_ipam_addresses_*{network,range}`: the assessment's range usage; none while the IPAM collector is off. */
 export function ipamFamilies(snapshot: Snapshot, assessment: Assessment): Family[] {
   if (!snapshot.ipam) return [];
-  const usage = assessment.ipam;
   // The NAD's namespace and name when exactly one NAD uses the range's lease directory (several
   // NADs may share a CNI network name, and so its leases); '' when none or several.
-  const labels = (u: (typeof usage)[number]) => {
+  const labels = (u: (typeof assessment.ipam)[number]) => {
     const nad = u.nads.length === 1 ? u.nads[0] : undefined;
     return { network_namespace: nad?.namespace ?? '', network: nad?.name ?? '', cni_network: u.network, range: u.range };
   };
+  // Two lease directories of one CNI network name (NADs with different dataDirs) may hold the same
+  // range under the same labels: its series would appear twice. The first directory's are exported.
+  const seen = new Set<string>();
+  const usage = assessment.ipam.filter((u) => {
+    const l = labels(u);
+    const k = `${l.network_namespace}\0${l.network}\0${l.cni_network}\0${l.range}`;
+    return !seen.has(k) && (seen.add(k), true);
+  });
   return [
     {
       name: 'multinet_ipam_addresses_allocated',
@@ -38,7 +45,31 @@ export function ipamFamilies(snapshot: Snapshot, assessment: Assessment): Family
       type: 'gauge',
       samples: usage.filter((u) => u.leaked !== undefined).map((u) => ({ labels: labels(u), value: u.leaked as number })),
     },
+    {
+      name: 'multinet_ipam_directory_error',
+      help: "1 when the lease directory of the CNI network cannot be listed (a dataDir that is a file, a symlink loop, no permission; the log says which, once), else 0; its multinet_ipam_addresses_* are then absent. Labelled as multinet_ipam_addresses_allocated.",
+      type: 'gauge',
+      samples: directoryErrors(snapshot.ipam),
+    },
   ];
+}
+
+/**
+ * Per lease directory, 1 when it cannot be listed, labelled as the usage families are (the NAD
+ * when exactly one uses the directory, and the CNI network name); directories that end up with
+ * the same labels are one series, 1 when any of them fails.
+ */
+function directoryErrors(ipam: NonNullable<Snapshot['ipam']>): { labels: Record<string, string>; value: number }[] {
+  const out = new Map<string, { labels: Record<string, string>; value: number }>();
+  for (const d of ipam.dirs) {
+    const nads = ipam.nets.find((n) => n.dir === d.dir)?.nads ?? [];
+    const nad = nads.length === 1 ? nads[0] : undefined;
+    const labels = { network_namespace: nad?.namespace ?? '', network: nad?.name ?? '', cni_network: d.network };
+    const key = JSON.stringify(labels);
+    const value = Math.max(out.get(key)?.value ?? 0, d.error === undefined ? 0 : 1);
+    out.set(key, { labels, value });
+  }
+  return [...out.values()];
 }
 
 /** `multinet_pod_interface_route_mismatch` and `multinet_pod_network_policy_violation`, for the pods and networks the filter keeps. */

@@ -128,7 +128,17 @@ function attachmentFamilies(snapshot: Snapshot, filter: ExportFilter): Family[] 
     if (!pod.requested.ok) invalid.push({ labels: { namespace: pod.namespace, pod: pod.name, annotation: 'k8s.v1.cni.cncf.io/networks' }, value: 1 });
     if (!pod.status.ok) invalid.push({ labels: { namespace: pod.namespace, pod: pod.name, annotation: `k8s.v1.cni.cncf.io/${pod.statusKey ?? 'network-status'}` }, value: 1 });
   }
+  const capped: Sample[] = [];
+  for (const view of snapshot.podNetns) {
+    if (view.capped && namespacePasses(filter, view)) capped.push({ labels: podLabels(view), value: 1 });
+  }
   return [
+    {
+      name: 'multinet_pod_series_capped',
+      help: 'A pod (or unknown network namespace) holding more interfaces or attachments than the agent checks per pod (value 1): only the first 256 of each are assessed and exported, so one object cannot crowd out the rest.',
+      type: 'gauge',
+      samples: capped,
+    },
     {
       name: 'multinet_pod_network_attachment_missing',
       help: 'For each network a pod on this node requested (k8s.v1.cni.cncf.io/networks) or Multus listed (network-status): 1 when its interface is absent from the pod network namespace, else 0.',

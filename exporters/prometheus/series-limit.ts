@@ -2,11 +2,12 @@
  * The per-scrape series limit (`--metrics.series-limit`): when the snapshot families hold more
  * series than the limit, what fits is exported in a fixed priority — the agent's own state and
  * host readiness first, then host interfaces and NADs, SR-IOV PFs, VFs, pod attachment health,
- * and pod interfaces last, in their stable (namespace, pod, interface) order — and the rest is
- * dropped whole: an interface keeps all its series or none. Counting is one pass over the
+ * and pod interfaces last — and the rest is dropped whole: an interface keeps all its series or
+ * none. Within the pod tiers what is left is shared fairly: each pod its first interface (or
+ * series), then its second, ... so one pod with thousands cannot take the others' share. Counting is one pass over the
  * families; cutting happens only when the limit is hit.
  */
-import { type Family } from './family.js';
+import { type Family, type Sample } from './family.js';
 
 /** Series of one family. */
 export function seriesOf(f: Family): number {
@@ -25,13 +26,71 @@ export function countSeries(families: readonly Family[]): number {
 /** Priority of a family under the limit: lower is kept first. */
 export function tierOf(name: string): number {
   if (name.startsWith('multinet_scrape_')) return 0;
-  if (name === 'multinet_host_interface_required' || name === 'multinet_host_interface_ready' || name === 'multinet_host_interface_attachments') return 1;
+  if (name === 'multinet_host_interface_required' || name === 'multinet_host_interface_ready' || name === 'multinet_host_interface_attachments' || name === 'multinet_pod_series_capped') return 1;
   if (name.startsWith('multinet_host_interface_') || name.startsWith('multinet_network_')) return 2;
   if (name.startsWith('multinet_sriov_pf_')) return 3;
   if (name.startsWith('multinet_sriov_vf_')) return 4;
   if (name.startsWith('multinet_pod_network_')) return 5;
   return 6;
 }
+
+/** The pod a pod-family row belongs to: its label text up to the interface label (`{namespace="..",pod="..",netns=".."`). */
+function rowOwner(labelText: string): string {
+  const at = labelText.indexOf(',interface="');
+  return at < 0 ? labelText : labelText.slice(0, at);
+}
+
+/** The pod a pod-family sample belongs to. */
+const sampleOwner = (s: Sample): string => `${s.labels.namespace ?? ''}\0${s.labels.pod ?? ''}\0${s.labels.netns ?? ''}`;
+
+/**
+ * Fair shares: which of `n` items (in output order, each owned by a pod, costing `cost(i)` series)
+ * to keep within `budget`, taking one item from each owner in turn (its first, then its second,
+ * ...) until one does not fit. One pod with thousands of interfaces cannot take the budget of the
+ * others. Returns the kept indices' mask and the series spent.
+ */
+function fairShare(n: number, owner: (i: number) => string, cost: (i: number) => number, budget: number): { keep: boolean[]; spent: number } {
+  const byOwner = new Map<string, number[]>();
+  for (let i = 0; i < n; i++) {
+    const o = owner(i);
+    let list = byOwner.get(o);
+    if (!list) byOwner.set(o, (list = []));
+    list.push(i);
+  }
+  const lists = [...byOwner.values()];
+  const keep = new Array<boolean>(n).fill(false);
+  let spent = 0;
+  for (let round = 0; ; round++) {
+    let any = false;
+    for (const list of lists) {
+      const i = list[round];
+      if (i === undefined) continue;
+      any = true;
+      const c = cost(i);
+      if (spent + c > budget) return { keep, spent };
+      keep[i] = true;
+      spent += c;
+    }
+    if (!any) return { keep, spent };
+  }
+}
+
+/** A family keeping only the rows (or samples) the mask keeps. */
+function keepRows(f: Family, keep: readonly boolean[]): Family {
+  if (!f.rows) return f;
+  const labelTexts: string[] = [];
+  const values: (number | undefined)[] = [];
+  f.rows.values.forEach((v, i) => {
+    if (keep[i]) {
+      labelTexts.push(f.rows?.labelTexts[i] as string);
+      values.push(v);
+    }
+  });
+  return { ...f, samples: [], rows: { labelTexts, values } };
+}
+
+/** Tiers whose series belong to pods: cut by fair shares, not in order. */
+const POD_TIER = 5;
 
 /** A family cut to its first `rows` rows (and first `samples` samples). */
 function cut(f: Family, samples: number, rows: number): Family {
@@ -75,6 +134,13 @@ export function limitSeries(families: readonly Family[], limit: number): { famil
         left -= n;
         continue;
       }
+      if (unit.tier >= POD_TIER && !f.rows && f.samples.length > 0) {
+        // Pod series: a fair share of what is left for each pod.
+        const { keep } = fairShare(f.samples.length, (i) => sampleOwner(f.samples[i] as Sample), () => 1, left);
+        out[unit.members[0] as number] = { ...f, samples: f.samples.filter((_, i) => keep[i]) };
+        left = 0;
+        continue;
+      }
       // Samples first, then rows, in order.
       const samples = Math.min(left, f.samples.length);
       left -= samples;
@@ -91,6 +157,25 @@ export function limitSeries(families: readonly Family[], limit: number): { famil
     }
     // A group: row r costs one series per member with a value there.
     const length = Math.max(0, ...members.map((f) => f.rows?.values.length ?? 0));
+    const rowCost = (r: number): number => {
+      let cost = 0;
+      for (const f of members) if (f.rows?.values[r] !== undefined) cost++;
+      return cost;
+    };
+    if (unit.tier >= POD_TIER && members[0]?.rows) {
+      const texts = members[0].rows.labelTexts;
+      let total = 0;
+      for (let r = 0; r < length; r++) total += rowCost(r);
+      if (total <= left) {
+        left -= total;
+        continue;
+      }
+      // Pod interfaces: each pod gets its first interface, then its second, ... while they fit.
+      const { keep } = fairShare(length, (r) => rowOwner(texts[r] ?? ''), rowCost, left);
+      for (const i of unit.members) out[i] = keepRows(families[i] as Family, keep);
+      left = 0;
+      continue;
+    }
     let rows = 0;
     for (; rows < length; rows++) {
       let cost = 0;

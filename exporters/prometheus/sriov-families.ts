@@ -7,7 +7,7 @@
  * exposes has no series.
  */
 import { type PciAddress } from '../../agent/model/ids.js';
-import { type SriovPf, type SriovSnapshot, type SriovVf, type VfCounters, type VfUser } from '../../agent/model/sriov.js';
+import { type SriovPf, type SriovSnapshot, type SriovVf, type VfClaimConflict, type VfCounters, type VfUser } from '../../agent/model/sriov.js';
 import { formatLabels } from './exposition.js';
 import { columnOf, type Family, type Sample } from './family.js';
 import { networkLabels } from './network-labels.js';
@@ -90,7 +90,7 @@ function num(v: number | undefined): string {
  * The SR-IOV families of a snapshot. `users` maps a VF's PCI address to the pod using it (from
  * network-status device-info and kubelet PodResources); VFs not in it get empty pod labels.
  */
-export function sriovFamilies(snapshot: SriovSnapshot, users: ReadonlyMap<PciAddress, VfUser> = new Map()): Family[] {
+export function sriovFamilies(snapshot: SriovSnapshot, users: ReadonlyMap<PciAddress, VfUser> = new Map(), conflicts: readonly VfClaimConflict[] = []): Family[] {
   const pfs = snapshot.pfs;
   const vfs: { pf: SriovPf; vf: SriovVf }[] = pfs.flatMap((pf) => pf.vfs.map((vf) => ({ pf, vf })));
 
@@ -151,6 +151,12 @@ export function sriovFamilies(snapshot: SriovSnapshot, users: ReadonlyMap<PciAdd
     };
   });
   families.push({ name: 'multinet_sriov_vf_info', help: VF_INFO_HELP, type: 'gauge', samples: info });
+  families.push({
+    name: 'multinet_sriov_vf_claim_conflict',
+    help: "A pod whose network-status device-info names a VF that the kubelet (PodResources) allocated to another pod, whose netdev is in another pod, or that another pod's network-status names too (value 1); such a VF is not credited to the claimant.",
+    type: 'gauge',
+    samples: conflicts.map((c) => ({ labels: { pci_address: c.pciAddress, namespace: c.namespace, pod: c.pod, interface: c.interface }, value: 1 })),
+  });
 
   const labelTexts = vfs.map(({ pf, vf }) => formatLabels({ pf: pfLabel(pf), vf: String(vf.index) }));
   const list = vfs.map((v) => v.vf);

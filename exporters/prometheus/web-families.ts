@@ -1,6 +1,7 @@
 /** Families of the protected web endpoint: bearer-token auth decisions and the TLS serving certificate. */
 import { AUTH_RESULTS, type BearerAuthStats } from '../http/bearer-auth.js';
 import type { ServingCertificateStats } from '../http/serving-certificate.js';
+import type { HttpLimitStats } from '../http/server.js';
 import { type Family } from './family.js';
 
 /** `multinet_web_auth_*`: decisions on /metrics requests, the cache, and the reviews sent to the kube API. */
@@ -48,6 +49,36 @@ export function webTlsFamilies(stats: ServingCertificateStats): Family[] {
         { labels: { result: 'success' }, value: stats.reloads.success },
         { labels: { result: 'failure' }, value: stats.reloads.failure },
       ],
+    },
+  ];
+}
+
+/** `multinet_web_*` of the HTTP limits: scrapes refused while unread responses held the byte budget, responses cut by the write timeout. */
+export function webLimitFamilies(stats: HttpLimitStats): Family[] {
+  return [
+    {
+      name: 'multinet_web_buffered_bytes',
+      help: 'Bytes of /metrics responses handed to clients that have not taken them yet (bounded by --web.max-buffered-bytes).',
+      type: 'gauge',
+      samples: [{ labels: {}, value: stats.bufferedBytes }],
+    },
+    {
+      name: 'multinet_web_refused_total',
+      help: 'Scrapes answered 503 because unread responses held --web.max-buffered-bytes (slow or stuck clients).',
+      type: 'counter',
+      samples: [{ labels: {}, value: stats.refusedBuffered }],
+    },
+    {
+      name: 'multinet_web_pipelining_closed_total',
+      help: 'Connections closed for pipelining more than 4 requests without reading the answers.',
+      type: 'counter',
+      samples: [{ labels: {}, value: stats.droppedPipelined }],
+    },
+    {
+      name: 'multinet_web_write_timeouts_total',
+      help: 'Connections closed because their response was not taken within --web.write-timeout.',
+      type: 'counter',
+      samples: [{ labels: {}, value: stats.writeTimeouts }],
     },
   ];
 }

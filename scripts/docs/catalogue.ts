@@ -19,10 +19,10 @@ import { podInfoFromObject } from '../../agent/multus/pod-info.js';
 import type { NetworkDefinition, PodInfo } from '../../agent/model/pods.js';
 import { joinHostLinks } from '../../agent/runtime/snapshot.js';
 import type { SriovSnapshot, VfCounters } from '../../agent/model/sriov.js';
-import { eventFamilies, kubeCacheFamilies, netnsFamilies } from '../../exporters/prometheus/agent-families.js';
+import { eventFamilies, kubeCacheFamilies, manifestFamilies, netnsFamilies } from '../../exporters/prometheus/agent-families.js';
 import type { Family } from '../../exporters/prometheus/family.js';
 import { createMetricsRenderer } from '../../exporters/prometheus/registry.js';
-import { webAuthFamilies, webTlsFamilies } from '../../exporters/prometheus/web-families.js';
+import { webAuthFamilies, webLimitFamilies, webTlsFamilies } from '../../exporters/prometheus/web-families.js';
 
 /** One metric family as /metrics announces it. */
 export interface CatalogueFamily {
@@ -76,7 +76,11 @@ function fixtureSnapshot(): Snapshot {
     'k8s.v1.cni.cncf.io/networks': 'mgmt-network@net1,storage-network@net2,sriov-network@net3',
     'k8s.v1.cni.cncf.io/network-status': JSON.stringify([{ name: 'default/sriov-network', interface: 'net3', 'device-info': { type: 'pci', version: '1.1.0', pci: { 'pci-address': '0000:3b:01.0' } } }]),
   });
-  const broken = pod('broken-0', '00000000-0000-0000-0000-000000000002', { 'k8s.v1.cni.cncf.io/networks': '[{not json' });
+  // Its network-status also names web-0's VF: multinet_sriov_vf_claim_conflict.
+  const broken = pod('broken-0', '00000000-0000-0000-0000-000000000002', {
+    'k8s.v1.cni.cncf.io/networks': '[{not json',
+    'k8s.v1.cni.cncf.io/network-status': JSON.stringify([{ name: 'default/sriov-network', interface: 'net1', 'device-info': { type: 'pci', version: '1.1.0', pci: { 'pci-address': '0000:3b:01.0' } } }]),
+  });
   const pods = [web, broken];
   const podNetns = joinPodNetns({
     samples: [
@@ -86,11 +90,14 @@ function fixtureSnapshot(): Snapshot {
         links: [link(1, 'eth0', { kind: 'veth' }), link(2, 'net1', { kind: 'macvlan', parentIfindex: 2 as IfIndex, parentNetnsid: SELF_NSID as never }), link(3, 'net2', { kind: 'macvlan', parentIfindex: 3 as IfIndex, parentNetnsid: SELF_NSID as never })],
       },
       { ref: { inode: 200, path: '/run/netns/cni-200', bindPath: '/run/netns/cni-200', pids: [], podUid: undefined, containerId: undefined }, nsid: 2, links: [link(1, 'eth0', { kind: 'veth' })] },
+      // A namespace holding more links than the per-pod object limit below: multinet_pod_series_capped.
+      { ref: { inode: 300, path: '/run/netns/cni-300', bindPath: '/run/netns/cni-300', pids: [], podUid: undefined, containerId: undefined }, nsid: 3, links: [1, 2, 3, 4].map((i) => link(i, `d${i}`, { kind: 'dummy' })) },
     ],
     selfNsid: SELF_NSID,
     hostLinks,
     pods,
     networks,
+    podObjectLimit: 3,
   });
   const stats: VfCounters = { rxPackets: 1n, txPackets: 1n, rxBytes: 1n, txBytes: 1n, rxBroadcast: 1n, rxMulticast: 1n, txBroadcast: 1n, txMulticast: 1n, rxDropped: 1n, txDropped: 1n, rxErrors: 1n, txErrors: 1n };
   const sriov: SriovSnapshot = {
@@ -129,7 +136,12 @@ function fixtureSnapshot(): Snapshot {
     networks,
     sriov,
     collectors: [{ name: 'netlink', success: true, durationSeconds: 0.01 }],
-    ipam: { nets: hostLocalNetworks(networks, '/var/lib/cni/networks'), dirs: [], leaksJudgeable: true, leakGraceMs: 0 },
+    ipam: {
+      nets: hostLocalNetworks(networks, '/var/lib/cni/networks'),
+      dirs: hostLocalNetworks(networks, '/var/lib/cni/networks').map(({ network, dir }) => ({ network, dir, exists: true, allocations: [] })),
+      leaksJudgeable: true,
+      leakGraceMs: 0,
+    },
     networking: new Map([[100, { addresses: [], routes: [{ family: 4, dst: '10.10.0.0/24', gateway: undefined, iface: 'eth0' }] }]]),
   };
 }
@@ -142,6 +154,8 @@ function liveFamilies(): Family[] {
     ...netnsFamilies({ discovered: 1, nsidsCached: 1 }),
     ...webAuthFamilies({ requests: { allowed: 0, unauthenticated: 0, forbidden: 0, error: 0 }, cacheHits: 0, cacheEntries: 0, reviews: { token: { ok: 0, error: 0 }, subject_access: { ok: 0, error: 0 } } }),
     ...webTlsFamilies({ notAfterMs: 2_000_000, reloads: { success: 0, failure: 0 } }),
+    ...webLimitFamilies({ bufferedBytes: 0, refusedBuffered: 0, writeTimeouts: 0, droppedPipelined: 0 }),
+    ...manifestFamilies({ files: 1, bytes: 100, skipped: new Map([['not_regular_file', 0]]) }),
   ];
 }
 

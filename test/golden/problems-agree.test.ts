@@ -23,6 +23,7 @@ import { parseExposition } from '../support/exposition.js';
 import { netLink } from '../support/links.js';
 import { macvlanNad, netnsRef, networkDefinition, pod, podMacvlan } from '../support/pods.js';
 import { problemKey as key, problemSeries } from '../support/problem-series.js';
+import { renderChecked } from '../support/scrape.js';
 
 const SELF = 0;
 const LIVE_SANDBOX = 'c0ffee0000000000000000000000000000000000000000000000000000000001';
@@ -69,7 +70,7 @@ describe('doctor, /metrics and Events name the same problems', () => {
     const { snapshot, networking } = faultyNode();
     const cache = new SnapshotCache(async () => snapshot, { maxAgeMs: 1000 });
 
-    const metrics = problemSeries(parseExposition(await createMetricsRenderer({ version: 't', assessed: () => cache.get(), processMetrics: false }).render()));
+    const metrics = problemSeries(parseExposition(await renderChecked(createMetricsRenderer({ version: 't', assessed: () => cache.get(), processMetrics: false }))));
 
     let json = '';
     const status = await runDoctor({ snapshot: async () => snapshot, networking: async () => networking, assess, sleep: async () => undefined, write: (t) => void (json += t), output: 'json' });

@@ -25,6 +25,7 @@ import { createMetricsRenderer } from '../../exporters/prometheus/registry.js';
 import { parseExposition } from '../support/exposition.js';
 import { recordingLogger } from '../support/links.js';
 import { PodResourcesServer } from '../support/podresources-server.js';
+import { renderChecked } from '../support/scrape.js';
 
 const E810 = '0000:3b:00.0' as PciAddress;
 
@@ -83,7 +84,7 @@ describe('an SR-IOV node from fixtures to /metrics and doctor', () => {
       ['sriov', true],
       ['podresources', true],
     ]);
-    const text = await createMetricsRenderer({ version: 'test', assessed: async () => ({ snapshot, assessment: assess(snapshot) }), processMetrics: false }).render();
+    const text = await renderChecked(createMetricsRenderer({ version: 'test', assessed: async () => ({ snapshot, assessment: assess(snapshot) }), processMetrics: false }));
     const info = parseExposition(text).filter((s) => s.name === 'multinet_sriov_vf_info' && s.labels.pf === 'ens1f0');
     expect(info.map((s) => [s.labels.vf, s.labels.pci_address, s.labels.driver, s.labels.mac, s.labels.vlan, s.labels.spoof_check, s.labels.trust, s.labels.link_state, s.labels.namespace, s.labels.pod])).toEqual([
       ['0', '0000:3b:01.0', 'iavf', '52:54:00:00:01:00', '0', 'on', 'off', 'auto', 'telco', 'cnf-1'],

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgentIn, type AgentProcess } from '../support/agent-process.js';
 import { byLabel, parseExposition, type ParsedSample } from '../support/exposition.js';
 import { counterFields, type IpLink } from '../support/iproute.js';
-import { promtoolCheck } from '../support/promtool.js';
+import { expositionComplaints } from '../support/exposition-invariant.js';
+import { scrapeInNetns } from '../support/scrape.js';
 import { createNetns, deleteNetns, fetchInNetns, inNetns, ip, IS_ROOT, netnsName } from '../support/netns.js';
 
 const NS = netnsName('it-host');
@@ -55,9 +56,9 @@ async function stableLinks(ns: string): Promise<IpLink[]> {
 const nextSnapshot = (): Promise<void> => new Promise((r) => setTimeout(r, 1100));
 
 async function scrape(agent: AgentProcess): Promise<{ text: string; samples: ParsedSample[] }> {
-  const res = await fetchInNetns(NS, `${agent.url}/metrics`);
+  const res = await scrapeInNetns(NS, `${agent.url}/metrics`);
   expect(res.status).toBe(200);
-  return { text: res.body, samples: parseExposition(res.body) };
+  return { text: res.text, samples: res.samples };
 }
 
 const COUNTERS = counterFields('multinet_host_interface');
@@ -159,8 +160,7 @@ describe.skipIf(!IS_ROOT)('agent in a network namespace of its own', () => {
 
   it('passes promtool check metrics with the process metrics included', async () => {
     if (!agent) throw new Error('no agent');
-    const complaints = promtoolCheck((await scrape(agent)).text);
-    if (complaints !== undefined) expect(complaints).toBe('');
+    expect(expositionComplaints((await scrape(agent)).text)).toBe('');
   });
 
   it('logs nothing above debug for a healthy namespace', () => {

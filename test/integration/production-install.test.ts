@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeApiServer } from '../support/kube-api-server.js';
+import { scrapeUrl } from '../support/scrape.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 /** What package.json says ships: the one list the Dockerfile (npm pack) and this test use. */
@@ -148,9 +149,9 @@ describe('production-only install', () => {
     }
     expect(ready, `agent never ready:\n${log}`).toBe(true);
 
-    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    const res = await scrapeUrl(`http://127.0.0.1:${port}/metrics`);
     expect(res.status).toBe(200);
-    const body = await res.text();
+    const body = res.text;
     expect(body).toMatch(/^multinet_build_info\{[^}]*version="0\.1\.0"[^}]*\} 1$/m);
     expect(body).toMatch(/^multinet_host_interface_up\{interface="lo"\} [01]$/m);
     expect(body).toMatch(/^multinet_kube_cache_synced\{resource="pods"\} 1$/m);

@@ -55,6 +55,7 @@ import { createNetns, deleteNetns, ip, netnsName } from '../support/netns.js';
 import { requirePrometheusTools } from '../support/promtool.js';
 import { makeTestPair, type TestPair } from '../support/tls.js';
 import { until as untilEvery } from '../support/until.js';
+import { scrapeInNetns } from '../support/scrape.js';
 
 const until = <T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> => untilEvery(what, timeoutMs, probe, 200);
 
@@ -346,6 +347,9 @@ describe.skipIf(!HAVE_PROMETHEUS)('Prometheus on the lab: every rule and dashboa
     expect(up.map((s) => [s.metric.node, s.value[1]]).sort()).toEqual([[NODE, '1'], [SRIOV_NODE, '1']].sort());
     const targets = (await (await fetch(`${promUrl}/api/v1/targets`)).json()) as { data: { activeTargets: { labels: Record<string, string>; scrapeUrl: string }[] } };
     expect(targets.data.activeTargets.find((t) => t.labels.node === SRIOV_NODE)?.scrapeUrl).toMatch(/^https:/);
+    // What Prometheus scraped, scraped the same way by the test: each body holds the exposition invariant.
+    expect((await scrapeInNetns(NODE, `${agent?.url}/metrics`)).status).toBe(200);
+    expect((await scrapeInNetns(SRIOV_NS, `${sriovAgent?.url}/metrics`, { insecureTls: true })).status).toBe(200);
   });
 
   it('the serving certificate panel: the fixture node\'s certificate, days ahead', async () => {

@@ -1,6 +1,6 @@
 /**
  * The built agent exits when start-up fails half-way: with its kubelet client and other sources
- * already started, a port already taken must end the process with exit 1, not leave it running
+ * already started, a port already taken must end the process with exit 2 and one line (a configuration error, issue 14), not leave it running
  * on the timers of what was started (a DaemonSet pod must crash-loop visibly, not hang unready).
  */
 import { spawn } from 'node:child_process';
@@ -29,7 +29,7 @@ describe('start-up failure', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('exits 1 when the port is taken, after the kubelet client had started', async () => {
+  it('exits 2 with one line when the port is taken, after the kubelet client had started', async () => {
     // An empty pod-resources directory: the PodResources client starts and keeps retrying.
     const child = spawn(process.execPath, [AGENT_BIN, `--web.listen-address=127.0.0.1:${port}`, `--path.podresources=${dir}`, '--no-collector.netns', '--log.level=warn'], {
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -41,8 +41,10 @@ describe('start-up failure', () => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
     const code = await exit;
     clearTimeout(timer);
-    expect(code, log).toBe(1);
+    expect(code, log).toBe(2);
     expect(log).toContain('EADDRINUSE');
-    expect(log).toContain('start failed');
+    // The error is one plain line (the other lines are the agent's JSON log of what it started), no stack trace.
+    expect(log.trim().split('\n').filter((l) => !l.startsWith('{')), log).toEqual([`multinet-agent: --web.listen-address: cannot listen on 127.0.0.1:${port}: the port is in use (EADDRINUSE)`]);
+    expect(log).not.toContain('start failed');
   }, 30_000);
 });

@@ -12,20 +12,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_BIN } from '../support/agent-process.js';
 import { parseExposition } from '../support/exposition.js';
 import { KubeApiServer } from '../support/kube-api-server.js';
-import { promtoolCheck } from '../support/promtool.js';
+import { expositionComplaints } from '../support/exposition-invariant.js';
 import { makeTestPair, SecretVolume, type TestPair } from '../support/tls.js';
 
 const PROMETHEUS_SA = 'system:serviceaccount:monitoring:prometheus-k8s';
 
 /** An HTTPS GET on a fresh connection, trusting `ca`. */
-function get(port: number, path: string, ca: string, token?: string): Promise<{ status: number; body: string }> {
+function get(port: number, path: string, ca: string, token?: string): Promise<{ status: number; body: string; bytes?: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       { host: '127.0.0.1', port, path, agent: false, ca, headers: token !== undefined ? { Authorization: `Bearer ${token}` } : {} },
       (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => {
+          const bytes = Buffer.concat(chunks);
+          const answer = { status: res.statusCode ?? 0, body: bytes.toString('utf8') };
+          // Raw bytes of a served exposition, for the exposition invariant.
+          resolve(answer.status === 200 && path === '/metrics' ? { ...answer, bytes } : answer);
+        });
       },
     );
     req.once('error', reject);
@@ -116,10 +121,11 @@ describe('the built agent with --web.auth=kube and --web.tls.*', () => {
     expect((await get(port, '/metrics', pair.cert, 'dev-token')).status).toBe(403);
     const first = await get(port, '/metrics', pair.cert, 'prom-token');
     expect(first.status).toBe(200);
+    parseExposition(first.bytes ?? first.body, 'first scrape');
     const second = await get(port, '/metrics', pair.cert, 'prom-token');
     expect(second.status).toBe(200);
 
-    const samples = parseExposition(second.body);
+    const samples = parseExposition(second.bytes ?? second.body, 'second scrape');
     const value = (name: string, labels: Record<string, string> = {}): number | undefined =>
       samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
     expect(value('multinet_web_tls_certificate_expiry_timestamp_seconds')).toBe(pair.notAfterMs / 1000);
@@ -135,8 +141,7 @@ describe('the built agent with --web.auth=kube and --web.tls.*', () => {
     expect(value('multinet_web_auth_reviews_total', { review: 'token', result: 'ok' })).toBe(3);
     expect(value('multinet_kube_cache_synced', { resource: 'pods' })).toBe(1);
 
-    const complaints = promtoolCheck(second.body);
-    if (complaints !== undefined) expect(complaints).toBe('');
+    expect(expositionComplaints(second.bytes ?? second.body)).toBe('');
   });
 });
 

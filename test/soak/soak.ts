@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { labAddPod, labDown, labNads, labRemovePod, labUp, type LabChurnPod, type LabOptions, type LabState } from '../../lab/lab.js';
 import type { Random } from '../../lab/plan.js';
+import { expositionComplaints } from '../support/exposition-invariant.js';
 
 const run = promisify(execFile);
 
@@ -147,10 +148,11 @@ class Serial {
 }
 
 /** GET /metrics from inside the node namespace (nsenter + curl: no remount, a few ms). */
-async function scrape(node: string, port: number): Promise<{ status: number; body: string }> {
-  const { stdout } = await run('nsenter', [`--net=/run/netns/${node}`, 'curl', '-sS', '--max-time', '10', '-w', '\n%{http_code}', `http://127.0.0.1:${port}/metrics`], { encoding: 'utf8', maxBuffer: 64 << 20 });
+async function scrape(node: string, port: number): Promise<{ status: number; body: string; bytes: Buffer }> {
+  const { stdout } = await run('nsenter', [`--net=/run/netns/${node}`, 'curl', '-sS', '--max-time', '10', '-w', '\n%{http_code}', `http://127.0.0.1:${port}/metrics`], { encoding: 'buffer', maxBuffer: 64 << 20 });
   const nl = stdout.lastIndexOf('\n');
-  return { status: Number(stdout.slice(nl + 1)), body: stdout.slice(0, nl) };
+  const bytes = stdout.subarray(0, nl);
+  return { status: Number(stdout.subarray(nl + 1).toString('latin1')), body: bytes.toString('utf8'), bytes };
 }
 
 async function kernelNsids(node: string): Promise<number> {
@@ -255,7 +257,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     const scrapeAndCheck = async (): Promise<Sample[] | undefined> => {
       const gone = [...removed];
       const present = [...live.values()];
-      let res: { status: number; body: string };
+      let res: { status: number; body: string; bytes: Buffer };
       try {
         res = await scrape(state.node, opts.port);
       } catch (err) {
@@ -271,6 +273,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         fail(`scrape answered ${res.status}`);
         return undefined;
       }
+      // Every scrape holds the exposition invariant (test/support/exposition-invariant.ts).
+      const complaints = expositionComplaints(res.bytes);
+      if (complaints !== '') fail(`invalid exposition: ${complaints.split('\n').slice(0, 5).join('; ')}`);
       const samples = parse(res.body);
       const byNetns = new Map<string, Sample[]>();
       for (const s of samples) {

@@ -1,4 +1,9 @@
-/** A minimal reader of the Prometheus text format, for asserting on whole /metrics bodies. */
+/**
+ * A minimal reader of the Prometheus text format, for asserting on whole /metrics bodies. Every
+ * body it reads must first hold the exposition invariant (exposition-invariant.ts): a test that
+ * parses a scrape cannot skip it.
+ */
+import { assertExposition } from './exposition-invariant.js';
 
 /** One sample line. */
 export interface ParsedSample {
@@ -10,8 +15,9 @@ export interface ParsedSample {
 const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 
-/** Parses every sample line; throws on a line it cannot read. */
-export function parseExposition(text: string): ParsedSample[] {
+/** Asserts the exposition invariant on `body` (raw bytes preferred), then parses every sample line. */
+export function parseExposition(body: string | Uint8Array, where = ''): ParsedSample[] {
+  const text = assertExposition(body, where);
   const out: ParsedSample[] = [];
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;

@@ -6,9 +6,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { readLabState, type PodState } from '../../lab/lab.js';
 import { type AgentProcess } from './agent-process.js';
-import { parseExposition, type ParsedSample } from './exposition.js';
+import { type ParsedSample } from './exposition.js';
 import type { KubeApiServer, KubeObject } from './kube-api-server.js';
-import { fetchInNetns, IS_ROOT } from './netns.js';
+import { IS_ROOT } from './netns.js';
+import { scrapeInNetns } from './scrape.js';
 
 const run = promisify(execFile);
 
@@ -73,9 +74,9 @@ export function testLab(name: string): { node: string; run(...args: string[]): P
 export async function scrapeAgent(node: string, agent: AgentProcess | undefined, opts: { fresh: boolean }): Promise<ParsedSample[]> {
   if (!agent) throw new Error('no agent');
   if (opts.fresh) await new Promise((r) => setTimeout(r, 1100));
-  const res = await fetchInNetns(node, `${agent.url}/metrics`);
-  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}: ${res.body.slice(0, 200)}`);
-  return parseExposition(res.body);
+  const res = await scrapeInNetns(node, `${agent.url}/metrics`);
+  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}: ${res.text.slice(0, 200)}`);
+  return res.samples;
 }
 
 /** Options of {@link seedKubeApiFromLab}. */
