@@ -27,7 +27,7 @@ export interface ExporterSpec {
 }
 
 /** The V8 flags the executable's shebang, `npm start` and the image run the agent with. */
-export const AGENT_NODE_FLAGS = (process.env.BENCH_AGENT_NODE_FLAGS ?? '--max-semi-space-size=4').split(' ').filter(Boolean);
+export const AGENT_NODE_FLAGS = (process.env.BENCH_AGENT_NODE_FLAGS ?? '--max-semi-space-size=4 --max-old-space-size=128').split(' ').filter(Boolean);
 
 /** The agent of this build with its default collectors, plus the case's flags, run as it ships. */
 function agentSpec(config: MeasureConfig): ExporterSpec {

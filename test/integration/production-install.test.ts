@@ -122,6 +122,7 @@ describe('production-only install', () => {
       process.execPath,
       [
         '--max-semi-space-size=4',
+        '--max-old-space-size=128',
         path.join(copy, 'dist/agent/app/bin.js'),
         `--web.listen-address=127.0.0.1:${port}`,
         `--kubeconfig=${kubeconfig}`,

@@ -179,7 +179,7 @@ async function startAgent(state: LabState, port: number, netnsDir: string): Prom
     [
       'netns', 'exec', state.node,
       'unshare', '--pid', '--fork', '--kill-child=SIGTERM', '--mount-proc', '--propagation', 'slave',
-      process.execPath, '--max-semi-space-size=4', AGENT_BIN,
+      process.execPath, '--max-semi-space-size=4', '--max-old-space-size=128', AGENT_BIN,
       `--web.listen-address=127.0.0.1:${port}`, `--manifests=${state.manifestsDir}`, `--path.netns=${netnsDir}`, '--log.level=info', '--no-collector.podresources',
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
