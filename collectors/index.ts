@@ -18,7 +18,7 @@ import type { DeviceAllocationSource, DeviceInfoSource, LinkSource, Logger, Netn
 import { NetlinkLinkSource } from './netlink/link-dump.js';
 import { NetlinkPodLinkSource } from './netlink/netns-links.js';
 import { NetnsDiscovery } from './procfs/netns-discovery.js';
-import { effectiveCapabilities, holds, refusalCause } from './procfs/capabilities.js';
+import { effectiveCapabilities, holds } from './procfs/capabilities.js';
 import { SriovSysfsSource } from './sriov/sriov-sysfs.js';
 import { SysfsDeviceSource } from './sysfs/sysfs-net.js';
 import { HostLocalIpamSource } from './ipam/host-local.js';
@@ -106,9 +106,7 @@ export const describeDevices = (source: DeviceInfoSource): Collect<'devices'> =>
  * that has it (a process more privileged than a root with every capability, an LSM), it is
  * skipped, said at debug.
  */
-export const samplePodNetns = (source: { readonly discovery: NetnsDiscoverer; readonly links: PodLinkSource; readonly capabilities?: bigint | undefined; readonly log?: Logger }): Collect<'netns'> => {
-  const warnedHeld = new Set<string>();
-  return {
+export const samplePodNetns = (source: { readonly discovery: NetnsDiscoverer; readonly links: PodLinkSource; readonly capabilities?: bigint | undefined; readonly log?: Logger }): Collect<'netns'> => ({
   kind: 'read',
   async run(signal) {
     const lacks = (cap: 'CAP_NET_ADMIN' | 'CAP_SYS_PTRACE'): boolean => holds(source.capabilities, cap) === false;
@@ -122,10 +120,10 @@ export const samplePodNetns = (source: { readonly discovery: NetnsDiscoverer; re
     const deny = (capability: string, why: string): void => {
       if (lacks(capability as 'CAP_NET_ADMIN' | 'CAP_SYS_PTRACE')) {
         if (!denied.has(capability)) denied.set(capability, why);
-      } else if (!warnedHeld.has(capability)) {
-        // Held, yet refused: an LSM or the VM, not the securityContext. Said once, never blamed on the capability.
-        warnedHeld.add(capability);
-        source.log?.warn({ capability, why, cause: refusalCause(capability as 'CAP_NET_ADMIN' | 'CAP_SYS_PTRACE', 'EACCES/EPERM', holds(source.capabilities, capability as 'CAP_NET_ADMIN')) }, `${why}: skipped`);
+      } else {
+        // Held, yet refused (a process with capabilities the agent's root lacks, an LSM, the VM):
+        // skipped; the discovery's one warning already names that cause.
+        source.log?.debug({ capability, why }, 'denied although the agent has the capability; skipped');
       }
     };
     if (discovery.deniedPids > 0) deny('CAP_SYS_PTRACE', 'cannot read /proc/<pid>/ns/net of some processes');
@@ -158,8 +156,7 @@ export const samplePodNetns = (source: { readonly discovery: NetnsDiscoverer; re
     }
     return part;
   },
-  };
-};
+});
 
 /** SR-IOV topology from sysfs. */
 export const listSriovPfs = (source: SriovTopologySource): Collect<'sriov'> => ({ kind: 'read', run: (signal) => source.listPfs(signal) });

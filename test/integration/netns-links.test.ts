@@ -37,7 +37,10 @@ describe.skipIf(!IS_ROOT)('NetlinkPodLinkSource on real namespaces', () => {
       deleteNetns(B);
       const b = refs.find((r) => r.bindPath?.endsWith(B));
       expect(b ? await source.listIn(b, signal) : 'no ref').toBeUndefined();
-      expect(lines.filter((l) => l.level !== 'debug')).toEqual([]);
+      // The one warning a VM may add: a process more privileged than the agent's root (pid 1 here,
+      // which holds CAP_SYS_RESOURCE), named with its cause, never the capability the agent holds.
+      const others = lines.filter((l) => l.level !== 'debug' && !/^cannot read the network namespace of \d+ process/.test(l.msg));
+      expect(others).toEqual([]);
       expect(lines.some((l) => l.msg === 'netns gone before its dump')).toBe(true);
 
       // The agent remembers A's id while A lives and forgets it once A is gone; the kernel
