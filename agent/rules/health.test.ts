@@ -3,7 +3,7 @@ import { joinPodNetns } from './attachments.js';
 import { type NetLink } from '../model/domain.js';
 import { EMPTY_SNAPSHOT, type Snapshot } from '../model/snapshot.js';
 import { assess } from './assess.js';
-import { routeFor } from './health.js';
+import { routeFor, routeMismatch } from './health.js';
 import { type NetnsNetworking } from '../model/problems.js';
 import { readPolicy } from '../multus/parse-nad.js';
 import type { PodInfo } from '../model/pods.js';
@@ -98,6 +98,17 @@ describe('findProblems', () => {
     expect(viaEth0.map((p) => [p.code, p.message])).toEqual([['route-mismatch', '192.168.50.0/24 of network mgmt-network is routed via eth0, not net1']]);
     const viaNet1 = { ...healthyNet, routes: [...healthyNet.routes, { family: 4 as const, dst: '192.168.50.0/24', gateway: '10.10.0.1', iface: 'net1' }] };
     expect(findProblems({ ...s, podNetns: joined }, new Map([[100, viaNet1]]))).toEqual([]);
+  });
+
+  it('a default route in the NAD\'s routes is judged by its covering route only: the other interfaces\' subnets are its carve-outs', () => {
+    const def = { name: 'mgmt', master: 'eth1', ipam: { type: 'host-local', ranges: [], routes: ['0.0.0.0/0'] } } as never;
+    const table = (defaultVia: string) => [
+      { family: 4 as const, dst: '0.0.0.0/0', gateway: '10.10.0.1', iface: defaultVia },
+      { family: 4 as const, dst: '10.20.0.0/24', gateway: undefined, iface: 'net2' },
+      { family: 4 as const, dst: '10.96.0.0/12', gateway: '10.244.0.1', iface: 'eth0' },
+    ];
+    expect(routeMismatch('net1', def, table('net1'))).toBeUndefined();
+    expect(routeMismatch('net1', def, table('eth0'))).toEqual({ dst: '0.0.0.0/0', via: 'eth0', range: '0.0.0.0/0' });
   });
 
   it('attachment policy: a pod whose labels the NAD\'s selector does not match is a violation; a selector that does not parse allows nobody', () => {

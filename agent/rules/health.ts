@@ -134,7 +134,8 @@ function misrouted(target: Prefix, best: ParsedRoute | undefined, inside: readon
 /**
  * The first destination of the network that the pod's routing table sends, for any of its
  * addresses, out of another interface: the kernel's longest-prefix choice (lowest metric among
- * equals) for every address of the destination, routes more specific than it included. Undefined
+ * equals) for every address of the destination, routes more specific than it included (for a
+ * default route, 0.0.0.0/0 or ::/0, only the covering route: the rest are its carve-outs). Undefined
  * when every address leaves by `ifname` (or has no route at all: that is `no-address`'s business).
  * `range` is the first such part of `dst` (the whole of it when the covering route is wrong).
  */
@@ -143,7 +144,10 @@ export function routeMismatch(ifname: string, def: NetworkDefinition | undefined
   if (dsts.length === 0) return undefined;
   const table = parsedRoutes(routes);
   for (const d of dsts) {
-    const inside = table.filter((p) => p.len > d.len && contains(d, p));
+    // A default route (0.0.0.0/0, ::/0) names the gateway for what no other route covers: the
+    // pod's own subnets, cluster routes via eth0 and other attachments' routes are its carve-outs,
+    // so only the covering route counts. Any narrower destination counts for every address.
+    const inside = d.len === 0 ? [] : table.filter((p) => p.len > d.len && contains(d, p));
     const found = misrouted(d, longestMatch(d, table), inside, ifname);
     if (found) return { dst: d.dst, via: found.via, range: formatPrefix(found.range) };
   }
