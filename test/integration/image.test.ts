@@ -114,7 +114,7 @@ const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
  * `nodeName`, with the service account's files at `saDir` on the host; `caps` overrides the
  * capabilities added (the least-privilege runs).
  */
-function dockerRunArgs(spec: PodSpec, o: { name: string; nodeName: string; saDir: string; apiHost: string; apiPort: number; image: string; caps?: string[] }): string[] {
+function dockerRunArgs(spec: PodSpec, o: { name: string; nodeName: string; hostIP: string; saDir: string; apiHost: string; apiPort: number; image: string; caps?: string[] }): string[] {
   const c = spec.containers[0] as ContainerSpec;
   const sc = c.securityContext;
   const a = ['run', '-d', '--name', o.name];
@@ -131,11 +131,8 @@ function dockerRunArgs(spec: PodSpec, o: { name: string; nodeName: string; saDir
   if (c.resources.limits?.memory) a.push('--memory', String(bytesOf(c.resources.limits.memory)));
   // The kubelet's cpu.shares for a request: millicores * 1024 / 1000, at least 2.
   if (c.resources.requests?.cpu) a.push('--cpu-shares', String(Math.max(2, Math.floor((milliCpuOf(c.resources.requests.cpu) * 1024) / 1000))));
-  for (const e of c.env) {
-    if (e.value !== undefined) a.push('--env', `${e.name}=${e.value}`);
-    else if (e.valueFrom?.fieldRef?.fieldPath === 'spec.nodeName') a.push('--env', `${e.name}=${o.nodeName}`);
-    else throw new Error(`env ${e.name} not translated`);
-  }
+  const env = new Map(c.env.map((e) => [e.name, envValue(e, o)]));
+  for (const [k, v] of env) a.push('--env', `${k}=${v}`);
   for (const m of c.volumeMounts) {
     const v = spec.volumes.find((x) => x.name === m.name);
     if (!v?.hostPath) throw new Error(`volume ${m.name} is not a hostPath`);
@@ -144,8 +141,22 @@ function dockerRunArgs(spec: PodSpec, o: { name: string; nodeName: string; saDir
   }
   // What the kubelet adds to every pod with automountServiceAccountToken.
   a.push('--volume', `${o.saDir}:${SA_DIR}:ro`, '--env', `KUBERNETES_SERVICE_HOST=${o.apiHost}`, '--env', `KUBERNETES_SERVICE_PORT=${o.apiPort}`);
-  a.push(o.image, ...c.args);
+  a.push(o.image, ...expandArgs(c.args, env));
   return a;
+}
+
+/** The value the kubelet gives an env var: a literal, or the downward API's node name / host IP. */
+function envValue(e: ContainerSpec['env'][number], o: { nodeName: string; hostIP: string }): string {
+  if (e.value !== undefined) return e.value;
+  const field = e.valueFrom?.fieldRef?.fieldPath;
+  if (field === 'spec.nodeName') return o.nodeName;
+  if (field === 'status.hostIP' || field === 'status.hostIPs') return o.hostIP;
+  throw new Error(`env ${e.name} not translated`);
+}
+
+/** `$(VAR)` in args expanded from the container's env as the kubelet does (`$$` is a literal `$`; unknown names stay). */
+function expandArgs(args: readonly string[], env: ReadonlyMap<string, string>): string[] {
+  return args.map((a) => a.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name: string | undefined) => (name === undefined ? '$' : (env.get(name) ?? m))));
 }
 
 /** A TLS front for the (plain HTTP) kube API test server, as in a cluster the API is HTTPS. */
@@ -187,15 +198,20 @@ describe.skipIf(!POSSIBLE)('the image, built and run as the DaemonSet runs it', 
     return dockerd.docker(args, { timeoutMs });
   };
 
+  /** The node's address the kubelet would give as status.hostIP: the lab node's side of its link to the test. */
+  const hostIP = (): string => bridge?.netnsAddress ?? '127.0.0.1';
+  /** Where the agent listens (the chart binds status.hostIP by default). */
+  const agentHost = (): string => (hostIP().includes(':') ? `[${hostIP()}]` : hostIP());
+
   /** Runs the DaemonSet's container (with `caps` instead of the chart's when given) and waits until it serves /readyz (any status). */
   async function runAgent(name: string, caps?: string[]): Promise<void> {
     for (const v of spec.volumes) if (v.hostPath) created.push(...missingDirs(v.hostPath.path));
     containers.push(name);
-    await docker(dockerRunArgs(spec, { name, nodeName: NODE, saDir, apiHost: bridge?.hostAddress ?? '', apiPort, image: IMAGE, caps }));
+    await docker(dockerRunArgs(spec, { name, nodeName: NODE, hostIP: hostIP(), saDir, apiHost: bridge?.hostAddress ?? '', apiPort, image: IMAGE, caps }));
     await until(`${name} serving`, 60_000, async () => {
       const state = (await docker(['inspect', '--format', '{{.State.Status}}', name])).stdout.trim();
       if (state !== 'running') throw new Error(`${name} is ${state}: ${(await docker(['logs', name])).stderr}`);
-      return fetchInNetns(NODE, `http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+      return fetchInNetns(NODE, `http://${agentHost()}:${port}/readyz`).catch(() => undefined);
     }, 250);
   }
 
@@ -207,7 +223,7 @@ describe.skipIf(!POSSIBLE)('the image, built and run as the DaemonSet runs it', 
   }
 
   async function scrape(): Promise<ParsedSample[]> {
-    const res = await fetchInNetns(NODE, `http://127.0.0.1:${port}/metrics`);
+    const res = await fetchInNetns(NODE, `http://${agentHost()}:${port}/metrics`);
     expect(res.status).toBe(200);
     return parseExposition(res.body);
   }
@@ -292,7 +308,7 @@ describe.skipIf(!POSSIBLE)('the image, built and run as the DaemonSet runs it', 
     await runAgent('mna-agent');
     let log = '';
     try {
-      expect((await fetchInNetns(NODE, `http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+      expect((await fetchInNetns(NODE, `http://${agentHost()}:${port}/readyz`)).status).toBe(200);
       const samples = await until('every pod mapped', 30_000, async () => {
         const s = await scrape();
         const pods = new Set(s.filter((x) => x.name === 'multinet_pod_interface_info' && x.labels.pod !== '').map((x) => x.labels.pod));
@@ -339,7 +355,7 @@ describe.skipIf(!POSSIBLE)('the image, built and run as the DaemonSet runs it', 
       await runAgent(name, [kept]);
       let log = '';
       try {
-        const readyz = await fetchInNetns(NODE, `http://127.0.0.1:${port}/readyz`);
+        const readyz = await fetchInNetns(NODE, `http://${agentHost()}:${port}/readyz`);
         const samples = await scrape();
         const podsSeen = new Set(samples.filter((s) => s.name === 'multinet_pod_interface_info' && podNames.includes(s.labels.pod ?? '')).map((s) => s.labels.pod));
         console.log(`image suite: without ${dropped}: /readyz ${readyz.status} ${readyz.body.trim()}; lab pods seen ${podsSeen.size}/${podNames.length}`);
@@ -408,12 +424,13 @@ describe.skipIf(!POSSIBLE)('the image, built and run as the DaemonSet runs it', 
       // containerd's CNI library caches results under /var/lib/cni (removed with the sandbox).
       created.push(...missingDirs('/var/lib/cni/results'));
       mounts.push({ container_path: SA_DIR, host_path: saDir, readonly: true, propagation: 'PROPAGATION_PRIVATE' });
-      const envs = c.env.map((e) => ({ key: e.name, value: e.value ?? (e.valueFrom?.fieldRef?.fieldPath === 'spec.nodeName' ? NODE : '') }));
+      const envMap = new Map(c.env.map((e) => [e.name, envValue(e, { nodeName: NODE, hostIP: hostIP() })]));
+      const envs = [...envMap].map(([key, value]) => ({ key, value }));
       envs.push({ key: 'KUBERNETES_SERVICE_HOST', value: bridge?.hostAddress ?? '' }, { key: 'KUBERNETES_SERVICE_PORT', value: String(apiPort) });
       const containerConfig = {
         metadata: { name: 'agent', attempt: 0 },
         image: { image: IMAGE },
-        args: c.args,
+        args: expandArgs(c.args, envMap),
         envs,
         mounts,
         log_path: 'agent/0.log',
@@ -436,7 +453,7 @@ describe.skipIf(!POSSIBLE)('the image, built and run as the DaemonSet runs it', 
       await until('the CRI-run agent ready', 60_000, async () => {
         const st = await criCall<{ status: { state: string; reason: string; message: string } }>(cri, 'ContainerStatus', { container_id: containerId });
         if (st.status.state === 'CONTAINER_EXITED') throw new Error(`the agent exited: ${st.status.reason} ${st.status.message}: ${await readLog()}`);
-        const r = await fetchInNetns(NODE, `http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+        const r = await fetchInNetns(NODE, `http://${agentHost()}:${port}/readyz`).catch(() => undefined);
         return r?.status === 200 ? r : undefined;
       }, 250);
       const samples = await until('every pod mapped (CRI run)', 30_000, async () => {
