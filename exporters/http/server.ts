@@ -123,6 +123,18 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer>
     return lastGzip;
   };
   const serveMetrics = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    // Pipelined requests of a client that does not read its answers queue one response each:
+    // past a few, the connection is dropped (before any rendering) rather than letting it hold a body per request.
+    const socket = req.socket;
+    const outstanding = (pending.get(socket) ?? 0) + 1;
+    pending.set(socket, outstanding);
+    res.once('close', () => pending.set(socket, (pending.get(socket) ?? 1) - 1));
+    if (outstanding > MAX_OUTSTANDING_PER_CONNECTION) {
+      droppedPipelined++;
+      opts.log.debug({ remote: socket.remoteAddress, outstanding }, 'client pipelines requests without reading the answers; connection closed');
+      socket.destroy();
+      return;
+    }
     const encoding = metricsEncoding(req.headers['accept-encoding']);
     const headers = { 'Content-Type': opts.metrics.contentType, Vary: 'Accept-Encoding' };
     opts.metrics
@@ -154,18 +166,6 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer>
       });
   };
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    // Pipelined requests of a client that does not read its answers queue one response each:
-    // past a few, the connection is dropped rather than letting it hold a body per request.
-    const socket = req.socket;
-    const outstanding = (pending.get(socket) ?? 0) + 1;
-    pending.set(socket, outstanding);
-    res.once('close', () => pending.set(socket, (pending.get(socket) ?? 1) - 1));
-    if (outstanding > MAX_OUTSTANDING_PER_CONNECTION) {
-      droppedPipelined++;
-      opts.log.debug({ remote: socket.remoteAddress, outstanding }, 'client pipelines requests without reading the answers; connection closed');
-      socket.destroy();
-      return;
-    }
     // Go's WriteTimeout: a response not taken by then is cut, and what it held is freed.
     const timer = setTimeout(() => {
       writeTimeouts++;
