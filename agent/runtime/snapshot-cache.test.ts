@@ -3,9 +3,24 @@ import { type NetnsNetworking } from '../model/problems.js';
 import { EMPTY_SNAPSHOT, type Snapshot } from '../model/snapshot.js';
 import { SnapshotCache } from './snapshot-cache.js';
 
-describe('SnapshotCache', () => {
-  const snap = (n: number): Snapshot => ({ ...EMPTY_SNAPSHOT, takenAtMs: n });
+const snap = (n: number): Snapshot => ({ ...EMPTY_SNAPSHOT, takenAtMs: n });
 
+/** A cache whose builds finish only when the test releases them (releases[n-1] finishes build n, snapshot takenAtMs n). */
+function gatedCache(): { cache: SnapshotCache; releases: (() => void)[]; builds: () => number } {
+  let builds = 0;
+  const releases: (() => void)[] = [];
+  const cache = new SnapshotCache(
+    () =>
+      new Promise<Snapshot>((resolve) => {
+        const n = ++builds;
+        releases.push(() => resolve(snap(n)));
+      }),
+    { maxAgeMs: 1000, now: () => 0 },
+  );
+  return { cache, releases, builds: () => builds };
+}
+
+describe('SnapshotCache', () => {
   it('shares one build between concurrent callers', async () => {
     let builds = 0;
     let release: () => void = () => {};
@@ -51,40 +66,22 @@ describe('SnapshotCache', () => {
   });
 
   it('does not hand out a build that was in flight when invalidate() came, and does not join it', async () => {
-    let builds = 0;
-    const releases: (() => void)[] = [];
-    const cache = new SnapshotCache(
-      () =>
-        new Promise<Snapshot>((resolve) => {
-          const n = ++builds;
-          releases.push(() => resolve(snap(n)));
-        }),
-      { maxAgeMs: 1000, now: () => 0 },
-    );
+    const { cache, releases, builds } = gatedCache();
     const before = cache.get();
     cache.invalidate();
     const after = cache.get();
-    expect(builds).toBe(2);
+    expect(builds()).toBe(2);
     releases[0]?.();
     expect((await before).snapshot.takenAtMs).toBe(1);
     releases[1]?.();
     expect((await after).snapshot.takenAtMs).toBe(2);
     // The first build finished after the invalidation: it was not kept as fresh.
     expect((await cache.get()).snapshot.takenAtMs).toBe(2);
-    expect(builds).toBe(2);
+    expect(builds()).toBe(2);
   });
 
   it('keeps the newer snapshot as last when an older build finishes after it', async () => {
-    const releases: (() => void)[] = [];
-    let builds = 0;
-    const cache = new SnapshotCache(
-      () =>
-        new Promise<Snapshot>((resolve) => {
-          const n = ++builds;
-          releases.push(() => resolve(snap(n)));
-        }),
-      { maxAgeMs: 1000, now: () => 0 },
-    );
+    const { cache, releases } = gatedCache();
     const before = cache.get();
     cache.invalidate();
     const after = cache.get();
