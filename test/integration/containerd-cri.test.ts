@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_BIN, startAgentIn, type AgentProcess } from '../support/agent-process.js';
+import { AGENT_BIN, doctorPodsIn, startAgentIn, type AgentProcess, type DoctorPod } from '../support/agent-process.js';
 import { buildPauseArchive, CNI_BIN_DIR, Containerd, criCall, criRuntimeClient, requireContainerd, type CriRuntimeClient } from '../support/containerd.js';
 import type { ParsedSample } from '../support/exposition.js';
 import { scrapeAgent } from '../support/lab.js';
@@ -48,14 +48,6 @@ interface Sandbox {
   address: string;
 }
 
-interface DoctorPod {
-  namespace: string;
-  pod: string;
-  netns: string;
-  mappedBy: string;
-  sandboxId: string;
-}
-
 describe.skipIf(!POSSIBLE)('a real containerd through the CRI', () => {
   let dir = '';
   let containerd: Containerd | undefined;
@@ -69,16 +61,7 @@ describe.skipIf(!POSSIBLE)('a real containerd through the CRI', () => {
   const criUp = (samples: ParsedSample[]): number | undefined => samples.find((s) => s.name === 'multinet_scrape_collector_success' && s.labels.collector === 'cri')?.value;
   const socket = (): string => containerd?.socket ?? '';
 
-  async function doctor(): Promise<Map<string, DoctorPod>> {
-    let stdout: string;
-    try {
-      stdout = (await run('ip', ['netns', 'exec', NODE, process.execPath, AGENT_BIN, 'doctor', '--output=json', '--manifests', manifests, '--node-name', NODE, '--cri.endpoint', `unix://${socket()}`, '--log.level=error'], { encoding: 'utf8', maxBuffer: 16 << 20 })).stdout;
-    } catch (err) {
-      stdout = (err as { stdout?: string }).stdout ?? ''; // exit 1: a problem found; the report is still there
-    }
-    const report = JSON.parse(stdout) as { pods: DoctorPod[] };
-    return new Map(report.pods.map((p) => [p.netns, p]));
-  }
+  const doctor = (): Promise<Map<string, DoctorPod>> => doctorPodsIn(NODE, ['--manifests', manifests, '--node-name', NODE, '--cri.endpoint', `unix://${socket()}`]);
 
   /** The info series of the sandbox's macvlan: by its pod when mapped, by its namespace's name (the netns label, set only then) when not. */
   const net1Of = (samples: ParsedSample[], s: Sandbox): ParsedSample[] =>

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_BIN, startAgentIn, type AgentProcess } from '../support/agent-process.js';
+import { AGENT_BIN, doctorPodsIn, startAgentIn, type AgentProcess, type DoctorPod } from '../support/agent-process.js';
 import { CriServer, type TestSandbox } from '../support/cri-server.js';
 import type { ParsedSample } from '../support/exposition.js';
 import { LAB_POSSIBLE, LAB_STATE_ROOT, requireLab, scrapeAgent, testLab } from '../support/lab.js';
@@ -39,15 +39,6 @@ interface LabStatePod {
   pid?: number;
 }
 
-interface DoctorPod {
-  namespace: string;
-  pod: string;
-  netns: string;
-  mappedBy: string;
-  sandboxId: string;
-}
-
-/** Polls `probe` until it returns a value, or throws after `timeoutMs`. */
 describe.skipIf(!LAB_POSSIBLE)('the seed lab with the container runtime (CRI)', () => {
   let agent: AgentProcess | undefined;
   let server: CriServer | undefined;
@@ -62,16 +53,7 @@ describe.skipIf(!LAB_POSSIBLE)('the seed lab with the container runtime (CRI)', 
   const criUp = (samples: ParsedSample[]): number | undefined => samples.find((s) => s.name === 'multinet_scrape_collector_success' && s.labels.collector === 'cri')?.value;
 
   /** `multinet-agent doctor --output=json` with the same flags, run in the node namespace. */
-  async function doctor(): Promise<Map<string, DoctorPod>> {
-    let stdout: string;
-    try {
-      stdout = (await run('ip', ['netns', 'exec', NODE, process.execPath, AGENT_BIN, 'doctor', '--output=json', '--manifests', manifests, '--cri.endpoint', `unix://${socket}`, '--log.level=error'], { encoding: 'utf8', maxBuffer: 16 << 20 })).stdout;
-    } catch (err) {
-      stdout = (err as { stdout?: string }).stdout ?? ''; // exit 1: a problem found; the report is still there
-    }
-    const report = JSON.parse(stdout) as { pods: DoctorPod[] };
-    return new Map(report.pods.map((p) => [p.netns, p]));
-  }
+  const doctor = (): Promise<Map<string, DoctorPod>> => doctorPodsIn(NODE, ['--manifests', manifests, '--cri.endpoint', `unix://${socket}`]);
 
   beforeAll(async () => {
     await lab('down');

@@ -1,5 +1,5 @@
 /** Runs the built agent (dist/agent/app/bin.js) as a real process inside a network namespace. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fetchInNetns } from './netns.js';
 
 /** The built executable; `npm test` builds it first. */
@@ -47,4 +47,28 @@ export async function startAgentIn(ns: string, port: number, extraArgs: string[]
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** One pod row of `doctor --output=json`. */
+export interface DoctorPod {
+  namespace: string;
+  pod: string;
+  netns: string;
+  mappedBy: string;
+  sandboxId: string;
+}
+
+/**
+ * `multinet-agent doctor --output=json <args>` run in `ns`: its pod rows by netns. Exit 1 (a
+ * problem found) still prints the report, so it is read either way.
+ */
+export async function doctorPodsIn(ns: string, args: readonly string[]): Promise<Map<string, DoctorPod>> {
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile('ip', ['netns', 'exec', ns, process.execPath, AGENT_BIN, 'doctor', '--output=json', ...args, '--log.level=error'], { encoding: 'utf8', maxBuffer: 16 << 20 }, (err, out) => {
+      if (err && (err as { code?: unknown }).code !== 1) reject(err);
+      else resolve(out);
+    });
+  });
+  const report = JSON.parse(stdout) as { pods: DoctorPod[] };
+  return new Map(report.pods.map((p) => [p.netns, p]));
 }
