@@ -71,6 +71,13 @@ export class ByteWriter {
     this.#len += this.#buf.write(s, this.#len);
   }
 
+  /** Appends bytes. */
+  bytes(b: Uint8Array): void {
+    this.#ensure(b.length);
+    this.#buf.set(b, this.#len);
+    this.#len += b.length;
+  }
+
   /** Appends a sample value as Prometheus writes it; integers without a temporary string. */
   value(v: number): void {
     if (!Number.isSafeInteger(v) || v < 0) {
@@ -97,17 +104,46 @@ export class ByteWriter {
 }
 
 /**
+ * UTF-8 bytes of the label texts of shared rows, kept from one render to the next while a text
+ * is in use: rows whose label strings are the same objects as last time (pod-families keeps them)
+ * are copied, not encoded again. A text unused for a whole render is dropped.
+ */
+export class TextBytes {
+  #current = new Map<string, Buffer>();
+  #previous = new Map<string, Buffer>();
+
+  get(text: string): Buffer {
+    let b = this.#current.get(text);
+    if (b === undefined) {
+      b = this.#previous.get(text) ?? Buffer.from(text);
+      this.#current.set(text, b);
+    }
+    return b;
+  }
+
+  /** Ends a render: what it did not use is forgotten at the end of the next. */
+  rotate(): void {
+    this.#previous = this.#current;
+    this.#current = new Map();
+  }
+}
+
+/**
  * Writes families, each with HELP and TYPE, separated by blank lines as prom-client does.
  * `separate`: start with the blank line that separates these families from ones written before.
+ * `texts`: the renderer's cache of label-text bytes, for rows (one is made for this call when absent).
  */
-export function writeFamiliesTo(out: ByteWriter, families: readonly Family[], separate = false): void {
+export function writeFamiliesTo(out: ByteWriter, families: readonly Family[], separate = false, texts = new TextBytes()): void {
   let first = !separate;
+  // The families of a group share one labelTexts array: its bytes are looked up once.
+  const encoded = new Map<readonly string[], Buffer[]>();
   for (const f of families) {
     if (!first) out.byte(NL);
     first = false;
     out.string(`# HELP ${f.name} ${escapeHelp(f.help)}\n# TYPE ${f.name} ${f.type}\n`);
+    const name = Buffer.from(f.name);
     for (const s of f.samples) {
-      out.string(f.name);
+      out.bytes(name);
       out.string(s.labelText ?? formatLabels(s.labels));
       out.byte(SPACE);
       out.value(s.value);
@@ -115,11 +151,13 @@ export function writeFamiliesTo(out: ByteWriter, families: readonly Family[], se
     }
     if (f.rows) {
       const { labelTexts, values } = f.rows;
+      let labels = encoded.get(labelTexts);
+      if (labels === undefined) encoded.set(labelTexts, (labels = labelTexts.map((t) => texts.get(t))));
       for (let i = 0; i < values.length; i++) {
         const v = values[i];
         if (v === undefined) continue;
-        out.string(f.name);
-        out.string(labelTexts[i] as string);
+        out.bytes(name);
+        out.bytes(labels[i] as Buffer);
         out.byte(SPACE);
         out.value(v);
         out.byte(NL);

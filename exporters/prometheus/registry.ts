@@ -7,10 +7,11 @@ import { type AssessedSnapshot } from '../../agent/model/assessment.js';
 import { type Snapshot } from '../../agent/model/snapshot.js';
 import { EXPORT_ALL, type ExportFilter } from './export-filter.js';
 import type { Logger } from '../../agent/model/ports.js';
-import { ByteWriter, writeFamiliesTo } from './exposition.js';
+import { ByteWriter, TextBytes, writeFamiliesTo } from './exposition.js';
 import { snapshotFamilies } from './families.js';
 import { type Family } from './family.js';
 import { NetworkTotals } from './network-families.js';
+import { PodLabelCache } from './pod-families.js';
 import { countSeries, limitSeries } from './series-limit.js';
 
 /** prom-client default metrics that break the Prometheus naming rules. */
@@ -86,8 +87,11 @@ export function createMetricsRenderer(opts: RendererOptions): MetricsRenderer {
   const rendered = new WeakMap<Snapshot, Buffer>();
   // The last body's size: the next one is written into a buffer about that big, not grown by doubling.
   let lastBytes = 64 * 1024;
+  // Label texts and their bytes, kept across renders for what did not change.
+  const labels = new PodLabelCache();
+  const texts = new TextBytes();
   const renderSnapshot = ({ snapshot, assessment }: AssessedSnapshot): Buffer => {
-    const { families, dropped } = limitSeries(snapshotFamilies(snapshot, assessment, filter, totals), filter.seriesLimit);
+    const { families, dropped } = limitSeries(snapshotFamilies(snapshot, assessment, filter, totals, labels), filter.seriesLimit);
     const exported = countSeries(families);
     if (dropped > 0 !== limiting) {
       limiting = dropped > 0;
@@ -95,8 +99,9 @@ export function createMetricsRenderer(opts: RendererOptions): MetricsRenderer {
       else opts.log?.info({ limit: filter.seriesLimit }, 'series back under the limit');
     }
     const out = new ByteWriter(Math.ceil(lastBytes * 1.1));
-    writeFamiliesTo(out, families);
+    writeFamiliesTo(out, families, false, texts);
     writeFamiliesTo(out, seriesFamilies(exported, dropped), families.length > 0);
+    texts.rotate();
     lastBytes = out.length;
     return out.toBuffer();
   };
