@@ -12,7 +12,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { cniExec, type CniResult } from './cni.js';
@@ -99,12 +99,29 @@ function cgroupDirsFor(uid: string, containerId: string): string[] {
   return [pod, `${pod}/cri-containerd-${containerId}.scope`];
 }
 
-/** A process that keeps the pod's namespace busy, as a pause container would, in the pod's cgroup. */
-async function startPodProcess(pod: PodState): Promise<void> {
-  const child = spawn('ip', ['netns', 'exec', pod.netns, 'sleep', 'infinity'], { detached: true, stdio: 'ignore' });
+/** The pid of `parent`'s first child, once it has forked (nsenter --pid forks the command). */
+async function firstChild(parent: number): Promise<number> {
+  for (let i = 0; i < 250; i++) {
+    const text = await readFile(`/proc/${parent}/task/${parent}/children`, 'utf8').catch(() => '');
+    const pid = Number(text.trim().split(' ')[0]);
+    if (pid > 0) return pid;
+    await new Promise((r) => setTimeout(r, 4));
+  }
+  throw new Error(`process ${parent} started no child in 1 s`);
+}
+
+/**
+ * A process that keeps the pod's namespace busy, as a pause container would, in the pod's cgroup.
+ * `pidnsOf`: started in the PID namespace of that process (an agent in a PID namespace of its
+ * own sees only the processes there), else in the caller's.
+ */
+async function startPodProcess(pod: PodState, pidnsOf?: number): Promise<void> {
+  const cmd = ['ip', 'netns', 'exec', pod.netns, 'sleep', 'infinity'];
+  const child = pidnsOf === undefined ? spawn(cmd[0] as string, cmd.slice(1), { detached: true, stdio: 'ignore' }) : spawn('nsenter', ['-t', String(pidnsOf), '--pid', '--', ...cmd], { detached: true, stdio: 'ignore' });
   child.unref();
   if (child.pid === undefined) throw new Error(`could not start a process in ${pod.netns}`);
-  pod.pid = child.pid;
+  // Through nsenter the pod's process is its child (nsenter waits for it and goes when it goes).
+  pod.pid = pidnsOf === undefined ? child.pid : await firstChild(child.pid);
   const dirs = cgroupDirsFor(pod.uid, pod.containerId);
   for (const d of dirs) {
     await mkdir(d, { recursive: true });
@@ -169,13 +186,13 @@ const clusterNetwork = (ipamDir: string): Record<string, unknown> => ({
   ipam: { type: 'host-local', subnet: '10.244.0.0/24', dataDir: ipamDir },
 });
 
-async function buildPod(state: LabState, plan: LabPodPlan, index: number, nads: readonly LabNad[], cniPath: string): Promise<void> {
-  const pod: PodState = { name: plan.name, namespace: plan.namespace, uid: plan.uid, containerId: plan.containerId, netns: `${prefix(state.name)}p${index}`, pid: undefined, cgroupDirs: [], attachments: [], status: [] };
+async function buildPod(state: LabState, plan: LabPodPlan, netns: string, nads: readonly LabNad[], cniPath: string, pidnsOf?: number): Promise<PodState> {
+  const pod: PodState = { name: plan.name, namespace: plan.namespace, uid: plan.uid, containerId: plan.containerId, netns, pid: undefined, cgroupDirs: [], attachments: [], status: [] };
   state.pods.push(pod);
   await saveState(state);
   await ip('netns', 'add', pod.netns);
   await ip('-n', pod.netns, 'link', 'set', 'lo', 'up');
-  if (plan.withProcess) await startPodProcess(pod);
+  if (plan.withProcess) await startPodProcess(pod, pidnsOf);
   await addAttachment(state, pod, 'cbr0', 'eth0', clusterNetwork(state.ipamDir), true, cniPath);
   for (const [i, sel] of plan.requested.entries()) {
     const nad = nads.find((n) => n.name === sel.name && n.namespace === sel.namespace);
@@ -183,10 +200,11 @@ async function buildPod(state: LabState, plan: LabPodPlan, index: number, nads: 
     await addAttachment(state, pod, `${nad.namespace}/${nad.name}`, sel.interface ?? `net${i + 1}`, withLabIpam(nad.config, nad.name, state.ipamDir), false, cniPath);
   }
   await saveState(state);
+  return pod;
 }
 
-/** A Pod as the API would hold it, with the network-status Multus would have written. */
-function podItem(state: LabState, p: PodState, plan: LabPodPlan): Record<string, unknown> {
+/** A Pod as the API would hold it, with the network-status Multus would have written (none before its first ADD). */
+function podItem(state: LabState, p: PodState, plan: Pick<LabPodPlan, 'labels' | 'annotations' | 'spec'>): Record<string, unknown> {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -195,7 +213,7 @@ function podItem(state: LabState, p: PodState, plan: LabPodPlan): Record<string,
       namespace: p.namespace,
       uid: p.uid,
       labels: plan.labels,
-      annotations: { ...plan.annotations, 'k8s.v1.cni.cncf.io/network-status': JSON.stringify(p.status, null, 2) },
+      annotations: p.status.length === 0 ? { ...plan.annotations } : { ...plan.annotations, 'k8s.v1.cni.cncf.io/network-status': JSON.stringify(p.status, null, 2) },
     },
     spec: { ...plan.spec, nodeName: state.node },
   };
@@ -241,7 +259,7 @@ export async function labUp(
   try {
     await buildNode(state, nads);
     for (const [i, plan] of pods.entries()) {
-      await buildPod(state, plan, i, nads, opts.cniPath);
+      await buildPod(state, plan, `${prefix(state.name)}p${i}`, nads, opts.cniPath);
       opts.log(`pod ${plan.namespace}/${plan.name}: ${state.pods[i]?.status.map((s) => `${s.interface}=${s.ips.join(',')}`).join(' ')}${plan.withProcess ? ` (process ${state.pods[i]?.pid})` : ' (no process)'}`);
     }
     await writeManifests(state, nads, pods);
@@ -352,7 +370,7 @@ export async function labPodAdd(opts: LabOptions & { readonly pod: LabPodRequest
   let index = 0;
   while (used.has(`${prefix(state.name)}p${index}`)) index++;
   try {
-    await buildPod(state, plan, index, nads, opts.cniPath);
+    await buildPod(state, plan, `${prefix(state.name)}p${index}`, nads, opts.cniPath);
   } catch (err) {
     const pod = state.pods.find((p) => p.name === req.name && p.namespace === req.namespace);
     if (pod) {
@@ -448,19 +466,71 @@ async function gatewayOf(state: LabState, network: string): Promise<string | und
 /** A pod added to a running lab by {@link labAddPod}: its namespace and the interfaces made in it. */
 export interface LabChurnPod {
   readonly name: string;
+  /** The Pod's namespace (`churn` for a bare pod, which has no Pod object). */
+  readonly namespace: string;
   readonly netns: string;
-  /** Interface name → the `namespace/name` of its NAD and the host master. */
+  /** Secondary interfaces: name → the `namespace/name` of its NAD and the host master. */
   readonly interfaces: readonly { readonly ifname: string; readonly network: string; readonly master: string }[];
+  /** eth0 from the cluster network (`bridge`): a veth into the node namespace. Not on a bare pod. */
+  readonly cluster: boolean;
+  /** Its Pod object in the lab's manifests directory (one file per pod), with the network-status of its ADDs. */
+  readonly manifest: string | undefined;
+  /** The pid of its process in its kubepods cgroup, if it has one. */
+  readonly pid: number | undefined;
+}
+
+/** What a churn pod is made from: a Deployment template's labels, annotations (with the networks annotation) and spec. */
+export interface LabPodTemplate {
+  readonly namespace: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly spec: Readonly<Record<string, unknown>>;
+}
+
+/** The Pod file of a churn pod in the lab's manifests directory. */
+const churnManifest = (state: LabState, namespace: string, name: string): string => path.join(state.manifestsDir, `pod-${namespace}-${name}.json`);
+
+/** Writes a file whole: to a temporary name the manifest reader does not take, then renamed over. */
+async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp`);
+  await writeFile(tmp, text);
+  await rename(tmp, file);
 }
 
 /**
- * Adds one pod to a running lab, as pod churn would: a namespace held by its bind mount only (no
- * process, no manifest: the agent sees an unknown namespace) and one interface per NAD, made by
- * the NAD's own CNI plugin. Recorded in the state as it is made, so `lab down` removes it.
+ * Adds one pod to a running lab, as pod churn would. Recorded in the state as it is made, so
+ * `lab down` removes it.
+ *
+ * Without a template (bare): a namespace held by its bind mount only (no process, no manifest: the
+ * agent sees an unknown namespace) and one interface per NAD, made by the NAD's own CNI plugin.
+ *
+ * With a template: as the kubelet and Multus make a pod of a Deployment. Its Pod object (the
+ * template's labels and networks annotation, a nodeName) is written to the lab's manifests
+ * directory, one file per pod, before the first ADD; then its namespace, a process in its
+ * kubepods cgroup (when `pidnsOf` is given: in that process' PID namespace), eth0 from the
+ * cluster network and one interface per requested network from the NAD's own plugin; then the
+ * Pod is written again with the network-status of those ADDs (IPs and MACs), as Multus writes it.
  */
-export async function labAddPod(opts: LabOptions & { readonly state: LabState; readonly nads: readonly LabNad[]; readonly pod: string; readonly random: Random }): Promise<LabChurnPod> {
-  const { state } = opts;
-  const pod: PodState = { name: opts.pod, namespace: 'churn', uid: opts.random.uuid(), containerId: opts.random.hex(32), netns: `${prefix(state.name)}${opts.pod}`, pid: undefined, cgroupDirs: [], attachments: [], status: [] };
+export async function labAddPod(
+  opts: LabOptions & { readonly state: LabState; readonly nads: readonly LabNad[]; readonly pod: string; readonly random: Random; readonly template?: LabPodTemplate; readonly pidnsOf?: number },
+): Promise<LabChurnPod> {
+  const { state, template } = opts;
+  const netns = `${prefix(state.name)}${opts.pod}`;
+  if (template) {
+    const requested = parseNetworksAnnotation(template.annotations[NETWORKS_ANNOTATION], template.namespace);
+    if (!requested.ok) throw new Error(`template: ${NETWORKS_ANNOTATION} does not parse: ${requested.error}`);
+    const plan: LabPodPlan = { name: opts.pod, namespace: template.namespace, uid: opts.random.uuid(), containerId: opts.random.hex(32), labels: template.labels, annotations: template.annotations, spec: template.spec, requested: requested.value, withProcess: opts.pidnsOf !== undefined };
+    const manifest = churnManifest(state, plan.namespace, plan.name);
+    const item = (p: Pick<PodState, 'name' | 'namespace' | 'uid' | 'status'>): string => `${JSON.stringify(podItem(state, p as PodState, plan), null, 1)}\n`;
+    await writeAtomic(manifest, item({ name: plan.name, namespace: plan.namespace, uid: plan.uid, status: [] }));
+    const pod = await buildPod(state, plan, netns, opts.nads, opts.cniPath, opts.pidnsOf);
+    await writeAtomic(manifest, item(pod));
+    const interfaces = pod.attachments
+      .filter((a) => a.network !== 'cbr0')
+      .map((a) => ({ ifname: a.ifname, network: a.network, master: String(a.config.master ?? '') }));
+    return { name: opts.pod, namespace: plan.namespace, netns, interfaces, cluster: true, manifest, pid: pod.pid };
+  }
+  const pod: PodState = { name: opts.pod, namespace: 'churn', uid: opts.random.uuid(), containerId: opts.random.hex(32), netns, pid: undefined, cgroupDirs: [], attachments: [], status: [] };
   state.pods.push(pod);
   await saveState(state);
   await ip('netns', 'add', pod.netns);
@@ -471,16 +541,21 @@ export async function labAddPod(opts: LabOptions & { readonly state: LabState; r
     interfaces.push({ ifname, network: `${nad.namespace}/${nad.name}`, master: String(nad.config.master ?? '') });
   }
   await saveState(state);
-  return { name: opts.pod, netns: pod.netns, interfaces };
+  return { name: opts.pod, namespace: pod.namespace, netns: pod.netns, interfaces, cluster: false, manifest: undefined, pid: undefined };
 }
 
-/** Removes a pod {@link labAddPod} made: CNI DEL of each attachment (releasing its lease), then its namespace. */
+/**
+ * Removes a pod {@link labAddPod} made: CNI DEL of each attachment (releasing its lease), its
+ * process and cgroups, its namespace; then its Pod file, as the API drops the object after the
+ * kubelet tore the sandbox down.
+ */
 export async function labRemovePod(opts: LabOptions & { readonly state: LabState; readonly pod: string }): Promise<void> {
   const { state } = opts;
   const index = state.pods.findIndex((p) => p.name === opts.pod);
   const pod = state.pods[index];
   if (!pod) throw new Error(`lab "${state.name}" has no pod ${opts.pod}`);
   const problems = await removePod(state, pod, opts.cniPath, true);
+  await rm(churnManifest(state, pod.namespace, pod.name), { force: true });
   if (problems.length > 0) throw new Error(`removing pod ${opts.pod}: ${problems.join('; ')}`);
   state.pods.splice(index, 1);
   await saveState(state);

@@ -38,9 +38,9 @@ const NETWORKS = [
   { name: 'storage-network', master: 'eth3', octet: 103, annotations: { 'multinet.io/allowed-pods': 'hexagonal.io/adapter in (database)' } },
 ].slice(0, POD_NETWORKS);
 
-/** Three macvlan NADs (host-local, /16 so that hundreds of pods fit) and one Deployment of `pods` replicas asking for all three. */
-export function cniManifests(pods: number): string {
-  const nads = NETWORKS.map((n) => ({
+/** The three macvlan NADs (host-local, /16 so that hundreds of pods fit), one with an allowed-pods policy. */
+export function cniNads(): Record<string, unknown>[] {
+  return NETWORKS.map((n) => ({
     apiVersion: 'k8s.cni.cncf.io/v1',
     kind: 'NetworkAttachmentDefinition',
     metadata: { name: n.name, namespace: 'cnf', annotations: n.annotations },
@@ -54,29 +54,38 @@ export function cniManifests(pods: number): string {
       }),
     },
   }));
+}
+
+/** The pod template of Deployment cnf/upf: labels (the policy's among them), the networks annotation asking for all three NADs, two containers. */
+export function cniPodTemplate(): { namespace: string; labels: Record<string, string>; annotations: Record<string, string>; spec: Record<string, unknown> } {
   const networks = NETWORKS.map((n, i) => ({ name: n.name, interface: `net${i + 1}` }));
+  return {
+    namespace: 'cnf',
+    labels: { app: 'upf', 'app.kubernetes.io/name': 'upf', 'app.kubernetes.io/part-of': '5g-core', 'hexagonal.io/adapter': 'database' },
+    annotations: { 'k8s.v1.cni.cncf.io/networks': JSON.stringify(networks, null, 2) },
+    spec: {
+      containers: [
+        { name: 'upf', image: 'registry.example/upf:1.4.2', resources: { requests: { cpu: '500m', memory: '512Mi' } } },
+        { name: 'sidecar', image: 'registry.example/metrics-sidecar:0.9' },
+      ],
+    },
+  };
+}
+
+/** The NADs and one Deployment of `pods` replicas of {@link cniPodTemplate}. */
+export function cniManifests(pods: number): string {
+  const template = cniPodTemplate();
   const deployment = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: 'upf', namespace: 'cnf', labels: { app: 'upf' } },
+    metadata: { name: 'upf', namespace: template.namespace, labels: { app: 'upf' } },
     spec: {
       replicas: pods,
       selector: { matchLabels: { app: 'upf' } },
-      template: {
-        metadata: {
-          labels: { app: 'upf', 'app.kubernetes.io/name': 'upf', 'app.kubernetes.io/part-of': '5g-core', 'hexagonal.io/adapter': 'database' },
-          annotations: { 'k8s.v1.cni.cncf.io/networks': JSON.stringify(networks, null, 2) },
-        },
-        spec: {
-          containers: [
-            { name: 'upf', image: 'registry.example/upf:1.4.2', resources: { requests: { cpu: '500m', memory: '512Mi' } } },
-            { name: 'sidecar', image: 'registry.example/metrics-sidecar:0.9' },
-          ],
-        },
-      },
+      template: { metadata: { labels: template.labels, annotations: template.annotations }, spec: template.spec },
     },
   };
-  return [...nads, deployment].map((d) => JSON.stringify(d)).join('\n---\n') + '\n';
+  return [...cniNads(), deployment].map((d) => JSON.stringify(d)).join('\n---\n') + '\n';
 }
 
 /** Down + up cycles of a master in the cni-kube case: 20 transitions, 20 Events, under the recorder's burst of 25 per Node. */
