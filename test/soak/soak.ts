@@ -84,6 +84,11 @@ export interface SoakOptions {
   readonly stateRoot: string;
   readonly port: number;
   readonly log: (line: string) => void;
+  /**
+   * Heap snapshots of the agent at these cycle marks, written to `dir` (its working directory;
+   * started with --heapsnapshot-signal=SIGUSR2). Compare them with heap-diff.js.
+   */
+  readonly heapSnapshots?: { readonly at: readonly number[]; readonly dir: string };
   /** Aborts the churn (SIGINT/SIGTERM); the lab is still torn down. */
   readonly signal?: AbortSignal;
 }
@@ -218,17 +223,17 @@ const fdCount = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
  * only: other labs on the machine (other processes' namespaces, other bind mounts) stay out of
  * its figures. `--propagation slave` keeps new /run/netns bind mounts visible to it.
  */
-async function startAgent(state: LabState, port: number, netnsDir: string, realistic: boolean): Promise<{ child: ChildProcess; pid: number; stderr: () => string }> {
+async function startAgent(state: LabState, port: number, netnsDir: string, realistic: boolean, snapshotDir?: string): Promise<{ child: ChildProcess; pid: number; stderr: () => string }> {
   const child = spawn(
     'ip',
     [
       'netns', 'exec', state.node,
       'unshare', '--pid', '--fork', '--kill-child=SIGTERM', '--mount-proc', '--propagation', 'slave',
-      process.execPath, '--max-semi-space-size=4', '--max-old-space-size=128', AGENT_BIN,
+      process.execPath, '--max-semi-space-size=4', '--max-old-space-size=128', ...(snapshotDir ? ['--heapsnapshot-signal=SIGUSR2'] : []), AGENT_BIN,
       `--web.listen-address=127.0.0.1:${port}`, `--manifests=${state.manifestsDir}`, `--path.netns=${netnsDir}`, '--log.level=info', '--no-collector.podresources',
       ...(realistic ? [`--node-name=${state.node}`] : []),
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'], ...(snapshotDir ? { cwd: snapshotDir } : {}) },
   );
   let log = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (log = (log + d).slice(-20_000)));
@@ -271,7 +276,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     // The links of the agent's --path.netns: its own directory, not the NADs' (those are read by labUp only).
     const linksDir = path.join(netnsDir, 'links');
     mkdirSync(linksDir);
-    agent = await startAgent(state, opts.port, linksDir, realistic);
+    agent = await startAgent(state, opts.port, linksDir, realistic, opts.heapSnapshots?.dir);
     const pid = agent.pid;
     if (!readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(AGENT_BIN)) throw new Error(`pid ${pid} is not the agent`);
     const failures: string[] = [];
@@ -435,6 +440,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
               removed.add(oldest);
             });
             cycles++;
+            if (opts.heapSnapshots?.at.includes(cycles)) {
+              // V8 runs a full GC, then writes Heap.<date>.<time>.<pid>.*.heapsnapshot in the agent's cwd.
+              process.kill(pid, 'SIGUSR2');
+              opts.log(`soak: heap snapshot of the agent asked at cycle ${cycles} (SIGUSR2, into ${opts.heapSnapshots.dir})`);
+            }
             if (cycles % 100 === 0) {
               const window = memory.filter((m) => m.cycles > cycles - 100);
               const median = memoryWindow(window).rssMedianKiB;
@@ -573,7 +583,7 @@ export function soakSummary(r: SoakReport): { text: string; ok: boolean } {
 
 function usage(): string {
   return [
-    'usage: npm run soak -- [--cycles N] [--live N] [--warmup N] [--port N] [--pods realistic|bare]   (as root)',
+    'usage: npm run soak -- [--cycles N] [--live N] [--warmup N] [--port N] [--pods realistic|bare] [--heap-snapshots N,M]   (as root)',
     '',
     'Creates and deletes lab pods while scraping the agent every second. realistic (default): Pods',
     'in --manifests with both Multus annotations, a process in the pod\'s kubepods cgroup, eth0 and',
@@ -581,6 +591,8 @@ function usage(): string {
     'Prints RSS, heap and external memory every 100 cycles, the RSS judgements (cycle 1000 vs 100,',
     '2000 vs 1000, within 5%: median RSS of the scrapes within 50 cycles of each mark), fds, cached',
     'and kernel NSIDs and series; exits 1 on a miss (leak, stale, missing or unnamed series, RSS).',
+    '--heap-snapshots 200,1000: heap snapshots of the agent at those cycles, into the current directory',
+    '(compare them: node dist/test/soak/heap-diff.js A B).',
     '',
   ].join('\n');
 }
@@ -593,9 +605,9 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(usage());
       return 0;
     }
-    const m = /^--(cycles|live|warmup|port|pods)(?:=(.*))?$/.exec(a);
+    const m = /^--(cycles|live|warmup|port|pods|heap-snapshots)(?:=(.*))?$/.exec(a);
     const value = m ? (m[2] ?? argv[++i]) : undefined;
-    if (!m || value === undefined || !(m[1] === 'pods' ? /^(realistic|bare)$/ : /^\d+$/).test(value)) {
+    if (!m || value === undefined || !(m[1] === 'pods' ? /^(realistic|bare)$/ : m[1] === 'heap-snapshots' ? /^\d+(,\d+)*$/ : /^\d+$/).test(value)) {
       process.stderr.write(`soak: bad argument "${a}"\n${usage()}`);
       return 2;
     }
@@ -624,6 +636,7 @@ async function main(argv: readonly string[]): Promise<number> {
     port: Number(flags.get('port') ?? 19839),
     log: (l) => process.stdout.write(`${l}\n`),
     signal: ac.signal,
+    ...(flags.has('heap-snapshots') ? { heapSnapshots: { at: (flags.get('heap-snapshots') as string).split(',').map(Number), dir: process.cwd() } } : {}),
   });
   const { text, ok } = soakSummary(report);
   process.stdout.write(`${text}\n${JSON.stringify(report)}\n`);
