@@ -6,10 +6,10 @@
  * leases. A lease's content is read once per (inode, mtime, size), since host-local creates a
  * lease with O_EXCL and never rewrites it.
  */
-import { constants } from 'node:fs';
-import { lstat, open, readdir } from 'node:fs/promises';
+import { constants, lstatSync } from 'node:fs';
+import { open, readdir } from 'node:fs/promises';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { isIP } from 'node:net';
-import path from 'node:path';
 import { errnoCode } from '../../agent/model/errors.js';
 import { type IpamDirRequest, type IpamDirState, type IpamStateSource } from '../../agent/model/ipam.js';
 import type { Logger } from '../../agent/model/ports.js';
@@ -26,6 +26,11 @@ interface Cached {
 export function parseLease(text: string): { containerId: string; ifname: string | undefined } {
   const [id = '', ifname] = text.split(/\r?\n/);
   return { containerId: id.trim(), ifname: ifname?.trim() || undefined };
+}
+
+/** The path of lease `name` in `dir`, as the cache keys it. */
+function leasePath(dir: string, name: string): string {
+  return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
 }
 
 /** Options of {@link HostLocalIpamSource}. */
@@ -71,7 +76,9 @@ export class HostLocalIpamSource implements IpamStateSource {
       signal.throwIfAborted();
       listed.push({ req: d, ...(await this.#list(d.dir)) });
     }
-    const files = listed.flatMap((l) => (l.names ?? []).map((n) => path.join(l.req.dir, n)));
+    // A lease's key is its directory (as configured) + '/' + its name: path.join normalised each
+    // of them, twice per lease per scrape, a measurable share of the scrape's garbage at 750 leases.
+    const files = listed.flatMap((l) => (l.names ?? []).map((n) => leasePath(l.req.dir, n)));
     const now = this.#now();
     const unknown = files.some((f) => !this.#cache.has(f));
     if (now - this.#refreshedAt >= this.#refreshMs || (unknown && now - this.#refreshedAt >= 1000)) {
@@ -84,7 +91,7 @@ export class HostLocalIpamSource implements IpamStateSource {
       exists: names !== undefined,
       ...(error !== undefined ? { error } : {}),
       allocations: (names ?? []).map((ip) => {
-        const c = this.#cache.get(path.join(req.dir, ip));
+        const c = this.#cache.get(leasePath(req.dir, ip));
         return c ? { ip, containerId: c.containerId, ifname: c.ifname, mtimeMs: c.mtimeMs } : { ip, containerId: '', ifname: undefined, mtimeMs: now };
       }),
     }));
@@ -124,7 +131,11 @@ export class HostLocalIpamSource implements IpamStateSource {
     this.#inFlight ??= (async () => {
       const seen = new Set(files);
       // One entry that cannot be described never stops the others (nor the next refreshes).
+      let n = 0;
       for (const f of files) {
+        // The stats are synchronous (below): a turn of the event loop every 64 leases keeps a
+        // scrape that arrives meanwhile from waiting on a long directory.
+        if (++n % 64 === 0) await yieldToLoop();
         try {
           await this.#describe(f);
         } catch (err) {
@@ -145,11 +156,14 @@ export class HostLocalIpamSource implements IpamStateSource {
    * Reads one lease. lstat, not stat: host-local writes regular files, so anything else under an
    * address's name (a directory, a symlink — maybe a loop —, a FIFO) is never followed or opened;
    * it still blocks the address for host-local (its O_EXCL create fails), so it counts as
-   * allocated with no known holder.
+   * allocated with no known holder. The lstat is synchronous: an inode the kernel has cached
+   * answers in microseconds, where fs/promises' thread-pool round trip cost about 70 µs of CPU
+   * per lease, every refresh (750 leases: ~50 ms of the agent's idle CPU every 10 s). Only a lease
+   * that changed is opened and read.
    */
   async #describe(file: string): Promise<void> {
     try {
-      const st = await lstat(file);
+      const st = lstatSync(file);
       const c = this.#cache.get(file);
       if (c && c.ino === st.ino && c.mtimeMs === st.mtimeMs && c.size === st.size) return;
       if (!st.isFile()) {

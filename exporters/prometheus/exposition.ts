@@ -36,6 +36,8 @@ function escapeHelp(text: string): string {
 const NL = 0x0a;
 const SPACE = 0x20;
 const ZERO = 0x30;
+const QUOTE = 0x22;
+const CLOSE = 0x7d;
 
 /** An append-only byte buffer that grows by doubling; strings are written as UTF-8. */
 export class ByteWriter {
@@ -103,6 +105,27 @@ export class ByteWriter {
   }
 }
 
+/** `{name="` and `,name="` of label names seen, as bytes; names come from the code, a handful. */
+const NAME_BYTES = new Map<string, readonly [Buffer, Buffer]>();
+const MAX_NAME_BYTES = 256;
+
+/** Writes `{a="x",b="y"}` (nothing for no labels) straight into `out`: the same bytes as formatLabels, no string built. */
+export function writeLabels(out: ByteWriter, labels: Labels): void {
+  let first = true;
+  for (const k in labels) {
+    let names = NAME_BYTES.get(k);
+    if (names === undefined) {
+      names = [Buffer.from(`{${k}="`), Buffer.from(`,${k}="`)] as const;
+      if (NAME_BYTES.size < MAX_NAME_BYTES) NAME_BYTES.set(k, names);
+    }
+    out.bytes(first ? names[0] : names[1]);
+    first = false;
+    out.string(escapeLabelValue(labels[k] as string));
+    out.byte(QUOTE);
+  }
+  if (!first) out.byte(CLOSE);
+}
+
 /**
  * UTF-8 bytes of the label texts of shared rows, kept from one render to the next while a text
  * is in use: rows whose label strings are the same objects as last time (pod-families keeps them)
@@ -144,7 +167,8 @@ export function writeFamiliesTo(out: ByteWriter, families: readonly Family[], se
     const name = Buffer.from(f.name);
     for (const s of f.samples) {
       out.bytes(name);
-      out.string(s.labelText ?? formatLabels(s.labels));
+      if (s.labelText !== undefined) out.string(s.labelText);
+      else writeLabels(out, s.labels);
       out.byte(SPACE);
       out.value(s.value);
       out.byte(NL);
