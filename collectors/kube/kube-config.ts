@@ -270,7 +270,9 @@ export class ExecCredentials implements Credentials {
       execFile(command, [...args], { env, timeout: EXEC_TIMEOUT_MS, maxBuffer: 1 << 20 }, (err, out, errOut) => {
         if (err) {
           const firstLine = String(errOut).trim().split('\n')[0]?.slice(0, 200) ?? '';
-          ko(new AgentError('E_HTTP', `exec plugin ${command} failed: ${(err as NodeJS.ErrnoException).code ?? err.message}${firstLine ? ` (${firstLine})` : ''}`));
+          const code: unknown = (err as { code?: unknown }).code;
+          const why = typeof code === 'number' ? `exit ${code}` : err.killed ? `killed after ${EXEC_TIMEOUT_MS} ms` : typeof code === 'string' ? code : err.message;
+          ko(new AgentError('E_HTTP', `exec plugin ${command} failed: ${why}${firstLine ? ` (${firstLine})` : ''}`));
         } else ok(String(out));
       });
     });
