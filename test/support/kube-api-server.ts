@@ -117,6 +117,8 @@ export interface RequestRecord {
   readonly query: Readonly<Record<string, string>>;
   /** A GET with `watch=true` or `watch=1`. */
   readonly watch: boolean;
+  /** The Content-Type header (a patch's type), when sent. */
+  readonly contentType: string | undefined;
   readonly atMs: number;
 }
 
@@ -593,7 +595,7 @@ export class KubeApiServer {
     const query = url.searchParams;
     const method = req.method ?? 'GET';
     const watch = method === 'GET' && isTrue(query.get('watch'));
-    this.#requests.push({ method, path: url.pathname, query: Object.fromEntries(query), watch, atMs: Date.now() });
+    this.#requests.push({ method, path: url.pathname, query: Object.fromEntries(query), watch, contentType: req.headers['content-type'], atMs: Date.now() });
     if (this.#requests.length > MAX_REQUEST_LOG) this.#requests.splice(0, this.#requests.length - MAX_REQUEST_LOG);
     const body = method === 'POST' || method === 'PATCH' || method === 'PUT' ? await readBody(req) : undefined;
     if (this.#latencyMs > 0) await new Promise<void>((resolve) => this.#after(this.#latencyMs, resolve));
