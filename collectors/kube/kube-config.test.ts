@@ -143,11 +143,11 @@ describe('exec credential plugins', () => {
     );
     chmodSync(join(dir, 'plugin.sh'), 0o755);
     const count = join(dir, 'count');
-    const config = loadKubeConfig(kubeconfig(dir, {}, { exec: { apiVersion, command: './plugin.sh', args: [apiVersion], env: [{ name: 'PREFIX', value: 'tok' }, { name: 'COUNT', value: count }] } }));
+    const config = loadKubeConfig(kubeconfig(dir, {}, { exec: { apiVersion, command: './plugin.sh', args: [apiVersion], provideClusterInfo: apiVersion.endsWith('/v1'), env: [{ name: 'PREFIX', value: 'tok' }, { name: 'COUNT', value: count }] } }));
     return { config, runs: () => Number(readFileSync(count, 'utf8')), info: () => JSON.parse(readFileSync(`${count}.info`, 'utf8')) as unknown };
   }
 
-  test('v1: run once and kept until expiry, run again after a 401; the plugin is told the cluster', async () => {
+  test('v1: run once and kept until expiry, run again after a 401; with provideClusterInfo the plugin is told the cluster', async () => {
     const p = plugin(tmp(), 'client.authentication.k8s.io/v1', new Date(Date.now() + 3_600_000).toISOString());
     expect(await p.config.credentials.get()).toEqual({ authorization: 'Bearer tok-1' });
     expect(await p.config.credentials.get()).toEqual({ authorization: 'Bearer tok-1' });
@@ -162,6 +162,8 @@ describe('exec credential plugins', () => {
     const p = plugin(tmp(), 'client.authentication.k8s.io/v1beta1', new Date(Date.now() - 1000).toISOString());
     const both = await Promise.all([p.config.credentials.get(), p.config.credentials.get()]);
     expect(both).toEqual([{ authorization: 'Bearer tok-1' }, { authorization: 'Bearer tok-1' }]);
+    // Without provideClusterInfo the plugin is not told the cluster.
+    expect(p.info()).toEqual({ apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', spec: { interactive: false } });
     expect(await p.config.credentials.get()).toEqual({ authorization: 'Bearer tok-2' });
     expect(p.runs()).toBe(2);
   });

@@ -232,6 +232,8 @@ interface ExecSpec {
   readonly command: string;
   readonly args: readonly string[];
   readonly env: NodeJS.ProcessEnv;
+  /** `provideClusterInfo`: the plugin is told the cluster's server in KUBERNETES_EXEC_INFO. */
+  readonly clusterInfo: boolean;
 }
 
 const EXEC_API_VERSIONS = ['client.authentication.k8s.io/v1', 'client.authentication.k8s.io/v1beta1'];
@@ -252,7 +254,7 @@ function execSpec(raw: unknown, base: string, env: NodeJS.ProcessEnv, fail: (m: 
   }
   // As client-go: a command with a path separator is relative to the kubeconfig, a bare name is looked up in PATH.
   const cmd = command.includes('/') && !isAbsolute(command) ? resolve(base, command) : command;
-  return { apiVersion, command: cmd, args, env: { ...env, ...extra } };
+  return { apiVersion, command: cmd, args, env: { ...env, ...extra }, clusterInfo: raw['provideClusterInfo'] === true };
 }
 
 /** Credentials from an exec plugin (ExecCredential), kept until their expiry or a 401. */
@@ -280,7 +282,7 @@ export class ExecCredentials implements Credentials {
 
   async #run(): Promise<RequestCredentials> {
     const { apiVersion, command, args } = this.#spec;
-    const info = { apiVersion, kind: 'ExecCredential', spec: { interactive: false, cluster: { server: this.#server } } };
+    const info = { apiVersion, kind: 'ExecCredential', spec: { interactive: false, ...(this.#spec.clusterInfo ? { cluster: { server: this.#server } } : {}) } };
     const env = { ...this.#spec.env, KUBERNETES_EXEC_INFO: JSON.stringify(info) };
     const stdout = await new Promise<string>((ok, ko) => {
       execFile(command, [...args], { env, timeout: EXEC_TIMEOUT_MS, maxBuffer: 1 << 20 }, (err, out, errOut) => {
