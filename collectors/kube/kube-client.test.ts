@@ -105,6 +105,18 @@ describe('KubeClient on the test apiserver', () => {
     expect(called).toBe(false);
   });
 
+  test('a watch whose event handler throws ends with that error, and the process goes on', async () => {
+    const { server, client } = await setup();
+    let ended: unknown;
+    await client.watch('/api/v1/pods', {}, () => {
+      throw new Error('handler failed');
+    }, (e) => (ended = e));
+    server.create('pods', podObject({ name: 'a', node: 'n1' }));
+    await until('the watch ended', () => ended !== undefined);
+    expect(String(ended)).toBe('Error: handler failed');
+    await until('watch closed on the server', () => server.openWatches('pods') === 0);
+  });
+
   test('a watch whose headers do not come in time is refused with request-timeout; a long watch is not cut by it', async () => {
     const { server, client } = await setup();
     server.setLatency(500);

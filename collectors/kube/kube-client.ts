@@ -140,7 +140,14 @@ export class KubeClient {
           res.destroy();
           return;
         }
-        onEvent(typeof ev.type === 'string' ? ev.type : '', ev.object);
+        try {
+          onEvent(typeof ev.type === 'string' ? ev.type : '', ev.object);
+        } catch (err) {
+          // A failing handler ends this watch (the caller restarts it), not the process.
+          end(err);
+          res.destroy();
+          return;
+        }
       }
       if (buffered.length > MAX_LINE_BYTES) {
         end(Object.assign(new Error('watch event too large'), { code: 'EBADWATCH' }));
