@@ -45,7 +45,8 @@ export class NetnsDiscovery {
   #lastFound = 0;
 
   constructor(opts: NetnsDiscoveryOptions) {
-    this.#proc = opts.procRoot;
+    // Normalised once: a path per process per scrape is built by concatenation, not path.join.
+    this.#proc = path.resolve(opts.procRoot);
     this.#netnsDir = opts.netnsDir;
     this.#log = opts.log;
   }
@@ -82,7 +83,7 @@ export class NetnsDiscovery {
       if (!/^\d+$/.test(name)) continue;
       let target: string;
       try {
-        target = readlinkSync(path.join(this.#proc, name, 'ns/net'));
+        target = readlinkSync(`${this.#proc}/${name}/ns/net`);
       } catch (err) {
         const code = errnoCode(err) ?? '';
         if (DENIED.has(code)) {

@@ -8,20 +8,11 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import type { Logger } from '../../agent/model/ports.js';
 import type { MetricsRenderer } from '../prometheus/registry.js';
 import { metricsEncoding } from './accept-encoding.js';
+import { ChunkedGzip } from './gzip-chunks.js';
 import type { AuthDecision, RequestAuthorizer } from './bearer-auth.js';
-
-const gzip = promisify(zlib.gzip);
-/**
- * zlib level 1: an exposition is long runs of the same label names and values, so the fastest
- * level already shrinks it about tenfold; higher levels cost several times the CPU for a few
- * percent fewer bytes (npm run bench prints both figures).
- */
-const GZIP_OPTIONS: zlib.ZlibOptions = { level: zlib.constants.Z_BEST_SPEED };
 
 /** Readiness as the agent judges it: ready, or the reasons it is not. */
 export interface Readiness {
@@ -112,16 +103,9 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer>
   let droppedPipelined = 0;
   /** Responses not yet taken, per connection. */
   const pending = new WeakMap<object, number>();
-  // The renderer hands out the same string while it serves one snapshot: compress it once.
-  let lastText: string | undefined;
-  let lastGzip: Promise<Buffer> | undefined;
-  const gzipped = (text: string): Promise<Buffer> => {
-    if (text !== lastText || lastGzip === undefined) {
-      lastText = text;
-      lastGzip = gzip(text, GZIP_OPTIONS);
-    }
-    return lastGzip;
-  };
+  // The renderer hands out the same first chunk while it serves one snapshot: it is compressed once.
+  const gzip = new ChunkedGzip();
+  const bodyOf = async (): Promise<readonly Buffer[]> => (opts.metrics.chunks ? opts.metrics.chunks() : [Buffer.from(await opts.metrics.render())]);
   const serveMetrics = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     // Pipelined requests of a client that does not read its answers queue one response each:
     // past a few, the connection is dropped (before any rendering) rather than letting it hold a body per request.
@@ -137,27 +121,29 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer>
     }
     const encoding = metricsEncoding(req.headers['accept-encoding']);
     const headers = { 'Content-Type': opts.metrics.contentType, Vary: 'Accept-Encoding' };
-    opts.metrics
-      .render()
+    bodyOf()
       .then(async (body) => {
-        const payload = encoding === 'identity' ? body : await gzipped(body);
+        const payload = encoding === 'identity' ? body : await gzip.compress(body);
         if (res.destroyed) return; // the write timeout or the client ended it meanwhile
-        // A string's length, not Buffer.byteLength (about 2 ms per 5 MB on every scrape): the
-        // exposition is ASCII but for label values, so this is the byte count or just under it.
-        const bytes = req.method === 'HEAD' ? 0 : payload.length;
-        if (bytes > 0 && buffered > 0 && buffered + bytes > limits.maxBufferedBytes) {
+        let bytes = 0;
+        for (const chunk of payload) bytes += chunk.length;
+        const sent = req.method === 'HEAD' ? 0 : bytes;
+        if (sent > 0 && buffered > 0 && buffered + sent > limits.maxBufferedBytes) {
           refusedBuffered++;
           res.writeHead(503, { 'Content-Type': 'text/plain', 'Retry-After': '5', Connection: 'close' }).end('too many unread /metrics responses; retry later\n');
           return;
         }
         // Counted until the socket has taken the body or is gone: 'close' comes once either way.
-        buffered += bytes;
-        res.once('close', () => (buffered -= bytes));
-        if (typeof payload === 'string') {
-          res.writeHead(200, headers).end(req.method === 'HEAD' ? undefined : payload);
+        buffered += sent;
+        res.once('close', () => (buffered -= sent));
+        res.writeHead(200, { ...headers, ...(encoding === 'gzip' ? { 'Content-Encoding': 'gzip' } : {}), 'Content-Length': bytes });
+        if (req.method === 'HEAD') {
+          res.end();
           return;
         }
-        res.writeHead(200, { ...headers, 'Content-Encoding': 'gzip', 'Content-Length': payload.length }).end(req.method === 'HEAD' ? undefined : payload);
+        res.cork();
+        for (const chunk of payload) res.write(chunk);
+        res.end();
       })
       .catch((err: unknown) => {
         opts.log.error({ err }, 'metrics rendering failed');

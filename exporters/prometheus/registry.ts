@@ -7,10 +7,11 @@ import { type AssessedSnapshot } from '../../agent/model/assessment.js';
 import { type Snapshot } from '../../agent/model/snapshot.js';
 import { EXPORT_ALL, type ExportFilter } from './export-filter.js';
 import type { Logger } from '../../agent/model/ports.js';
-import { writeFamilies } from './exposition.js';
+import { ByteWriter, TextBytes, writeFamiliesTo } from './exposition.js';
 import { snapshotFamilies } from './families.js';
 import { type Family } from './family.js';
 import { NetworkTotals } from './network-families.js';
+import { PodLabelCache } from './pod-families.js';
 import { countSeries, limitSeries } from './series-limit.js';
 
 /** prom-client default metrics that break the Prometheus naming rules. */
@@ -36,7 +37,14 @@ export interface RendererOptions {
 /** Renders a /metrics body. */
 export interface MetricsRenderer {
   readonly contentType: string;
+  /** The body as one string (tests, tools). */
   render(): Promise<string>;
+  /**
+   * The body in pieces to send in order: first the snapshot's (the same Buffer for every scrape
+   * of one snapshot, so whatever is derived from it, its gzip segment, can be cached with it),
+   * then this scrape's process metrics and live families.
+   */
+  chunks?(): Promise<readonly Buffer[]>;
 }
 
 /** The registry of process and build metrics. */
@@ -76,28 +84,48 @@ export function createMetricsRenderer(opts: RendererOptions): MetricsRenderer {
   const totals = filter.podSeries === 'per-network' ? new NetworkTotals() : undefined;
   let limiting = false;
   // A snapshot served twice (HA scrapers within its reuse window) is rendered once.
-  const rendered = new WeakMap<Snapshot, string>();
-  const renderSnapshot = ({ snapshot, assessment }: AssessedSnapshot): string => {
-    const { families, dropped } = limitSeries(snapshotFamilies(snapshot, assessment, filter, totals), filter.seriesLimit);
+  const rendered = new WeakMap<Snapshot, Buffer>();
+  // The last body's size: the next one is written into a buffer about that big, not grown by doubling.
+  let lastBytes = 64 * 1024;
+  // Label texts and their bytes, kept across renders for what did not change.
+  const labels = new PodLabelCache();
+  const texts = new TextBytes();
+  const renderSnapshot = ({ snapshot, assessment }: AssessedSnapshot): Buffer => {
+    const { families, dropped } = limitSeries(snapshotFamilies(snapshot, assessment, filter, totals, labels), filter.seriesLimit);
     const exported = countSeries(families);
     if (dropped > 0 !== limiting) {
       limiting = dropped > 0;
       if (limiting) opts.log?.warn({ limit: filter.seriesLimit, dropped }, 'series limit reached; pod series dropped');
       else opts.log?.info({ limit: filter.seriesLimit }, 'series back under the limit');
     }
-    return `${writeFamilies(families)}\n${writeFamilies(seriesFamilies(exported, dropped))}`;
+    const out = new ByteWriter(Math.ceil(lastBytes * 1.1));
+    writeFamiliesTo(out, families, false, texts);
+    writeFamiliesTo(out, seriesFamilies(exported, dropped), families.length > 0);
+    texts.rotate();
+    lastBytes = out.length;
+    return out.toBuffer();
+  };
+  const chunks = async (): Promise<Buffer[]> => {
+    const [base, assessed] = await Promise.all([registry.metrics(), opts.assessed()]);
+    let body = rendered.get(assessed.snapshot);
+    if (body === undefined) {
+      body = renderSnapshot(assessed);
+      rendered.set(assessed.snapshot, body);
+    }
+    // This scrape's own part: a blank line after the snapshot's families, prom-client's (each
+    // family ending in a line feed, blank lines between) and the live families.
+    const live = opts.live?.() ?? [];
+    const own = new ByteWriter(base.length * 2 + 4096);
+    own.byte(0x0a);
+    own.string(base);
+    if (live.length > 0) writeFamiliesTo(own, live, true);
+    return [body, own.toBuffer()];
   };
   return {
     contentType: registry.contentType,
+    chunks,
     async render() {
-      const [base, assessed] = await Promise.all([registry.metrics(), opts.assessed()]);
-      let text = rendered.get(assessed.snapshot);
-      if (text === undefined) {
-        text = renderSnapshot(assessed);
-        rendered.set(assessed.snapshot, text);
-      }
-      const live = opts.live?.() ?? [];
-      return live.length > 0 ? `${base}\n${text}\n${writeFamilies(live)}` : `${base}\n${text}`;
+      return Buffer.concat(await chunks()).toString('utf8');
     },
   };
 }

@@ -18,6 +18,7 @@ import type { NetworkDefinition, PodInfo } from '../../agent/model/pods.js';
 import { networkDefinitionFromObject } from '../../agent/multus/parse-nad.js';
 import { podInfoFromObject } from '../../agent/multus/pod-info.js';
 import { assess } from '../../agent/rules/assess.js';
+import type { Snapshot } from '../../agent/model/snapshot.js';
 import { FailureLog } from '../../agent/runtime/snapshot.js';
 import { encodeAttr } from '../../collectors/netlink/attrs.js';
 import { IFINFOMSG_LEN, IFLA, parseLinkMessage } from '../../collectors/netlink/parse-link.js';
@@ -71,8 +72,17 @@ const world = fc.record({
   leases: allocations,
 });
 
-/** Renders the node `w` describes, through the collectors' join, assess() and the renderer. */
-async function render(w: typeof world extends fc.Arbitrary<infer T> ? T : never): Promise<string> {
+type World = typeof world extends fc.Arbitrary<infer T> ? T : never;
+type Renderer = ReturnType<typeof createMetricsRenderer>;
+const freshRenderer = (snapshot: Snapshot): Renderer => createMetricsRenderer({ version: 'fuzz', nodeVersion: 'v0', assessed: async () => ({ snapshot, assessment: assess(snapshot) }), processMetrics: false });
+
+/** Renders the node `w` describes, through the collectors' join, assess() and the renderer (a fresh one unless given). */
+async function render(w: World, renderer?: (snapshot: Snapshot) => Renderer): Promise<string> {
+  return (renderer ?? freshRenderer)(await snapshotOf(w)).render();
+}
+
+/** The snapshot of the node `w` describes, through the collectors' join. */
+async function snapshotOf(w: World): Promise<Snapshot> {
   const pods: PodInfo[] = unique(w.pods.flatMap((p) => { const r = podInfoFromObject(p); return r.ok ? [r.value] : []; }), (p) => p.uid);
   const networks: NetworkDefinition[] = unique(w.nads.flatMap((n) => { const r = networkDefinitionFromObject(n); return r.ok ? [r.value] : []; }));
   const refs: { ref: NetnsRef; links: NetLink[] }[] = w.podLinks.map((links, i) => ({
@@ -91,7 +101,7 @@ async function render(w: typeof world extends fc.Arbitrary<infer T> ? T : never)
     },
     { collectorTimeoutMs: 10_000, failures: new FailureLog(quiet), now: () => 60_000 },
   );
-  return createMetricsRenderer({ version: 'fuzz', nodeVersion: 'v0', assessed: async () => ({ snapshot, assessment: assess(snapshot) }), processMetrics: false }).render();
+  return snapshot;
 }
 
 describe('a random node renders a valid exposition', { timeout: TIMEOUT }, () => {
@@ -102,6 +112,20 @@ describe('a random node renders a valid exposition', { timeout: TIMEOUT }, () =>
       // out as U+FFFD: valid UTF-8, but lossy; see docs/testing.md.)
       assertExposition(Buffer.from(body, 'utf8'), 'random node');
     }, 100);
+  });
+
+  // Issue 17: the renderer keeps label texts and their bytes from one render to the next; what it
+  // writes for a node must not depend on the nodes it rendered before.
+  it('one renderer over a sequence of nodes writes what a fresh renderer writes for each', async () => {
+    await holds('renderer caches', [fc.array(world, { minLength: 2, maxLength: 5 })], async (worlds) => {
+      let current: Snapshot | undefined;
+      const kept = createMetricsRenderer({ version: 'fuzz', nodeVersion: 'v0', assessed: async () => ({ snapshot: current as Snapshot, assessment: assess(current as Snapshot) }), processMetrics: false });
+      for (const w of worlds) {
+        current = await snapshotOf(w);
+        const again = await kept.render();
+        if (again !== (await freshRenderer(current).render())) throw new Error('a reused renderer wrote another body than a fresh one');
+      }
+    }, 50);
   });
 
   // Issue 14 row 3: the same network asked for twice (same or another spelling) must not yield the same series twice.
