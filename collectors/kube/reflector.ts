@@ -12,10 +12,10 @@
  * - a watchdog restarts a watch that has been silent for longer than `watchSilenceMs`;
  * - nothing is cleared on errors: the last cache is served through an outage.
  *
- * client-node's own `ListWatch`/`makeInformer` is not used: in 1.4.0 it stops for good on any
+ * (When the agent was built on client-node, its own `ListWatch`/`makeInformer` was not used: in 1.4.0 it stops for good on any
  * error other than 410 (the caller must call `start()` again), restarts without backoff, has no
  * watchdog, sends neither `allowWatchBookmarks` nor `timeoutSeconds`, lists in one request, and
- * its `Watch` has no timeout at all (an `AbortSignal.timeout(30000)` is overwritten on the next line).
+ * its `Watch` has no timeout at all (an `AbortSignal.timeout(30000)` is overwritten on the next line).)
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../agent/model/ports.js';
