@@ -6,8 +6,9 @@
  * leases. A lease's content is read once per (inode, mtime, size), since host-local creates a
  * lease with O_EXCL and never rewrites it.
  */
-import { constants } from 'node:fs';
-import { lstat, open, readdir } from 'node:fs/promises';
+import { constants, lstatSync } from 'node:fs';
+import { open, readdir } from 'node:fs/promises';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { isIP } from 'node:net';
 import { errnoCode } from '../../agent/model/errors.js';
 import { type IpamDirRequest, type IpamDirState, type IpamStateSource } from '../../agent/model/ipam.js';
@@ -130,7 +131,11 @@ export class HostLocalIpamSource implements IpamStateSource {
     this.#inFlight ??= (async () => {
       const seen = new Set(files);
       // One entry that cannot be described never stops the others (nor the next refreshes).
+      let n = 0;
       for (const f of files) {
+        // The stats are synchronous (below): a turn of the event loop every 64 leases keeps a
+        // scrape that arrives meanwhile from waiting on a long directory.
+        if (++n % 64 === 0) await yieldToLoop();
         try {
           await this.#describe(f);
         } catch (err) {
@@ -151,11 +156,14 @@ export class HostLocalIpamSource implements IpamStateSource {
    * Reads one lease. lstat, not stat: host-local writes regular files, so anything else under an
    * address's name (a directory, a symlink — maybe a loop —, a FIFO) is never followed or opened;
    * it still blocks the address for host-local (its O_EXCL create fails), so it counts as
-   * allocated with no known holder.
+   * allocated with no known holder. The lstat is synchronous: an inode the kernel has cached
+   * answers in microseconds, where fs/promises' thread-pool round trip cost about 70 µs of CPU
+   * per lease, every refresh (750 leases: ~50 ms of the agent's idle CPU every 10 s). Only a lease
+   * that changed is opened and read.
    */
   async #describe(file: string): Promise<void> {
     try {
-      const st = await lstat(file);
+      const st = lstatSync(file);
       const c = this.#cache.get(file);
       if (c && c.ino === st.ino && c.mtimeMs === st.mtimeMs && c.size === st.size) return;
       if (!st.isFile()) {

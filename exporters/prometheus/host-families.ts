@@ -48,24 +48,95 @@ const HOST_LINK_SPECS: readonly HostLinkSpec[] = [
 const INFO_HELP =
   'Descriptive labels of a host interface (value 1): kind is IFLA_INFO_KIND, empty for a physical device; parent and master are resolved from IFLA_LINK and IFLA_MASTER.';
 
-/** The host-interface families of the links to export (every link of the snapshot by default). */
-export function hostFamilies(snapshot: Snapshot, links: readonly HostLink[] = snapshot.hostLinks): Family[] {
-  const infoTexts = links.map((l) =>
-    formatLabels({
-      interface: l.name,
-      ifindex: String(l.ifindex),
-      kind: l.kind,
-      parent: l.parentName,
-      master: l.masterName,
-      mac: l.mac ?? '',
-      operstate: l.operstate,
-      duplex: l.device.duplex ?? '',
-      driver: l.device.driver ?? '',
-      pci_address: l.device.pciAddress ?? '',
-    }),
-  );
+/** One host link's rendered label sets and the values they were rendered from. */
+interface HostLabelEntry {
+  gen: number;
+  readonly ifindex: number;
+  readonly kind: string;
+  readonly parent: string;
+  readonly master: string;
+  readonly mac: string;
+  readonly operstate: string;
+  readonly duplex: string;
+  readonly driver: string;
+  readonly pciAddress: string;
+  /** `{interface="..."}` */
+  readonly labels: string;
+  readonly info: string;
+}
+
+/**
+ * Label texts of host links kept from one render to the next, by interface name: a link whose
+ * labels did not change gets the same strings (see PodLabelCache in pod-families.ts for why).
+ * Links a render did not use are dropped at its end.
+ */
+export class HostLabelCache {
+  #gen = 0;
+  readonly #byName = new Map<string, HostLabelEntry>();
+
+  begin(): void {
+    this.#gen++;
+  }
+
+  texts(l: HostLink): HostLabelEntry {
+    const mac = l.mac ?? '';
+    const duplex = l.device.duplex ?? '';
+    const driver = l.device.driver ?? '';
+    const pciAddress = l.device.pciAddress ?? '';
+    let e = this.#byName.get(l.name);
+    if (
+      e === undefined ||
+      e.ifindex !== l.ifindex ||
+      e.kind !== l.kind ||
+      e.parent !== l.parentName ||
+      e.master !== l.masterName ||
+      e.mac !== mac ||
+      e.operstate !== l.operstate ||
+      e.duplex !== duplex ||
+      e.driver !== driver ||
+      e.pciAddress !== pciAddress
+    ) {
+      e = {
+        gen: this.#gen,
+        ifindex: l.ifindex,
+        kind: l.kind,
+        parent: l.parentName,
+        master: l.masterName,
+        mac,
+        operstate: l.operstate,
+        duplex,
+        driver,
+        pciAddress,
+        labels: e?.labels ?? formatLabels({ interface: l.name }),
+        info: formatLabels({ interface: l.name, ifindex: String(l.ifindex), kind: l.kind, parent: l.parentName, master: l.masterName, mac, operstate: l.operstate, duplex, driver, pci_address: pciAddress }),
+      };
+      this.#byName.set(l.name, e);
+    }
+    e.gen = this.#gen;
+    return e;
+  }
+
+  end(): void {
+    for (const [name, e] of this.#byName) if (e.gen !== this.#gen) this.#byName.delete(name);
+  }
+
+  get size(): number {
+    return this.#byName.size;
+  }
+}
+
+/** The host-interface families of the links to export (every link of the snapshot by default); `cache` keeps their label texts across renders. */
+export function hostFamilies(snapshot: Snapshot, links: readonly HostLink[] = snapshot.hostLinks, cache = new HostLabelCache()): Family[] {
+  const infoTexts = new Array<string>(links.length);
+  const labelTexts = new Array<string>(links.length);
+  cache.begin();
+  for (let i = 0; i < links.length; i++) {
+    const e = cache.texts(links[i] as HostLink);
+    infoTexts[i] = e.info;
+    labelTexts[i] = e.labels;
+  }
+  cache.end();
   const families: Family[] = [{ name: 'multinet_host_interface_info', help: INFO_HELP, type: 'gauge', samples: [], rows: { labelTexts: infoTexts, values: infoTexts.map(() => 1) }, group: 'host' }];
-  const labelTexts = links.map((l) => formatLabels({ interface: l.name }));
   for (const spec of HOST_LINK_SPECS) {
     families.push({ name: spec.name, help: spec.help, type: spec.type, samples: [], rows: { labelTexts, values: columnOf(links, spec.value) }, group: 'host' });
   }

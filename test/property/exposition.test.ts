@@ -11,7 +11,8 @@
 import { isIP } from 'node:net';
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import type { NetLink, NetnsRef } from '../../agent/model/domain.js';
+import type { HostLink, NetLink, NetnsRef } from '../../agent/model/domain.js';
+import type { PodInterface } from '../../agent/model/attachments.js';
 import { type PodUid } from '../../agent/model/ids.js';
 import type { IpamAllocation } from '../../agent/model/ipam.js';
 import type { NetworkDefinition, PodInfo } from '../../agent/model/pods.js';
@@ -126,6 +127,47 @@ describe('a random node renders a valid exposition', { timeout: TIMEOUT }, () =>
         if (again !== (await freshRenderer(current).render())) throw new Error('a reused renderer wrote another body than a fresh one');
       }
     }, 50);
+  });
+
+  it('a label that changes on an interface the renderer has seen is written anew, one label at a time', async () => {
+    const hostChanges: ((l: HostLink) => HostLink)[] = [
+      (l) => ({ ...l, ifindex: (l.ifindex + 1000) as never }),
+      (l) => ({ ...l, kind: `${l.kind}x` }),
+      (l) => ({ ...l, parentName: `${l.parentName}p` }),
+      (l) => ({ ...l, masterName: `${l.masterName}m` }),
+      (l) => ({ ...l, mac: l.mac === '02:00:00:00:00:01' ? '02:00:00:00:00:02' : '02:00:00:00:00:01' }),
+      (l) => ({ ...l, operstate: l.operstate === 'up' ? 'down' : 'up' }),
+      (l) => ({ ...l, device: { ...l.device, duplex: `${l.device.duplex ?? ''}d` } }),
+      (l) => ({ ...l, device: { ...l.device, driver: `${l.device.driver ?? ''}v` } }),
+      (l) => ({ ...l, device: { ...l.device, pciAddress: '0000:00:00.7' as never } }),
+    ];
+    const podChanges: ((i: PodInterface) => PodInterface)[] = [
+      (i) => ({ ...i, link: { ...i.link, mac: i.link.mac === '02:00:00:00:00:01' ? '02:00:00:00:00:02' : '02:00:00:00:00:01' } }),
+      (i) => ({ ...i, kind: `${i.kind}x` }),
+      (i) => ({ ...i, master: `${i.master}m` }),
+      (i) => ({ ...i, network: `${i.network}n` }),
+      (i) => ({ ...i, networkNamespace: `${i.networkNamespace}s` }),
+      (i) => ({ ...i, pciAddress: `${i.pciAddress}1` }),
+      (i) => ({ ...i, trafficClass: `${i.trafficClass}t` }),
+      (i) => ({ ...i, isDefault: !i.isDefault }),
+    ];
+    await holds('renderer caches, one change at a time', [world], async (w) => {
+      const base = await snapshotOf(w);
+      const variants: Snapshot[] = [
+        ...hostChanges.map((f) => ({ ...base, hostLinks: base.hostLinks.map(f) })),
+        ...podChanges.map((f) => ({ ...base, podNetns: base.podNetns.map((v) => ({ ...v, interfaces: v.interfaces.map(f) })) })),
+      ];
+      let current = base;
+      const kept = createMetricsRenderer({ version: 'fuzz', nodeVersion: 'v0', assessed: async () => ({ snapshot: current, assessment: assess(current) }), processMetrics: false });
+      for (const v of variants) {
+        // A copy of the base each time: the renderer keeps one body per snapshot object, and the
+        // label caches must see the base again before each change.
+        for (const s of [{ ...base }, v]) {
+          current = s;
+          if ((await kept.render()) !== (await freshRenderer(s).render())) throw new Error('a reused renderer kept a label that changed');
+        }
+      }
+    }, 30);
   });
 
   // Issue 14 row 3: the same network asked for twice (same or another spelling) must not yield the same series twice.
