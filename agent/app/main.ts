@@ -266,7 +266,9 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
     // NAD problems then become Events on those objects: the verdicts the next scrapes serve.
     const reporter = kube ? new ProblemReporter(kube.events, (ns, name) => kube.source.pods().find((p) => p.namespace === ns && p.name === name)?.uid) : undefined;
     const refresh = async (): Promise<void> => {
-      const last = snapshots.last;
+      // Not one taken before a readiness transition: its pods' interfaces were judged on the host
+      // interface as it was (a pod Event saying its master is down, written after it came back).
+      const last = snapshots.lastValid;
       const assessed = last && Date.now() - last.snapshot.takenAtMs < REFRESH_SNAPSHOT_MAX_AGE_MS ? last : await snapshots.get();
       // Only pods with a secondary network have routes to check (about 1 ms of CPU per namespace here).
       const read = await networking.refresh(assessed.snapshot.podNetns.filter((v) => v.pod && v.interfaces.some((i) => !i.isDefault && i.definition)).map((v) => v.netns));
