@@ -18,6 +18,12 @@ const forbid = (...groups) => [
   },
 ];
 
+/**
+ * The product talks to the kube API through collectors/kube/kube-client.ts: client-node's
+ * KubeConfig alone loads its whole generated API (~70 MB RSS). Tests may use it to judge the
+ * test apiserver against the real library.
+ */
+const CLIENT_NODE = { names: ['@kubernetes/client-node'], group: ['@kubernetes/client-node/*'], message: 'the product uses collectors/kube/kube-client.ts, not @kubernetes/client-node (70 MB of RSS; see docs/performance.md)' };
 const ADAPTERS = { group: ['**/collectors/**', '**/exporters/**', '**/lab/**'], message: 'the core does not import adapters: define a port in agent/model and wire it in agent/app' };
 const LIBRARIES = { names: ADAPTER_LIBRARIES.filter((l) => !l.includes('*')), group: ADAPTER_LIBRARIES.filter((l) => l.includes('*')), message: 'adapter libraries belong in collectors/ or exporters/, not in the core' };
 const APP = { group: ['**/app/**', '../app/*', './app/*'], message: 'only bin.ts imports the app' };
@@ -47,12 +53,12 @@ export default [
     // The production entry point never loads the lab (a developer tool, lab/bin.ts, not shipped).
     files: ['agent/app/**/*.ts'],
     ignores: ['**/*.test.ts'],
-    rules: { 'no-restricted-imports': forbid({ group: ['**/lab/**'], message: 'the agent does not load the lab: it is run by lab/bin.ts (npm run lab), and not shipped' }) },
+    rules: { 'no-restricted-imports': forbid({ group: ['**/lab/**'], message: 'the agent does not load the lab: it is run by lab/bin.ts (npm run lab), and not shipped' }, CLIENT_NODE) },
   },
   {
     files: ['collectors/**/*.ts'],
     ignores: ['**/*.test.ts'],
-    rules: { 'no-restricted-imports': forbid({ group: ['**/exporters/**', '**/lab/**', '**/agent/app/**', '**/agent/runtime/**'], message: 'collectors read: they implement ports of agent/model and use agent/rules, nothing else of ours' }) },
+    rules: { 'no-restricted-imports': forbid({ group: ['**/exporters/**', '**/lab/**', '**/agent/app/**', '**/agent/runtime/**'], message: 'collectors read: they implement ports of agent/model and use agent/rules, nothing else of ours' }, CLIENT_NODE) },
   },
   {
     files: ['exporters/**/*.ts'],
@@ -61,7 +67,9 @@ export default [
       'no-restricted-imports': [
         'error',
         {
+          paths: CLIENT_NODE.names.map((name) => ({ name, message: CLIENT_NODE.message })),
           patterns: [
+            { group: CLIENT_NODE.group, message: CLIENT_NODE.message },
             { group: ['**/lab/**', '**/agent/app/**'], message: 'exporters do not import the app or the lab' },
             {
               // Exporters format: the verdicts come judged in the snapshot's assessment (agent/rules/assess.ts).
@@ -69,8 +77,8 @@ export default [
               message: 'exporters format the snapshot and its assessment (agent/model): they call no rule and no runtime; add what they need to the Assessment',
             },
             {
-              // The kube client plumbing (kubeconfig, one API call with a deadline) is shared by both sides.
-              regex: '/collectors/(?!kube/(kube-config|api-call)\\.js$)',
+              // The kube client plumbing (kubeconfig, the client, its errors) is shared by both sides.
+              regex: '/collectors/(?!kube/(kube-config|kube-client|api-call)\\.js$)',
               message: 'exporters write and format: they take the snapshot and assessment from the core, not from collectors',
             },
           ],

@@ -8,8 +8,8 @@ import { ManifestSource } from '../../collectors/manifests/manifest-source.js';
 import { NetlinkLinkEvents } from '../../collectors/netlink/link-events.js';
 import { readNetnsNetworking, type NetworkingMemo } from '../../collectors/procfs/netns-networking.js';
 import { createCollectors, type Exposed } from '../../collectors/index.js';
-// The kube and kubelet clients are imported only when used: @kubernetes/client-node alone adds
-// about 77 MB of RSS to a Node process (measured: 41 -> 118 MB), grpc-js about 14 MB.
+// The kube and kubelet clients are imported only when used (grpc-js alone adds about 14 MB of
+// RSS; the kube client is the agent's own on node:http, see collectors/kube/kube-client.ts).
 import type { KubeMetadataSource } from '../../collectors/kube/kube-source.js';
 import type { NodeConditionWriter } from '../../exporters/kube/node-condition.js';
 import { runDoctor } from '../../exporters/doctor/doctor.js';
@@ -115,13 +115,16 @@ async function wireSources(config: RunConfig, log: Logger, life: Lifecycle, relo
   let kube: Wiring['kube'];
   if (metadata === undefined && (config.kubeconfig !== undefined || process.env.KUBERNETES_SERVICE_HOST)) {
     if (!config.nodeName) throw new AgentError('E_USAGE', 'against the kube API the agent needs its node: set NODE_NAME (downward API) or --node-name');
-    const [{ loadKubeConfig }, { KubeMetadataSource }, { KubeEventSink }, { NodeConditionWriter }] = await Promise.all([
+    const [{ loadKubeConfig }, { KubeClient }, { KubeMetadataSource }, { KubeEventSink }, { NodeConditionWriter }] = await Promise.all([
       import('../../collectors/kube/kube-config.js'),
+      import('../../collectors/kube/kube-client.js'),
       import('../../collectors/kube/kube-source.js'),
       import('../../exporters/kube/event-sink.js'),
       import('../../exporters/kube/node-condition.js'),
     ]);
     const kubeConfig = loadKubeConfig(config.kubeconfig);
+    // Last undone: the idle keep-alive connections of the client the source, events and condition share.
+    life.defer(() => KubeClient.for(kubeConfig).close());
     const source = new KubeMetadataSource({ kubeConfig, nodeName: config.nodeName, log });
     source.onChange(() => listeners.forEach((l) => l()));
     life.defer(() => source.stop());
@@ -263,7 +266,9 @@ export async function startAgent(config: RunConfig, log: Logger): Promise<Runnin
     // NAD problems then become Events on those objects: the verdicts the next scrapes serve.
     const reporter = kube ? new ProblemReporter(kube.events, (ns, name) => kube.source.pods().find((p) => p.namespace === ns && p.name === name)?.uid) : undefined;
     const refresh = async (): Promise<void> => {
-      const last = snapshots.last;
+      // Not one taken before a readiness transition: its pods' interfaces were judged on the host
+      // interface as it was (a pod Event saying its master is down, written after it came back).
+      const last = snapshots.lastValid;
       const assessed = last && Date.now() - last.snapshot.takenAtMs < REFRESH_SNAPSHOT_MAX_AGE_MS ? last : await snapshots.get();
       // Only pods with a secondary network have routes to check (about 1 ms of CPU per namespace here).
       const read = await networking.refresh(assessed.snapshot.podNetns.filter((v) => v.pod && v.interfaces.some((i) => !i.isDefault && i.definition)).map((v) => v.netns));

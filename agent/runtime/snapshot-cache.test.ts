@@ -57,10 +57,14 @@ describe('SnapshotCache', () => {
     let builds = 0;
     const cache = new SnapshotCache(async () => snap(++builds), { maxAgeMs: 1000, now: () => now });
     const first = await cache.get();
+    expect(cache.lastValid).toBe(first);
     cache.invalidate();
     expect(cache.last).toBe(first);
+    // Off the scrape path (the problem refresh) a snapshot from before the change is not reused.
+    expect(cache.lastValid).toBeUndefined();
     now = 10;
     expect((await cache.get()).snapshot.takenAtMs).toBe(2);
+    expect(cache.lastValid?.snapshot.takenAtMs).toBe(2);
     now = 20;
     expect((await cache.get()).snapshot.takenAtMs).toBe(2);
   });
@@ -73,6 +77,9 @@ describe('SnapshotCache', () => {
     expect(builds()).toBe(2);
     releases[0]?.();
     expect((await before).snapshot.takenAtMs).toBe(1);
+    // Taken before the change: the latest for readiness, but not valid for a judgment.
+    expect(cache.last?.snapshot.takenAtMs).toBe(1);
+    expect(cache.lastValid).toBeUndefined();
     releases[1]?.();
     expect((await after).snapshot.takenAtMs).toBe(2);
     // The first build finished after the invalidation: it was not kept as fresh.

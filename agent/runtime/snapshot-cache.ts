@@ -29,6 +29,15 @@ export class SnapshotCache {
     return this.#last?.assessed;
   }
 
+  /**
+   * The most recent completed snapshot unless the world changed since it was taken ({@link
+   * invalidate}): what a judgment off the scrape path may reuse. A snapshot from before a host
+   * interface went down or came back would report pods on it as they were, not as they are.
+   */
+  get lastValid(): AssessedSnapshot | undefined {
+    return this.#last && this.#last.generation === this.#generation ? this.#last.assessed : undefined;
+  }
+
   /** A fresh-enough snapshot and its assessment, building (and assessing) one if needed. */
   get(): Promise<AssessedSnapshot> {
     if (this.#last && this.#now() - this.#last.doneAtMs < this.#maxAgeMs) return Promise.resolve(this.#last.assessed);

@@ -5,25 +5,35 @@
  * request, exactly as the apiserver's webhook authorizer builds it. RBAC the agent needs:
  * `create` on `tokenreviews.authentication.k8s.io` and `subjectaccessreviews.authorization.k8s.io`.
  */
-import { AuthenticationV1Api, AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { AccessReviewer, NonResourceRequest, ReviewedUser } from '../../agent/model/ports.js';
-import { KubeApiError, withSignal } from './api-call.js';
+import { KubeApiError } from './api-call.js';
+import { KubeClient } from './kube-client.js';
+import type { KubeClientConfig } from './kube-config.js';
+
+/** The parts of a TokenReview answer read. */
+interface TokenReviewAnswer {
+  readonly status?: { authenticated?: boolean; user?: { username?: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> } };
+}
+
+/** The parts of a SubjectAccessReview answer read. */
+interface SubjectAccessReviewAnswer {
+  readonly status?: { allowed?: boolean; reason?: string; evaluationError?: string };
+}
 
 /** An {@link AccessReviewer} on the kube API. */
 export class KubeAccessReviewer implements AccessReviewer {
-  readonly #authn: AuthenticationV1Api;
-  readonly #authz: AuthorizationV1Api;
+  readonly #client: KubeClient;
 
-  constructor(opts: { kubeConfig: KubeConfig }) {
-    this.#authn = opts.kubeConfig.makeApiClient(AuthenticationV1Api);
-    this.#authz = opts.kubeConfig.makeApiClient(AuthorizationV1Api);
+  constructor(opts: { kubeConfig: KubeClientConfig }) {
+    this.#client = KubeClient.for(opts.kubeConfig);
   }
 
   /** `POST /apis/authentication.k8s.io/v1/tokenreviews`; throws KubeApiError when the API fails. */
   async authenticate(token: string, signal: AbortSignal): Promise<ReviewedUser | undefined> {
-    let review;
+    let review: TokenReviewAnswer;
     try {
-      review = await this.#authn.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } } }, withSignal(signal));
+      const body = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } };
+      review = await this.#client.request<TokenReviewAnswer>({ method: 'POST', path: '/apis/authentication.k8s.io/v1/tokenreviews', body, signal });
     } catch (err) {
       throw new KubeApiError('token review failed', err);
     }
@@ -43,9 +53,10 @@ export class KubeAccessReviewer implements AccessReviewer {
       ...(Object.keys(user.extra).length > 0 ? { extra: Object.fromEntries(Object.entries(user.extra).map(([k, v]) => [k, [...v]])) } : {}),
       nonResourceAttributes: { path: request.path, verb: request.verb },
     };
-    let review;
+    let review: SubjectAccessReviewAnswer;
     try {
-      review = await this.#authz.createSubjectAccessReview({ body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec } }, withSignal(signal));
+      const body = { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec };
+      review = await this.#client.request<SubjectAccessReviewAnswer>({ method: 'POST', path: '/apis/authorization.k8s.io/v1/subjectaccessreviews', body, signal });
     } catch (err) {
       throw new KubeApiError('subject access review failed', err);
     }

@@ -1,73 +1,55 @@
 /**
- * How one kube API call is made with `@kubernetes/client-node` 1.x and how its failure is read:
- * an AbortSignal passed through request middleware (the generated APIs take no signal
- * argument), and a short description of the three error shapes the library throws.
+ * How a failed kube API call is read: the error shapes of {@link KubeClient} (kube-client.ts)
+ * made into a short description with the HTTP status and the Status object's reason, and
+ * {@link KubeApiError}, what the callers throw.
  */
-import { Observable, type ConfigurationOptions, type RequestContext, type ResponseContext } from '@kubernetes/client-node';
 import { AgentError } from '../../agent/model/errors.js';
 
-/**
- * Per-call options that attach `signal` to the request. The ObjectParamAPI classes that
- * `makeApiClient` returns hand these options to the Observable API, so the middleware must
- * return client-node's own `Observable`, not a promise.
- */
-export function withSignal(signal: AbortSignal, options: ConfigurationOptions = {}): ConfigurationOptions {
-  return {
-    ...options,
-    middleware: [
-      ...(options.middleware ?? []),
-      {
-        pre: (ctx: RequestContext) => {
-          ctx.setSignal(signal);
-          return new Observable(Promise.resolve(ctx));
-        },
-        post: (ctx: ResponseContext) => new Observable(Promise.resolve(ctx)),
-      },
-    ],
-    middlewareMergeStrategy: 'append',
-  };
+/** The server answered with an error status; `reason` and `message` are its Status object's. */
+export class KubeStatusError extends Error {
+  readonly status: number;
+  readonly reason: string | undefined;
+
+  constructor(status: number, body: string) {
+    const s = statusBody(body);
+    super(s?.message ?? `HTTP ${status}`);
+    this.name = 'KubeStatusError';
+    this.status = status;
+    this.reason = s?.reason;
+  }
 }
 
 /** What a failed call says, short enough for a log line. */
 export interface KubeFailure {
   /** HTTP status, when the server answered. */
   readonly status: number | undefined;
-  /** The Status object's `reason` (`Expired`, `NotFound`, ...) or the transport's code (`ECONNREFUSED`, `request-timeout`). */
+  /** The Status object's `reason` (`Expired`, `NotFound`, ...) or the transport's code (`ECONNREFUSED`, `request-timeout`, `aborted`). */
   readonly reason: string | undefined;
   readonly message: string;
 }
 
 /**
- * Reads an error thrown by client-node: an `ApiException` from the generated APIs (`code` is
- * the HTTP status, `body` the response text — its `message` embeds the whole body and headers,
- * so it is not logged as is), an `Error` with `statusCode` from `Watch` for a non-200 answer,
- * or node-fetch's `FetchError` / `AbortError` for transport failures.
+ * Reads an error of {@link KubeClient}: a {@link KubeStatusError} for an error answer, an
+ * `AbortError` for a call its signal ended (ours on stop, or a request timeout's), or a Node
+ * system error (`code`: `ECONNREFUSED`, `ECONNRESET`, `request-timeout`, ...) for the transport.
  */
 export function describeKubeError(err: unknown): KubeFailure {
+  if (err instanceof KubeStatusError) return { status: err.status, reason: err.reason, message: err.message };
   if (typeof err !== 'object' || err === null) return { status: undefined, reason: undefined, message: String(err) };
-  const e = err as { code?: unknown; statusCode?: unknown; body?: unknown; message?: unknown; type?: unknown; name?: unknown };
+  const e = err as { code?: unknown; message?: unknown; name?: unknown };
   const message = typeof e.message === 'string' ? e.message : String(err);
-  if (typeof e.code === 'number' && 'body' in e) {
-    const body = statusBody(e.body);
-    return { status: e.code, reason: body?.reason, message: body?.message ?? `HTTP ${e.code}` };
-  }
-  if (typeof e.statusCode === 'number') return { status: e.statusCode, reason: undefined, message: `HTTP ${e.statusCode} ${message}` };
-  // node-fetch turns any abort (ours on stop, or a request timeout's signal) into one AbortError.
   if (e.name === 'AbortError') return { status: undefined, reason: 'aborted', message };
   if (typeof e.code === 'string') return { status: undefined, reason: e.code, message };
-  if (typeof e.type === 'string' && e.type !== 'system') return { status: undefined, reason: e.type, message };
   return { status: undefined, reason: undefined, message };
 }
 
-/** The `reason` and `message` of a Status body, given as text (ApiException) or as an object. */
-function statusBody(body: unknown): { reason: string | undefined; message: string | undefined } | undefined {
-  let obj: unknown = body;
-  if (typeof body === 'string') {
-    try {
-      obj = JSON.parse(body) as unknown;
-    } catch {
-      return { reason: undefined, message: body.slice(0, 200) || undefined }; // not JSON: a proxy's error page, say
-    }
+/** The `reason` and `message` of a Status body; the start of the text when it is not JSON (a proxy's error page, say). */
+function statusBody(body: string): { reason: string | undefined; message: string | undefined } | undefined {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(body) as unknown;
+  } catch {
+    return { reason: undefined, message: body.slice(0, 200) || undefined };
   }
   if (typeof obj !== 'object' || obj === null) return undefined;
   const s = obj as { reason?: unknown; message?: unknown };

@@ -17,7 +17,7 @@ afterEach(async () => {
 async function setup(): Promise<{ server: KubeApiServer; kc: KubeConfig }> {
   const server = await KubeApiServer.start({ bookmarkIntervalMs: 50 });
   cleanups.push(() => server.close());
-  return { server, kc: server.kubeConfig() };
+  return { server, kc: server.clientNodeConfig() };
 }
 
 interface Seen {
@@ -118,8 +118,8 @@ describe('test apiserver through client-node', () => {
 
   test('a wrong token is 401; an unknown field label is 400', async () => {
     const { server } = await setup();
-    await expect(server.kubeConfig('wrong').makeApiClient(CoreV1Api).listPodForAllNamespaces()).rejects.toMatchObject({ code: 401 });
-    await expect(server.kubeConfig().makeApiClient(CoreV1Api).listPodForAllNamespaces({ fieldSelector: 'spec.nodeNam=x' })).rejects.toMatchObject({ code: 400 });
+    await expect(server.clientNodeConfig('wrong').makeApiClient(CoreV1Api).listPodForAllNamespaces()).rejects.toMatchObject({ code: 401 });
+    await expect(server.clientNodeConfig().makeApiClient(CoreV1Api).listPodForAllNamespaces({ fieldSelector: 'spec.nodeNam=x' })).rejects.toMatchObject({ code: 400 });
   });
 
   test('patch content types: client-node sends json-patch unless told; a NAD refuses strategic merge (415)', async () => {

@@ -4,13 +4,13 @@
  * {@link Reflector} (list+watch with relist on 410, backoff, watchdog). `pods()` and `networks()`
  * read the caches: the scrape path never calls the API.
  */
-import { CoreV1Api, CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
 import { AgentError } from '../../agent/model/errors.js';
 import { networkDefinitionFromObject } from '../../agent/multus/parse-nad.js';
 import { podInfoFromObject } from '../../agent/multus/pod-info.js';
 import type { NetworkDefinition, PodInfo, PodMetadataSource } from '../../agent/model/pods.js';
 import type { KubeCacheStatus, Logger } from '../../agent/model/ports.js';
-import { withSignal } from './api-call.js';
+import { KubeClient, type KubeWatcher } from './kube-client.js';
+import type { KubeClientConfig } from './kube-config.js';
 import { DEFAULT_WATCH_TIMING, OutageLog, Reflector, type ListPage, type WatchTiming } from './reflector.js';
 
 /** The NetworkAttachmentDefinition API, as Multus registers it. */
@@ -18,7 +18,7 @@ export const NAD_API = { group: 'k8s.cni.cncf.io', version: 'v1', plural: 'netwo
 
 /** Options of {@link KubeMetadataSource}. */
 export interface KubeMetadataSourceOptions {
-  readonly kubeConfig: KubeConfig;
+  readonly kubeConfig: KubeClientConfig;
   /** This node's name (`spec.nodeName` of its pods; the DaemonSet passes it as `NODE_NAME`). */
   readonly nodeName: string;
   readonly log: Logger;
@@ -35,7 +35,7 @@ export interface KubeSourceStatus extends KubeCacheStatus {
 
 /** Pods of this node and NADs from the kube API; see the module comment. */
 export class KubeMetadataSource implements PodMetadataSource {
-  readonly #kc: KubeConfig;
+  readonly #kc: KubeClientConfig;
   readonly #nodeName: string;
   readonly #log: Logger;
   readonly #pods: Reflector<PodInfo>;
@@ -53,7 +53,9 @@ export class KubeMetadataSource implements PodMetadataSource {
     this.#log = options.log;
     this.#debounceMs = options.changeDebounceMs ?? 10;
     const timing: WatchTiming = { ...DEFAULT_WATCH_TIMING, ...options.timing };
-    const watch = new Watch(withHeaderTimeout(this.#kc, timing.requestTimeoutMs));
+    const client = KubeClient.for(this.#kc);
+    // The header timeout bounds the wait for a watch to start, not its length.
+    const watch = { watch: ((path, query, onEvent, done) => client.watch(path, query, onEvent, done, timing.requestTimeoutMs)) satisfies KubeWatcher['watch'] };
     const outages = new OutageLog(options.log);
     const onChange = (): void => this.#changed();
     const onSync = (): void => {
@@ -61,14 +63,12 @@ export class KubeMetadataSource implements PodMetadataSource {
       for (const w of this.#syncWaiters) w();
     };
 
-    const core = this.#kc.makeApiClient(CoreV1Api);
     const fieldSelector = `spec.nodeName=${options.nodeName}`;
     this.#pods = new Reflector<PodInfo>({
       resource: 'pods',
       listPage: async ({ limit, continueToken }, signal) => {
-        const list = await core.listPodForAllNamespaces({ fieldSelector, limit, _continue: continueToken }, withSignal(signal));
-        // The generated V1ListMeta renames `continue` to `_continue`.
-        return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '', continueToken: list.metadata?._continue };
+        const list = await client.request({ method: 'GET', path: '/api/v1/pods', query: { fieldSelector, limit, continue: continueToken }, signal });
+        return rawListPage(list);
       },
       watch,
       watchPath: '/api/v1/pods',
@@ -82,15 +82,15 @@ export class KubeMetadataSource implements PodMetadataSource {
       onSync,
     });
 
-    const custom = this.#kc.makeApiClient(CustomObjectsApi);
+    const nadPath = `/apis/${NAD_API.group}/${NAD_API.version}/${NAD_API.plural}`;
     this.#nads = new Reflector<NetworkDefinition>({
       resource: NAD_API.plural,
       listPage: async ({ limit, continueToken }, signal) => {
-        const list: unknown = await custom.listClusterCustomObject({ ...NAD_API, limit, _continue: continueToken }, withSignal(signal));
+        const list = await client.request({ method: 'GET', path: nadPath, query: { limit, continue: continueToken }, signal });
         return rawListPage(list);
       },
       watch,
-      watchPath: `/apis/${NAD_API.group}/${NAD_API.version}/${NAD_API.plural}`,
+      watchPath: nadPath,
       watchQuery: {},
       // No Multus CRD in the cluster: no NADs, rather than never ready.
       notFoundIsEmpty: true,
@@ -126,10 +126,8 @@ export class KubeMetadataSource implements PodMetadataSource {
   /** Starts list+watch of both resources; resolves once started, not once synced. */
   async start(): Promise<void> {
     if (this.#started) return;
-    const cluster = this.#kc.getCurrentCluster();
-    if (cluster === null) throw new AgentError('E_USAGE', 'the kubeconfig has no current cluster');
     this.#started = true;
-    this.#log.info({ server: cluster.server, node: this.#nodeName }, 'kube watch starting');
+    this.#log.info({ server: this.#kc.server, node: this.#nodeName }, 'kube watch starting');
     this.#pods.start();
     this.#nads.start();
   }
@@ -181,19 +179,7 @@ export class KubeMetadataSource implements PodMetadataSource {
   }
 }
 
-/**
- * The KubeConfig given to client-node's `Watch`: the same one, whose fetch options also carry
- * node-fetch's `timeout`. node-fetch 2 clears that timer when the response headers arrive, so it
- * bounds the wait for a watch to start without cutting a long watch; `Watch` in client-node
- * 1.4.0 sets no timeout of its own.
- */
-function withHeaderTimeout(kc: KubeConfig, timeoutMs: number): KubeConfig {
-  const wrapped = Object.create(kc) as KubeConfig;
-  wrapped.applyToFetchOptions = async (opts) => ({ ...(await kc.applyToFetchOptions(opts)), timeout: timeoutMs });
-  return wrapped;
-}
-
-/** A list answered as plain JSON (CustomObjectsApi does not deserialize): items, resourceVersion, continue. */
+/** A list answer: items, resourceVersion, continue. */
 function rawListPage(list: unknown): ListPage {
   const obj = typeof list === 'object' && list !== null ? (list as { items?: unknown; metadata?: unknown }) : {};
   if (!Array.isArray(obj.items)) throw new AgentError('E_HTTP', 'list response without items');

@@ -1,6 +1,6 @@
 /**
- * List+watch of one kube resource into a cache of converted objects, on client-node's `Watch`,
- * modelled on client-go's Reflector:
+ * List+watch of one kube resource into a cache of converted objects, on the agent's own
+ * {@link KubeWatcher} (kube-client.ts), modelled on client-go's Reflector:
  *
  * - a chunked list (`limit` + `continue`, one consistent snapshot) replaces the cache at once,
  *   so an object deleted while the agent was not watching leaves it;
@@ -12,16 +12,16 @@
  * - a watchdog restarts a watch that has been silent for longer than `watchSilenceMs`;
  * - nothing is cleared on errors: the last cache is served through an outage.
  *
- * client-node's own `ListWatch`/`makeInformer` is not used: in 1.4.0 it stops for good on any
+ * (When the agent was built on client-node, its own `ListWatch`/`makeInformer` was not used: in 1.4.0 it stops for good on any
  * error other than 410 (the caller must call `start()` again), restarts without backoff, has no
  * watchdog, sends neither `allowWatchBookmarks` nor `timeoutSeconds`, lists in one request, and
- * its `Watch` has no timeout at all (an `AbortSignal.timeout(30000)` is overwritten on the next line).
+ * its `Watch` has no timeout at all (an `AbortSignal.timeout(30000)` is overwritten on the next line).)
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Watch } from '@kubernetes/client-node';
 import type { Logger } from '../../agent/model/ports.js';
 import type { Parsed } from '../../agent/model/pods.js';
 import { describeKubeError, type KubeFailure } from './api-call.js';
+import type { KubeWatcher } from './kube-client.js';
 
 /** Timing of list+watch; the defaults are client-go's where it has one. */
 export interface WatchTiming {
@@ -74,7 +74,7 @@ export interface ReflectorOptions<T> {
   readonly resource: string;
   /** Lists one page; `signal` ends it on stop or timeout. */
   readonly listPage: (page: { readonly limit: number; readonly continueToken: string | undefined }, signal: AbortSignal) => Promise<ListPage>;
-  readonly watch: Watch;
+  readonly watch: KubeWatcher;
   /** The collection path watched (`/api/v1/pods`). */
   readonly watchPath: string;
   /** Extra watch query parameters (`fieldSelector`), the same the list uses. */
@@ -490,7 +490,7 @@ function errorEventEnd(obj: unknown): WatchEnd {
   return { kind: 'failed', why: 'error event', failure: { status: code, reason: typeof s.reason === 'string' ? s.reason : undefined, message } };
 }
 
-/** `namespace/name` and resourceVersion from an object's metadata (raw JSON or a client-node model). */
+/** `namespace/name` and resourceVersion from an object's metadata. */
 function identityOf(obj: unknown): { key: string; rv: string } | undefined {
   const meta = typeof obj === 'object' && obj !== null ? (obj as { metadata?: unknown }).metadata : undefined;
   if (typeof meta !== 'object' || meta === null) return undefined;

@@ -5,16 +5,17 @@
  * thrown as {@link KubeApiError} (with the HTTP status and Status reason: 409 AlreadyExists on
  * create, 404 NotFound on patch of an expired Event); the recorder decides what to retry.
  */
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
 import type { EventSink, KubeEvent } from '../../agent/model/ports.js';
-import { KubeApiError, withSignal } from '../../collectors/kube/api-call.js';
+import { KubeApiError } from '../../collectors/kube/api-call.js';
+import { KubeClient, PATCH } from '../../collectors/kube/kube-client.js';
+import type { KubeClientConfig } from '../../collectors/kube/kube-config.js';
 
 /** The component that Events name as their source. */
 export const EVENT_COMPONENT = 'multinet-agent';
 
 /** Options of {@link KubeEventSink}. */
 export interface KubeEventSinkOptions {
-  readonly kubeConfig: KubeConfig;
+  readonly kubeConfig: KubeClientConfig;
   /** This node's name: `source.host` of every Event. */
   readonly nodeName: string;
   /** Time allowed for one create or patch. Default 10 s. */
@@ -26,12 +27,12 @@ type PatchArgs = Parameters<EventSink['patch']>[0];
 
 /** An {@link EventSink} on the kube API. */
 export class KubeEventSink implements EventSink {
-  readonly #api: CoreV1Api;
+  readonly #client: KubeClient;
   readonly #nodeName: string;
   readonly #timeoutMs: number;
 
   constructor(options: KubeEventSinkOptions) {
-    this.#api = options.kubeConfig.makeApiClient(CoreV1Api);
+    this.#client = KubeClient.for(options.kubeConfig);
     this.#nodeName = options.nodeName;
     this.#timeoutMs = options.requestTimeoutMs ?? 10_000;
   }
@@ -39,7 +40,8 @@ export class KubeEventSink implements EventSink {
   /** `POST /api/v1/namespaces/{namespace}/events`. */
   async create(e: CreateArgs): Promise<void> {
     try {
-      await this.#api.createNamespacedEvent({ namespace: e.namespace, body: this.#eventObject(e) }, withSignal(AbortSignal.timeout(this.#timeoutMs)));
+      const path = `/api/v1/namespaces/${encodeURIComponent(e.namespace)}/events`;
+      await this.#client.request({ method: 'POST', path, body: this.#eventObject(e), signal: AbortSignal.timeout(this.#timeoutMs) });
     } catch (err) {
       throw new KubeApiError(`event ${e.namespace}/${e.name} create failed`, err);
     }
@@ -47,21 +49,19 @@ export class KubeEventSink implements EventSink {
 
   /**
    * `PATCH /api/v1/namespaces/{namespace}/events/{name}` as a strategic merge patch.
-   * client-node 1.x picks the first patch type its generated code lists
-   * (`application/json-patch+json`) unless the Content-Type is set through middleware.
    */
   async patch(e: PatchArgs): Promise<void> {
     const body = { count: e.count, lastTimestamp: e.lastTimestamp.toISOString(), message: e.message };
-    const options = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch, withSignal(AbortSignal.timeout(this.#timeoutMs)));
+    const path = `/api/v1/namespaces/${encodeURIComponent(e.namespace)}/events/${encodeURIComponent(e.name)}`;
     try {
-      await this.#api.patchNamespacedEvent({ name: e.name, namespace: e.namespace, body }, options);
+      await this.#client.request({ method: 'PATCH', path, body, contentType: PATCH.strategicMerge, signal: AbortSignal.timeout(this.#timeoutMs) });
     } catch (err) {
       throw new KubeApiError(`event ${e.namespace}/${e.name} patch failed`, err);
     }
   }
 
   /** The core/v1 Event that {@link KubeEventSink.create} sends. */
-  #eventObject(e: CreateArgs): CoreV1Event {
+  #eventObject(e: CreateArgs): Record<string, unknown> {
     const o: KubeEvent['involvedObject'] = e.event.involvedObject;
     return {
       apiVersion: 'v1',
@@ -79,8 +79,8 @@ export class KubeEventSink implements EventSink {
       message: e.event.message,
       type: e.event.type,
       count: e.count,
-      firstTimestamp: e.firstTimestamp,
-      lastTimestamp: e.lastTimestamp,
+      firstTimestamp: e.firstTimestamp.toISOString(),
+      lastTimestamp: e.lastTimestamp.toISOString(),
       source: { component: EVENT_COMPONENT, host: this.#nodeName },
       reportingComponent: EVENT_COMPONENT,
       reportingInstance: e.reportingInstance,

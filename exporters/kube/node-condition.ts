@@ -5,9 +5,10 @@
  * `status.conditions` (merge key `type`), as the node-problem-detector does; needs RBAC
  * `nodes/status` patch.
  */
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { type InterfaceReadiness } from '../../agent/model/readiness.js';
-import { KubeApiError, withSignal } from '../../collectors/kube/api-call.js';
+import { KubeApiError } from '../../collectors/kube/api-call.js';
+import { KubeClient, PATCH } from '../../collectors/kube/kube-client.js';
+import type { KubeClientConfig } from '../../collectors/kube/kube-config.js';
 
 /** The condition type the agent owns on its Node. */
 export const NODE_CONDITION_TYPE = 'SecondaryNetworksReady';
@@ -30,14 +31,14 @@ export function nodeCondition(readiness: readonly InterfaceReadiness[], now: Dat
 
 /** Patches the condition on the Node; only when the status flips or every `heartbeatMs`. */
 export class NodeConditionWriter {
-  readonly #api: CoreV1Api;
+  readonly #client: KubeClient;
   readonly #nodeName: string;
   readonly #heartbeatMs: number;
   #last: { status: string; message: string; at: number } | undefined;
   #transition = new Date();
 
-  constructor(opts: { kubeConfig: KubeConfig; nodeName: string; heartbeatMs?: number }) {
-    this.#api = opts.kubeConfig.makeApiClient(CoreV1Api);
+  constructor(opts: { kubeConfig: KubeClientConfig; nodeName: string; heartbeatMs?: number }) {
+    this.#client = KubeClient.for(opts.kubeConfig);
     this.#nodeName = opts.nodeName;
     this.#heartbeatMs = opts.heartbeatMs ?? 60_000;
   }
@@ -49,9 +50,14 @@ export class NodeConditionWriter {
     if (this.#last && this.#last.status !== ready) this.#transition = now;
     const condition = nodeCondition(readiness, now, this.#transition);
     if (this.#last && this.#last.status === ready && this.#last.message === condition.message && now.getTime() - this.#last.at < this.#heartbeatMs) return false;
-    const options = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch, withSignal(AbortSignal.timeout(10_000)));
     try {
-      await this.#api.patchNodeStatus({ name: this.#nodeName, body: { status: { conditions: [condition] } } }, options);
+      await this.#client.request({
+        method: 'PATCH',
+        path: `/api/v1/nodes/${encodeURIComponent(this.#nodeName)}/status`,
+        body: { status: { conditions: [condition] } },
+        contentType: PATCH.strategicMerge,
+        signal: AbortSignal.timeout(10_000),
+      });
     } catch (err) {
       throw new KubeApiError(`node ${this.#nodeName} condition patch failed`, err);
     }

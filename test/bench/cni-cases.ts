@@ -223,7 +223,7 @@ export const cniCase: BenchCase = {
 /** Pods and NADs from the kube API test server, which the agent reaches over a veth into the node namespace. */
 export const cniKubeCase: BenchCase = {
   name: 'cni-kube',
-  summary: `the cni case with Pods and NADs from the kube API test server (list + watch by the real client library)`,
+  summary: `the cni case with Pods and NADs from the kube API test server (list + watch by the agent's own kube client)`,
   targets: { maxMedianMs: 50, maxFloorRatio: 1.3, maxRssMB: 80, cpu: { maxPercent: 1, scrapeIntervalS: 15 } },
   async setup(ctx) {
     const b = await buildLab(ctx, 'cni-kube');

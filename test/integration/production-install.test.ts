@@ -3,7 +3,8 @@
  * by `npm pack` and unpacked into a fresh directory (as the Dockerfile does), plus the production
  * dependencies alone (`npm ci --omit=dev --ignore-scripts`); the agent runs from there. The lab
  * and the tests are not in it. It is started from that copy against the kube API test server
- * (so @kubernetes/client-node is loaded) with a pod-resources directory (so @grpc/grpc-js,
+ * (so the agent's kube client and yaml, for the kubeconfig, are loaded; @kubernetes/client-node,
+ * a devDependency, must not be installed) with a pod-resources directory (so @grpc/grpc-js,
  * @grpc/proto-loader and the vendored api.proto are loaded), and scraped once: a runtime
  * dependency that is only a devDependency, or a file the image would lack, fails here.
  *
@@ -110,6 +111,7 @@ describe('production-only install', () => {
     const copy = dir as string;
     expect(existsSync(path.join(copy, 'node_modules/typescript')), 'a devDependency was installed').toBe(false);
     expect(existsSync(path.join(copy, 'node_modules/vitest')), 'a devDependency was installed').toBe(false);
+    expect(existsSync(path.join(copy, 'node_modules/@kubernetes/client-node')), 'client-node is a devDependency: the product has its own kube client').toBe(false);
     expect(existsSync(path.join(copy, 'node_modules/netlink/prebuilds/linux-x64')), 'netlink prebuilt N-API binary').toBe(true);
 
     server = await KubeApiServer.start({ host: '127.0.0.1' });

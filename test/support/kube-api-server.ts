@@ -1,5 +1,6 @@
 /**
- * A kube-apiserver for tests, on node:http, that the real `@kubernetes/client-node` talks to.
+ * A kube-apiserver for tests, on node:http, that the agent's client talks to; api-wire.test.ts
+ * holds it to the real `@kubernetes/client-node` (a devDependency), so it stays protocol-faithful.
  * It speaks the wire format of the real one for what the agent uses: Pods, Events and Nodes
  * (core/v1) and NetworkAttachmentDefinitions (`k8s.cni.cncf.io/v1`) in an in-memory store with
  * one cluster-wide, monotonically increasing resourceVersion (etcd's revision);
@@ -33,6 +34,7 @@ import { writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
+import { tokenCredentials, type KubeClientConfig } from '../../collectors/kube/kube-config.js';
 import { jsonPatch, mergePatch, PATCH_CONTENT_TYPES, strategicMergePatch, type PatchResult } from './kube-api/patch.js';
 import { parseFieldSelector, parseLabelSelector } from './kube-api/selectors.js';
 
@@ -115,6 +117,8 @@ export interface RequestRecord {
   readonly query: Readonly<Record<string, string>>;
   /** A GET with `watch=true` or `watch=1`. */
   readonly watch: boolean;
+  /** The Content-Type header (a patch's type), when sent. */
+  readonly contentType: string | undefined;
   readonly atMs: number;
 }
 
@@ -297,11 +301,17 @@ export class KubeApiServer {
     return String(this.#rv);
   }
 
+  /** The agent's client config for this server, with a bearer token. */
+  kubeConfig(token = this.#token): KubeClientConfig {
+    return { server: this.url, source: 'test', tls: { insecureSkipVerify: false }, credentials: tokenCredentials(token) };
+  }
+
   /**
-   * A KubeConfig for this server. client-node 1.x refuses an `http:` server unless the cluster
-   * has `skipTLSVerify: true` ("HTTP protocol is not allowed when skipTLSVerify is not set").
+   * A client-node KubeConfig for this server, to judge it by the real library. client-node 1.x
+   * refuses an `http:` server unless the cluster has `skipTLSVerify: true` ("HTTP protocol is
+   * not allowed when skipTLSVerify is not set").
    */
-  kubeConfig(token = this.#token): KubeConfig {
+  clientNodeConfig(token = this.#token): KubeConfig {
     const kc = new KubeConfig();
     kc.loadFromOptions({
       clusters: [{ name: 'test', server: this.url, skipTLSVerify: true }],
@@ -585,7 +595,7 @@ export class KubeApiServer {
     const query = url.searchParams;
     const method = req.method ?? 'GET';
     const watch = method === 'GET' && isTrue(query.get('watch'));
-    this.#requests.push({ method, path: url.pathname, query: Object.fromEntries(query), watch, atMs: Date.now() });
+    this.#requests.push({ method, path: url.pathname, query: Object.fromEntries(query), watch, contentType: req.headers['content-type'], atMs: Date.now() });
     if (this.#requests.length > MAX_REQUEST_LOG) this.#requests.splice(0, this.#requests.length - MAX_REQUEST_LOG);
     const body = method === 'POST' || method === 'PATCH' || method === 'PUT' ? await readBody(req) : undefined;
     if (this.#latencyMs > 0) await new Promise<void>((resolve) => this.#after(this.#latencyMs, resolve));
