@@ -306,7 +306,7 @@ async function readinessFlaps(spec: ExporterSpec, config: MeasureConfig, agent: 
 async function measureExporter(spec: ExporterSpec, config: MeasureConfig, readiness: { figures?: ReadinessFigures }): Promise<ExporterFigures> {
   const command = commandLine(spec.file, spec.args);
   progress(`starting ${command}`);
-  const child = children.spawn(spec.file, spec.args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = children.spawn(spec.file, spec.args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...spec.env } });
   const stderr = new OutputTail();
   child.stderr?.on('data', (c: Buffer) => stderr.push(c));
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });

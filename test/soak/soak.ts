@@ -36,6 +36,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { labAddPod, labDown, labNads, labRemovePod, labUp, type LabChurnPod, type LabOptions, type LabPodTemplate, type LabState } from '../../lab/lab.js';
 import { cniNads, cniPodTemplate } from '../bench/cni-cases.js';
 import type { Random } from '../../lab/plan.js';
+import { AGENT_ENV, AGENT_NODE_FLAGS } from '../bench/exporters.js';
 import { expositionComplaints } from '../support/exposition-invariant.js';
 
 const run = promisify(execFile);
@@ -229,11 +230,11 @@ async function startAgent(state: LabState, port: number, netnsDir: string, reali
     [
       'netns', 'exec', state.node,
       'unshare', '--pid', '--fork', '--kill-child=SIGTERM', '--mount-proc', '--propagation', 'slave',
-      process.execPath, '--max-semi-space-size=4', '--max-old-space-size=128', ...(snapshotDir ? ['--heapsnapshot-signal=SIGUSR2'] : []), AGENT_BIN,
+      process.execPath, ...AGENT_NODE_FLAGS, ...(snapshotDir ? ['--heapsnapshot-signal=SIGUSR2'] : []), AGENT_BIN,
       `--web.listen-address=127.0.0.1:${port}`, `--manifests=${state.manifestsDir}`, `--path.netns=${netnsDir}`, '--log.level=info', '--no-collector.podresources',
       ...(realistic ? [`--node-name=${state.node}`] : []),
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'], ...(snapshotDir ? { cwd: snapshotDir } : {}) },
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...AGENT_ENV }, ...(snapshotDir ? { cwd: snapshotDir } : {}) },
   );
   let log = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (log = (log + d).slice(-20_000)));
