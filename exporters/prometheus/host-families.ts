@@ -6,6 +6,7 @@ import { Family, columnOf } from './family.js';
 import type { HostLink, LinkCounters } from '../../agent/model/domain.js';
 import { type Snapshot } from '../../agent/model/snapshot.js';
 import { formatLabels } from './exposition.js';
+import { LabelTextCache, type LabelTexts } from './label-cache.js';
 
 /** A family's name, type and help, and how it reads one host link (undefined: no sample). */
 interface HostLinkSpec {
@@ -48,90 +49,35 @@ const HOST_LINK_SPECS: readonly HostLinkSpec[] = [
 const INFO_HELP =
   'Descriptive labels of a host interface (value 1): kind is IFLA_INFO_KIND, empty for a physical device; parent and master are resolved from IFLA_LINK and IFLA_MASTER.';
 
-/** One host link's rendered label sets and the values they were rendered from. */
-interface HostLabelEntry {
-  gen: number;
-  readonly ifindex: number;
-  readonly kind: string;
-  readonly parent: string;
-  readonly master: string;
-  readonly mac: string;
-  readonly operstate: string;
-  readonly duplex: string;
-  readonly driver: string;
-  readonly pciAddress: string;
-  /** `{interface="..."}` */
-  readonly labels: string;
-  readonly info: string;
+function renderLabels(l: HostLink): LabelTexts {
+  return {
+    labels: formatLabels({ interface: l.name }),
+    info: formatLabels({
+      interface: l.name,
+      ifindex: String(l.ifindex),
+      kind: l.kind,
+      parent: l.parentName,
+      master: l.masterName,
+      mac: l.mac ?? '',
+      operstate: l.operstate,
+      duplex: l.device.duplex ?? '',
+      driver: l.device.driver ?? '',
+      pci_address: l.device.pciAddress ?? '',
+    }),
+  };
 }
 
-/**
- * Label texts of host links kept from one render to the next, by interface name: a link whose
- * labels did not change gets the same strings (see PodLabelCache in pod-families.ts for why).
- * Links a render did not use are dropped at its end.
- */
-export class HostLabelCache {
-  #gen = 0;
-  readonly #byName = new Map<string, HostLabelEntry>();
-
-  begin(): void {
-    this.#gen++;
-  }
-
-  texts(l: HostLink): HostLabelEntry {
-    const mac = l.mac ?? '';
-    const duplex = l.device.duplex ?? '';
-    const driver = l.device.driver ?? '';
-    const pciAddress = l.device.pciAddress ?? '';
-    let e = this.#byName.get(l.name);
-    if (
-      e === undefined ||
-      e.ifindex !== l.ifindex ||
-      e.kind !== l.kind ||
-      e.parent !== l.parentName ||
-      e.master !== l.masterName ||
-      e.mac !== mac ||
-      e.operstate !== l.operstate ||
-      e.duplex !== duplex ||
-      e.driver !== driver ||
-      e.pciAddress !== pciAddress
-    ) {
-      e = {
-        gen: this.#gen,
-        ifindex: l.ifindex,
-        kind: l.kind,
-        parent: l.parentName,
-        master: l.masterName,
-        mac,
-        operstate: l.operstate,
-        duplex,
-        driver,
-        pciAddress,
-        labels: e?.labels ?? formatLabels({ interface: l.name }),
-        info: formatLabels({ interface: l.name, ifindex: String(l.ifindex), kind: l.kind, parent: l.parentName, master: l.masterName, mac, operstate: l.operstate, duplex, driver, pci_address: pciAddress }),
-      };
-      this.#byName.set(l.name, e);
-    }
-    e.gen = this.#gen;
-    return e;
-  }
-
-  end(): void {
-    for (const [name, e] of this.#byName) if (e.gen !== this.#gen) this.#byName.delete(name);
-  }
-
-  get size(): number {
-    return this.#byName.size;
-  }
-}
+/** What a host link's label texts are made of, besides its name (the cache key). */
+const labelValues = (l: HostLink): unknown[] => [l.ifindex, l.kind, l.parentName, l.masterName, l.mac, l.operstate, l.device.duplex, l.device.driver, l.device.pciAddress];
 
 /** The host-interface families of the links to export (every link of the snapshot by default); `cache` keeps their label texts across renders. */
-export function hostFamilies(snapshot: Snapshot, links: readonly HostLink[] = snapshot.hostLinks, cache = new HostLabelCache()): Family[] {
+export function hostFamilies(snapshot: Snapshot, links: readonly HostLink[] = snapshot.hostLinks, cache = new LabelTextCache()): Family[] {
   const infoTexts = new Array<string>(links.length);
   const labelTexts = new Array<string>(links.length);
   cache.begin();
   for (let i = 0; i < links.length; i++) {
-    const e = cache.texts(links[i] as HostLink);
+    const l = links[i] as HostLink;
+    const e = cache.texts(l.name, labelValues(l), () => renderLabels(l));
     infoTexts[i] = e.info;
     labelTexts[i] = e.labels;
   }

@@ -10,6 +10,7 @@ import type { LinkCounters, NetLink, NetnsRef } from '../../agent/model/domain.j
 import { type Snapshot } from '../../agent/model/snapshot.js';
 import { constrains, EXPORT_ALL, networkPasses, passes, type ExportFilter } from './export-filter.js';
 import { formatLabels } from './exposition.js';
+import { LabelTextCache, type LabelTexts } from './label-cache.js';
 import { columnOf, type Family, type Labels, type Sample } from './family.js';
 import { NetworkTotals } from './network-families.js';
 import { networkLabels } from './network-labels.js';
@@ -76,112 +77,27 @@ export function exportedPodInterfaces(views: readonly PodNetnsView[], filter: Ex
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
-/** One interface's rendered label sets and the values they were rendered from. */
-interface LabelEntry {
-  gen: number;
-  readonly networkNamespace: string;
-  readonly network: string;
-  readonly kind: string;
-  readonly master: string;
-  readonly mac: string;
-  readonly pciAddress: string;
-  readonly trafficClass: string;
-  readonly isDefault: boolean;
-  /** `{namespace,pod,netns,interface,network_namespace,network}` */
-  readonly labels: string;
-  /** The same with the info family's descriptive labels. */
-  readonly info: string;
-}
-
-/**
- * Label texts of pod interfaces kept from one render to the next: an interface whose labels did
- * not change gets the very same strings, so nothing is formatted or escaped again and the
- * exposition writer finds their bytes by a hash V8 has already computed. At 1,000 pod interfaces
- * formatting them afresh was about a quarter of the render's garbage. Entries not used by a render
- * are dropped at its end, so the cache holds the node's current interfaces only.
- */
-export class PodLabelCache {
-  #gen = 0;
-  /** By namespace (or '' for an unknown pod), then pod name (or netns label), then interface name. */
-  readonly #pods = new Map<string, Map<string, Map<string, LabelEntry>>>();
-
-  /** Starts a render. */
-  begin(): void {
-    this.#gen++;
-  }
-
-  texts(view: PodNetnsView, i: PodInterface): LabelEntry {
-    const ns = view.pod ? view.pod.namespace : '';
-    const owner = view.pod ? view.pod.name : netnsLabel(view.netns);
-    let byOwner = this.#pods.get(ns);
-    if (!byOwner) this.#pods.set(ns, (byOwner = new Map()));
-    let byName = byOwner.get(owner);
-    if (!byName) byOwner.set(owner, (byName = new Map()));
-    const mac = i.link.mac ?? '';
-    let e = byName.get(i.link.name);
-    if (
-      e === undefined ||
-      e.networkNamespace !== i.networkNamespace ||
-      e.network !== i.network ||
-      e.kind !== i.kind ||
-      e.master !== i.master ||
-      e.mac !== mac ||
-      e.pciAddress !== i.pciAddress ||
-      e.trafficClass !== i.trafficClass ||
-      e.isDefault !== i.isDefault
-    ) {
-      e = renderLabels(view, i, this.#gen);
-      byName.set(i.link.name, e);
-    }
-    e.gen = this.#gen;
-    return e;
-  }
-
-  /** Ends a render: forgets the interfaces it did not use. */
-  end(): void {
-    for (const [ns, byOwner] of this.#pods) {
-      for (const [owner, byName] of byOwner) {
-        for (const [name, e] of byName) if (e.gen !== this.#gen) byName.delete(name);
-        if (byName.size === 0) byOwner.delete(owner);
-      }
-      if (byOwner.size === 0) this.#pods.delete(ns);
-    }
-  }
-
-  /** Interfaces held (for tests: bounded by the last render's). */
-  get size(): number {
-    let n = 0;
-    for (const byOwner of this.#pods.values()) for (const byName of byOwner.values()) n += byName.size;
-    return n;
-  }
-}
-
-function renderLabels(view: PodNetnsView, i: PodInterface, gen: number): LabelEntry {
+function renderLabels(view: PodNetnsView, i: PodInterface): LabelTexts {
   const labels = seriesLabels(view, i);
-  const mac = i.link.mac ?? '';
   return {
-    gen,
-    networkNamespace: i.networkNamespace,
-    network: i.network,
-    kind: i.kind,
-    master: i.master,
-    mac,
-    pciAddress: i.pciAddress,
-    trafficClass: i.trafficClass,
-    isDefault: i.isDefault,
     labels: formatLabels(labels),
-    info: formatLabels({ ...labels, kind: i.kind, master: i.master, mac, pci_address: i.pciAddress, traffic_class: i.trafficClass, default: i.isDefault ? 'true' : 'false' }),
+    info: formatLabels({ ...labels, kind: i.kind, master: i.master, mac: i.link.mac ?? '', pci_address: i.pciAddress, traffic_class: i.trafficClass, default: i.isDefault ? 'true' : 'false' }),
   };
 }
 
+/** What a pod interface's label texts are made of, besides its pod and name (the cache key). */
+const labelValues = (i: PodInterface): unknown[] => [i.networkNamespace, i.network, i.kind, i.master, i.link.mac, i.pciAddress, i.trafficClass, i.isDefault];
+
 /** Pod interface families; `cache` keeps their label texts across renders. */
-function podInterfaceFamilies(views: readonly PodNetnsView[], filter: ExportFilter, cache = new PodLabelCache()): Family[] {
+function podInterfaceFamilies(views: readonly PodNetnsView[], filter: ExportFilter, cache = new LabelTextCache()): Family[] {
   const infoTexts: string[] = [];
   const links: NetLink[] = [];
   const labelTexts: string[] = [];
   cache.begin();
   for (const { view, iface: i } of exportedPodInterfaces(views, filter)) {
-    const texts = cache.texts(view, i);
+    // Keyed by pod (or unknown namespace) and interface name: what the series labels identify.
+    const key = view.pod ? `${view.pod.namespace}\0${view.pod.name}\0\0${i.link.name}` : `\0\0${netnsLabel(view.netns)}\0${i.link.name}`;
+    const texts = cache.texts(key, labelValues(i), () => renderLabels(view, i));
     links.push(i.link);
     labelTexts.push(texts.labels);
     infoTexts.push(texts.info);
@@ -309,7 +225,7 @@ function networkFamilies(snapshot: Snapshot, assessment: Assessment, filter: Exp
  * which makes the sums only as monotonic as this one snapshot). `labels` keeps the interfaces'
  * label texts across renders (a renderer holds one).
  */
-export function podFamilies(snapshot: Snapshot, assessment: Assessment, filter: ExportFilter = EXPORT_ALL, totals?: NetworkTotals, labels?: PodLabelCache): Family[] {
+export function podFamilies(snapshot: Snapshot, assessment: Assessment, filter: ExportFilter = EXPORT_ALL, totals?: NetworkTotals, labels?: LabelTextCache): Family[] {
   const interfaces =
     filter.podSeries === 'per-network' ? (totals ?? new NetworkTotals()).families(snapshot, exportedPodInterfaces(snapshot.podNetns, filter)) : podInterfaceFamilies(snapshot.podNetns, filter, labels);
   return [...interfaces, ...attachmentFamilies(snapshot, filter), ...networkFamilies(snapshot, assessment, filter)];

@@ -11,8 +11,7 @@ import { ByteWriter, TextBytes, writeFamiliesTo } from './exposition.js';
 import { snapshotFamilies } from './families.js';
 import { type Family } from './family.js';
 import { NetworkTotals } from './network-families.js';
-import { PodLabelCache } from './pod-families.js';
-import { HostLabelCache } from './host-families.js';
+import { LabelTextCache } from './label-cache.js';
 import { countSeries, limitSeries } from './series-limit.js';
 
 /** prom-client default metrics that break the Prometheus naming rules. */
@@ -89,7 +88,7 @@ export function createMetricsRenderer(opts: RendererOptions): MetricsRenderer {
   // The last body's size: the next one is written into a buffer about that big, not grown by doubling.
   let lastBytes = 64 * 1024;
   // Label texts and their bytes, kept across renders for what did not change.
-  const labels = { pods: new PodLabelCache(), host: new HostLabelCache() };
+  const labels = { pods: new LabelTextCache(), host: new LabelTextCache() };
   const texts = new TextBytes();
   const renderSnapshot = ({ snapshot, assessment }: AssessedSnapshot): Buffer => {
     const { families, dropped } = limitSeries(snapshotFamilies(snapshot, assessment, filter, totals, labels), filter.seriesLimit);
