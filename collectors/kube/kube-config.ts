@@ -20,6 +20,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { AgentError } from '../../agent/model/errors.js';
+import { isJsonObject, type JsonObject } from '../../agent/multus/go-json.js';
 
 /** What one request authenticates with. */
 export interface RequestCredentials {
@@ -105,19 +106,18 @@ export function tokenCredentials(token: string): Credentials {
 
 const NO_CREDENTIALS: Credentials = { get: () => Promise.resolve({}), invalidate: () => false };
 
-type Obj = Record<string, unknown>;
 
 function fromKubeconfig(path: string, env: NodeJS.ProcessEnv): KubeClientConfig {
   const fail = (message: string): never => {
     throw new AgentError('E_USAGE', `--kubeconfig=${path}: ${message}`);
   };
   const doc = parseConfig(readFileSync(path, 'utf8'));
-  if (!isObj(doc)) return fail('not a kubeconfig (no mapping at the top)');
+  if (!isJsonObject(doc)) return fail('not a kubeconfig (no mapping at the top)');
   const current = doc['current-context'];
-  const named = (list: string, name: unknown, field: string): Obj | undefined => {
+  const named = (list: string, name: unknown, field: string): JsonObject | undefined => {
     const entries = Array.isArray(doc[list]) ? (doc[list] as unknown[]) : [];
-    const entry = entries.find((e) => isObj(e) && e['name'] === name);
-    return isObj(entry) && isObj(entry[field]) ? entry[field] : undefined;
+    const entry = entries.find((e) => isJsonObject(e) && e['name'] === name);
+    return isJsonObject(entry) && isJsonObject(entry[field]) ? entry[field] : undefined;
   };
   const context = typeof current === 'string' && current !== '' ? named('contexts', current, 'context') : undefined;
   const cluster = context ? named('clusters', context['cluster'], 'cluster') : undefined;
@@ -125,7 +125,7 @@ function fromKubeconfig(path: string, env: NodeJS.ProcessEnv): KubeClientConfig 
   const user = (typeof context['user'] === 'string' && context['user'] !== '' ? named('users', context['user'], 'user') : undefined) ?? {};
   const base = dirname(resolve(path));
   const file = (p: unknown): string => (isAbsolute(String(p)) ? String(p) : resolve(base, String(p)));
-  const bytes = (fileField: string, dataField: string, from: Obj): Buffer | undefined => {
+  const bytes = (fileField: string, dataField: string, from: JsonObject): Buffer | undefined => {
     const data = from[dataField];
     if (typeof data === 'string' && data !== '') return Buffer.from(data, 'base64');
     const f = from[fileField];
@@ -188,10 +188,6 @@ function parseConfig(text: string): unknown {
   return yaml.parse(text) as unknown;
 }
 
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /**
  * A token read from a file: used for {@link TOKEN_FILE_REFRESH_MS}, then read again (a projected
  * service account token is rotated by the kubelet); read again at once after a 401.
@@ -239,7 +235,7 @@ interface ExecSpec {
 const EXEC_API_VERSIONS = ['client.authentication.k8s.io/v1', 'client.authentication.k8s.io/v1beta1'];
 
 function execSpec(raw: unknown, base: string, env: NodeJS.ProcessEnv, fail: (m: string) => never): ExecSpec {
-  if (!isObj(raw)) return fail('user exec is not a mapping');
+  if (!isJsonObject(raw)) return fail('user exec is not a mapping');
   const apiVersion = raw['apiVersion'];
   if (typeof apiVersion !== 'string' || !EXEC_API_VERSIONS.includes(apiVersion)) {
     return fail(`exec apiVersion ${JSON.stringify(apiVersion)} is not supported (${EXEC_API_VERSIONS.join(' or ')})`);
@@ -250,7 +246,7 @@ function execSpec(raw: unknown, base: string, env: NodeJS.ProcessEnv, fail: (m: 
   const args = Array.isArray(raw['args']) ? raw['args'].map(String) : [];
   const extra: NodeJS.ProcessEnv = {};
   for (const e of Array.isArray(raw['env']) ? (raw['env'] as unknown[]) : []) {
-    if (isObj(e) && typeof e['name'] === 'string') extra[e['name']] = String(e['value'] ?? '');
+    if (isJsonObject(e) && typeof e['name'] === 'string') extra[e['name']] = String(e['value'] ?? '');
   }
   // As client-go: a command with a path separator is relative to the kubeconfig, a bare name is looked up in PATH.
   const cmd = command.includes('/') && !isAbsolute(command) ? resolve(base, command) : command;
@@ -300,7 +296,7 @@ export class ExecCredentials implements Credentials {
     } catch {
       throw new AgentError('E_HTTP', `exec plugin ${command} did not print an ExecCredential (not JSON)`);
     }
-    if (!isObj(cred) || cred['kind'] !== 'ExecCredential' || cred['apiVersion'] !== apiVersion || !isObj(cred['status'])) {
+    if (!isJsonObject(cred) || cred['kind'] !== 'ExecCredential' || cred['apiVersion'] !== apiVersion || !isJsonObject(cred['status'])) {
       throw new AgentError('E_HTTP', `exec plugin ${command} did not print an ExecCredential of ${apiVersion}`);
     }
     const s = cred['status'];
