@@ -58,6 +58,29 @@ describe('readNetnsNetworking', () => {
     await readNetnsNetworking(root, [ref(2, [20])], memo);
     expect([...memo.keys()]).toEqual([2]);
   });
+  it('reads a namespace whose files outgrow the read buffer whole, and the next one after it as it is', async () => {
+    proc(10);
+    proc(20);
+    // 6,000 routes (~770 KB of /proc/net/route): a pod with a large routing table.
+    const lines: string[] = [];
+    for (let i = 0; i < 6000; i++) {
+      const dst = (((10 << 24) | (i << 8)) >>> 0).toString(16).padStart(8, '0').match(/../g)!.reverse().join('').toUpperCase();
+      lines.push(`net1\t${dst}\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0`);
+    }
+    appendFileSync(path.join(root, '10', 'net', 'route'), `${lines.join('\n')}\n`);
+    const memo: NetworkingMemo = new Map();
+    const m = await readNetnsNetworking(root, [ref(1, [10]), ref(2, [20])], memo);
+    const small = m.get(2)!;
+    expect(m.get(1)!.routes.length).toBe(small.routes.length + 6000);
+    expect(m.get(1)!.routes.some((r) => r.iface === 'net1' && r.dst === '10.0.23.0/24')).toBe(true);
+    // The second namespace's files were read from the start of the buffer, not after the first's.
+    const alone = await readNetnsNetworking(root, [ref(2, [20])]);
+    expect(small).toEqual(alone.get(2));
+    // Read again with the memo: both unchanged, both the same objects.
+    const again = await readNetnsNetworking(root, [ref(1, [10]), ref(2, [20])], memo);
+    expect(again.get(1)).toBe(m.get(1));
+    expect(again.get(2)).toBe(small);
+  });
 });
 
 describe('NetnsNetworkingCache', () => {
