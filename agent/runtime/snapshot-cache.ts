@@ -7,6 +7,7 @@ import { type AssessedSnapshot } from '../model/assessment.js';
 import { type NetnsNetworking } from '../model/problems.js';
 import { type Snapshot } from '../model/snapshot.js';
 import { assess } from '../rules/assess.js';
+import { AssessmentReuse } from '../rules/assess-reuse.js';
 
 /** Shares snapshots, with their assessment, between concurrent callers. */
 export class SnapshotCache {
@@ -17,6 +18,8 @@ export class SnapshotCache {
   #last: { assessed: AssessedSnapshot; doneAtMs: number; generation: number } | undefined;
   /** Bumped by {@link invalidate}: a snapshot built from an older generation is not handed out again. */
   #generation = 0;
+  /** Judges each new snapshot, or hands out the last judgment when only counters and timings changed. */
+  readonly #assessor = new AssessmentReuse();
 
   constructor(build: () => Promise<Snapshot>, opts: { maxAgeMs: number; now?: () => number }) {
     this.#build = build;
@@ -46,7 +49,7 @@ export class SnapshotCache {
     const promise = this.#build()
       .then((snapshot) => {
         // Judged with the addresses and routes the snapshot carries (the networking cache's value when it was taken).
-        const assessed = { snapshot, assessment: assess(snapshot) };
+        const assessed = { snapshot, assessment: this.#assessor.assess(snapshot) };
         // Invalidated while it was built: the latest for readiness (unless a newer build already
         // finished), but not handed out again.
         if (!this.#last || this.#last.generation <= generation) {

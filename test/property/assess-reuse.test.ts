@@ -1,0 +1,201 @@
+/**
+ * AssessmentReuse hands out the last assessment for a snapshot that differs only in counters and
+ * timings (agent/rules/assess-reuse.ts). Two things must hold for that to be right:
+ *
+ * - no rule reads what the comparison ignores: assess() runs over random nodes (node-world.ts)
+ *   whose counter sets throw when a field is read and whose collector durations throw when read;
+ * - over any sequence of snapshots (the same nodes again with new counters, other nodes, time
+ *   passing over the lease grace period) the reused verdicts equal a fresh assess() of each.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type IpamAllocation, type IpamSnapshot } from '../../agent/model/ipam.js';
+import type { IpamRange } from '../../agent/model/pods.js';
+import { EMPTY_SNAPSHOT, type Snapshot } from '../../agent/model/snapshot.js';
+import { assess } from '../../agent/rules/assess.js';
+import { AssessmentReuse, NOT_JUDGED, sameForRules } from '../../agent/rules/assess-reuse.js';
+import { hostLocalNetworks } from '../../agent/rules/ipam.js';
+import { netLink } from '../support/links.js';
+import { networkDefinition, pod } from '../support/pods.js';
+import { snapshotOf, world } from './node-world.js';
+import { holds, TIMEOUT } from './fuzz-config.js';
+
+/** Whether `key` holds a set of counters (as the comparison decides: a counter-shaped value under an ignored key). */
+const counterSet = (key: string, value: unknown): boolean => key !== 'durationSeconds' && key !== 'takenAtMs' && value !== undefined && (NOT_JUDGED.get(key)?.(value) ?? false);
+
+/**
+ * A deep copy of `value` in which reading a field of a counter set, or a collector's duration,
+ * throws. A counter set itself may be copied along (a spread of its link) without being read.
+ * Shared objects stay shared. (takenAtMs is read, for the lease grace period only; the sequence
+ * property below holds the reuse to it.)
+ */
+function guarded(value: unknown, seen = new Map<unknown, unknown>()): unknown {
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return value;
+  const known = seen.get(value);
+  if (known !== undefined) return known;
+  if (value instanceof Map) {
+    const m = new Map();
+    seen.set(value, m);
+    for (const [k, v] of value) m.set(guarded(k, seen), guarded(v, seen));
+    return m;
+  }
+  if (value instanceof Set) {
+    const s = new Set();
+    seen.set(value, s);
+    for (const v of value) s.add(guarded(v, seen));
+    return s;
+  }
+  const copy: Record<string | symbol, unknown> = Array.isArray(value) ? [] : Object.create(Object.getPrototypeOf(value) as object);
+  const proxy = new Proxy(copy, {
+    get(target, key, receiver) {
+      const v = Reflect.get(target, key, receiver) as unknown;
+      if (typeof key === 'string' && key === 'durationSeconds' && typeof v === 'number') throw new Error(`a rule read ${key}`);
+      return v;
+    },
+  });
+  seen.set(value, proxy);
+  for (const [k, v] of Object.entries(value)) {
+    copy[k] = counterSet(k, v) ? poisoned(k) : guarded(v, seen);
+  }
+  return proxy;
+}
+
+/** A counter set that throws when any of its fields is read. */
+const poisoned = (key: string): object =>
+  new Proxy(
+    {},
+    {
+      get(_t, field) {
+        throw new Error(`a rule read ${key}.${String(field)}`);
+      },
+      ownKeys() {
+        throw new Error(`a rule listed ${key}`);
+      },
+    },
+  );
+
+const COUNTERS = ['rxBytes', 'rxPackets', 'rxErrors', 'rxDropped', 'rxMulticast', 'txBytes', 'txPackets', 'txErrors', 'txDropped'];
+
+/**
+ * `snapshot` with every counter set and duration replaced by values from `seed` (shared objects
+ * stay shared); with `fill`, a link without counters gets a set too.
+ */
+function withCounters(snapshot: Snapshot, seed: number, fill = false): Snapshot {
+  let n = BigInt(seed);
+  const seen = new Map<unknown, unknown>();
+  const walk = (value: unknown): unknown => {
+    if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return value;
+    const known = seen.get(value);
+    if (known !== undefined) return known;
+    if (value instanceof Map) {
+      const m = new Map();
+      seen.set(value, m);
+      for (const [k, v] of value) m.set(walk(k), walk(v));
+      return m;
+    }
+    if (value instanceof Set) return value;
+    const copy: Record<string, unknown> = Array.isArray(value) ? ([] as unknown as Record<string, unknown>) : {};
+    seen.set(value, copy);
+    for (const [k, v] of Object.entries(value)) {
+      if (counterSet(k, v)) copy[k] = Object.fromEntries(Object.keys(v as object).map((f) => [f, (n += 7n)]));
+      else if (fill && k === 'counters' && v === undefined) copy[k] = Object.fromEntries(COUNTERS.map((f) => [f, (n += 7n)]));
+      else if (k === 'durationSeconds' && typeof v === 'number') copy[k] = Number(n++ % 1000n) / 1000;
+      else copy[k] = walk(v);
+    }
+    return copy;
+  };
+  return walk(snapshot) as Snapshot;
+}
+
+describe('what the assessment reuse ignores, no rule reads', { timeout: TIMEOUT }, () => {
+  it('assess() of random nodes whose counters and durations throw when read gives the verdicts of the plain node', async () => {
+    let counterSets = 0;
+    await holds('rules read no counter', [world], async (w) => {
+      const snapshot = withCounters(await snapshotOf(w), 1, true);
+      counterSets += snapshot.hostLinks.filter((l) => l.counters !== undefined).length + snapshot.podNetns.flatMap((v) => v.interfaces).filter((i) => i.link.counters !== undefined).length;
+      expect(assess(guarded(snapshot) as Snapshot)).toEqual(assess(snapshot));
+    }, 100);
+    // The nodes did carry counters for the rules to (not) read.
+    expect(counterSets).toBeGreaterThan(0);
+  });
+
+  it('the guard itself throws when a counter or a duration is read', () => {
+    const s = { ...EMPTY_SNAPSHOT, hostLinks: [{ ...netLink({ ifindex: 2, name: 'eth1' }), counters: { rxBytes: 1n } }], collectors: [{ name: 'netns', success: true, durationSeconds: 0.1 }] } as unknown as Snapshot;
+    const g = guarded(s) as Snapshot;
+    expect(() => g.hostLinks[0]?.counters?.rxBytes).toThrow(/a rule read counters.rxBytes/);
+    expect(() => g.collectors[0]?.durationSeconds).toThrow(/a rule read durationSeconds/);
+    // Copying a link along is not reading its counters.
+    expect(() => ({ ...g.hostLinks[0] })).not.toThrow();
+  });
+});
+
+describe('AssessmentReuse', { timeout: TIMEOUT }, () => {
+  it('over any sequence of snapshots (nodes again with new counters, other nodes, time passing) gives what a fresh assess() gives', async () => {
+    let reused = 0;
+    const step = fc.record({ node: fc.nat(2), seed: fc.nat(1_000_000), dt: fc.nat(40_000) });
+    await holds('reuse equals fresh', [fc.array(world, { minLength: 1, maxLength: 3 }), fc.array(step, { minLength: 2, maxLength: 8 })], async (nodes, steps) => {
+      const bases = await Promise.all(nodes.map((w) => snapshotOf(w)));
+      const reuse = new AssessmentReuse();
+      let at = 0;
+      for (const s of steps) {
+        at += s.dt;
+        const base = bases[s.node % bases.length] as Snapshot;
+        // A grace period the steps cross (allocations are written at 0), so leak verdicts change with time alone.
+        const ipam: IpamSnapshot | undefined = base.ipam ? { ...base.ipam, leakGraceMs: 50_000 } : undefined;
+        const snapshot = { ...withCounters(base, s.seed), takenAtMs: at, ipam };
+        expect(reuse.assess(snapshot)).toEqual(assess(snapshot));
+      }
+      reused += reuse.stats.reused;
+    }, 60);
+    // The sequences did go through the reuse, not only through fresh judgments.
+    expect(reused).toBeGreaterThan(0);
+  });
+
+  const range = (subnet: string): IpamRange => ({ subnet, rangeStart: undefined, rangeEnd: undefined, gateway: undefined });
+  const nets = hostLocalNetworks([networkDefinition('default', 'tiny', { type: 'macvlan', cniName: 'tiny', ipam: { type: 'host-local', ranges: [range('10.40.0.0/29')], routes: [], dataDir: undefined } })], '/d');
+  const alloc = (ip: string, mtimeMs: number): IpamAllocation => ({ ip, containerId: 'gone', ifname: 'net1', mtimeMs });
+  const ipamAt = (allocations: IpamAllocation[]): IpamSnapshot => ({ nets, dirs: [{ network: 'tiny', dir: '/d/tiny', exists: true, allocations }], leaksJudgeable: true, leakGraceMs: 60_000 });
+
+  it('judges again when a lease becomes old enough to be a leak, with nothing else changed', () => {
+    const reuse = new AssessmentReuse();
+    const snap = (takenAtMs: number): Snapshot => ({ ...EMPTY_SNAPSHOT, takenAtMs, ipam: ipamAt([alloc('10.40.0.2', 1_000_000)]) });
+    expect(reuse.assess(snap(1_030_000)).ipam[0]?.leaked).toBe(0);
+    // Still within the grace period: the same judgment.
+    expect(reuse.assess(snap(1_059_999)).ipam[0]?.leaked).toBe(0);
+    expect(reuse.stats).toEqual({ judged: 1, reused: 1 });
+    // Past it: judged again, a leak. (Measured from the time of the judgment, not of the last snapshot compared.)
+    expect(reuse.assess(snap(1_060_000)).ipam[0]?.leaked).toBe(1);
+    expect(reuse.stats).toEqual({ judged: 2, reused: 1 });
+  });
+
+  it('reuses across new counters and durations, not across anything a rule reads', () => {
+    const reuse = new AssessmentReuse();
+    const p = pod({ name: 'web', labels: { stats: 'a', counters: 'b' } });
+    const base: Snapshot = { ...EMPTY_SNAPSHOT, pods: [p], hostLinks: [{ ...netLink({ ifindex: 2, name: 'eth1' }), parentName: '', masterName: '', device: { speedBytesPerSecond: undefined, duplex: undefined, driver: undefined, pciAddress: undefined } }], collectors: [{ name: 'netns', success: true, durationSeconds: 0.1 }] };
+    const first = reuse.assess(base);
+    expect(reuse.assess(withCounters(base, 5))).toBe(first);
+    expect(reuse.assess({ ...base, collectors: [{ name: 'netns', success: true, durationSeconds: 0.3 }] })).toBe(first);
+    // A label that happens to be called "stats" or "counters" is compared like any other.
+    expect(sameForRules(base, { ...base, pods: [{ ...p, labels: { stats: 'x', counters: 'b' } }] })).toBe(false);
+    expect(sameForRules(base, { ...base, pods: [{ ...p, labels: { stats: 'a', counters: 'x' } }] })).toBe(false);
+    // A collector that failed, a link that went down: judged again.
+    expect(reuse.assess({ ...base, collectors: [{ name: 'netns', success: false, durationSeconds: 0.1, error: 'x' }] })).not.toBe(first);
+    const down = { ...base, hostLinks: base.hostLinks.map((l) => ({ ...l, operstate: 'down' as const })) };
+    expect(reuse.assess(down)).toEqual(assess(down));
+  });
+
+  it('compares in a way that can only err on "not the same"', () => {
+    expect(sameForRules(new Map([['a', 1], ['b', 2]]), new Map([['b', 2], ['a', 1]]))).toBe(false);
+    expect(sameForRules(new Map([['a', { x: 1 }]]), new Map([['a', { x: 1 }]]))).toBe(true);
+    expect(sameForRules(Buffer.from('ab'), Buffer.from('ab'))).toBe(true);
+    expect(sameForRules(Buffer.from('ab'), Buffer.from('ac'))).toBe(false);
+    expect(sameForRules({ a: 1 }, { a: 1, b: undefined })).toBe(false);
+    expect(sameForRules({ a: undefined }, { b: undefined })).toBe(false);
+    expect(sameForRules([NaN], [NaN])).toBe(false);
+    expect(sameForRules({ counters: 'text' }, { counters: 'other' })).toBe(false);
+    expect(sameForRules({ counters: { rxBytes: 1n } }, { counters: { rxBytes: 2n } })).toBe(true);
+    expect(sameForRules({ counters: { rxBytes: 1n } }, { counters: { rxBytes: 'x' } })).toBe(false);
+    expect(sameForRules({ durationSeconds: 1 }, { durationSeconds: 2 })).toBe(true);
+    expect(sameForRules({ durationSeconds: 1 }, { durationSeconds: '2' })).toBe(false);
+  });
+});
