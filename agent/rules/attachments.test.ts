@@ -155,6 +155,48 @@ describe('joining by network-status when MACs are shared (ipvlan)', () => {
   });
 });
 
+describe('joining many namespaces by network-status (no process to read a cgroup from: Kata, a lost pause)', () => {
+  const mac = (i: number, n: number): string => `0a:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}:0${n}`;
+  const pods = Array.from({ length: 300 }, (_, i) =>
+    pod({
+      name: `p${i}`,
+      uid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      status: [
+        { name: 'cbr0', interface: 'eth0', mac: mac(i, 0), default: true },
+        { name: 'default/data-network', interface: 'net1', mac: mac(i, 1) },
+      ],
+    }),
+  );
+
+  it('joins each namespace to the pod whose MACs it holds, whatever the MACs\' case, and leaves out a namespace that matches a pod only in part', () => {
+    const samples = pods.map((_, i) => ({
+      ref: netnsRef(10_000 + i),
+      nsid: i + 1,
+      links: [netLink({ ifindex: 2, name: 'eth0', kind: 'veth', mac: mac(i, 0).toUpperCase() }), netLink({ ifindex: 3, name: 'net1', kind: 'macvlan', mac: i === 7 ? mac(8, 1) : mac(i, 1) })],
+    }));
+    const views = joinPodNetns({ samples, selfNsid: SELF, hostLinks: host, pods, networks });
+    const byInode = new Map(views.map((v) => [v.netns.inode, v]));
+    for (let i = 0; i < pods.length; i++) {
+      const v = byInode.get(10_000 + i);
+      // Namespace 7 holds pod 7's eth0 and pod 8's net1: pod 7 is ruled out (its net1 has another
+      // MAC), pod 8 too (its eth0); nobody. Pod 8's own namespace still joins pod 8.
+      expect([v?.pod?.name, v?.joinedBy], `netns ${i}`).toEqual(i === 7 ? [undefined, 'none'] : [`p${i}`, 'network-status']);
+    }
+  });
+
+  it('a pod already joined by its cgroup is not joined again by MAC; the first of two equal pods is a tie, not a guess', () => {
+    const twin = pod({ name: 'twin', status: [{ name: 'default/data-network', interface: 'net1', mac: mac(5, 1) }] });
+    const cgroupFirst = { ref: netnsRef(1, { podUid: pods[5]?.uid as never }), nsid: 1, links: [] };
+    const macOnly = { ref: netnsRef(2), nsid: 2, links: [netLink({ ifindex: 3, name: 'net1', kind: 'macvlan', mac: mac(5, 1) })] };
+    const [a, b] = joinPodNetns({ samples: [macOnly, cgroupFirst], selfNsid: SELF, hostLinks: host, pods: [...pods, twin], networks }).sort((x, y) => x.netns.inode - y.netns.inode);
+    expect([a?.pod?.name, a?.joinedBy]).toEqual(['p5', 'cgroup']);
+    // p5 is claimed by its cgroup: twin is the only candidate left, and scores.
+    expect([b?.pod?.name, b?.joinedBy]).toEqual(['twin', 'network-status']);
+    const [c] = joinPodNetns({ samples: [macOnly], selfNsid: SELF, hostLinks: host, pods: [...pods, twin], networks });
+    expect([c?.pod?.name, c?.joinedBy]).toEqual([undefined, 'none']);
+  });
+});
+
 describe('expectedAttachments', () => {
   it('gives unnamed requests the status interface, else net<N> by position', () => {
     const p = pod({ name: 'p', requested: [{ name: 'mgmt-network' }, { name: 'data-network' }], status: [{ name: 'default/data-network', interface: 'net7' }] });

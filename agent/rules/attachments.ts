@@ -41,9 +41,49 @@ function statusScore(pod: PodInfo, links: readonly NetLink[]): number {
   return score;
 }
 
+/**
+ * The node's pods indexed for the join, built once per snapshot: a lookup per namespace instead of
+ * a pass over every pod (and, for the MAC join, every pod's network-status) per namespace.
+ */
+export interface PodIndex {
+  readonly pods: readonly PodInfo[];
+  /** The first pod with each UID. */
+  readonly byUid: ReadonlyMap<string, PodInfo>;
+  /** Pods by namespace/name, in list order. */
+  readonly byName: ReadonlyMap<string, readonly PodInfo[]>;
+  /** Pods by a network-status entry's interface and lowercased MAC, in list order. */
+  readonly byStatusMac: ReadonlyMap<string, readonly PodInfo[]>;
+  /** Each pod's place in the list (the MAC join keeps the list's order). */
+  readonly order: ReadonlyMap<PodInfo, number>;
+}
+
+const nameKey = (namespace: string, name: string): string => `${namespace}/${name}`;
+const macKey = (ifname: string, mac: string): string => `${ifname}\0${mac.toLowerCase()}`;
+
+function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const list = m.get(k);
+  if (list) {
+    if (list[list.length - 1] !== v) list.push(v);
+  } else m.set(k, [v]);
+}
+
+export function podIndex(pods: readonly PodInfo[]): PodIndex {
+  const byUid = new Map<string, PodInfo>();
+  const byName = new Map<string, PodInfo[]>();
+  const byStatusMac = new Map<string, PodInfo[]>();
+  const order = new Map<PodInfo, number>();
+  pods.forEach((p, i) => {
+    if (!order.has(p)) order.set(p, i);
+    if (p.uid !== undefined && !byUid.has(p.uid)) byUid.set(p.uid, p);
+    pushTo(byName, nameKey(p.namespace, p.name), p);
+    for (const e of statusOf(p)) if (e.interface && e.mac) pushTo(byStatusMac, macKey(e.interface, e.mac), p);
+  });
+  return { pods, byUid, byName, byStatusMac, order };
+}
+
 /** The pod a runtime sandbox belongs to: by UID, else (a pod re-created under the same name) by namespace and name. */
-function podOfSandbox(sandbox: PodSandbox, pods: readonly PodInfo[]): PodInfo | undefined {
-  return pods.find((p) => sandbox.uid !== '' && p.uid === sandbox.uid) ?? pods.find((p) => p.namespace === sandbox.namespace && p.name === sandbox.name && (sandbox.uid === '' || p.uid === undefined || p.uid === ''));
+function podOfSandbox(sandbox: PodSandbox, index: PodIndex): PodInfo | undefined {
+  return (sandbox.uid !== '' ? index.byUid.get(sandbox.uid) : undefined) ?? index.byName.get(nameKey(sandbox.namespace, sandbox.name))?.find((p) => sandbox.uid === '' || p.uid === undefined || p.uid === '');
 }
 
 /**
@@ -52,22 +92,29 @@ function podOfSandbox(sandbox: PodSandbox, pods: readonly PodInfo[]): PodInfo | 
  */
 export function podOfNetns(
   sample: NetnsSample,
-  pods: readonly PodInfo[],
+  index: PodIndex,
   claimed: ReadonlySet<PodInfo>,
   sandbox?: PodSandbox,
 ): { pod: PodInfo | undefined; joinedBy: JoinSource } {
   if (sandbox) {
-    const pod = podOfSandbox(sandbox, pods);
+    const pod = podOfSandbox(sandbox, index);
     if (pod) return { pod, joinedBy: 'cri' };
   }
   if (sample.ref.podUid) {
-    const pod = pods.find((p) => p.uid === sample.ref.podUid);
+    const pod = index.byUid.get(sample.ref.podUid);
     if (pod) return { pod, joinedBy: 'cgroup' };
   }
+  // Only a pod with an entry naming one of these links with its MAC can score; scored in list order.
+  const candidates = new Set<PodInfo>();
+  for (const l of sample.links) {
+    if (l.mac === undefined) continue;
+    for (const p of index.byStatusMac.get(macKey(l.name, l.mac)) ?? []) candidates.add(p);
+  }
+  const ordered = [...candidates].sort((a, b) => (index.order.get(a) ?? 0) - (index.order.get(b) ?? 0));
   let best: PodInfo | undefined;
   let bestScore = 0;
   let tie = false;
-  for (const pod of pods) {
+  for (const pod of ordered) {
     if (claimed.has(pod)) continue;
     const score = statusScore(pod, sample.links);
     if (score > bestScore) {
@@ -257,13 +304,14 @@ export function joinPodNetns(input: {
   const sandboxByInode = new Map<number, PodSandbox>();
   for (const s of input.sandboxes ?? []) if (s.netnsInode !== undefined) sandboxByInode.set(s.netnsInode, s);
   const claimed = new Set<PodInfo>();
+  const index = podIndex(input.pods);
   // Runtime and cgroup joins first, so that a MAC match cannot take a pod that they already prove.
   const rank = (s: NetnsSample): number => (sandboxByInode.has(s.ref.inode) ? 2 : s.ref.podUid !== undefined ? 1 : 0);
   const order = [...input.samples].sort((a, b) => rank(b) - rank(a));
   const views: PodNetnsView[] = [];
   for (const sample of order) {
     const sandbox = sandboxByInode.get(sample.ref.inode);
-    let { pod, joinedBy } = podOfNetns(sample, input.pods, claimed, sandbox);
+    let { pod, joinedBy } = podOfNetns(sample, index, claimed, sandbox);
     // A pod is one namespace: a second one proven to be the same pod's (a namespace a container
     // made for itself, a stale sandbox) is exported as unknown, so no series appears twice.
     if (pod && claimed.has(pod)) ({ pod, joinedBy } = { pod: undefined, joinedBy: 'none' });
