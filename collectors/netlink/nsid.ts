@@ -7,7 +7,7 @@
  * namespace's fd open from the id lookup until the dump that uses it is done.
  */
 import { encodeAttr, encodeU32Attr, forEachAttr } from './attrs.js';
-import { throwIfNetlinkError, type NetlinkLinkSource } from './link-dump.js';
+import { NLM_F_ACK, throwIfNetlinkError, type NetlinkLinkSource } from './link-dump.js';
 
 const RTM_NEWNSID = 88;
 const RTM_GETNSID = 90;
@@ -40,7 +40,8 @@ export async function getNsid(nl: NetlinkLinkSource, fd: number, signal: AbortSi
 export async function ensureNsid(nl: NetlinkLinkSource, fd: number, signal: AbortSignal): Promise<number> {
   const existing = await getNsid(nl, fd, signal);
   if (existing >= 0) return existing;
-  const ack = await nl.request(RTM_NEWNSID, [RTGENMSG, encodeU32Attr(NETNSA_FD, fd), encodeAttr(NETNSA_NSID, s32(-1))], 0, signal);
+  // No reply but the acknowledgement, asked for.
+  const ack = await nl.request(RTM_NEWNSID, [RTGENMSG, encodeU32Attr(NETNSA_FD, fd), encodeAttr(NETNSA_NSID, s32(-1))], NLM_F_ACK, signal);
   // EEXIST: another process assigned one between our two requests; the lookup below finds it.
   for (const msg of ack) if (!(msg.type === 2 && msg.data.length >= 4 && msg.data.readInt32LE(0) === -17)) throwIfNetlinkError(msg, 'RTM_NEWNSID');
   return getNsid(nl, fd, signal);
