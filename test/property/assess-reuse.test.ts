@@ -24,41 +24,56 @@ import { holds, TIMEOUT } from './fuzz-config.js';
 const counterSet = (key: string, value: unknown): boolean => key !== 'durationSeconds' && key !== 'takenAtMs' && value !== undefined && (NOT_JUDGED.get(key)?.(value) ?? false);
 
 /**
+ * A deep copy of `value` (Maps, Sets, arrays, objects; an object shared in `value` is shared in
+ * the copy): each field of an object is what `field` makes of it (`walk` copies on), and each
+ * copied object is handed out through `wrap`.
+ */
+function copyDeep(value: unknown, field: (key: string, v: unknown, walk: (x: unknown) => unknown) => unknown, wrap: (copy: object) => object = (c) => c): unknown {
+  const seen = new Map<unknown, unknown>();
+  const walk = (v: unknown): unknown => {
+    if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v)) return v;
+    const known = seen.get(v);
+    if (known !== undefined) return known;
+    if (v instanceof Map) {
+      const m = new Map();
+      seen.set(v, m);
+      for (const [k, x] of v) m.set(walk(k), walk(x));
+      return m;
+    }
+    if (v instanceof Set) {
+      const s = new Set();
+      seen.set(v, s);
+      for (const x of v) s.add(walk(x));
+      return s;
+    }
+    const copy: Record<string, unknown> = Array.isArray(v) ? ([] as unknown as Record<string, unknown>) : (Object.create(Object.getPrototypeOf(v) as object) as Record<string, unknown>);
+    const out = wrap(copy);
+    seen.set(v, out);
+    for (const [k, x] of Object.entries(v)) copy[k] = field(k, x, walk);
+    return out;
+  };
+  return walk(value);
+}
+
+/**
  * A deep copy of `value` in which reading a field of a counter set, or a collector's duration,
  * throws. A counter set itself may be copied along (a spread of its link) without being read.
- * Shared objects stay shared. (takenAtMs is read, for the lease grace period only; the sequence
- * property below holds the reuse to it.)
+ * (takenAtMs is read, for the lease grace period only; the sequence property below holds the
+ * reuse to it.)
  */
-function guarded(value: unknown, seen = new Map<unknown, unknown>()): unknown {
-  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return value;
-  const known = seen.get(value);
-  if (known !== undefined) return known;
-  if (value instanceof Map) {
-    const m = new Map();
-    seen.set(value, m);
-    for (const [k, v] of value) m.set(guarded(k, seen), guarded(v, seen));
-    return m;
-  }
-  if (value instanceof Set) {
-    const s = new Set();
-    seen.set(value, s);
-    for (const v of value) s.add(guarded(v, seen));
-    return s;
-  }
-  const copy: Record<string | symbol, unknown> = Array.isArray(value) ? [] : Object.create(Object.getPrototypeOf(value) as object);
-  const proxy = new Proxy(copy, {
-    get(target, key, receiver) {
-      const v = Reflect.get(target, key, receiver) as unknown;
-      if (typeof key === 'string' && key === 'durationSeconds' && typeof v === 'number') throw new Error(`a rule read ${key}`);
-      return v;
-    },
-  });
-  seen.set(value, proxy);
-  for (const [k, v] of Object.entries(value)) {
-    copy[k] = counterSet(k, v) ? poisoned(k) : guarded(v, seen);
-  }
-  return proxy;
-}
+const guarded = (value: unknown): unknown =>
+  copyDeep(
+    value,
+    (k, v, walk) => (counterSet(k, v) ? poisoned(k) : walk(v)),
+    (copy) =>
+      new Proxy(copy, {
+        get(target, key, receiver) {
+          const v = Reflect.get(target, key, receiver) as unknown;
+          if (key === 'durationSeconds' && typeof v === 'number') throw new Error(`a rule read ${key}`);
+          return v;
+        },
+      }),
+  );
 
 /** A counter set that throws when any of its fields is read. */
 const poisoned = (key: string): object =>
@@ -82,29 +97,13 @@ const COUNTERS = ['rxBytes', 'rxPackets', 'rxErrors', 'rxDropped', 'rxMulticast'
  */
 function withCounters(snapshot: Snapshot, seed: number, fill = false): Snapshot {
   let n = BigInt(seed);
-  const seen = new Map<unknown, unknown>();
-  const walk = (value: unknown): unknown => {
-    if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return value;
-    const known = seen.get(value);
-    if (known !== undefined) return known;
-    if (value instanceof Map) {
-      const m = new Map();
-      seen.set(value, m);
-      for (const [k, v] of value) m.set(walk(k), walk(v));
-      return m;
-    }
-    if (value instanceof Set) return value;
-    const copy: Record<string, unknown> = Array.isArray(value) ? ([] as unknown as Record<string, unknown>) : {};
-    seen.set(value, copy);
-    for (const [k, v] of Object.entries(value)) {
-      if (counterSet(k, v)) copy[k] = Object.fromEntries(Object.keys(v as object).map((f) => [f, (n += 7n)]));
-      else if (fill && k === 'counters' && v === undefined) copy[k] = Object.fromEntries(COUNTERS.map((f) => [f, (n += 7n)]));
-      else if (k === 'durationSeconds' && typeof v === 'number') copy[k] = Number(n++ % 1000n) / 1000;
-      else copy[k] = walk(v);
-    }
-    return copy;
-  };
-  return walk(snapshot) as Snapshot;
+  const counters = (fields: readonly string[]): object => Object.fromEntries(fields.map((f) => [f, (n += 7n)]));
+  return copyDeep(snapshot, (k, v, walk) => {
+    if (counterSet(k, v)) return counters(Object.keys(v as object));
+    if (fill && k === 'counters' && v === undefined) return counters(COUNTERS);
+    if (k === 'durationSeconds' && typeof v === 'number') return Number(n++ % 1000n) / 1000;
+    return walk(v);
+  }) as Snapshot;
 }
 
 describe('what the assessment reuse ignores, no rule reads', { timeout: TIMEOUT }, () => {
