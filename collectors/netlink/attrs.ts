@@ -52,26 +52,37 @@ export function readAttrU8(buf: Buffer, offset: number, length: number): number 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /**
- * The texts of 6-byte hardware addresses seen lately, by value: every scrape reads the same
- * addresses again (about 1,000 at 250 pods), and their text was a tenth of what parsing a dump
- * allocated. Emptied when it reaches {@link MAC_TEXTS_MAX} (pod churn brings new addresses).
+ * The texts of 6-byte hardware addresses, by value, in two generations: every scrape reads the
+ * same addresses again (about 1,000 at 250 pods), and their text was a tenth of what parsing a
+ * dump allocated. {@link rotateMacTexts} starts a new generation once per pass over the node's
+ * namespaces; a text not read during two passes is dropped, so pods that come and go leave
+ * nothing behind. A generation holds at most {@link MAC_TEXTS_MAX} (if nothing rotates).
  */
-const MAC_TEXTS = new Map<number, string>();
+let macTexts = new Map<number, string>();
+let macTextsBefore = new Map<number, string>();
 const MAC_TEXTS_MAX = 16_384;
 
 /** A hardware address as lowercase colon-separated hex (`aa:bb:cc:dd:ee:ff`). */
 export function readAttrMac(buf: Buffer, offset: number, length: number): string {
-  if (length === 6) {
-    const key = buf.readUIntBE(offset, 6);
-    let text = MAC_TEXTS.get(key);
-    if (text === undefined) {
-      if (MAC_TEXTS.size >= MAC_TEXTS_MAX) MAC_TEXTS.clear();
-      text = formatMac(buf, offset, length);
-      MAC_TEXTS.set(key, text);
-    }
-    return text;
+  if (length !== 6) return formatMac(buf, offset, length);
+  const key = buf.readUIntBE(offset, 6);
+  let text = macTexts.get(key);
+  if (text === undefined) {
+    text = macTextsBefore.get(key) ?? formatMac(buf, offset, length);
+    if (macTexts.size < MAC_TEXTS_MAX) macTexts.set(key, text);
   }
-  return formatMac(buf, offset, length);
+  return text;
+}
+
+/** Starts a new generation of kept MAC texts: those not read since the last call go at the next. */
+export function rotateMacTexts(): void {
+  macTextsBefore = macTexts;
+  macTexts = new Map();
+}
+
+/** How many MAC texts are kept (both generations). */
+export function keptMacTexts(): number {
+  return macTexts.size + macTextsBefore.size;
 }
 
 function formatMac(buf: Buffer, offset: number, length: number): string {
