@@ -81,7 +81,7 @@ interface Pending {
  * at its first message that is not part of a multipart answer, or at NLMSG_DONE. Requests made in
  * the same turn of the event loop leave in one sendmsg (a namespace's NSID lookup and its dump:
  * one system call and one send completion instead of two). A socket error fails every pending
- * request and closes the socket; replies to requests no longer waited for are dropped.
+ * request and closes the socket; replies nobody waits for are dropped.
  */
 export class RtnlSocket {
   readonly #socket: RawNetlinkSocket;
@@ -130,14 +130,9 @@ export class RtnlSocket {
     return promise;
   }
 
-  /** Stops waiting for `seq`'s reply (an aborted request); its messages are dropped when they come. */
-  forget(seq: number): void {
+  /** Stops waiting for `seq`'s reply (answered, or failed to send). */
+  #forget(seq: number): void {
     if (this.#pending.delete(seq) && this.#pending.size === 0 && !this.#closed) this.#socket.unref();
-  }
-
-  /** The sequence number of the last request made. */
-  get lastSeq(): number {
-    return this.#seq;
   }
 
   close(): void {
@@ -157,7 +152,7 @@ export class RtnlSocket {
       for (const seq of seqs) {
         const p = this.#pending.get(seq);
         if (!p) continue;
-        this.forget(seq);
+        this.#forget(seq);
         p.reject(err);
       }
     });
@@ -175,7 +170,7 @@ export class RtnlSocket {
       if (p) {
         if (type !== NLMSG_DONE) p.msgs.push({ type, data: buf.subarray(off + NLMSG_HDRLEN, off + len) });
         if (type === NLMSG_DONE || !(flags & NLM_F_MULTI)) {
-          this.forget(seq);
+          this.#forget(seq);
           p.resolve(p.msgs);
         }
       }
@@ -226,18 +221,13 @@ export class NetlinkLinkSource implements LinkSource {
    * NLM_F_DUMP for a dump, NLM_F_ACK for a request without a reply of its own.
    */
   async request(type: number, parts: Buffer[], flags: number, signal: AbortSignal): Promise<readonly RawMessage[]> {
-    let socket: RtnlSocket | undefined;
-    let seq = 0;
     try {
-      socket = this.socket();
-      const reply = socket.request(type, parts, flags);
-      seq = socket.lastSeq;
-      return await abortable(reply, signal);
+      return await abortable(this.socket().request(type, parts, flags), signal);
     } catch (err) {
       if (err instanceof AgentError) {
         // Aborted. A dump still running holds the socket (the kernel answers another with EBUSY
-        // until this one is read out): the next request gets a fresh socket.
-        socket?.forget(seq);
+        // until this one is read out): the next request gets a fresh socket, and closing this one
+        // drops what it still waited for.
         this.close();
         throw err;
       }
