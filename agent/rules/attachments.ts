@@ -46,7 +46,6 @@ function statusScore(pod: PodInfo, links: readonly NetLink[]): number {
  * a pass over every pod (and, for the MAC join, every pod's network-status) per namespace.
  */
 export interface PodIndex {
-  readonly pods: readonly PodInfo[];
   /** The first pod with each UID. */
   readonly byUid: ReadonlyMap<string, PodInfo>;
   /** Pods by namespace/name, in list order. */
@@ -78,7 +77,7 @@ export function podIndex(pods: readonly PodInfo[]): PodIndex {
     pushTo(byName, nameKey(p.namespace, p.name), p);
     for (const e of statusOf(p)) if (e.interface && e.mac) pushTo(byStatusMac, macKey(e.interface, e.mac), p);
   });
-  return { pods, byUid, byName, byStatusMac, order };
+  return { byUid, byName, byStatusMac, order };
 }
 
 /** The pod a runtime sandbox belongs to: by UID, else (a pod re-created under the same name) by namespace and name. */
