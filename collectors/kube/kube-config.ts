@@ -98,14 +98,15 @@ export function loadKubeConfig(path: string | undefined, options: LoadOptions = 
   };
 }
 
+/** Credentials that never change (a 401 cannot be mended by asking again). */
+const fixedCredentials = (creds: RequestCredentials): Credentials => ({ get: () => Promise.resolve(creds), invalidate: () => false });
+
 /** A fixed bearer token (a test server's, or a kubeconfig's `token`). */
 export function tokenCredentials(token: string): Credentials {
-  const creds = { authorization: `Bearer ${token}` };
-  return { get: () => Promise.resolve(creds), invalidate: () => false };
+  return fixedCredentials({ authorization: `Bearer ${token}` });
 }
 
-const NO_CREDENTIALS: Credentials = { get: () => Promise.resolve({}), invalidate: () => false };
-
+const NO_CREDENTIALS = fixedCredentials({});
 
 function fromKubeconfig(path: string, env: NodeJS.ProcessEnv): KubeClientConfig {
   const fail = (message: string): never => {
@@ -152,8 +153,7 @@ function fromKubeconfig(path: string, env: NodeJS.ProcessEnv): KubeClientConfig 
     readFileSync(tf); // unreadable: refuse at start, not at the first request
     credentials = new TokenFileCredentials(tf);
   } else if (typeof user['username'] === 'string' && user['username'] !== '') {
-    const basic = { authorization: `Basic ${Buffer.from(`${user['username']}:${typeof user['password'] === 'string' ? user['password'] : ''}`).toString('base64')}` };
-    credentials = { get: () => Promise.resolve(basic), invalidate: () => false };
+    credentials = fixedCredentials({ authorization: `Basic ${Buffer.from(`${user['username']}:${typeof user['password'] === 'string' ? user['password'] : ''}`).toString('base64')}` });
   } else if (user['exec'] !== undefined) {
     credentials = new ExecCredentials(execSpec(user['exec'], base, env, fail), server.href);
   }
