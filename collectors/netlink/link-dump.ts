@@ -4,8 +4,6 @@
  * 40 ms for 750 links here; reading the raw dump costs about 8 ms). Only the package's raw socket
  * is used: requests, replies and multipart grouping are ours (RtnlSocket), so that requests made
  * in the same turn go out in one sendmsg and a reply costs no objects beyond its messages.
- * Replies are read into a fixed buffer (one recvmsg per datagram, and the kernel packs a pod
- * namespace's links into one datagram) instead of peeking at each datagram's size first.
  */
 import { RawNetlinkSocket } from 'netlink';
 import { AgentError } from '../../agent/model/errors.js';
@@ -72,22 +70,6 @@ export function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> 
 
 const PAD = Buffer.alloc(4);
 
-/**
- * The receive buffer of sockets whose replies have no VF info: the kernel sizes a dump's datagrams
- * to the largest buffer a recvmsg gave it (at most 32 KiB), so a namespace's few links come in one
- * datagram instead of two links per page-sized one. Under 16 KiB with the kernel's skb overhead
- * (skb_shared_info) so that each datagram is one 16 KiB allocation, not 32; measured here, 250
- * namespaces' dumps took about 20% less time than peeking at every datagram's size first.
- */
-export const FIXED_RECEIVE_BUFFER = 16 * 1024 - 512;
-
-/** A reply datagram was larger than the socket's fixed receive buffer: what it carried is lost. */
-export class TruncatedReplyError extends Error {
-  constructor(readonly size: number, readonly buffer: number) {
-    super(`netlink reply of ${size} bytes truncated to the ${buffer}-byte receive buffer`);
-  }
-}
-
 interface Pending {
   readonly msgs: RawMessage[];
   readonly resolve: (msgs: readonly RawMessage[]) => void;
@@ -110,18 +92,10 @@ export class RtnlSocket {
   #queuedSeqs: number[] = [];
   #closed = false;
 
-  /**
-   * `receiveBuffer`: read every datagram into a buffer of this size instead of peeking at its size
-   * first (the `netlink` package's default). A larger datagram fails every pending request with a
-   * {@link TruncatedReplyError} and closes the socket: its messages are lost.
-   */
-  constructor(opts: { readonly receiveBuffer?: number } = {}) {
-    const buffer = opts.receiveBuffer;
-    // The package's typings mark the buffer sizes required; they are not.
-    this.#socket = buffer === undefined ? new RawNetlinkSocket(NETLINK_ROUTE) : new RawNetlinkSocket(NETLINK_ROUTE, { messagePeeking: false, msgBufferSize: buffer } as ConstructorParameters<typeof RawNetlinkSocket>[1]);
+  constructor() {
+    this.#socket = new RawNetlinkSocket(NETLINK_ROUTE);
     this.#port = this.#socket.address().port;
     this.#socket.on('message', (buf) => this.#receive(buf));
-    this.#socket.on('truncatedMessage', (_buf, info) => this.#fail(new TruncatedReplyError(info.truncated ?? 0, buffer ?? 0)));
     this.#socket.on('error', (err) => this.#fail(err));
     // Idle, the socket does not keep the process alive; a request in flight does.
     this.#socket.unref();
@@ -225,31 +199,20 @@ export class RtnlSocket {
 export class NetlinkLinkSource implements LinkSource {
   #socket: RtnlSocket | undefined;
   readonly #vfInfo: boolean;
-  /** The fixed receive buffer; undefined: peek at each datagram's size (after a reply did not fit). */
-  #receiveBuffer: number | undefined;
 
   /**
    * `vfInfo`: ask the agent's own dumps for SR-IOV VF info (RTEXT_FILTER_VF), decoded into
    * `NetLink.vfInfo`. The driver is asked once or twice per VF then (firmware commands on mlx5),
    * so it is for the host dump only, not for pod namespaces.
-   * `receiveBuffer`: the fixed receive buffer (default {@link FIXED_RECEIVE_BUFFER}). A reply that
-   * does not fit (a PF with many VFs) is asked again, and from then on each datagram's size is
-   * peeked at first.
    */
-  constructor(opts: { readonly vfInfo?: boolean; readonly receiveBuffer?: number } = {}) {
+  constructor(opts: { readonly vfInfo?: boolean } = {}) {
     this.#vfInfo = opts.vfInfo ?? false;
-    this.#receiveBuffer = opts.receiveBuffer ?? FIXED_RECEIVE_BUFFER;
   }
 
   /** The socket, opened on first use (and again after a failure). */
   socket(): RtnlSocket {
-    if (!this.#socket || this.#socket.closed) this.#socket = new RtnlSocket(this.#receiveBuffer === undefined ? {} : { receiveBuffer: this.#receiveBuffer });
+    if (!this.#socket || this.#socket.closed) this.#socket = new RtnlSocket();
     return this.#socket;
-  }
-
-  /** Whether replies are read into a fixed buffer (false once one did not fit). */
-  get fixedReceiveBuffer(): boolean {
-    return this.#receiveBuffer !== undefined;
   }
 
   /**
@@ -261,12 +224,6 @@ export class NetlinkLinkSource implements LinkSource {
     try {
       return await abortable(this.socket().request(type, parts, flags), signal);
     } catch (err) {
-      if (err instanceof TruncatedReplyError) {
-        // Larger than any reply we expected (a link with very many attributes): the socket is
-        // closed, and from now on this source peeks at each datagram's size; ask again.
-        this.#receiveBuffer = undefined;
-        return this.request(type, parts, flags, signal);
-      }
       if (err instanceof AgentError) {
         // Aborted. A dump still running holds the socket (the kernel answers another with EBUSY
         // until this one is read out): the next request gets a fresh socket, and closing this one

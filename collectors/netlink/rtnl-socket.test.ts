@@ -1,14 +1,13 @@
 /**
  * RtnlSocket against the real kernel (this process's own namespace, nothing created): replies
  * matched to requests when several leave in one sendmsg, an error reply in the middle of a batch,
- * an aborted request whose reply still comes, a closed socket, and replies read into a fixed
- * buffer, one larger than it included (a dump over many datagrams: test/integration/netns-links.test.ts).
+ * an aborted request whose reply still comes, and a closed socket.
  */
 import { closeSync, openSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgentError } from '../../agent/model/errors.js';
 import { encodeU32Attr } from './attrs.js';
-import { FIXED_RECEIVE_BUFFER, NetlinkLinkSource, RtnlSocket, throwIfNetlinkError, TruncatedReplyError } from './link-dump.js';
+import { NetlinkLinkSource, RtnlSocket, throwIfNetlinkError } from './link-dump.js';
 import { getNsid } from './nsid.js';
 import { IFINFOMSG_LEN, parseLinkMessage } from './parse-link.js';
 
@@ -72,46 +71,5 @@ describe('RtnlSocket', () => {
     await expect(pending).rejects.toThrow(/closed/);
     await expect(s.request(RTM_GETLINK, [Buffer.alloc(IFINFOMSG_LEN)], NLM_F_DUMP)).rejects.toThrow(/closed/);
     expect(s.closed).toBe(true);
-  });
-
-  it('reads into a fixed buffer the same links as when peeking at each datagram\'s size', async () => {
-    const peek = new RtnlSocket();
-    const fixed = new RtnlSocket({ receiveBuffer: FIXED_RECEIVE_BUFFER });
-    sockets.push(peek, fixed);
-    const whole = await peek.request(RTM_GETLINK, [Buffer.alloc(IFINFOMSG_LEN)], NLM_F_DUMP);
-    const read = await fixed.request(RTM_GETLINK, [Buffer.alloc(IFINFOMSG_LEN)], NLM_F_DUMP);
-    expect(names(whole)).toContain('lo');
-    expect(names(read)).toEqual(names(whole));
-  });
-
-  it('fails what is pending with TruncatedReplyError and closes the socket when a reply is larger than its fixed buffer', async () => {
-    const s = new RtnlSocket({ receiveBuffer: 64 });
-    sockets.push(s);
-    const self = openSync('/proc/self/ns/net', 'r');
-    opened.push(self);
-    const [dump, nsid] = await Promise.allSettled([s.request(RTM_GETLINK, [Buffer.alloc(IFINFOMSG_LEN)], NLM_F_DUMP), s.request(RTM_GETNSID, [RTGENMSG, encodeU32Attr(3, self)], 0)]);
-    expect(dump.status === 'rejected' && dump.reason).toBeInstanceOf(TruncatedReplyError);
-    expect(dump.status === 'rejected' && (dump.reason as TruncatedReplyError).size).toBeGreaterThan(64);
-    // Asked after the dump on the same socket: failed with it.
-    expect(nsid.status === 'rejected' && nsid.reason).toBeInstanceOf(TruncatedReplyError);
-    expect(s.closed).toBe(true);
-  });
-
-  it('a link source whose reply did not fit asks again, peeking at each size from then on', async () => {
-    const small = new NetlinkLinkSource({ receiveBuffer: 64 });
-    const usual = new NetlinkLinkSource();
-    sockets.push(small, usual);
-    expect(usual.fixedReceiveBuffer).toBe(true);
-    expect(small.fixedReceiveBuffer).toBe(true);
-    const signal = AbortSignal.timeout(5000);
-    const fd = openSync('/proc/self/ns/net', 'r');
-    opened.push(fd);
-    // A dump and an NSID lookup in the same turn, as a pod namespace is read: both failed with the
-    // first socket, both asked again on one new socket.
-    const [links, nsid] = await Promise.all([small.listLinks(signal), getNsid(small, fd, signal)]);
-    expect(small.fixedReceiveBuffer).toBe(false);
-    expect(links.map((l) => l.name)).toEqual((await usual.listLinks(signal)).map((l) => l.name));
-    expect(nsid).toBe(await getNsid(usual, fd, signal));
-    expect(FIXED_RECEIVE_BUFFER % 4).toBe(0);
   });
 });

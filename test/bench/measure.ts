@@ -412,8 +412,7 @@ async function measurePodKernel(config: MeasureConfig, podNetnsDir: string): Pro
   const namespaces = files.length;
   const discovery = new NetnsDiscovery({ procRoot: '/proc', netnsDir: podNetnsDir, log: SILENT });
   const sockets = Array.from({ length: POD_DUMP_CONCURRENCY }, () => new NetlinkLinkSource());
-  // The node's dump as the agent asks for it with the sriov collector on (its default): with VF info.
-  const host = new NetlinkLinkSource({ vfInfo: true });
+  const host = new NetlinkLinkSource();
   const signal = (): AbortSignal => AbortSignal.timeout(30_000);
   const nsids = new Map<string, number>();
   try {
@@ -439,7 +438,7 @@ async function measurePodKernel(config: MeasureConfig, podNetnsDir: string): Pro
 /** The agent's link source timed in this process: the raw dump, and the dump with parsing. */
 async function measureKernel(config: MeasureConfig): Promise<Pick<MeasureResult, 'rawDump' | 'listLinks' | 'dumpMessages'>> {
   progress(`timing the raw RTM_GETLINK dump, then listLinks, ${config.dumpRuns} runs each, ${config.gapMs} ms apart`);
-  const source = new NetlinkLinkSource({ vfInfo: true });
+  const source = new NetlinkLinkSource();
   try {
     const signal = (): AbortSignal => AbortSignal.timeout(10_000);
     const rawDump = await timeKernel(config.dumpRuns, config.gapMs, () => source.dumpRaw(signal()));
