@@ -1,15 +1,20 @@
 /**
  * Root-only: pod namespace reads against the real kernel — a namespace that disappears between
- * discovery and dump is dropped quietly, and NSIDs of dead namespaces are the kernel's to forget.
+ * discovery and dump is dropped quietly, NSIDs of dead namespaces are the kernel's to forget, and
+ * a dump that spans many datagrams is read whole.
  */
+import { closeSync, openSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { NetlinkLinkSource } from '../../collectors/netlink/link-dump.js';
 import { NetlinkPodLinkSource } from '../../collectors/netlink/netns-links.js';
+import { ensureNsid } from '../../collectors/netlink/nsid.js';
 import { NetnsDiscovery } from '../../collectors/procfs/netns-discovery.js';
 import { recordingLogger } from '../support/links.js';
 import { createNetns, deleteNetns, ip, IS_ROOT, netnsName } from '../support/netns.js';
 
 const A = netnsName('nl-a');
 const B = netnsName('nl-b');
+const C = netnsName('nl-c');
 const signal = new AbortController().signal;
 
 if (!IS_ROOT) {
@@ -18,7 +23,7 @@ if (!IS_ROOT) {
 }
 
 describe.skipIf(!IS_ROOT)('NetlinkPodLinkSource on real namespaces', () => {
-  afterAll(() => deleteNetns(A, B));
+  afterAll(() => deleteNetns(A, B, C));
 
   it('dumps a namespace, and drops one deleted between discovery and dump', async () => {
     await createNetns(A);
@@ -54,6 +59,24 @@ describe.skipIf(!IS_ROOT)('NetlinkPodLinkSource on real namespaces', () => {
       expect(source.cachedNsids).toBe(0);
     } finally {
       source.close();
+    }
+  });
+
+  it('reads a namespace whose dump spans many datagrams, every link whole', async () => {
+    await createNetns(C);
+    for (let i = 0; i < 40; i++) await ip('-n', C, 'link', 'add', `v${i}`, 'type', 'veth', 'peer', 'name', `p${i}`);
+    // 81 links of over a kilobyte each: far more than one datagram holds.
+    const expected = (await ip('-n', C, '-o', 'link', 'show')).split('\n').filter(Boolean).map((l) => (l.split(': ')[1] ?? '').replace(/@.*/, '')).sort();
+    expect(expected).toHaveLength(81);
+    const nl = new NetlinkLinkSource();
+    const fd = openSync(`/run/netns/${C}`, 'r');
+    try {
+      const links = await nl.listLinksIn(await ensureNsid(nl, fd, signal), signal);
+      expect(links.map((l) => l.name).sort()).toEqual(expected);
+      expect(links.every((l) => l.counters !== undefined && l.mac !== undefined)).toBe(true);
+    } finally {
+      closeSync(fd);
+      nl.close();
     }
   });
 });
