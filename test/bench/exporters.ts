@@ -28,8 +28,11 @@ export interface ExporterSpec {
   readonly podInterfaceMetric: string | undefined;
 }
 
-/** The V8 flags the executable's shebang, `npm start` and the image run the agent with. */
-export const AGENT_NODE_FLAGS = (process.env.BENCH_AGENT_NODE_FLAGS ?? '--max-semi-space-size=4 --max-old-space-size=128').split(' ').filter(Boolean);
+/** The V8 flags the executable's shebang, `npm start` and the image run the agent with (test/docs/runtime-settings.test.ts holds them to it). */
+export const DEFAULT_AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--max-old-space-size=128'];
+
+/** The flags the bench runs the agent with: the shipped ones, or BENCH_AGENT_NODE_FLAGS to try others. */
+export const AGENT_NODE_FLAGS = process.env.BENCH_AGENT_NODE_FLAGS === undefined ? [...DEFAULT_AGENT_NODE_FLAGS] : process.env.BENCH_AGENT_NODE_FLAGS.split(' ').filter(Boolean);
 
 /**
  * The environment the image and `npm start` give the agent: glibc's malloc held to 2 arenas
@@ -37,7 +40,10 @@ export const AGENT_NODE_FLAGS = (process.env.BENCH_AGENT_NODE_FLAGS ?? '--max-se
  * responses, V8's GC helpers — may keep one: memory touched there stays in RSS). A realistic
  * 1,000-cycle soak ran about 7 MB lower with it (docs/performance.md).
  */
-export const AGENT_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: process.env.BENCH_AGENT_MALLOC_ARENA_MAX ?? '2' };
+export const DEFAULT_AGENT_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+
+/** The environment the bench gives the agent: the shipped one, or BENCH_AGENT_MALLOC_ARENA_MAX to try another. */
+export const AGENT_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: process.env.BENCH_AGENT_MALLOC_ARENA_MAX ?? DEFAULT_AGENT_ENV.MALLOC_ARENA_MAX ?? '2' };
 
 /** The agent of this build with its default collectors, plus the case's flags, run as it ships. */
 function agentSpec(config: MeasureConfig): ExporterSpec {
