@@ -49,24 +49,7 @@ export function throwIfNetlinkError(msg: RawMessage, what: string): void {
   if (errno !== 0) throw netlinkErrnoError(errno, what);
 }
 
-/** Runs `work` unless the signal aborts first; the abort reason becomes an AgentError. */
-export function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new AgentError('E_ABORTED', 'aborted', { cause: signal.reason }));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new AgentError('E_ABORTED', 'aborted', { cause: signal.reason }));
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
+const abortedError = (signal: AbortSignal): AgentError => new AgentError('E_ABORTED', 'aborted', { cause: signal.reason });
 
 const PAD = Buffer.alloc(4);
 
@@ -199,6 +182,14 @@ export class RtnlSocket {
 export class NetlinkLinkSource implements LinkSource {
   #socket: RtnlSocket | undefined;
   readonly #vfInfo: boolean;
+  /**
+   * The signal whose abort closes the socket (failing what is pending on it), its listener, and
+   * how many of its requests are pending: one listener per signal rather than one per request (a
+   * pass over 250 namespaces makes 500 requests with one signal, and each EventTarget listener is
+   * several objects). Requests of another signal made while this one's are pending get a listener
+   * each.
+   */
+  #watched: { readonly signal: AbortSignal; readonly onAbort: () => void; pending: number } | undefined;
 
   /**
    * `vfInfo`: ask the agent's own dumps for SR-IOV VF info (RTEXT_FILTER_VF), decoded into
@@ -221,20 +212,56 @@ export class NetlinkLinkSource implements LinkSource {
    * NLM_F_DUMP for a dump, NLM_F_ACK for a request without a reply of its own.
    */
   async request(type: number, parts: Buffer[], flags: number, signal: AbortSignal): Promise<readonly RawMessage[]> {
-    try {
-      return await abortable(this.socket().request(type, parts, flags), signal);
-    } catch (err) {
-      if (err instanceof AgentError) {
-        // Aborted. A dump still running holds the socket (the kernel answers another with EBUSY
-        // until this one is read out): the next request gets a fresh socket, and closing this one
-        // drops what it still waited for.
-        this.close();
-        throw err;
-      }
-      // A broken socket is replaced on the next call.
-      this.close();
-      throw new AgentError('E_NETLINK', `rtnetlink request ${type} failed`, { cause: err });
+    if (signal.aborted) throw abortedError(signal);
+    const socket = this.socket();
+    const watched = this.#watch(signal);
+    let onAbort: (() => void) | undefined;
+    if (watched) watched.pending++;
+    else {
+      onAbort = () => {
+        if (socket === this.#socket) this.close();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
     }
+    try {
+      return await socket.request(type, parts, flags);
+    } catch (err) {
+      // A broken socket is replaced on the next call.
+      if (socket === this.#socket) this.close();
+      if (signal.aborted) throw abortedError(signal);
+      throw new AgentError('E_NETLINK', `rtnetlink request ${type} failed`, { cause: err });
+    } finally {
+      if (watched) watched.pending--;
+      else if (onAbort) signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Makes `signal` the watched one unless another's requests are pending; undefined then. An
+   * abort closes the socket: a dump still running holds it (the kernel answers another with EBUSY
+   * until this one is read out), so the next request gets a fresh socket, and closing this one
+   * fails what it still waited for, at once.
+   */
+  #watch(signal: AbortSignal): { pending: number } | undefined {
+    const current = this.#watched;
+    if (current?.signal === signal) return current;
+    if (current && current.pending > 0) return undefined;
+    this.#unwatch();
+    const onAbort = (): void => {
+      // A signal may abort long after its requests were answered (AbortSignal.timeout): then the
+      // socket serves others, and only the listener goes.
+      if (this.#watched?.signal !== signal) return;
+      if (this.#watched.pending > 0) this.close();
+      else this.#watched = undefined;
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.#watched = { signal, onAbort, pending: 0 };
+    return this.#watched;
+  }
+
+  #unwatch(): void {
+    if (this.#watched) this.#watched.signal.removeEventListener('abort', this.#watched.onAbort);
+    this.#watched = undefined;
   }
 
   /** Raw RTM_GETLINK dump, of another namespace when `targetNsid` is given; exposed for the benchmark. */
@@ -270,6 +297,7 @@ export class NetlinkLinkSource implements LinkSource {
   }
 
   close(): void {
+    this.#unwatch();
     this.#socket?.close();
     this.#socket = undefined;
   }

@@ -1,10 +1,11 @@
 /**
  * RtnlSocket against the real kernel (this process's own namespace, nothing created): replies
  * matched to requests when several leave in one sendmsg, an error reply in the middle of a batch,
- * an aborted request whose reply still comes, and a closed socket.
+ * an aborted request whose reply still comes, a closed socket, and how aborts reach requests (one
+ * listener per signal, a signal that aborts after its requests were answered).
  */
 import { closeSync, openSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AgentError } from '../../agent/model/errors.js';
 import { encodeU32Attr } from './attrs.js';
 import { NetlinkLinkSource, RtnlSocket, throwIfNetlinkError } from './link-dump.js';
@@ -71,5 +72,55 @@ describe('RtnlSocket', () => {
     await expect(pending).rejects.toThrow(/closed/);
     await expect(s.request(RTM_GETLINK, [Buffer.alloc(IFINFOMSG_LEN)], NLM_F_DUMP)).rejects.toThrow(/closed/);
     expect(s.closed).toBe(true);
+  });
+
+  it('listens once per signal, not once per request', async () => {
+    const nl = new NetlinkLinkSource();
+    sockets.push(nl);
+    const fd = openSync('/proc/self/ns/net', 'r');
+    opened.push(fd);
+    const ac = new AbortController();
+    const add = vi.spyOn(ac.signal, 'addEventListener');
+    for (let i = 0; i < 5; i++) await Promise.all([getNsid(nl, fd, ac.signal), nl.listLinksIn(undefined, ac.signal)]);
+    expect(add).toHaveBeenCalledTimes(1);
+    // Aborting it now, with nothing of it pending, leaves the socket to the next signal's requests.
+    const before = nl.socket();
+    ac.abort();
+    expect(nl.socket()).toBe(before);
+    expect((await nl.listLinks(AbortSignal.timeout(5000))).map((l) => l.name)).toContain('lo');
+  });
+
+  it('a signal that aborts after its requests were answered fails nothing of another signal\'s', async () => {
+    const nl = new NetlinkLinkSource();
+    sockets.push(nl);
+    const fd = openSync('/proc/self/ns/net', 'r');
+    opened.push(fd);
+    const first = new AbortController();
+    const second = new AbortController();
+    // The first signal's NSID lookup and the second's dump share the socket; the lookup is answered
+    // first, and its signal aborts then (as AbortSignal.timeout fires, late) with the dump pending.
+    const lookup = getNsid(nl, fd, first.signal).then((nsid) => {
+      first.abort();
+      return nsid;
+    });
+    const dump = nl.listLinks(second.signal);
+    expect(await lookup).toBeTypeOf('number');
+    expect((await dump).map((l) => l.name)).toContain('lo');
+  });
+
+  it('an abort of a signal whose requests share the socket with another signal\'s fails its own at once', async () => {
+    const nl = new NetlinkLinkSource();
+    sockets.push(nl);
+    const fd = openSync('/proc/self/ns/net', 'r');
+    opened.push(fd);
+    const a = new AbortController();
+    const b = new AbortController();
+    const ofA = nl.listLinks(a.signal);
+    const ofB = getNsid(nl, fd, b.signal);
+    b.abort();
+    await expect(ofB).rejects.toMatchObject({ code: 'E_ABORTED' });
+    // Closing the socket failed what else it waited for; the source answers again after.
+    await expect(ofA).rejects.toMatchObject({ code: 'E_NETLINK' });
+    expect(await getNsid(nl, fd, AbortSignal.timeout(5000))).toBeTypeOf('number');
   });
 });
