@@ -52,10 +52,12 @@ EXPOSE 9739
 # --max-semi-space-size=4: V8's young generation capped (RSS about 123 -> 93 MB, npm run bench);
 # --max-old-space-size=128: the old generation bounded well under the chart's 256Mi (peaks of
 # 243-286 MB RSS at 250 realistic pods without it); --v8-pool-size=1: one V8 background thread
-# instead of Node's four (its GC helpers competed with the agent's thread for 2 cores; see
-# agent/app/bin.ts). The chart passes the flags as args (--path.sysfs=/host/sys, ...).
+# instead of Node's four (its GC helpers competed with the agent's thread for 2 cores);
+# --no-memory-reducer: no compacting collections between scrapes to shrink a heap the next scrape
+# grows again (most of the idle CPU; see agent/app/bin.ts). The chart passes the agent's own flags
+# as args (--path.sysfs=/host/sys, ...).
 # MALLOC_ARENA_MAX=2: glibc's malloc keeps 8 arenas per core by default, and memory touched by
 # the threads that allocate (libuv's pool compressing /metrics, V8's GC helpers) stays in RSS; a
 # realistic 1,000-cycle soak ran about 7 MB lower with 2 (docs/performance.md).
 ENV MALLOC_ARENA_MAX=2
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=4", "--max-old-space-size=128", "--v8-pool-size=1", "dist/agent/app/bin.js"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=4", "--max-old-space-size=128", "--v8-pool-size=1", "--no-memory-reducer", "dist/agent/app/bin.js"]

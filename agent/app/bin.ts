@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4 --max-old-space-size=128 --v8-pool-size=1
+#!/usr/bin/env -S node --max-semi-space-size=4 --max-old-space-size=128 --v8-pool-size=1 --no-memory-reducer
 /**
  * The `multinet-agent` executable. V8's young generation is capped at 4 MB per semi-space (the
  * default grows to 16 MB). Measured with `npm run bench`: RSS 123 -> 93 MB on 750 links and
@@ -10,8 +10,13 @@
  * thread instead of Node's four (--v8-pool-size=1): its GC helpers took about a third of a
  * scrape's CPU on this 2-core machine, competing with the main thread rather than relieving it;
  * with one, the 250-pod lab ran about 5 MB lower after a scrape and a few per cent less CPU per
- * scrape and at idle (docs/performance.md). The shebang carries the flags; `npm start` and the
- * image pass them too (test/docs/runtime-settings.test.ts).
+ * scrape and at idle (docs/performance.md). V8's memory reducer is off (--no-memory-reducer): 8 s
+ * after each scrape it ran up to three compacting collections to hand the heap back, and the next
+ * scrape grew it again; at a 15 s interval that was most of the agent's idle CPU (lab: idle 9.3 ->
+ * 2.7 ms/s) for memory lent out for a few seconds. RSS after a scrape and its peak are unchanged;
+ * between scrapes it now stays there (about 90 MB at 250 realistic pods) instead of dipping to
+ * about 79. The shebang carries the flags; `npm start` and the image pass them too
+ * (test/docs/runtime-settings.test.ts).
  */
 import { runCli } from './main.js';
 

@@ -29,7 +29,7 @@ export interface ExporterSpec {
 }
 
 /** The V8 flags the executable's shebang, `npm start` and the image run the agent with (test/docs/runtime-settings.test.ts holds them to it). */
-export const DEFAULT_AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--max-old-space-size=128', '--v8-pool-size=1'];
+export const DEFAULT_AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--max-old-space-size=128', '--v8-pool-size=1', '--no-memory-reducer'];
 
 /** The flags the bench runs the agent with: the shipped ones, or BENCH_AGENT_NODE_FLAGS to try others. */
 export const AGENT_NODE_FLAGS = process.env.BENCH_AGENT_NODE_FLAGS === undefined ? [...DEFAULT_AGENT_NODE_FLAGS] : process.env.BENCH_AGENT_NODE_FLAGS.split(' ').filter(Boolean);
