@@ -43,7 +43,10 @@ export const AGENT_NODE_FLAGS = process.env.BENCH_AGENT_NODE_FLAGS === undefined
 export const DEFAULT_AGENT_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
 
 /** The environment the bench gives the agent: the shipped one, or BENCH_AGENT_MALLOC_ARENA_MAX to try another. */
-export const AGENT_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: process.env.BENCH_AGENT_MALLOC_ARENA_MAX ?? DEFAULT_AGENT_ENV.MALLOC_ARENA_MAX ?? '2' };
+export const AGENT_ENV: Readonly<Record<string, string>> = {
+  ...DEFAULT_AGENT_ENV,
+  ...(process.env.BENCH_AGENT_MALLOC_ARENA_MAX === undefined ? {} : { MALLOC_ARENA_MAX: process.env.BENCH_AGENT_MALLOC_ARENA_MAX }),
+};
 
 /** The agent of this build with its default collectors, plus the case's flags, run as it ships. */
 function agentSpec(config: MeasureConfig): ExporterSpec {

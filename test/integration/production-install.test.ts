@@ -18,7 +18,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_ENV, AGENT_NODE_FLAGS } from '../bench/exporters.js';
+import { DEFAULT_AGENT_ENV, DEFAULT_AGENT_NODE_FLAGS } from '../bench/exporters.js';
 import { KubeApiServer } from '../support/kube-api-server.js';
 import { scrapeUrl } from '../support/scrape.js';
 
@@ -124,7 +124,7 @@ describe('production-only install', () => {
     const child = spawn(
       process.execPath,
       [
-        ...AGENT_NODE_FLAGS,
+        ...DEFAULT_AGENT_NODE_FLAGS,
         path.join(copy, 'dist/agent/app/bin.js'),
         `--web.listen-address=127.0.0.1:${port}`,
         `--kubeconfig=${kubeconfig}`,
@@ -133,7 +133,7 @@ describe('production-only install', () => {
         '--host.interfaces=all',
         '--log.level=debug',
       ],
-      { cwd: copy, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...AGENT_ENV, NODE_NAME, NODE_ENV: 'production' } },
+      { cwd: copy, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...DEFAULT_AGENT_ENV, NODE_NAME, NODE_ENV: 'production' } },
     );
     agent = child;
     child.stderr?.setEncoding('utf8').on('data', (d: string) => (log += d));
