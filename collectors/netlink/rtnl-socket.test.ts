@@ -22,6 +22,18 @@ const RTGENMSG = Buffer.alloc(4);
 const names = (msgs: readonly { type: number; data: Buffer }[]): string[] => msgs.filter((m) => m.type === RTM_NEWLINK).map((m) => parseLinkMessage(m.data)?.name ?? '?');
 const opened: number[] = [];
 const sockets: { close(): void }[] = [];
+/** A link source closed after the test. */
+const linkSource = (): NetlinkLinkSource => {
+  const nl = new NetlinkLinkSource();
+  sockets.push(nl);
+  return nl;
+};
+/** This process's own namespace, open until the test ends. */
+const ownNetns = (): number => {
+  const fd = openSync('/proc/self/ns/net', 'r');
+  opened.push(fd);
+  return fd;
+};
 afterEach(() => {
   for (const fd of opened.splice(0)) closeSync(fd);
   for (const s of sockets.splice(0)) s.close();
@@ -53,16 +65,14 @@ describe('RtnlSocket', () => {
   });
 
   it('after an aborted dump, answers the next requests (a fresh socket: the old one is busy with the dump)', async () => {
-    const nl = new NetlinkLinkSource();
-    sockets.push(nl);
+    const nl = linkSource();
     const ac = new AbortController();
     const aborted = nl.request(RTM_GETLINK, [Buffer.alloc(IFINFOMSG_LEN)], NLM_F_DUMP, ac.signal);
     ac.abort();
     await expect(aborted).rejects.toBeInstanceOf(AgentError);
     const links = await nl.listLinks(AbortSignal.timeout(5000));
     expect(links.map((l) => l.name)).toContain('lo');
-    const fd = openSync('/proc/self/ns/net', 'r');
-    opened.push(fd);
+    const fd = ownNetns();
     expect(await getNsid(nl, fd, AbortSignal.timeout(5000))).toBeTypeOf('number');
   });
 
@@ -76,10 +86,8 @@ describe('RtnlSocket', () => {
   });
 
   it('listens once per signal, not once per request', async () => {
-    const nl = new NetlinkLinkSource();
-    sockets.push(nl);
-    const fd = openSync('/proc/self/ns/net', 'r');
-    opened.push(fd);
+    const nl = linkSource();
+    const fd = ownNetns();
     const ac = new AbortController();
     for (let i = 0; i < 5; i++) {
       // Five requests of the signal in flight at once: one listener on it between them.
@@ -95,10 +103,8 @@ describe('RtnlSocket', () => {
   });
 
   it('a signal that aborts after its requests were answered fails nothing of another signal\'s', async () => {
-    const nl = new NetlinkLinkSource();
-    sockets.push(nl);
-    const fd = openSync('/proc/self/ns/net', 'r');
-    opened.push(fd);
+    const nl = linkSource();
+    const fd = ownNetns();
     const first = new AbortController();
     const second = new AbortController();
     // The first signal's NSID lookup and the second's dump share the socket; the lookup is answered
@@ -113,10 +119,8 @@ describe('RtnlSocket', () => {
   });
 
   it('an abort of a signal whose requests share the socket with another signal\'s fails its own at once', async () => {
-    const nl = new NetlinkLinkSource();
-    sockets.push(nl);
-    const fd = openSync('/proc/self/ns/net', 'r');
-    opened.push(fd);
+    const nl = linkSource();
+    const fd = ownNetns();
     const a = new AbortController();
     const b = new AbortController();
     const ofA = nl.listLinks(a.signal);
