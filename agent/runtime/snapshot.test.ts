@@ -29,6 +29,31 @@ describe('joinHostLinks', () => {
     expect(byName.get('veth1')?.parentName).toBe('');
     expect(byName.get('orphan')?.parentName).toBe('');
   });
+
+  it('carries every field of the link', () => {
+    // `{ [K in keyof NetLink]-?: ... }`: the compiler asks for every field, optional ones included,
+    // so a field added to NetLink fails here until joinHostLinks copies it.
+    const every: { [K in keyof NetLink]-?: NetLink[K] | string } = {
+      ifindex: 4 as IfIndex,
+      name: 'ens1f0' as NetLink['name'],
+      kind: 'macvlan',
+      slaveKind: 'bridge',
+      parentIfindex: 2 as IfIndex,
+      parentNetnsid: 3 as never,
+      masterIfindex: 5 as IfIndex,
+      adminUp: true,
+      operstate: 'lowerlayerdown',
+      carrier: false,
+      carrierChanges: 7,
+      mtu: 9000,
+      mac: '02:00:00:00:00:01',
+      counters: { rxBytes: 1n, rxPackets: 2n, rxErrors: 3n, rxDropped: 4n, rxMulticast: 5n, txBytes: 6n, txPackets: 7n, txErrors: 8n, txDropped: 9n },
+      pciAddress: '0000:3b:00.0',
+      vfInfo: 'a PF\'s VF info',
+    };
+    const [joined] = joinHostLinks([every as NetLink], undefined);
+    for (const [key, value] of Object.entries(every)) expect(joined?.[key as keyof HostLink], key).toBe(value);
+  });
 });
 
 describe('buildSnapshot', () => {

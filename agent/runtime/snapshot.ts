@@ -100,20 +100,46 @@ export async function runCollector<T>(
   return { status: { name, success: failure === undefined, durationSeconds, ...failure }, value };
 }
 
-/** Joins links with their device details and resolves parent and master ifindexes to names. */
+/**
+ * Joins links with their device details and resolves parent and master ifindexes to names.
+ *
+ * Every field of the link is copied by name, not spread (`{ ...l, parentName }`): V8 took the
+ * spread's slow path for these objects, 4-10 ms for 753 host links here, the copy by name 0.05 ms.
+ * A field added to NetLink must be added here; snapshot.test.ts fails until it is.
+ */
 export function joinHostLinks(
   links: readonly NetLink[],
   devices: ReadonlyMap<IfIndex, DeviceInfo> | undefined,
 ): HostLink[] {
   const names = new Map<IfIndex, string>();
   for (const l of links) names.set(l.ifindex, l.name);
-  return links.map((l) => ({
-    ...l,
-    // A parent in another namespace (IFLA_LINK_NETNSID set) has an ifindex of that namespace.
-    parentName: l.parentIfindex !== undefined && l.parentNetnsid === undefined ? (names.get(l.parentIfindex) ?? '') : '',
-    masterName: l.masterIfindex !== undefined ? (names.get(l.masterIfindex) ?? '') : '',
-    device: devices?.get(l.ifindex) ?? NO_DEVICE_INFO,
-  }));
+  const joined = new Array<HostLink>(links.length);
+  for (let i = 0; i < links.length; i++) {
+    const l = links[i] as NetLink;
+    joined[i] = {
+      ifindex: l.ifindex,
+      name: l.name,
+      kind: l.kind,
+      slaveKind: l.slaveKind,
+      parentIfindex: l.parentIfindex,
+      parentNetnsid: l.parentNetnsid,
+      masterIfindex: l.masterIfindex,
+      adminUp: l.adminUp,
+      operstate: l.operstate,
+      carrier: l.carrier,
+      carrierChanges: l.carrierChanges,
+      mtu: l.mtu,
+      mac: l.mac,
+      counters: l.counters,
+      pciAddress: l.pciAddress,
+      vfInfo: l.vfInfo,
+      // A parent in another namespace (IFLA_LINK_NETNSID set) has an ifindex of that namespace.
+      parentName: l.parentIfindex !== undefined && l.parentNetnsid === undefined ? (names.get(l.parentIfindex) ?? '') : '',
+      masterName: l.masterIfindex !== undefined ? (names.get(l.masterIfindex) ?? '') : '',
+      device: devices?.get(l.ifindex) ?? NO_DEVICE_INFO,
+    };
+  }
+  return joined;
 }
 
 /**
