@@ -1,7 +1,7 @@
 /**
  * Root-only: pod namespace reads against the real kernel — a namespace that disappears between
  * discovery and dump is dropped quietly, NSIDs of dead namespaces are the kernel's to forget, and
- * a dump that spans many datagrams is read whole.
+ * a dump that spans many datagrams is read whole, in datagrams of up to 32 KiB.
  */
 import { closeSync, openSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -71,9 +71,17 @@ describe.skipIf(!IS_ROOT)('NetlinkPodLinkSource on real namespaces', () => {
     const nl = new NetlinkLinkSource();
     const fd = openSync(`/run/netns/${C}`, 'r');
     try {
-      const links = await nl.listLinksIn(await ensureNsid(nl, fd, signal), signal);
+      const nsid = await ensureNsid(nl, fd, signal);
+      const links = await nl.listLinksIn(nsid, signal);
       expect(links.map((l) => l.name).sort()).toEqual(expected);
       expect(links.every((l) => l.counters !== undefined && l.mac !== undefined)).toBe(true);
+      // The socket read a 32 KiB message it sent itself: the kernel now fills the datagrams of its
+      // dumps up to 32 KiB, not one page each (about 30 datagrams for these links).
+      const before = nl.socket().received.datagrams;
+      expect((await nl.listLinksIn(nsid, signal)).map((l) => l.name).sort()).toEqual(expected);
+      const { datagrams, largest } = nl.socket().received;
+      expect(largest).toBeGreaterThan(16 * 1024);
+      expect(datagrams - before).toBeLessThanOrEqual(8);
     } finally {
       closeSync(fd);
       nl.close();
