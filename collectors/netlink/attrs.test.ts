@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keptMacTexts, readAttrMac, rotateMacTexts } from './attrs.js';
+import { attrLength, attrType, firstAttr, forEachAttr, keptMacTexts, nextAttr, readAttrMac, rotateMacTexts } from './attrs.js';
 
 describe('readAttrMac', () => {
   it('gives each address its own text, across more addresses than it keeps texts for', () => {
@@ -39,5 +39,30 @@ describe('readAttrMac', () => {
     expect(keptMacTexts()).toBe(10);
     rotateMacTexts();
     expect(keptMacTexts()).toBe(0);
+  });
+});
+
+describe('the attribute walk', () => {
+  // A 3-byte payload padded to 4, an empty nested one (flag bit set), then a header claiming 40 bytes of 8.
+  const buf = Buffer.from([7, 0, 3, 0, 0x61, 0x62, 0, 0xee, 4, 0, 5, 0x80, 40, 0, 9, 0, 1, 2, 3, 4]);
+  const want = [
+    [3, 4, 3],
+    [5, 12, 0],
+  ];
+
+  it('steps over padding, strips the flag bits and stops at a truncated attribute', () => {
+    const seen: number[][] = [];
+    for (let at = firstAttr(buf, 0, buf.length); at >= 0; at = nextAttr(buf, at, buf.length)) seen.push([attrType(buf, at), at + 4, attrLength(buf, at)]);
+    expect(seen).toEqual(want);
+    const visited: number[][] = [];
+    forEachAttr(buf, 0, buf.length, (type, off, len) => visited.push([type, off, len]));
+    expect(visited).toEqual(want);
+  });
+
+  it('finds nothing in a range shorter than a header, or whose first header is shorter than itself', () => {
+    expect(firstAttr(buf, 0, 3)).toBe(-1);
+    expect(firstAttr(Buffer.from([2, 0, 1, 0, 0, 0]), 0, 6)).toBe(-1);
+    // The range ends inside the first attribute.
+    expect(firstAttr(buf, 0, 6)).toBe(-1);
   });
 });

@@ -6,7 +6,7 @@
  * The kernel drops an id when its namespace dies and may hand it out again: callers hold the
  * namespace's fd open from the id lookup until the dump that uses it is done.
  */
-import { encodeAttr, encodeU32Attr, forEachAttr } from './attrs.js';
+import { attrLength, attrType, encodeAttr, encodeU32Attr, firstAttr, NLA_HDRLEN, nextAttr } from './attrs.js';
 import { NLM_F_ACK, throwIfNetlinkError, type NetlinkLinkSource } from './link-dump.js';
 
 const RTM_NEWNSID = 88;
@@ -29,9 +29,10 @@ export async function getNsid(nl: NetlinkLinkSource, fd: number, signal: AbortSi
   for (const msg of msgs) {
     throwIfNetlinkError(msg, 'RTM_GETNSID');
     if (msg.type !== RTM_NEWNSID) continue;
-    forEachAttr(msg.data, RTGENMSG.length, msg.data.length, (type, off, len) => {
-      if (type === NETNSA_NSID && len >= 4) nsid = msg.data.readInt32LE(off);
-    });
+    const d = msg.data;
+    for (let at = firstAttr(d, RTGENMSG.length, d.length); at >= 0; at = nextAttr(d, at, d.length)) {
+      if (attrType(d, at) === NETNSA_NSID && attrLength(d, at) >= 4) nsid = d.readInt32LE(at + NLA_HDRLEN);
+    }
   }
   return nsid;
 }

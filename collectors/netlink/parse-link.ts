@@ -4,7 +4,7 @@
  */
 import type { LinkCounters, NetLink, OperState } from '../../agent/model/domain.js';
 import { type IfIndex, type IfName, type NetnsId, type PciAddress } from '../../agent/model/ids.js';
-import { forEachAttr, readAttrMac, readAttrS32, readAttrString, readAttrU32, readAttrU8 } from './attrs.js';
+import { attrLength, attrType, firstAttr, NLA_HDRLEN, nextAttr, readAttrMac, readAttrS32, readAttrString, readAttrU32, readAttrU8 } from './attrs.js';
 
 /** sizeof(struct ifinfomsg): family u8, pad u8, type u16, index s32, flags u32, change u32. */
 export const IFINFOMSG_LEN = 16;
@@ -86,10 +86,12 @@ function readStats64(buf: Buffer, off: number, len: number): LinkCounters | unde
 export function parseLinkInfo(buf: Buffer, off: number, len: number): { kind: string; slaveKind: string } {
   let kind = '';
   let slaveKind = '';
-  forEachAttr(buf, off, off + len, (type, o, l) => {
-    if (type === IFLA_INFO_KIND) kind = readAttrString(buf, o, l);
-    else if (type === IFLA_INFO_SLAVE_KIND) slaveKind = readAttrString(buf, o, l);
-  });
+  const end = off + len;
+  for (let at = firstAttr(buf, off, end); at >= 0; at = nextAttr(buf, at, end)) {
+    const type = attrType(buf, at);
+    if (type === IFLA_INFO_KIND) kind = readAttrString(buf, at + NLA_HDRLEN, attrLength(buf, at));
+    else if (type === IFLA_INFO_SLAVE_KIND) slaveKind = readAttrString(buf, at + NLA_HDRLEN, attrLength(buf, at));
+  }
   return { kind, slaveKind };
 }
 
@@ -117,8 +119,10 @@ export function parseLinkMessage(data: Buffer): NetLink | undefined {
   let parentDevName: string | undefined;
   let parentDevBus: string | undefined;
 
-  forEachAttr(data, IFINFOMSG_LEN, data.length, (type, off, len) => {
-    switch (type) {
+  for (let at = firstAttr(data, IFINFOMSG_LEN, data.length); at >= 0; at = nextAttr(data, at, data.length)) {
+    const off = at + NLA_HDRLEN;
+    const len = attrLength(data, at);
+    switch (attrType(data, at)) {
       case IFLA.IFNAME:
         name = readAttrString(data, off, len);
         break;
@@ -161,7 +165,7 @@ export function parseLinkMessage(data: Buffer): NetLink | undefined {
       default:
         break;
     }
-  });
+  }
   if (name === undefined) return undefined;
 
   return {

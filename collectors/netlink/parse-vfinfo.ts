@@ -23,7 +23,7 @@
  *       [IFLA_VF_STATS]      nest of u64 IFLA_VF_STATS_* (with IFLA_VF_STATS_PAD where the arch needs 8-byte alignment);
  *                            absent with RTEXT_FILTER_SKIP_STATS and from older kernels; RX/TX_DROPPED came later still
  */
-import { encodeU32Attr, forEachAttr, readAttrU32 } from './attrs.js';
+import { attrLength, attrType, encodeU32Attr, firstAttr, forEachAttr, NLA_HDRLEN, nextAttr, readAttrU32 } from './attrs.js';
 import { IFINFOMSG_LEN } from './parse-link.js';
 import { NO_VF_COUNTERS, type PfVfInfo, type VfCounters, type VfLinkState, type VfNetlinkInfo } from '../../agent/model/sriov.js';
 
@@ -289,10 +289,12 @@ export function parsePfVfInfo(data: Buffer): PfVfInfo | undefined {
   const addrLen = data.readUInt16LE(2) === ARPHRD_INFINIBAND ? INFINIBAND_ALEN : ETH_ALEN;
   let numVfs: number | undefined;
   let vfs: VfNetlinkInfo[] | undefined;
-  forEachAttr(data, IFINFOMSG_LEN, data.length, (type, o, l) => {
-    if (type === IFLA_NUM_VF) numVfs = readAttrU32(data, o, l);
-    else if (type === IFLA_VFINFO_LIST) vfs = parseVfInfoList(data, o, l, addrLen);
-  });
+  // Every host link's message goes through here (most carry no VF information): no visitor closure.
+  for (let at = firstAttr(data, IFINFOMSG_LEN, data.length); at >= 0; at = nextAttr(data, at, data.length)) {
+    const type = attrType(data, at);
+    if (type === IFLA_NUM_VF) numVfs = readAttrU32(data, at + NLA_HDRLEN, attrLength(data, at));
+    else if (type === IFLA_VFINFO_LIST) vfs = parseVfInfoList(data, at + NLA_HDRLEN, attrLength(data, at), addrLen);
+  }
   if (numVfs === undefined && vfs === undefined) return undefined;
   return { numVfs, vfs: vfs ?? [] };
 }
