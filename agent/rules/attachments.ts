@@ -71,12 +71,13 @@ export function podIndex(pods: readonly PodInfo[]): PodIndex {
   const byName = new Map<string, PodInfo[]>();
   const byStatusMac = new Map<string, PodInfo[]>();
   const order = new Map<PodInfo, number>();
-  pods.forEach((p, i) => {
+  for (let i = 0; i < pods.length; i++) {
+    const p = pods[i] as PodInfo;
     if (!order.has(p)) order.set(p, i);
     if (p.uid !== undefined && !byUid.has(p.uid)) byUid.set(p.uid, p);
     pushTo(byName, nameKey(p.namespace, p.name), p);
     for (const e of statusOf(p)) if (e.interface && e.mac) pushTo(byStatusMac, macKey(e.interface, e.mac), p);
-  });
+  }
   return { byUid, byName, byStatusMac, order };
 }
 
@@ -297,7 +298,10 @@ export function joinPodNetns(input: {
   readonly podObjectLimit?: number;
 }): PodNetnsView[] {
   const limit = input.podObjectLimit ?? POD_OBJECT_LIMIT;
-  const hostByIndex = new Map<number, HostLink>(input.hostLinks.map((l) => [l.ifindex, l]));
+  // Loops rather than callbacks on this path, which runs once per scrape over every pod and link:
+  // V8 compiles a callback made per call again after each full collection (collectors/netlink/attrs.ts).
+  const hostByIndex = new Map<number, HostLink>();
+  for (const l of input.hostLinks) hostByIndex.set(l.ifindex, l);
   const networks = new Map<string, NetworkDefinition>();
   for (const n of input.networks) if (!networks.has(`${n.namespace}/${n.name}`)) networks.set(`${n.namespace}/${n.name}`, n);
   const sandboxByInode = new Map<number, PodSandbox>();
@@ -305,8 +309,12 @@ export function joinPodNetns(input: {
   const claimed = new Set<PodInfo>();
   const index = podIndex(input.pods);
   // Runtime and cgroup joins first, so that a MAC match cannot take a pod that they already prove.
-  const rank = (s: NetnsSample): number => (sandboxByInode.has(s.ref.inode) ? 2 : s.ref.podUid !== undefined ? 1 : 0);
-  const order = [...input.samples].sort((a, b) => rank(b) - rank(a));
+  const bySandbox: NetnsSample[] = [];
+  const byCgroup: NetnsSample[] = [];
+  const rest: NetnsSample[] = [];
+  for (const s of input.samples) (sandboxByInode.has(s.ref.inode) ? bySandbox : s.ref.podUid !== undefined ? byCgroup : rest).push(s);
+  const order = [...bySandbox, ...byCgroup, ...rest];
+  const vfPciAddresses = input.vfPciAddresses ?? new Set<string>();
   const views: PodNetnsView[] = [];
   for (const sample of order) {
     const sandbox = sandboxByInode.get(sample.ref.inode);
@@ -317,9 +325,11 @@ export function joinPodNetns(input: {
     if (pod) claimed.add(pod);
     const lookups = pod ? podLookups(pod, limit) : undefined;
     const links = describedLinks(sample.links, lookups, limit);
-    const interfaces = links.map((l) => describeInterface(l, pod, lookups, input.selfNsid, hostByIndex, networks, input.vfPciAddresses ?? new Set()));
+    const interfaces: PodInterface[] = [];
+    for (const l of links) interfaces.push(describeInterface(l, pod, lookups, input.selfNsid, hostByIndex, networks, vfPciAddresses));
     const { attachments, conflicts, total } = pod ? attachmentsOf(pod, sample.links, limit) : { attachments: [], conflicts: [], total: 0 };
-    const linkCount = sample.links.reduce((n, l) => n + (l.name === 'lo' ? 0 : 1), 0);
+    let linkCount = 0;
+    for (const l of sample.links) if (l.name !== 'lo') linkCount++;
     const capped = linkCount > interfaces.length || total > attachments.length ? { interfaces: linkCount, attachments: total, limit } : undefined;
     views.push({
       netns: sample.ref,

@@ -11,7 +11,8 @@ import {
   type HostLink,
   type NetLink,
 } from '../model/domain.js';
-import { type IfIndex } from '../model/ids.js';
+import { type IfIndex, type PciAddress } from '../model/ids.js';
+import { type PfVfInfo } from '../model/sriov.js';
 import { type Snapshot } from '../model/snapshot.js';
 import { joinPodNetns } from '../rules/attachments.js';
 import { AgentError, CapabilityError } from '../model/errors.js';
@@ -201,7 +202,9 @@ export async function buildSnapshot(collectors: readonly CollectorRun[], context
   const { parts, statuses } = await runCollectors(collectors, networks, opts);
   const hostLinks = joinHostLinks(parts.links ?? [], parts.devices);
   // VF configuration and counters come from the PF's link dump (IFLA_VFINFO_LIST), joined by PCI address.
-  const byPf = indexPfVfInfo(hostLinks.map((l) => ({ pciAddress: l.device.pciAddress, info: l.vfInfo })));
+  const pfInfo: { pciAddress: PciAddress | undefined; info: PfVfInfo | undefined }[] = [];
+  for (const l of hostLinks) pfInfo.push({ pciAddress: l.device.pciAddress, info: l.vfInfo });
+  const byPf = indexPfVfInfo(pfInfo);
   const sriov = joinVfNetlinkInfo(parts.sriov ?? [], byPf);
   const allocations = parts.allocations ?? new Map();
   const sandboxes = parts.sandboxes ?? [];

@@ -78,23 +78,31 @@ export class HostLocalIpamSource implements IpamStateSource {
     }
     // A lease's key is its directory (as configured) + '/' + its name: path.join normalised each
     // of them, twice per lease per scrape, a measurable share of the scrape's garbage at 750 leases.
-    const files = listed.flatMap((l) => (l.names ?? []).map((n) => leasePath(l.req.dir, n)));
+    // Loops, not callbacks, over the leases: V8 compiles a callback made per call again after each
+    // full collection (collectors/netlink/attrs.ts), and these run over every lease every scrape.
+    const files: string[] = [];
+    let unknown = false;
+    for (const l of listed) {
+      for (const n of l.names ?? []) {
+        const f = leasePath(l.req.dir, n);
+        files.push(f);
+        if (!unknown && !this.#cache.has(f)) unknown = true;
+      }
+    }
     const now = this.#now();
-    const unknown = files.some((f) => !this.#cache.has(f));
     if (now - this.#refreshedAt >= this.#refreshMs || (unknown && now - this.#refreshedAt >= 1000)) {
       const refresh = this.#refresh(files);
       if (this.#wait) await refresh;
       else refresh.catch((err: unknown) => this.#log.warn({ err }, 'ipam lease refresh failed'));
     }
-    return listed.map(({ req, names, error }) => ({
-      ...req,
-      exists: names !== undefined,
-      ...(error !== undefined ? { error } : {}),
-      allocations: (names ?? []).map((ip) => {
+    return listed.map(({ req, names, error }) => {
+      const allocations: IpamDirState['allocations'][number][] = [];
+      for (const ip of names ?? []) {
         const c = this.#cache.get(leasePath(req.dir, ip));
-        return c ? { ip, containerId: c.containerId, ifname: c.ifname, mtimeMs: c.mtimeMs } : { ip, containerId: '', ifname: undefined, mtimeMs: now };
-      }),
-    }));
+        allocations.push(c ? { ip, containerId: c.containerId, ifname: c.ifname, mtimeMs: c.mtimeMs } : { ip, containerId: '', ifname: undefined, mtimeMs: now });
+      }
+      return { ...req, exists: names !== undefined, ...(error !== undefined ? { error } : {}), allocations };
+    });
   }
 
   /** Resolves when no background refresh is running (tests). */
@@ -110,7 +118,8 @@ export class HostLocalIpamSource implements IpamStateSource {
    */
   async #list(dir: string): Promise<{ names: string[] | undefined; error?: string }> {
     try {
-      const names = (await readdir(dir)).filter((n) => isIP(n) !== 0);
+      const names: string[] = [];
+      for (const n of await readdir(dir)) if (isIP(n) !== 0) names.push(n);
       this.#dirErrors.delete(dir);
       return { names };
     } catch (err) {

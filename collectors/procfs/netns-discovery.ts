@@ -32,6 +32,23 @@ const NS_LINK = /^net:\[(\d+)\]$/;
 const GONE = new Set(['ENOENT', 'ESRCH']);
 const DENIED = new Set(['EACCES', 'EPERM']);
 
+/** What a pass found of one namespace. */
+interface Found {
+  bindPath: string | undefined;
+  pathBytes?: Buffer | undefined;
+  pids: number[];
+}
+
+/**
+ * The entry of `inode`, made when new. A function of the module, not a closure made per pass:
+ * V8 compiles a closure made per call again after each full collection (collectors/netlink/attrs.ts).
+ */
+function entryOf(found: Map<number, Found>, inode: number): Found {
+  let e = found.get(inode);
+  if (!e) found.set(inode, (e = { bindPath: undefined, pids: [] }));
+  return e;
+}
+
 /** Discovers namespaces; keeps, per namespace, the pod read from a process's cgroup. */
 export class NetnsDiscovery {
   readonly #proc: string;
@@ -55,19 +72,14 @@ export class NetnsDiscovery {
     const own = this.#inodeOfLink(path.join(this.#proc, 'self/ns/net'));
     if (own === undefined) throw new Error(`cannot read ${this.#proc}/self/ns/net`);
     const nsfsDev = statSync(path.join(this.#proc, 'self/ns/net')).dev;
-    const found = new Map<number, { bindPath: string | undefined; pathBytes?: Buffer | undefined; pids: number[] }>();
-    const entry = (inode: number): { bindPath: string | undefined; pathBytes?: Buffer | undefined; pids: number[] } => {
-      let e = found.get(inode);
-      if (!e) found.set(inode, (e = { bindPath: undefined, pids: [] }));
-      return e;
-    };
+    const found = new Map<number, Found>();
 
     for (const { path: bindPath, bytes } of this.#bindMounts()) {
       try {
         const st = statSync(bytes ?? bindPath);
         // An unmounted leftover is a plain file on tmpfs, not a namespace.
         if (st.dev !== nsfsDev || st.ino === own) continue;
-        const e = entry(st.ino);
+        const e = entryOf(found, st.ino);
         if (e.bindPath === undefined) {
           e.bindPath = bindPath;
           e.pathBytes = bytes;
@@ -96,7 +108,7 @@ export class NetnsDiscovery {
       const m = NS_LINK.exec(target);
       if (!m) continue;
       const inode = Number(m[1]);
-      if (inode !== own) entry(inode).pids.push(Number(name));
+      if (inode !== own) entryOf(found, inode).pids.push(Number(name));
     }
     if (denied > 0 && firstDenied && !this.#warnedDenied) {
       this.#warnedDenied = true;

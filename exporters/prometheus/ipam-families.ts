@@ -7,7 +7,7 @@
 import { type Assessment } from '../../agent/model/assessment.js';
 import { type Snapshot } from '../../agent/model/snapshot.js';
 import { EXPORT_ALL, networkPasses, passes, type ExportFilter } from './export-filter.js';
-import { type Family } from './family.js';
+import { type Family, type Sample } from './family.js';
 
 /** `multinet_ipam_addresses_*{network,range}`: the assessment's range usage; none while the IPAM collector is off. */
 export function ipamFamilies(snapshot: Snapshot, assessment: Assessment): Family[] {
@@ -72,24 +72,35 @@ function directoryErrors(ipam: NonNullable<Snapshot['ipam']>): { labels: Record<
   return [...out.values()];
 }
 
+/** Whether the filter keeps a pod interface's rule result. */
+function kept(filter: ExportFilter, c: { namespace: string; networkNamespace: string; network: string; trafficClass: string }): boolean {
+  return filter === EXPORT_ALL || (passes(filter.namespace, c.namespace) && networkPasses(filter, c.networkNamespace, c.network, c.trafficClass));
+}
+
 /** `multinet_pod_interface_route_mismatch` and `multinet_pod_network_policy_violation`, for the pods and networks the filter keeps. */
 export function attachmentRuleFamilies(assessment: Assessment, filter: ExportFilter = EXPORT_ALL): Family[] {
-  const kept = (c: { namespace: string; networkNamespace: string; network: string; trafficClass: string }): boolean =>
-    filter === EXPORT_ALL || (passes(filter.namespace, c.namespace) && networkPasses(filter, c.networkNamespace, c.network, c.trafficClass));
+  // Loops, not callbacks, over every pod interface each scrape: V8 compiles a callback made per
+  // call again after each full collection (collectors/netlink/attrs.ts).
+  const routes: Sample[] = [];
+  for (const c of assessment.routes) {
+    if (kept(filter, c)) routes.push({ labels: { namespace: c.namespace, pod: c.pod, interface: c.interface, network_namespace: c.networkNamespace, network: c.network }, value: c.mismatch ? 1 : 0 });
+  }
+  const policy: Sample[] = [];
+  for (const c of assessment.policy) {
+    if (kept(filter, c)) policy.push({ labels: { namespace: c.namespace, pod: c.pod, network_namespace: c.networkNamespace, network: c.network, interface: c.interface }, value: c.violation ? 1 : 0 });
+  }
   return [
     {
       name: 'multinet_pod_interface_route_mismatch',
       help: "1 when the pod's routing table sends the network's subnet or a destination of its IPAM routes out of another interface (e.g. eth0), else 0; absent where the pod's routes cannot be read.",
       type: 'gauge',
-      samples: assessment.routes.filter(kept).map((c) => ({ labels: { namespace: c.namespace, pod: c.pod, interface: c.interface, network_namespace: c.networkNamespace, network: c.network }, value: c.mismatch ? 1 : 0 })),
+      samples: routes,
     },
     {
       name: 'multinet_pod_network_policy_violation',
       help: "1 when the pod is attached to a network whose NAD's multinet.io/allowed-pods selector does not match the pod's labels (or does not parse), else 0; only networks with a policy.",
       type: 'gauge',
-      samples: assessment.policy
-        .filter(kept)
-        .map((c) => ({ labels: { namespace: c.namespace, pod: c.pod, network_namespace: c.networkNamespace, network: c.network, interface: c.interface }, value: c.violation ? 1 : 0 })),
+      samples: policy,
     },
   ];
 }

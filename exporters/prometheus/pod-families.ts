@@ -62,6 +62,9 @@ function seriesLabels(view: PodNetnsView, i: PodInterface): Labels {
 /** Whether the namespace filter keeps a view: its pod's namespace, '' when the pod is unknown. */
 const namespacePasses = (filter: ExportFilter, view: PodNetnsView): boolean => passes(filter.namespace, view.pod?.namespace ?? '');
 
+/** Orders by `key`. A function of the module: V8 compiles a comparator made per call again after each full collection. */
+const byKey = (a: { key: string }, b: { key: string }): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
 /** The pod interfaces the filter keeps, in a stable order (namespace, pod, netns, interface): the series limit cuts it from the end. */
 export function exportedPodInterfaces(views: readonly PodNetnsView[], filter: ExportFilter): { view: PodNetnsView; iface: PodInterface }[] {
   const out: { view: PodNetnsView; iface: PodInterface; key: string }[] = [];
@@ -74,7 +77,7 @@ export function exportedPodInterfaces(views: readonly PodNetnsView[], filter: Ex
       out.push({ view, iface, key: `${prefix}\0${iface.link.name}` });
     }
   }
-  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return out.sort(byKey);
 }
 
 function renderLabels(view: PodNetnsView, i: PodInterface): LabelTexts {
