@@ -1,9 +1,12 @@
 /**
  * Root-only: pod namespace reads against the real kernel — a namespace that disappears between
  * discovery and dump is dropped quietly, NSIDs of dead namespaces are the kernel's to forget, and
- * a dump that spans many datagrams is read whole, in datagrams of up to 32 KiB.
+ * a dump that spans many datagrams is read whole, in datagrams of up to 32 KiB, and a socket
+ * without CAP_NET_ADMIN (which may not send itself the 32 KiB message) still dumps.
  */
+import { execFileSync } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NetlinkLinkSource } from '../../collectors/netlink/link-dump.js';
 import { NetlinkPodLinkSource } from '../../collectors/netlink/netns-links.js';
@@ -21,6 +24,18 @@ if (!IS_ROOT) {
   if (process.env.CI) throw new Error('the netns suite must run as root in CI');
   console.warn('test/integration/netns-links.test.ts needs root (network namespaces): skipped');
 }
+
+/** The built link source, loaded by a child process that runs with fewer capabilities. */
+const BUILT_LINK_DUMP = fileURLToPath(new URL('../../dist/collectors/netlink/link-dump.js', import.meta.url));
+/** Two dumps of the child's own namespace; prints how many links and the largest datagram. */
+const CHILD_DUMPS = `
+const { NetlinkLinkSource } = await import(process.argv[1]);
+const nl = new NetlinkLinkSource();
+const first = await nl.listLinks(AbortSignal.timeout(10000));
+const second = await nl.listLinks(AbortSignal.timeout(10000));
+console.log(JSON.stringify({ links: second.length, same: first.length === second.length, largest: nl.socket().received.largest }));
+nl.close();
+`;
 
 describe.skipIf(!IS_ROOT)('NetlinkPodLinkSource on real namespaces', () => {
   afterAll(() => deleteNetns(A, B, C));
@@ -60,6 +75,21 @@ describe.skipIf(!IS_ROOT)('NetlinkPodLinkSource on real namespaces', () => {
     } finally {
       source.close();
     }
+  });
+
+  it('without CAP_NET_ADMIN the socket may not send itself the 32 KiB message, and dumps its own namespace as before', () => {
+    const dumps = (prefix: readonly string[]): { links: number; same: boolean; largest: number } => {
+      const argv = [...prefix, process.execPath, '--input-type=module', '-e', CHILD_DUMPS, BUILT_LINK_DUMP];
+      return JSON.parse(execFileSync(argv[0] as string, argv.slice(1), { encoding: 'utf8', timeout: 30_000 })) as { links: number; same: boolean; largest: number };
+    };
+    const held = dumps([]);
+    const without = dumps(['setpriv', '--bounding-set=-net_admin', '--inh-caps=-net_admin', '--']);
+    // With the capability the 32 KiB message itself is the largest datagram read; without it the
+    // send is refused (EPERM), quietly, and every datagram stays under a page or two.
+    expect(held.largest).toBe(32 * 1024);
+    expect(without.largest).toBeLessThan(16 * 1024);
+    expect(without).toMatchObject({ links: held.links, same: true });
+    expect(without.links).toBeGreaterThan(0);
   });
 
   it('reads a namespace whose dump spans many datagrams, every link whole', async () => {
