@@ -298,8 +298,7 @@ export function joinPodNetns(input: {
   readonly podObjectLimit?: number;
 }): PodNetnsView[] {
   const limit = input.podObjectLimit ?? POD_OBJECT_LIMIT;
-  // Loops rather than callbacks on this path, which runs once per scrape over every pod and link:
-  // V8 compiles a callback made per call again after each full collection (collectors/netlink/attrs.ts).
+  // Loops rather than callbacks over every pod and link each scrape (docs/architecture.md, "Code on the scrape path").
   const hostByIndex = new Map<number, HostLink>();
   for (const l of input.hostLinks) hostByIndex.set(l.ifindex, l);
   const networks = new Map<string, NetworkDefinition>();

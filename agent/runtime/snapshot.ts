@@ -105,8 +105,9 @@ export async function runCollector<T>(
  * Joins links with their device details and resolves parent and master ifindexes to names.
  *
  * Every field of the link is copied by name, not spread (`{ ...l, parentName }`): V8 took the
- * spread's slow path for these objects, 4-10 ms for 753 host links here, the copy by name 0.05 ms.
- * A field added to NetLink must be added here; snapshot.test.ts fails until it is.
+ * spread's slow path for these objects, 4-10 ms for 753 host links here, the copy by name 0.05 ms
+ * (docs/architecture.md, "Code on the scrape path"). A field added to NetLink must be added here;
+ * snapshot.test.ts fails until it is.
  */
 export function joinHostLinks(
   links: readonly NetLink[],

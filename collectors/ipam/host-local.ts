@@ -78,8 +78,7 @@ export class HostLocalIpamSource implements IpamStateSource {
     }
     // A lease's key is its directory (as configured) + '/' + its name: path.join normalised each
     // of them, twice per lease per scrape, a measurable share of the scrape's garbage at 750 leases.
-    // Loops, not callbacks, over the leases: V8 compiles a callback made per call again after each
-    // full collection (collectors/netlink/attrs.ts), and these run over every lease every scrape.
+    // Loops, not callbacks, over every lease every scrape (docs/architecture.md, "Code on the scrape path").
     const files: string[] = [];
     let unknown = false;
     for (const l of listed) {

@@ -19,14 +19,6 @@ export function forEachAttr(buf: Buffer, start: number, end: number, visit: Attr
   for (let at = firstAttr(buf, start, end); at >= 0; at = nextAttr(buf, at, end)) visit(attrType(buf, at), at + NLA_HDRLEN, attrLength(buf, at));
 }
 
-/*
- * The same walk without a visitor, for the parsers that run once per message on the scrape path
- * (a link, an NSID answer): `for (let at = firstAttr(b, s, e); at >= 0; at = nextAttr(b, at, e))`,
- * the payload at `at + 4`. A visitor there is a closure made per message, and V8 drops the
- * optimised code of closures that are no longer alive at every full collection: at 250 pods it
- * compiled them again every other scrape (about 1 ms each).
- */
-
 /** Whether a whole attribute (header and payload) starts at `at` and ends by `end`. */
 function wholeAttrAt(buf: Buffer, at: number, end: number): boolean {
   if (at + NLA_HDRLEN > end) return false;
@@ -34,7 +26,13 @@ function wholeAttrAt(buf: Buffer, at: number, end: number): boolean {
   return len >= NLA_HDRLEN && at + len <= end;
 }
 
-/** Offset of the first attribute in `buf[start, end)`, or -1 when there is none whole. */
+/**
+ * Offset of the first attribute in `buf[start, end)`, or -1 when there is none whole. With
+ * {@link nextAttr}, the walk of {@link forEachAttr} without a visitor, for the parsers that run per
+ * message on the scrape path: `for (let at = firstAttr(b, s, e); at >= 0; at = nextAttr(b, at, e))`,
+ * the payload at `at + NLA_HDRLEN` (a visitor made per message is recompiled every other scrape:
+ * docs/architecture.md, "Code on the scrape path").
+ */
 export function firstAttr(buf: Buffer, start: number, end: number): number {
   return wholeAttrAt(buf, start, end) ? start : -1;
 }

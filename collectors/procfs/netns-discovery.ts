@@ -40,8 +40,8 @@ interface Found {
 }
 
 /**
- * The entry of `inode`, made when new. A function of the module, not a closure made per pass:
- * V8 compiles a closure made per call again after each full collection (collectors/netlink/attrs.ts).
+ * The entry of `inode`, made when new. A function of the module, not a closure made per pass
+ * (docs/architecture.md, "Code on the scrape path").
  */
 function entryOf(found: Map<number, Found>, inode: number): Found {
   let e = found.get(inode);

@@ -79,8 +79,7 @@ function kept(filter: ExportFilter, c: { namespace: string; networkNamespace: st
 
 /** `multinet_pod_interface_route_mismatch` and `multinet_pod_network_policy_violation`, for the pods and networks the filter keeps. */
 export function attachmentRuleFamilies(assessment: Assessment, filter: ExportFilter = EXPORT_ALL): Family[] {
-  // Loops, not callbacks, over every pod interface each scrape: V8 compiles a callback made per
-  // call again after each full collection (collectors/netlink/attrs.ts).
+  // Loops, not callbacks, over every pod interface each scrape (docs/architecture.md, "Code on the scrape path").
   const routes: Sample[] = [];
   for (const c of assessment.routes) {
     if (kept(filter, c)) routes.push({ labels: { namespace: c.namespace, pod: c.pod, interface: c.interface, network_namespace: c.networkNamespace, network: c.network }, value: c.mismatch ? 1 : 0 });

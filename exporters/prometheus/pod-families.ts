@@ -62,7 +62,7 @@ function seriesLabels(view: PodNetnsView, i: PodInterface): Labels {
 /** Whether the namespace filter keeps a view: its pod's namespace, '' when the pod is unknown. */
 const namespacePasses = (filter: ExportFilter, view: PodNetnsView): boolean => passes(filter.namespace, view.pod?.namespace ?? '');
 
-/** Orders by `key`. A function of the module: V8 compiles a comparator made per call again after each full collection. */
+/** Orders by `key`. A function of the module, not a comparator made per call (docs/architecture.md, "Code on the scrape path"). */
 const byKey = (a: { key: string }, b: { key: string }): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
 /** The pod interfaces the filter keeps, in a stable order (namespace, pod, netns, interface): the series limit cuts it from the end. */
