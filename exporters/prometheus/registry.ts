@@ -13,6 +13,10 @@ import { type Family } from './family.js';
 import { NetworkTotals } from './network-families.js';
 import { LabelTextCache } from './label-cache.js';
 import { countSeries, limitSeries } from './series-limit.js';
+import { EVENT_LOOP_DELAY_GAUGES, registerEventLoopDelay } from './event-loop-delay.js';
+
+/** A timer period that never comes due (Node takes any positive integer; libuv's timers are 64-bit). */
+const NEVER_MS = Number.MAX_SAFE_INTEGER;
 
 /** prom-client default metrics that break the Prometheus naming rules. */
 const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
@@ -51,12 +55,13 @@ export interface MetricsRenderer {
 function processRegistry(opts: RendererOptions): Registry {
   const registry = new Registry();
   if (opts.processMetrics !== false) {
-    // The event-loop monitor samples every 10 ms by default: measured, that alone kept an idle
-    // agent at ~1% of a core. 100 ms is plenty for nodejs_eventloop_lag_* percentiles.
-    client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
+    // prom-client's event-loop sampler cannot be left out of its defaults: its timer is made due
+    // never, and its seven nodejs_eventloop_lag_* histogram gauges are ours (event-loop-delay.ts).
+    client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: NEVER_MS });
     // prom-client names these gauges with a _total suffix, which promtool check metrics rejects;
     // the per-type nodejs_active_{handles,requests,resources} gauges carry the same counts.
-    for (const name of LINT_FAILING_DEFAULTS) registry.removeSingleMetric(name);
+    for (const name of [...LINT_FAILING_DEFAULTS, ...EVENT_LOOP_DELAY_GAUGES]) registry.removeSingleMetric(name);
+    registerEventLoopDelay(registry);
   }
   const build = new client.Gauge({
     name: 'multinet_build_info',
