@@ -1,6 +1,6 @@
 /**
- * Judging a snapshot that differs from the last one judged only in what no rule reads (counters
- * and timings) gives the same verdicts: the last assessment is handed out again instead of
+ * Judging a snapshot that differs from the last one judged only in what no rule reads (counters,
+ * timings, the processes in a namespace) gives the same verdicts: the last assessment is handed out again instead of
  * running every rule over every pod, interface and lease once more. Between two scrapes of a
  * settled node that is the usual case, and the rules were a tenth of a scrape's CPU and a fifth
  * of what it allocated at 250 pods (issue 17).
@@ -27,16 +27,26 @@ function isCounterSet(v: unknown): boolean {
 
 const isTiming = (v: unknown): boolean => typeof v === 'number' || v === undefined;
 
+/** True for a list of process ids as the model keeps them (`NetnsRef.pids`). */
+function isPidList(v: unknown): boolean {
+  if (!Array.isArray(v)) return false;
+  for (const p of v) if (typeof p !== 'number') return false;
+  return true;
+}
+
 /**
  * The keys no rule reads, with the shape their value has in the model: link counters
- * (`NetLink.counters`), VF counters (`stats`, `sysfsStats`), how long a collector took, and when
- * the snapshot was taken (read by the rules only for the lease grace period, which
- * {@link AssessmentReuse} checks on its own).
+ * (`NetLink.counters`), VF counters (`stats`, `sysfsStats`), the processes in a network namespace
+ * (`NetnsRef.pids`: an exec probe or a forked worker changes them, and with a few hundred pods
+ * some pod's do between most scrapes), how long a collector took, and when the snapshot was
+ * taken (read by the rules only for the lease grace period, which {@link AssessmentReuse} checks
+ * on its own).
  */
 export const NOT_JUDGED: ReadonlyMap<string, (v: unknown) => boolean> = new Map([
   ['counters', isCounterSet],
   ['stats', isCounterSet],
   ['sysfsStats', isCounterSet],
+  ['pids', isPidList],
   ['durationSeconds', isTiming],
   ['takenAtMs', isTiming],
 ]);

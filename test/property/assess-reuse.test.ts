@@ -20,8 +20,9 @@ import { networkDefinition, pod } from '../support/pods.js';
 import { snapshotOf, world } from './node-world.js';
 import { holds, TIMEOUT } from './fuzz-config.js';
 
-/** Whether `key` holds a set of counters (as the comparison decides: a counter-shaped value under an ignored key). */
-const counterSet = (key: string, value: unknown): boolean => key !== 'durationSeconds' && key !== 'takenAtMs' && value !== undefined && (NOT_JUDGED.get(key)?.(value) ?? false);
+/** Whether `key` holds a set of counters or a pid list (as the comparison decides: a value of the right shape under an ignored key). */
+const ignoredValue = (key: string, value: unknown): boolean => key !== 'durationSeconds' && key !== 'takenAtMs' && value !== undefined && (NOT_JUDGED.get(key)?.(value) ?? false);
+const counterSet = (key: string, value: unknown): boolean => key !== 'pids' && ignoredValue(key, value);
 
 /**
  * A deep copy of `value` (Maps, Sets, arrays, objects; an object shared in `value` is shared in
@@ -56,15 +57,16 @@ function copyDeep(value: unknown, field: (key: string, v: unknown, walk: (x: unk
 }
 
 /**
- * A deep copy of `value` in which reading a field of a counter set, or a collector's duration,
- * throws. A counter set itself may be copied along (a spread of its link) without being read.
+ * A deep copy of `value` in which reading a field of a counter set or of a namespace's pid list,
+ * or a collector's duration, throws. A counter set itself may be copied along (a spread of its
+ * link) without being read.
  * (takenAtMs is read, for the lease grace period only; the sequence property below holds the
  * reuse to it.)
  */
 const guarded = (value: unknown): unknown =>
   copyDeep(
     value,
-    (k, v, walk) => (counterSet(k, v) ? poisoned(k) : walk(v)),
+    (k, v, walk) => (ignoredValue(k, v) ? poisoned(k) : walk(v)),
     (copy) =>
       new Proxy(copy, {
         get(target, key, receiver) {
@@ -92,13 +94,14 @@ const poisoned = (key: string): object =>
 const COUNTERS = ['rxBytes', 'rxPackets', 'rxErrors', 'rxDropped', 'rxMulticast', 'txBytes', 'txPackets', 'txErrors', 'txDropped'];
 
 /**
- * `snapshot` with every counter set and duration replaced by values from `seed` (shared objects
- * stay shared); with `fill`, a link without counters gets a set too.
+ * `snapshot` with every counter set, duration and namespace pid list replaced by values from
+ * `seed` (shared objects stay shared); with `fill`, a link without counters gets a set too.
  */
 function withCounters(snapshot: Snapshot, seed: number, fill = false): Snapshot {
   let n = BigInt(seed);
   const counters = (fields: readonly string[]): object => Object.fromEntries(fields.map((f) => [f, (n += 7n)]));
   return copyDeep(snapshot, (k, v, walk) => {
+    if (k === 'pids' && ignoredValue(k, v)) return [...(v as number[]), 100_000 + (seed % 1000)];
     if (counterSet(k, v)) return counters(Object.keys(v as object));
     if (fill && k === 'counters' && v === undefined) return counters(COUNTERS);
     if (k === 'durationSeconds' && typeof v === 'number') return Number(n++ % 1000n) / 1000;
@@ -109,20 +112,25 @@ function withCounters(snapshot: Snapshot, seed: number, fill = false): Snapshot 
 describe('what the assessment reuse ignores, no rule reads', { timeout: TIMEOUT }, () => {
   it('assess() of random nodes whose counters and durations throw when read gives the verdicts of the plain node', async () => {
     let counterSets = 0;
+    let pidLists = 0;
     await holds('rules read no counter', [world], async (w) => {
       const snapshot = withCounters(await snapshotOf(w), 1, true);
+      pidLists += snapshot.podNetns.filter((v) => v.netns.pids.length > 0).length;
       counterSets += snapshot.hostLinks.filter((l) => l.counters !== undefined).length + snapshot.podNetns.flatMap((v) => v.interfaces).filter((i) => i.link.counters !== undefined).length;
       expect(assess(guarded(snapshot) as Snapshot)).toEqual(assess(snapshot));
     }, 100);
-    // The nodes did carry counters for the rules to (not) read.
+    // The nodes did carry counters and processes for the rules to (not) read.
     expect(counterSets).toBeGreaterThan(0);
+    expect(pidLists).toBeGreaterThan(0);
   });
 
-  it('the guard itself throws when a counter or a duration is read', () => {
+  it('the guard itself throws when a counter, a pid or a duration is read', () => {
     const s = { ...EMPTY_SNAPSHOT, hostLinks: [{ ...netLink({ ifindex: 2, name: 'eth1' }), counters: { rxBytes: 1n } }], collectors: [{ name: 'netns', success: true, durationSeconds: 0.1 }] } as unknown as Snapshot;
     const g = guarded(s) as Snapshot;
     expect(() => g.hostLinks[0]?.counters?.rxBytes).toThrow(/a rule read counters.rxBytes/);
     expect(() => g.collectors[0]?.durationSeconds).toThrow(/a rule read durationSeconds/);
+    const n = guarded({ ...EMPTY_SNAPSHOT, podNetns: [{ netns: { inode: 7, pids: [3] } }] }) as { podNetns: { netns: { pids: number[] } }[] };
+    expect(() => n.podNetns[0]?.netns.pids.length).toThrow(/a rule read pids.length/);
     // Copying a link along is not reading its counters.
     expect(() => ({ ...g.hostLinks[0] })).not.toThrow();
   });
@@ -174,6 +182,11 @@ describe('AssessmentReuse', { timeout: TIMEOUT }, () => {
     const first = reuse.assess(base);
     expect(reuse.assess(withCounters(base, 5))).toBe(first);
     expect(reuse.assess({ ...base, collectors: [{ name: 'netns', success: true, durationSeconds: 0.3 }] })).toBe(first);
+    // New processes in a pod's namespace (an exec probe): the same verdicts.
+    const withNetns = { ...base, podNetns: [{ netns: { inode: 9, path: '/run/netns/a', bindPath: '/run/netns/a', pids: [10], podUid: undefined, containerId: undefined }, pod: undefined, interfaces: [] }] } as unknown as Snapshot;
+    const judged = reuse.assess(withNetns);
+    expect(reuse.assess({ ...withNetns, podNetns: withNetns.podNetns.map((v) => ({ ...v, netns: { ...v.netns, pids: [10, 4242] } })) })).toBe(judged);
+    expect(sameForRules({ pids: [1] }, { pids: '1' })).toBe(false);
     // A label that happens to be called "stats" or "counters" is compared like any other.
     expect(sameForRules(base, { ...base, pods: [{ ...p, labels: { stats: 'x', counters: 'b' } }] })).toBe(false);
     expect(sameForRules(base, { ...base, pods: [{ ...p, labels: { stats: 'a', counters: 'x' } }] })).toBe(false);
