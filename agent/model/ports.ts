@@ -87,7 +87,11 @@ export interface LinkEventSource {
 
 /** Hands events to the cluster (the recorder); never blocks, never throws. */
 export interface EventRecorderPort {
-  record(e: KubeEvent): void;
+  /**
+   * `urgent`: sent before every queued event that is not (after the one being sent): the
+   * readiness Events the cluster must hear within a second, not behind a burst of pod Events.
+   */
+  record(e: KubeEvent, opts?: { readonly urgent?: boolean }): void;
 }
 
 /** Finds the network namespaces on the node other than the agent's own. */

@@ -87,13 +87,19 @@ describe('ReadinessMonitor', () => {
     ]);
   });
 
-  it('says at start when a needed master is missing, on the Node and on each NAD naming it', async () => {
+  it('says at start when a needed master is missing, on the Node and on each NAD naming it; urgently', async () => {
     const events: KubeEvent[] = [];
+    const urgent: boolean[] = [];
     const m = new ReadinessMonitor({
       links: { listLinks: async () => host().slice(1), close: () => {} },
       linkEvents: manualLinkEvents(),
       metadata: () => ({ pods, networks }),
-      events: { record: (e) => events.push(e) },
+      events: {
+        record: (e, opts) => {
+          events.push(e);
+          urgent.push(opts?.urgent === true);
+        },
+      },
       nodeName: 'node-1',
       log: recordingLogger().log,
     });
@@ -102,6 +108,8 @@ describe('ReadinessMonitor', () => {
       ['Node', 'node-1', 'HostInterfaceNotReady'],
       ['NetworkAttachmentDefinition', 'mgmt-network', 'MasterMissing'],
     ]);
+    // Ahead of queued pod problem Events in the recorder (a master down gives one per pod).
+    expect(urgent).toEqual([true, true]);
   });
 
   it('a link removed and a resync are followed', async () => {

@@ -38,6 +38,9 @@ export const EVENT_REASON = {
   masterMissing: 'MasterMissing',
 } as const;
 
+/** Readiness Events go ahead of queued pod problem Events (a master down gives one per pod). */
+const URGENT = { urgent: true } as const;
+
 function describe(r: RequiredInterface): string {
   return `networks ${r.networks.join(', ')} (${r.attachments} pod attachment${r.attachments === 1 ? '' : 's'} on this node)`;
 }
@@ -125,7 +128,7 @@ export class ReadinessMonitor {
       type: r.ready ? 'Normal' : 'Warning',
       reason: r.ready ? EVENT_REASON.ready : EVENT_REASON.notReady,
       message,
-    });
+    }, URGENT);
   }
 
   #emitMasterMissing(r: InterfaceReadiness, networks: readonly NetworkDefinition[]): void {
@@ -137,7 +140,7 @@ export class ReadinessMonitor {
         type: 'Warning',
         reason: EVENT_REASON.masterMissing,
         message: `host interface ${r.interface} named by this network does not exist on node ${this.#o.nodeName}`,
-      });
+      }, URGENT);
     }
   }
 }

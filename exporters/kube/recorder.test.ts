@@ -36,7 +36,64 @@ const nodeEvent = (message: string, reason = 'HostInterfaceNotReady'): KubeEvent
   message,
 });
 
+/** A sink whose writes each wait until released: what is in flight, and the order they went out. */
+function gatedSink() {
+  const sent: string[] = [];
+  const waiting: (() => void)[] = [];
+  const write = (what: string): Promise<void> => {
+    sent.push(what);
+    return new Promise((resolve) => waiting.push(resolve));
+  };
+  const sink: EventSink = { create: (e) => write(e.event.message), patch: (e) => write(`patch ${e.message}`) };
+  /** Lets every write out, the ones that follow included, until none is left waiting. */
+  const releaseAll = async (): Promise<void> => {
+    for (let idle = 0; idle < 3; ) {
+      const next = waiting.shift();
+      if (next) {
+        next();
+        idle = 0;
+      } else idle++;
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  return { sink, sent, releaseAll };
+}
+
+const podEvent = (pod: string): KubeEvent => ({
+  involvedObject: { kind: 'Pod', name: pod, namespace: 'cnf', apiVersion: 'v1' },
+  type: 'Warning',
+  reason: 'SecondaryInterfaceDown',
+  message: `${pod} net2 down`,
+});
+
 describe('EventRecorder', () => {
+  it('sends urgent events ahead of queued ones, in their order, never ahead of the one being sent', async () => {
+    const { sink, sent, releaseAll } = gatedSink();
+    const r = new EventRecorder({ sink, log: recordingLogger().log, instance: 'n' });
+    for (let i = 0; i < 5; i++) r.record(podEvent(`upf-${i}`));
+    r.record(nodeEvent('eth2 ready', 'HostInterfaceReady'), { urgent: true });
+    r.record(podEvent('upf-5'));
+    r.record(nodeEvent('eth3 down'), { urgent: true });
+    await releaseAll();
+    await r.flush();
+    expect(sent).toEqual(['upf-0 net2 down', 'eth2 ready', 'eth3 down', 'upf-1 net2 down', 'upf-2 net2 down', 'upf-3 net2 down', 'upf-4 net2 down', 'upf-5 net2 down']);
+    expect(r.stats().queued).toBe(0);
+  });
+
+  it('never drops the event being sent when the queue is full', async () => {
+    const { sink, sent, releaseAll } = gatedSink();
+    const r = new EventRecorder({ sink, log: recordingLogger().log, instance: 'n', queueLimit: 2 });
+    for (const pod of ['a', 'b', 'c']) r.record(podEvent(pod));
+    // 'a' is in flight: the oldest waiting one, 'b', made room for 'c'; a repeat of 'a' is folded
+    // into the one in flight, not written as a second event.
+    r.record(podEvent('a'));
+    await releaseAll();
+    await r.flush();
+    expect(sent).toEqual(['a net2 down', 'c net2 down']);
+    expect(r.stats().dropped.queueFull).toBe(1);
+    expect(r.stats().written.get('SecondaryInterfaceDown/Warning')).toBe(2);
+  });
+
   it('writes one event and raises its count for exact repeats', async () => {
     const { sink, stored, calls } = memorySink();
     const r = new EventRecorder({ sink, log: recordingLogger().log, instance: 'node-1' });

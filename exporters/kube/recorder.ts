@@ -9,7 +9,10 @@
  * - each object has a token bucket (burst 25, one token per 5 minutes, as client-go); events
  *   beyond it are dropped and counted;
  * - events wait in a bounded queue (oldest dropped first) and are retried through an API outage
- *   with backoff, up to `maxTries`; a PATCH of an event that has gone (404) creates it anew.
+ *   with backoff, up to `maxTries`; a PATCH of an event that has gone (404) creates it anew;
+ * - an urgent event (a host interface's readiness) goes ahead of every queued event that is not:
+ *   when a master goes down, each of its pods gets an Event, and at API latencies of a few ms
+ *   per write 250 of them kept the Node's "ready again" waiting for seconds.
  */
 import type { EventSink, KubeEvent, Logger } from '../../agent/model/ports.js';
 
@@ -49,6 +52,7 @@ interface Pending {
   readonly key: string;
   readonly event: KubeEvent;
   readonly tries: number;
+  readonly urgent: boolean;
 }
 
 interface Written {
@@ -114,8 +118,8 @@ export class EventRecorder {
     return { written: this.#written.size, similar: this.#similar.size, buckets: this.#buckets.size, pendingRepeats: this.#pendingRepeats.size, queued: this.#queue.length };
   }
 
-  /** Records an event: correlated, rate limited, queued; never throws, never blocks. */
-  record(input: KubeEvent): void {
+  /** Records an event: correlated, rate limited, queued (an urgent one ahead of the others); never throws, never blocks. */
+  record(input: KubeEvent, opts?: { readonly urgent?: boolean }): void {
     if (this.#closed) return;
     const now = this.#now();
     this.#prune(now);
@@ -139,7 +143,7 @@ export class EventRecorder {
       this.#queue[queued] = { ...(this.#queue[queued] as Pending), event };
       return;
     }
-    this.#enqueue({ kind: prior ? 'patch' : 'create', key, event, tries: 0 });
+    this.#enqueue({ kind: prior ? 'patch' : 'create', key, event, tries: 0, urgent: opts?.urgent === true });
   }
 
   /** Stops sending; queued events are dropped. */
@@ -199,12 +203,22 @@ export class EventRecorder {
   }
 
   #enqueue(p: Pending): void {
-    if (this.#queue.length >= this.#o.queueLimit) {
-      const dropped = this.#queue.shift();
+    // While draining, the head is being sent: #drain removes it when the write returns, so
+    // nothing may be put before it, and it is not the one dropped.
+    const head = this.#draining ? 1 : 0;
+    if (this.#queue.length >= this.#o.queueLimit && this.#queue.length > head) {
+      const [dropped] = this.#queue.splice(head, 1);
       if (dropped) this.#pendingRepeats.delete(dropped.key);
       this.#dropped.queueFull++;
     }
-    this.#queue.push(p);
+    if (p.urgent) {
+      // Behind the urgent ones already queued (their order kept), ahead of the rest.
+      let at = head;
+      while (at < this.#queue.length && (this.#queue[at] as Pending).urgent) at++;
+      this.#queue.splice(at, 0, p);
+    } else {
+      this.#queue.push(p);
+    }
     if (!this.#timer) void this.#drain();
   }
 
