@@ -1,9 +1,9 @@
 /**
  * Judging a snapshot that differs from the last one judged only in what no rule reads (counters,
- * timings, the processes in a namespace) gives the same verdicts: the last assessment is handed out again instead of
- * running every rule over every pod, interface and lease once more. Between two scrapes of a
- * settled node that is the usual case, and the rules were a tenth of a scrape's CPU and a fifth
- * of what it allocated at 250 pods (issue 17).
+ * timings, the processes in a namespace) gives the same verdicts: the last assessment is handed
+ * out again instead of running every rule over every pod, interface and lease once more. Between
+ * two scrapes of a settled node that is the usual case, and the rules were a tenth of a scrape's
+ * CPU and a fifth of what it allocated at 250 pods (issue 17).
  *
  * "What no rule reads" is a list of keys ({@link NOT_JUDGED}), each with the shape of value it
  * has in the model (a counter set, a number), so that a pod label or an annotation that happens

@@ -1,11 +1,14 @@
 /**
- * AssessmentReuse hands out the last assessment for a snapshot that differs only in counters and
- * timings (agent/rules/assess-reuse.ts). Two things must hold for that to be right:
+ * AssessmentReuse hands out the last assessment for a snapshot that differs only in counters,
+ * timings and the processes in a namespace (agent/rules/assess-reuse.ts). Two things must hold
+ * for that to be right:
  *
  * - no rule reads what the comparison ignores: assess() runs over random nodes (node-world.ts)
- *   whose counter sets throw when a field is read and whose collector durations throw when read;
- * - over any sequence of snapshots (the same nodes again with new counters, other nodes, time
- *   passing over the lease grace period) the reused verdicts equal a fresh assess() of each.
+ *   whose counter sets and pid lists throw when a field is read and whose collector durations
+ *   throw when read;
+ * - over any sequence of snapshots (the same nodes again with new counters and processes, other
+ *   nodes, time passing over the lease grace period) the reused verdicts equal a fresh assess()
+ *   of each.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -110,7 +113,7 @@ function withCounters(snapshot: Snapshot, seed: number, fill = false): Snapshot 
 }
 
 describe('what the assessment reuse ignores, no rule reads', { timeout: TIMEOUT }, () => {
-  it('assess() of random nodes whose counters and durations throw when read gives the verdicts of the plain node', async () => {
+  it('assess() of random nodes whose counters, pid lists and durations throw when read gives the verdicts of the plain node', async () => {
     let counterSets = 0;
     let pidLists = 0;
     await holds('rules read no counter', [world], async (w) => {
