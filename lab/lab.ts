@@ -68,6 +68,8 @@ export interface LabState {
   readonly manifestsDir: string;
   readonly masters: string[];
   readonly pods: PodState[];
+  /** The kubepods parent cgroups the lab made (`kubepods`, `besteffort`), removed at `down` when empty; absent in older states. */
+  cgroupParents?: string[];
 }
 
 /** Namespace names of a lab; every one starts with `mnlab-<name>-` so `down` can sweep them. */
@@ -99,6 +101,29 @@ function cgroupDirsFor(uid: string, containerId: string): string[] {
   return [pod, `${pod}/cri-containerd-${containerId}.scope`];
 }
 
+/** The cgroup hierarchy's root of `dir`: the controller's directory on v1, /sys/fs/cgroup on v2. */
+const cgroupRoot = (dir: string): string => (dir.startsWith('/sys/fs/cgroup/pids/') ? '/sys/fs/cgroup/pids' : '/sys/fs/cgroup');
+
+/**
+ * Makes the parents of `podDir` below `root` that are missing (`kubepods`, `besteffort`), top
+ * down, and records them in the lab's state: the pods' own directories go with their pods, these
+ * at `down`.
+ */
+export async function makeCgroupParents(state: Pick<LabState, 'cgroupParents'>, podDir: string, root = cgroupRoot(podDir)): Promise<boolean> {
+  const missing: string[] = [];
+  for (let d = path.dirname(podDir); d !== root && d.length > root.length && !existsSync(d); d = path.dirname(d)) missing.unshift(d);
+  for (const d of missing) {
+    await mkdir(d);
+    (state.cgroupParents ??= []).push(d);
+  }
+  return missing.length > 0;
+}
+
+/** Removes the parents the lab made, deepest first; one still holding another lab's pods stays (rmdir fails on it). */
+export async function removeCgroupParents(state: Pick<LabState, 'cgroupParents'>): Promise<void> {
+  for (const d of [...(state.cgroupParents ?? [])].reverse()) await rmdir(d).catch(() => undefined);
+}
+
 /** The pid of `parent`'s first child, once it has forked (nsenter --pid forks the command). */
 async function firstChild(parent: number): Promise<number> {
   for (let i = 0; i < 250; i++) {
@@ -115,7 +140,7 @@ async function firstChild(parent: number): Promise<number> {
  * `pidnsOf`: started in the PID namespace of that process (an agent in a PID namespace of its
  * own sees only the processes there), else in the caller's.
  */
-async function startPodProcess(pod: PodState, pidnsOf?: number): Promise<void> {
+async function startPodProcess(state: LabState, pod: PodState, pidnsOf?: number): Promise<void> {
   const cmd = ['ip', 'netns', 'exec', pod.netns, 'sleep', 'infinity'];
   const child = pidnsOf === undefined ? spawn(cmd[0] as string, cmd.slice(1), { detached: true, stdio: 'ignore' }) : spawn('nsenter', ['-t', String(pidnsOf), '--pid', '--', ...cmd], { detached: true, stdio: 'ignore' });
   child.unref();
@@ -123,6 +148,7 @@ async function startPodProcess(pod: PodState, pidnsOf?: number): Promise<void> {
   // Through nsenter the pod's process is its child (nsenter waits for it and goes when it goes).
   pod.pid = pidnsOf === undefined ? child.pid : await firstChild(child.pid);
   const dirs = cgroupDirsFor(pod.uid, pod.containerId);
+  if (await makeCgroupParents(state, dirs[0] as string)) await saveState(state);
   for (const d of dirs) {
     await mkdir(d, { recursive: true });
     pod.cgroupDirs.push(d);
@@ -192,7 +218,7 @@ async function buildPod(state: LabState, plan: LabPodPlan, netns: string, nads: 
   await saveState(state);
   await ip('netns', 'add', pod.netns);
   await ip('-n', pod.netns, 'link', 'set', 'lo', 'up');
-  if (plan.withProcess) await startPodProcess(pod, pidnsOf);
+  if (plan.withProcess) await startPodProcess(state, pod, pidnsOf);
   await addAttachment(state, pod, 'cbr0', 'eth0', clusterNetwork(state.ipamDir), true, cniPath);
   for (const [i, sel] of plan.requested.entries()) {
     const nad = nads.find((n) => n.name === sel.name && n.namespace === sel.namespace);
@@ -308,6 +334,8 @@ export async function labDown(opts: LabOptions): Promise<void> {
     if (pod.pid !== undefined) await killPodProcess(pod.pid);
     for (const d of [...pod.cgroupDirs].reverse()) await rmdir(d).catch(() => undefined);
   }
+  // The kubepods parents it made, once the last pod is gone (rmdir fails on a cgroup still in use).
+  if (state) await removeCgroupParents(state);
   // Sweep every namespace of this lab, recorded or not.
   const names = (await ip('netns', 'list')).split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(prefix(opts.name)));
   for (const n of names) await ip('netns', 'del', n).catch((err: unknown) => problems.push(String(err)));
