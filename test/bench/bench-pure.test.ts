@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { benchUsage, parseBenchArgs } from './bench-args.js';
 import { fstabText, mountPoints, mountsUnder } from './bind-mounts.js';
 import { macvlanBatch, nodeBatch, podInterfaceNames, podMacvlanBatch, podNames, type PreparedCase } from './cases.js';
-import { coreSharePercent, cpuTicksOfStat } from './cpu-time.js';
+import { cpuNanos, runNanosOfSchedstat } from './cpu-time.js';
 import { netnsBatchInput, netnsInodeOfLink, parseNetnsList } from './netns.js';
 import type { ExporterFigures, MeasureResult, PodInterfaceCount } from './protocol.js';
 import { cpuUseOf, floorOf, podCheckOf, shortList, verdictOf } from './report.js';
@@ -193,18 +193,22 @@ describe('bind mounts', () => {
 });
 
 describe('CPU time', () => {
-  it('adds utime and stime of a /proc/<pid>/stat line, whatever the command name holds', () => {
-    const rest = 'S 1 2 3 0 -1 4194560 100 0 0 0 1234 567 0 0 20 0 11 0 500 1000000 5000';
-    expect(cpuTicksOfStat(`42 (node) ${rest}`)).toBe(1801);
-    expect(cpuTicksOfStat(`42 (a) b (c)) ${rest}`)).toBe(1801);
-    expect(() => cpuTicksOfStat('42 (node) S 1')).toThrow('no utime/stime');
+  it('reads the run time of a schedstat line, in nanoseconds', () => {
+    expect(runNanosOfSchedstat('3990636 159091 2\n')).toBe(3990636);
+    expect(runNanosOfSchedstat('0 0 0')).toBe(0);
+    expect(() => runNanosOfSchedstat('')).toThrow('no run time');
+    expect(() => runNanosOfSchedstat('-5 1 1')).toThrow('no run time');
   });
 
-  it('turns CPU per scrape and idle CPU into a share of one core at a scrape interval', () => {
-    // (30 ms + 15 s × 2 ms/s) per 15 s = 60 ms / 15000 ms = 0.4%
-    expect(coreSharePercent(30, 2, 15)).toBeCloseTo(0.4, 10);
-    expect(coreSharePercent(150, 0, 15)).toBeCloseTo(1, 10);
+  it('sums the run time of every thread of a live process, and it grows with work', async () => {
+    const before = await cpuNanos(process.pid);
+    let x = 0;
+    for (let i = 0; i < 2e6; i++) x += Math.sqrt(i);
+    expect(x).toBeGreaterThan(0);
+    expect(before).toBeGreaterThan(0);
+    expect(await cpuNanos(process.pid)).toBeGreaterThan(before);
   });
+
 });
 
 /** An exporter's figures with only what the verdict reads set to something meaningful. */
@@ -226,7 +230,7 @@ function figures(id: 'agent' | 'node_exporter', over: Partial<ExporterFigures>):
     collectorMedianMs: {},
     cachedScrapes: undefined,
     gzip: undefined,
-    cpu: { ticksPerSecond: 100, scrapesCpuMs: 600, scrapes: 20, idle: { wallMs: 30_000, cpuMs: 60 } },
+    cpu: { scrapesCpuMs: 600, scrapes: 20, atInterval: { intervalMs: 15_000, intervals: 4, wallMs: 60_000, cpuMs: 240, quiet: { wallMs: 52_000, cpuMs: 104 } } },
     podInterfaces: [],
     ...over,
   };
@@ -282,12 +286,14 @@ describe('verdicts', () => {
     expect(checks[2]?.text).toBe('agent CPU 0.40% of one core scraped every 15 s (target <= 1%)');
   });
 
-  it('gives CPU per scrape, idle CPU per second and the share of a core', () => {
-    const use = cpuUseOf({ ticksPerSecond: 100, scrapesCpuMs: 600, scrapes: 20, idle: { wallMs: 30_000, cpuMs: 60 } }, 15);
+  it('gives CPU per scrape, and at an interval the quiet CPU per second and the share of a core as read', () => {
+    const use = cpuUseOf({ scrapesCpuMs: 600, scrapes: 20, atInterval: { intervalMs: 15_000, intervals: 4, wallMs: 60_000, cpuMs: 240, quiet: { wallMs: 52_000, cpuMs: 104 } } });
     expect(use.perScrapeMs).toBe(30);
     expect(use.idleMsPerS).toBeCloseTo(2, 10);
+    // 240 ms over 60 s: read, not modelled from the two figures above.
     expect(use.percent).toBeCloseTo(0.4, 10);
-    expect(cpuUseOf({ ticksPerSecond: 100, scrapesCpuMs: 600, scrapes: 20, idle: undefined }, 15).percent).toBeUndefined();
+    expect(use.intervalS).toBe(15);
+    expect(cpuUseOf({ scrapesCpuMs: 600, scrapes: 20, atInterval: undefined }).percent).toBeUndefined();
   });
 
   it('passes an exposition only if every timed scrape has exactly the pod interfaces the case built', () => {

@@ -1,37 +1,33 @@
 /**
- * CPU time of a process from /proc/<pid>/stat (proc(5)): utime + stime of all its threads, in
- * clock ticks (`getconf CLK_TCK`), and what it comes to as a share of one core.
+ * CPU time of a process: the run time of each of its threads as the scheduler counts it
+ * (`/proc/<pid>/task/<tid>/schedstat`, first field, nanoseconds), summed. utime + stime of
+ * /proc/<pid>/stat come in clock ticks (10 ms here): a 15 s idle window of a few milliseconds a
+ * second is then 2-10 ticks, and one tick more or less moved the share of a core by 0.07%
+ * between runs (issue 17, sixth round).
  */
-import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 
-/** utime + stime (fields 14 and 15) of a /proc/<pid>/stat line, clock ticks. */
-export function cpuTicksOfStat(stat: string): number {
-  // The command name (field 2) is in parentheses and may itself hold spaces and parentheses.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state), so field n is fields[n - 3].
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  if (!Number.isInteger(utime) || !Number.isInteger(stime)) throw new Error(`no utime/stime in /proc/<pid>/stat line "${stat.slice(0, 120)}"`);
-  return utime + stime;
-}
-
-/** utime + stime of a live process, clock ticks. */
-export async function cpuTicks(pid: number): Promise<number> {
-  return cpuTicksOfStat(await readFile(`/proc/${pid}/stat`, 'utf8'));
-}
-
-/** Clock ticks per second, as the kernel counts utime and stime. */
-export function clockTicksPerSecond(): number {
-  const hz = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-  if (!Number.isInteger(hz) || hz <= 0) throw new Error(`getconf CLK_TCK printed "${hz}"`);
-  return hz;
+/** The run time on a CPU (first field) of a schedstat line, nanoseconds. */
+export function runNanosOfSchedstat(line: string): number {
+  const m = /^(\d+) /.exec(line);
+  const ns = m ? Number(m[1]) : NaN;
+  if (!Number.isSafeInteger(ns)) throw new Error(`no run time in schedstat line "${line.slice(0, 120)}"`);
+  return ns;
 }
 
 /**
- * Percent of one core a process uses when scraped every `intervalS` seconds: one scrape's CPU
- * plus `intervalS` seconds of idle CPU, over the interval.
+ * Run time of all threads of a live process, nanoseconds. A thread that has exited is not
+ * counted: node's threads (V8's, libuv's pool) live as long as the process.
  */
-export function coreSharePercent(perScrapeMs: number, idleMsPerS: number, intervalS: number): number {
-  return ((perScrapeMs + intervalS * idleMsPerS) / (intervalS * 1000)) * 100;
+export async function cpuNanos(pid: number): Promise<number> {
+  const dir = `/proc/${pid}/task`;
+  let sum = 0;
+  for (const tid of await readdir(dir)) {
+    try {
+      sum += runNanosOfSchedstat(await readFile(`${dir}/${tid}/schedstat`, 'utf8'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  }
+  return sum;
 }

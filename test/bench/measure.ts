@@ -21,12 +21,13 @@ import { NetlinkLinkSource } from '../../collectors/netlink/link-dump.js';
 import { POD_DUMP_CONCURRENCY } from '../../collectors/netlink/netns-links.js';
 import { ensureNsid, getNsid } from '../../collectors/netlink/nsid.js';
 import { NetnsDiscovery } from '../../collectors/procfs/netns-discovery.js';
-import { clockTicksPerSecond, cpuTicks } from './cpu-time.js';
+import { cpuNanos } from './cpu-time.js';
 import { exporterSpecs, type ExporterSpec } from './exporters.js';
 import { ChildProcesses, commandLine, describeError, OutputTail } from './processes.js';
 import type {
   CachedScrapeFigures,
   CpuFigures,
+  IntervalCpu,
   ExporterFigures,
   GzipFigures,
   ReadinessFigures,
@@ -45,7 +46,6 @@ const KERNEL_WARMUPS = 2;
 
 const children = new ChildProcesses();
 /** `getconf CLK_TCK`: the unit of utime and stime in /proc/<pid>/stat. */
-const TICKS_PER_SECOND = clockTicksPerSecond();
 /** The discovery timed here logs nothing: a denied /proc entry would show in the agent's own log. */
 const SILENT: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 /** Set once SIGINT/SIGTERM arrived: the errors of the interrupted steps are expected then. */
@@ -109,7 +109,7 @@ function collectorMedians(all: readonly ExpositionStats[]): Record<string, numbe
   return out;
 }
 
-const ticksToMs = (ticks: number): number => (ticks * 1000) / TICKS_PER_SECOND;
+const nanosToMs = (ns: number): number => ns / 1e6;
 
 /**
  * Warm-up, then timed scrapes of a serving exporter, each after `gapMs` of quiet, plain and
@@ -137,18 +137,18 @@ async function timedScrapes(
   let gzipBytes = 0;
   let gzipPlainBytes = 0;
   let compressed = 0;
-  let plainTicks = 0;
-  let gzipTicks = 0;
-  let ticks = await cpuTicks(pid);
+  let plainNanos = 0;
+  let gzipNanos = 0;
+  let nanos = await cpuNanos(pid);
   for (let i = 0; i < 2 * config.scrapes; i++) {
     const gzip = i % 2 === 1;
     await sleep(config.gapMs);
     const s = await scrape(spec.metricsUrl, agent, 30_000, gzip);
-    const now = await cpuTicks(pid);
+    const now = await cpuNanos(pid);
     // The pause before this scrape and the scrape: the same pause for both kinds.
-    if (gzip) gzipTicks += now - ticks;
-    else plainTicks += now - ticks;
-    ticks = now;
+    if (gzip) gzipNanos += now - nanos;
+    else plainNanos += now - nanos;
+    nanos = now;
     const st = expositionStats(s.body, spec.linkLabel, spec.collectorDurationMetric);
     const key = durationsKey(st);
     if (gzip) {
@@ -172,7 +172,7 @@ async function timedScrapes(
     p95Ms: percentile(gzipTimes, 95),
     bytes: gzipBytes,
     plainBytes: gzipPlainBytes,
-    cpuMsPerScrape: ticksToMs(gzipTicks) / gzipTimes.length,
+    cpuMsPerScrape: nanosToMs(gzipNanos) / gzipTimes.length,
     compressed,
   };
   return {
@@ -189,17 +189,37 @@ async function timedScrapes(
     freshScrapes: fresh,
     collectorMedianMs: collectorMedians(stats),
     podInterfaces,
-    scrapesCpuMs: ticksToMs(plainTicks),
+    scrapesCpuMs: nanosToMs(plainNanos),
   };
 }
 
-/** CPU time of a serving exporter over `ms` without scrapes. */
-async function idleCpu(pid: number, ms: number): Promise<NonNullable<CpuFigures['idle']>> {
-  const ticksBefore = await cpuTicks(pid);
-  const started = performance.now();
-  await sleep(ms);
-  const cpuMs = ticksToMs((await cpuTicks(pid)) - ticksBefore);
-  return { wallMs: performance.now() - started, cpuMs };
+/** The part of an interval counted as quiet starts this long after its scrape. */
+const QUIET_AFTER_MS = 2000;
+
+/**
+ * CPU of a serving exporter scraped every `ms` milliseconds `count` times, as Prometheus would
+ * (gzip): read, not modelled from a scrape's CPU and an idle rate. The agent's own timers (the
+ * route refresh every 10 s, the manifest reload, the event-loop sampler) run as they do between
+ * real scrapes; an idle agent left unscraped for 30 s would also take snapshots of its own.
+ */
+async function cpuAtInterval(spec: ExporterSpec, agent: http.Agent, pid: number, interval: { ms: number; count: number }): Promise<IntervalCpu> {
+  const start = await cpuNanos(pid);
+  const t0 = performance.now();
+  const until = (at: number): Promise<void> => sleep(Math.max(0, t0 + at - performance.now()));
+  let quietNs = 0;
+  let quietMs = 0;
+  for (let i = 0; i < interval.count; i++) {
+    await until(i * interval.ms);
+    await scrape(spec.metricsUrl, agent, 30_000, true);
+    await until(i * interval.ms + QUIET_AFTER_MS);
+    const q0 = await cpuNanos(pid);
+    const w0 = performance.now();
+    await until((i + 1) * interval.ms);
+    quietNs += (await cpuNanos(pid)) - q0;
+    quietMs += performance.now() - w0;
+  }
+  const cpuMs = nanosToMs((await cpuNanos(pid)) - start);
+  return { intervalMs: interval.ms, intervals: interval.count, wallMs: performance.now() - t0, cpuMs, quiet: { wallMs: quietMs, cpuMs: nanosToMs(quietNs) } };
 }
 
 /** Pairs of scrapes, `gapMs` apart: a fresh one, then at once one the snapshot cache should answer (timed). */
@@ -316,12 +336,14 @@ async function measureExporter(spec: ExporterSpec, config: MeasureConfig, readin
     const pid = child.pid as number;
     const { scrapesCpuMs, ...figures } = await timedScrapes(spec, config, agent, pid);
     const mem = await residentBytes(pid);
-    let idle: CpuFigures['idle'];
-    if (spec.id === 'agent' && config.idleCpuMs > 0) {
-      progress(`${spec.name}: ${config.idleCpuMs / 1000} s without scrapes, for its idle CPU time`);
-      idle = await idleCpu(pid, config.idleCpuMs);
+    let atInterval: IntervalCpu | undefined;
+    if (spec.id === 'agent' && config.scrapeInterval) {
+      const { ms, count } = config.scrapeInterval;
+      progress(`${spec.name}: scraped every ${ms / 1000} s, ${count} times (gzip), for its CPU at that interval`);
+      await sleep(config.gapMs);
+      atInterval = await cpuAtInterval(spec, agent, pid, config.scrapeInterval);
     }
-    const cpu: CpuFigures = { ticksPerSecond: TICKS_PER_SECOND, scrapesCpuMs, scrapes: config.scrapes, idle };
+    const cpu: CpuFigures = { scrapesCpuMs, scrapes: config.scrapes, atInterval };
     let cached: CachedScrapeFigures | undefined;
     if (spec.cachesSnapshots) {
       progress(`${spec.name}: ${config.scrapes} more fresh scrapes, each followed at once by one the snapshot cache answers (timed)`);

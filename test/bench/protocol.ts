@@ -20,8 +20,11 @@ export interface MeasureConfig {
   readonly gapMs: number;
   /** Timed runs of the raw RTM_GETLINK dump (and of the raw pod dumps). */
   readonly dumpRuns: number;
-  /** Quiet time after the timed scrapes over which the agent's idle CPU is read; 0 skips it. */
-  readonly idleCpuMs: number;
+  /**
+   * After the timed scrapes, the agent scraped `count` times at this interval (gzip, as
+   * Prometheus asks), its CPU read over the whole time; undefined skips it.
+   */
+  readonly scrapeInterval: { readonly ms: number; readonly count: number } | undefined;
   /** The agent's --path.netns when the case has pod namespaces: measure.ts times their raw dumps. */
   readonly podNetnsDir: string | undefined;
   /** Interface names the case puts in every pod namespace (net1, net2, net3); none without pods. */
@@ -56,15 +59,24 @@ export interface ReadinessFigures {
   readonly metricsMs: readonly number[];
 }
 
-/** CPU time of an exporter, from utime + stime in /proc/<pid>/stat. */
+/** CPU of an exporter scraped at an interval: all of it, and the quiet part of each interval. */
+export interface IntervalCpu {
+  readonly intervalMs: number;
+  readonly intervals: number;
+  /** From the first scrape to the end of the last interval. */
+  readonly wallMs: number;
+  readonly cpuMs: number;
+  /** From 2 s after each scrape to the next: what the agent spends with no scrape to answer. */
+  readonly quiet: { readonly wallMs: number; readonly cpuMs: number };
+}
+
+/** CPU time of an exporter: the run time of its threads (cpu-time.ts). */
 export interface CpuFigures {
-  /** Clock ticks per second (`getconf CLK_TCK`): the resolution. */
-  readonly ticksPerSecond: number;
   /** CPU over the timed scrapes, pauses between them included, milliseconds. */
   readonly scrapesCpuMs: number;
   readonly scrapes: number;
-  /** CPU over a quiet period without scrapes; only where the case asks for it. */
-  readonly idle: { readonly wallMs: number; readonly cpuMs: number } | undefined;
+  /** CPU while scraped at an interval (MeasureConfig.scrapeInterval); only where the case asks for it. */
+  readonly atInterval: IntervalCpu | undefined;
 }
 
 /** `multinet_pod_interface_info` samples in one exposition. */

@@ -3,7 +3,6 @@
  * case's pod interfaces, where the agent's time goes next to the kernel round trips, its CPU
  * time, and the case's targets; and at the end one JSON line with every figure.
  */
-import { coreSharePercent } from './cpu-time.js';
 import { median } from './stats.js';
 import type { CaseTargets, PreparedCase } from './cases.js';
 import type { CpuFigures, ExporterFigures, ExporterId, KernelFigures, MeasureConfig, MeasureResult, PodKernelFigures } from './protocol.js';
@@ -31,11 +30,11 @@ export interface Check {
   readonly met: boolean;
 }
 
-/** An exporter's CPU time per scrape and, where it was read, when idle and as a share of one core. */
+/** An exporter's CPU time per scrape and, where it was read, at a scrape interval: quiet, and as a share of one core. */
 export interface CpuUse {
   readonly perScrapeMs: number;
   readonly idleMsPerS: number | undefined;
-  /** Percent of one core when scraped every `intervalS` seconds; needs the idle figure. */
+  /** Percent of one core when scraped every `intervalS` seconds. */
   readonly percent: number | undefined;
   readonly intervalS: number;
 }
@@ -61,12 +60,12 @@ export function figuresOf(result: MeasureResult, id: ExporterId): ExporterFigure
   return f;
 }
 
-/** CPU per scrape, idle CPU per second, and their share of one core at `intervalS` (see coreSharePercent). */
-export function cpuUseOf(cpu: CpuFigures, intervalS: number): CpuUse {
+/** CPU per scrape and, scraped at an interval, CPU per quiet second and the share of one core. */
+export function cpuUseOf(cpu: CpuFigures): CpuUse {
   const perScrapeMs = cpu.scrapesCpuMs / cpu.scrapes;
-  const idleMsPerS = cpu.idle ? cpu.idle.cpuMs / (cpu.idle.wallMs / 1000) : undefined;
-  const percent = idleMsPerS === undefined ? undefined : coreSharePercent(perScrapeMs, idleMsPerS, intervalS);
-  return { perScrapeMs, idleMsPerS, percent, intervalS };
+  const at = cpu.atInterval;
+  if (!at) return { perScrapeMs, idleMsPerS: undefined, percent: undefined, intervalS: DEFAULT_INTERVAL_S };
+  return { perScrapeMs, idleMsPerS: at.quiet.cpuMs / (at.quiet.wallMs / 1000), percent: (at.cpuMs / at.wallMs) * 100, intervalS: at.intervalMs / 1000 };
 }
 
 /** Whether the agent exported exactly pods × interfaces pod interfaces, all named as the case named them, in every timed scrape. */
@@ -140,8 +139,8 @@ export function verdictOf(result: MeasureResult, targets: CaseTargets): Check[] 
     met: rssMB <= targets.maxRssMB,
   });
   if (targets.cpu !== undefined) {
-    const percent = cpuUseOf(agent.cpu, targets.cpu.scrapeIntervalS).percent;
-    if (percent === undefined) throw new Error('the case has a CPU target but measure.ts read no idle CPU time');
+    const { percent, intervalS } = cpuUseOf(agent.cpu);
+    if (percent === undefined || intervalS !== targets.cpu.scrapeIntervalS) throw new Error(`the case has a CPU target at ${targets.cpu.scrapeIntervalS} s but measure.ts read no CPU at that interval`);
     checks.push({
       key: 'agentCpuPercent',
       text: `agent CPU ${pct(percent)} of one core scraped every ${targets.cpu.scrapeIntervalS} s (target <= ${targets.cpu.maxPercent}%)`,
@@ -264,7 +263,7 @@ export function summaryTable(reports: readonly CaseReport[]): string {
   const rows = reports.map((r) => {
     const a = figuresOf(r.result, 'agent');
     const floor = floorOf(r.result).medianMs;
-    const use = cpuUseOf(a.cpu, DEFAULT_INTERVAL_S);
+    const use = cpuUseOf(a.cpu);
     return [
       r.name,
       ms(floor),
@@ -300,15 +299,13 @@ function podLines(report: CaseReport): string[] {
 
 function cpuLines(report: CaseReport): string[] {
   const agent = figuresOf(report.result, 'agent');
-  const intervalS = report.targets.cpu?.scrapeIntervalS ?? DEFAULT_INTERVAL_S;
-  const use = cpuUseOf(agent.cpu, intervalS);
-  const idle = agent.cpu.idle;
-  if (!idle || use.idleMsPerS === undefined || use.percent === undefined) return [];
-  const tickMs = 1000 / agent.cpu.ticksPerSecond;
+  const use = cpuUseOf(agent.cpu);
+  const at = agent.cpu.atInterval;
+  if (!at || use.idleMsPerS === undefined || use.percent === undefined) return [];
   return [
-    `agent CPU (utime + stime, /proc/<pid>/stat, ${agent.cpu.ticksPerSecond} ticks/s): ${ms(use.perScrapeMs)} ms per fresh scrape; ` +
-      `idle ${use.idleMsPerS.toFixed(2)} ms/s (${Math.round(idle.cpuMs)} ms in ${(idle.wallMs / 1000).toFixed(1)} s without scrapes, ${Math.round(idle.cpuMs / tickMs)} ticks);`,
-    `  scraped every ${intervalS} s: (${ms(use.perScrapeMs)} + ${intervalS} × ${use.idleMsPerS.toFixed(2)}) ms / ${intervalS} s = ${pct(use.percent)} of one core`,
+    `agent CPU (run time of its threads, /proc/<pid>/task/*/schedstat): ${ms(use.perScrapeMs)} ms per fresh scrape, the pause before it included;`,
+    `  scraped every ${use.intervalS} s for ${(at.wallMs / 1000).toFixed(1)} s (${at.intervals} gzip scrapes): ${Math.round(at.cpuMs)} ms = ${pct(use.percent)} of one core; ` +
+      `quiet ${use.idleMsPerS.toFixed(2)} ms/s (${Math.round(at.quiet.cpuMs)} ms in the ${(at.quiet.wallMs / 1000).toFixed(1)} s from 2 s after each scrape to the next)`,
   ];
 }
 
@@ -357,7 +354,7 @@ function round(v: number): number {
 }
 
 function exporterJson(f: ExporterFigures): Record<string, unknown> {
-  const cpu = cpuUseOf(f.cpu, DEFAULT_INTERVAL_S);
+  const cpu = cpuUseOf(f.cpu);
   return {
     links: f.links,
     medianMs: round(f.medianMs),
