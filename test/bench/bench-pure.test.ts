@@ -230,7 +230,7 @@ function figures(id: 'agent' | 'node_exporter', over: Partial<ExporterFigures>):
     collectorMedianMs: {},
     cachedScrapes: undefined,
     gzip: undefined,
-    cpu: { scrapesCpuMs: 600, scrapes: 20, atInterval: { intervalMs: 15_000, intervals: 4, wallMs: 60_000, cpuMs: 240, quiet: { wallMs: 52_000, cpuMs: 104 } } },
+    cpu: { scrapesCpuMs: 600, scrapes: 20, atInterval: { intervalMs: 15_000, intervals: 4, wallMs: 60_000, cpuMs: 240, quiet: { wallMs: 52_000, cpuMs: 104 }, rssBytes: 50e6 } },
     podInterfaces: [],
     ...over,
   };
@@ -287,7 +287,7 @@ describe('verdicts', () => {
   });
 
   it('gives CPU per scrape, and at an interval the quiet CPU per second and the share of a core as read', () => {
-    const use = cpuUseOf({ scrapesCpuMs: 600, scrapes: 20, atInterval: { intervalMs: 15_000, intervals: 4, wallMs: 60_000, cpuMs: 240, quiet: { wallMs: 52_000, cpuMs: 104 } } });
+    const use = cpuUseOf({ scrapesCpuMs: 600, scrapes: 20, atInterval: { intervalMs: 15_000, intervals: 4, wallMs: 60_000, cpuMs: 240, quiet: { wallMs: 52_000, cpuMs: 104 }, rssBytes: 50e6 } });
     expect(use.perScrapeMs).toBe(30);
     expect(use.idleMsPerS).toBeCloseTo(2, 10);
     // 240 ms over 60 s: read, not modelled from the two figures above.

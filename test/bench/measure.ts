@@ -12,6 +12,7 @@ import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import zlib from 'node:zlib';
 import { constants } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -134,6 +135,7 @@ async function timedScrapes(
   const names = new Set(config.podInterfaceNames);
   let fresh = 0;
   let bytes = 0;
+  let lastPlainBody = '';
   let gzipBytes = 0;
   let gzipPlainBytes = 0;
   let compressed = 0;
@@ -159,6 +161,7 @@ async function timedScrapes(
     } else {
       times.push(s.ms);
       bytes = s.bytes;
+      lastPlainBody = s.body;
       stats.push(st);
       if (spec.podInterfaceMetric !== undefined) podInterfaces.push(countSamples(s.body, spec.podInterfaceMetric, spec.linkLabel, names));
       if (key !== previousKey) fresh++;
@@ -167,6 +170,7 @@ async function timedScrapes(
   }
   const last = stats[stats.length - 1] as ExpositionStats;
   const gzip: GzipFigures = {
+    compressCpuMs: spec.id === 'agent' ? compressCpuMs(Buffer.from(lastPlainBody)) : undefined,
     scrapes: gzipTimes.length,
     medianMs: median(gzipTimes),
     p95Ms: percentile(gzipTimes, 95),
@@ -189,8 +193,20 @@ async function timedScrapes(
     freshScrapes: fresh,
     collectorMedianMs: collectorMedians(stats),
     podInterfaces,
-    scrapesCpuMs: nanosToMs(plainNanos),
+    scrapesCpuMs: nanosToMs(plainNanos + gzipNanos),
   };
+}
+
+/** CPU of compressing `body` as the agent does (zlib level 1), median of 20 runs in this process. */
+function compressCpuMs(body: Buffer): number {
+  const runs: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const before = process.cpuUsage();
+    zlib.gzipSync(body, { level: zlib.constants.Z_BEST_SPEED });
+    const used = process.cpuUsage(before);
+    runs.push((used.user + used.system) / 1000);
+  }
+  return median(runs);
 }
 
 /** The part of an interval counted as quiet starts this long after its scrape. */
@@ -219,7 +235,8 @@ async function cpuAtInterval(spec: ExporterSpec, agent: http.Agent, pid: number,
     quietMs += performance.now() - w0;
   }
   const cpuMs = nanosToMs((await cpuNanos(pid)) - start);
-  return { intervalMs: interval.ms, intervals: interval.count, wallMs: performance.now() - t0, cpuMs, quiet: { wallMs: quietMs, cpuMs: nanosToMs(quietNs) } };
+  const wallMs = performance.now() - t0;
+  return { intervalMs: interval.ms, intervals: interval.count, wallMs, cpuMs, quiet: { wallMs: quietMs, cpuMs: nanosToMs(quietNs) }, rssBytes: (await residentBytes(pid)).rss };
 }
 
 /** Pairs of scrapes, `gapMs` apart: a fresh one, then at once one the snapshot cache should answer (timed). */
@@ -343,7 +360,7 @@ async function measureExporter(spec: ExporterSpec, config: MeasureConfig, readin
       await sleep(config.gapMs);
       atInterval = await cpuAtInterval(spec, agent, pid, config.scrapeInterval);
     }
-    const cpu: CpuFigures = { scrapesCpuMs, scrapes: config.scrapes, atInterval };
+    const cpu: CpuFigures = { scrapesCpuMs, scrapes: 2 * config.scrapes, atInterval };
     let cached: CachedScrapeFigures | undefined;
     if (spec.cachesSnapshots) {
       progress(`${spec.name}: ${config.scrapes} more fresh scrapes, each followed at once by one the snapshot cache answers (timed)`);

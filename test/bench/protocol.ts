@@ -68,12 +68,15 @@ export interface IntervalCpu {
   readonly cpuMs: number;
   /** From 2 s after each scrape to the next: what the agent spends with no scrape to answer. */
   readonly quiet: { readonly wallMs: number; readonly cpuMs: number };
+  /** VmRSS at the end, after a minute scraped at this interval. */
+  readonly rssBytes: number;
 }
 
 /** CPU time of an exporter: the run time of its threads (cpu-time.ts). */
 export interface CpuFigures {
-  /** CPU over the timed scrapes, pauses between them included, milliseconds. */
+  /** CPU over the timed scrapes, plain and gzip, pauses between them included, milliseconds. */
   readonly scrapesCpuMs: number;
+  /** The timed scrapes of both kinds. */
   readonly scrapes: number;
   /** CPU while scraped at an interval (MeasureConfig.scrapeInterval); only where the case asks for it. */
   readonly atInterval: IntervalCpu | undefined;
@@ -131,8 +134,15 @@ export interface GzipFigures {
   readonly bytes: number;
   /** Its body after decompression: the plain exposition. */
   readonly plainBytes: number;
-  /** utime + stime over these scrapes / scrapes. */
+  /** CPU (run time of the threads) over these scrapes / scrapes. */
   readonly cpuMsPerScrape: number;
+  /**
+   * CPU of gzip itself: the plain body compressed at zlib level 1, as the agent compresses it, in
+   * measure.js (median of 20); only for the agent. The gzip and plain scrapes' CPU differ also by
+   * where the agent's full garbage collection lands (every second scrape, so always in the
+   * windows of one kind).
+   */
+  readonly compressCpuMs: number | undefined;
   /** Scrapes answered with Content-Encoding gzip. */
   readonly compressed: number;
 }
