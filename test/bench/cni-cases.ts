@@ -162,6 +162,9 @@ async function buildLab(ctx: CaseContext, name: string): Promise<Built> {
   await ctx.mounts.bindAll(mounts, path.join(ctx.workDir, 'fstab'));
   setupMs[`${mounts.length} bind mounts`] = performance.now() - started;
   const processes = state.pods.map((p) => ({ netnsFile: path.join(podNetnsDir, p.netns), cgroup: podCgroup(p.uid, p.containerId) }));
+  // The parents measure.js will make for the pods' cgroups, if they are not there yet: removed
+  // with the pods' (an empty kubepods/besteffort was left after every run).
+  const parents = ['kubepods', 'kubepods/besteffort'].map((d) => path.join(CGROUP_ROOT, d)).filter((d) => !existsSync(d));
   const linksInNetns = await ctx.netns.linkCount(state.node);
   return {
     state,
@@ -179,6 +182,8 @@ async function buildLab(ctx: CaseContext, name: string): Promise<Built> {
         await removeCgroup(container);
         await removeCgroup(path.dirname(container));
       }
+      // Deepest first; one that another user of the hierarchy has filled since stays.
+      for (const d of [...parents].reverse()) await rmdir(d).catch(() => undefined);
       await rm(stateRoot, { recursive: true, force: true });
     },
   };
