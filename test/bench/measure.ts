@@ -12,11 +12,11 @@ import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import zlib from 'node:zlib';
 import { constants } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import zlib from 'node:zlib';
 import type { Logger } from '../../agent/model/ports.js';
 import { NetlinkLinkSource } from '../../collectors/netlink/link-dump.js';
 import { POD_DUMP_CONCURRENCY } from '../../collectors/netlink/netns-links.js';
@@ -28,9 +28,9 @@ import { ChildProcesses, commandLine, describeError, OutputTail } from './proces
 import type {
   CachedScrapeFigures,
   CpuFigures,
-  IntervalCpu,
   ExporterFigures,
   GzipFigures,
+  IntervalCpu,
   ReadinessFigures,
   KernelFigures,
   MeasureConfig,
@@ -46,7 +46,6 @@ const STARTUP_TIMEOUT_MS = 30_000;
 const KERNEL_WARMUPS = 2;
 
 const children = new ChildProcesses();
-/** `getconf CLK_TCK`: the unit of utime and stime in /proc/<pid>/stat. */
 /** The discovery timed here logs nothing: a denied /proc entry would show in the agent's own log. */
 const SILENT: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 /** Set once SIGINT/SIGTERM arrived: the errors of the interrupted steps are expected then. */
