@@ -137,8 +137,8 @@ export interface GzipFigures {
   /** CPU (run time of the threads) over these scrapes / scrapes. */
   readonly cpuMsPerScrape: number;
   /**
-   * CPU of gzip itself: the plain body compressed at zlib level 1, as the agent compresses it, in
-   * measure.js (median of 20); only for the agent. The gzip and plain scrapes' CPU differ also by
+   * CPU of gzip itself: the plain body compressed by the agent's own compressor (ChunkedGzip,
+   * zlib level 1) in measure.js (median of 20); only for the agent. The gzip and plain scrapes' CPU differ also by
    * where the agent's full garbage collection lands (every second scrape, so always in the
    * windows of one kind).
    */

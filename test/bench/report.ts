@@ -255,7 +255,7 @@ function gzipLines(result: MeasureResult): string[] {
         `CPU ${ms(g.cpuMsPerScrape)} ms/scrape (plain ${ms(plainCpu)}` +
         (g.compressCpuMs === undefined
           ? `)`
-          : `; gzip itself ${ms(g.compressCpuMs)} ms, zlib level 1 of this body in measure.js: the rest of the difference is where the full garbage collections land)`),
+          : `; gzip itself ${ms(g.compressCpuMs)} ms, the agent's compressor on this body in measure.js: the rest of the difference is where the full garbage collections land)`),
     ];
   });
 }
@@ -328,7 +328,7 @@ export function formatCase(report: CaseReport): string {
       `each followed by one asking for gzip (Accept-Encoding: gzip, as Prometheus sends it), timed apart.`,
     `Each scrape starts ${config.gapMs} ms after the previous one ended: longer than the agent serves a snapshot again (1 s), so every timed agent scrape builds a new one (fresh snapshots: ${agent.freshScrapes}/${config.scrapes}).`,
     `links = distinct interfaces in the exposition; series = sample lines; bytes = body of the last scrape; MB = 10^6 bytes; RSS = VmRSS after the scrapes, peak = VmHWM;`,
-    `CPU ms/scrape = run time of the exporter's threads (/proc/<pid>/task/*/schedstat) over the timed scrapes, plain and gzip (the pauses between them included) / scrapes; gzip CPU = zlib level 1 of the body in measure.js.`,
+    `CPU ms/scrape = run time of the exporter's threads (/proc/<pid>/task/*/schedstat) over the timed scrapes, plain and gzip (the pauses between them included) / scrapes; gzip CPU = the agent's compressor (zlib level 1) on the body, in measure.js.`,
     `commands, in netns ${prepared.netns} and a PID namespace of their own (unshare --pid --mount-proc):`,
     ...result.exporters.map((e) => `  ${e.name.padEnd(15)} ${e.command}   [${e.mode}]`),
     ...(prepared.pods > 0 ? [`node_exporter runs for reference only: it sees the ${nodeExporter.links} links of ${prepared.netns}, not the pod namespaces.`] : []),
