@@ -111,7 +111,7 @@ const cgroupRoot = (dir: string): string => (dir.startsWith('/sys/fs/cgroup/pids
  */
 export async function makeCgroupParents(state: Pick<LabState, 'cgroupParents'>, podDir: string, root = cgroupRoot(podDir)): Promise<boolean> {
   const missing: string[] = [];
-  for (let d = path.dirname(podDir); d !== root && d.length > root.length && !existsSync(d); d = path.dirname(d)) missing.unshift(d);
+  for (let d = path.dirname(podDir); d.length > root.length && !existsSync(d); d = path.dirname(d)) missing.unshift(d);
   for (const d of missing) {
     await mkdir(d);
     (state.cgroupParents ??= []).push(d);

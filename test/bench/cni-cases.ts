@@ -14,7 +14,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { labUp, type LabState } from '../../lab/lab.js';
+import { labUp, makeCgroupParents, removeCgroupParents, type LabState } from '../../lab/lab.js';
 import type { Random } from '../../lab/plan.js';
 import { KubeApiServer, type KubeObject } from '../support/kube-api-server.js';
 import { bridgeToNetns, type NetnsBridge } from '../support/netns-bridge.js';
@@ -162,9 +162,11 @@ async function buildLab(ctx: CaseContext, name: string): Promise<Built> {
   await ctx.mounts.bindAll(mounts, path.join(ctx.workDir, 'fstab'));
   setupMs[`${mounts.length} bind mounts`] = performance.now() - started;
   const processes = state.pods.map((p) => ({ netnsFile: path.join(podNetnsDir, p.netns), cgroup: podCgroup(p.uid, p.containerId) }));
-  // The parents measure.js will make for the pods' cgroups, if they are not there yet: removed
-  // with the pods' (an empty kubepods/besteffort was left after every run).
-  const parents = ['kubepods', 'kubepods/besteffort'].map((d) => path.join(CGROUP_ROOT, d)).filter((d) => !existsSync(d));
+  // The pods' parent cgroups (kubepods/besteffort), made here when missing and removed with the
+  // pods' (an empty kubepods/besteffort was left after every run); measure.js makes the rest.
+  const cgroups: { cgroupParents?: string[] } = {};
+  const first = processes[0];
+  if (first) await makeCgroupParents(cgroups, path.dirname(path.join(CGROUP_ROOT, first.cgroup)), CGROUP_ROOT);
   const linksInNetns = await ctx.netns.linkCount(state.node);
   return {
     state,
@@ -182,8 +184,7 @@ async function buildLab(ctx: CaseContext, name: string): Promise<Built> {
         await removeCgroup(container);
         await removeCgroup(path.dirname(container));
       }
-      // Deepest first; one that another user of the hierarchy has filled since stays.
-      for (const d of [...parents].reverse()) await rmdir(d).catch(() => undefined);
+      await removeCgroupParents(cgroups);
       await rm(stateRoot, { recursive: true, force: true });
     },
   };
