@@ -35,12 +35,25 @@ export const DEFAULT_AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-si
 export const AGENT_NODE_FLAGS = process.env.BENCH_AGENT_NODE_FLAGS === undefined ? [...DEFAULT_AGENT_NODE_FLAGS] : process.env.BENCH_AGENT_NODE_FLAGS.split(' ').filter(Boolean);
 
 /**
- * The environment the image and `npm start` give the agent: glibc's malloc held to 2 arenas
- * (its default is 8 per core, and each thread that allocates — libuv's pool compressing
- * responses, V8's GC helpers — may keep one: memory touched there stays in RSS). A realistic
- * 1,000-cycle soak ran about 7 MB lower with it (docs/performance.md).
+ * The environment the image and `npm start` give the agent, glibc malloc's settings:
+ * - MALLOC_ARENA_MAX=2: 2 arenas (its default is 8 per core, and each thread that allocates —
+ *   libuv's pool compressing responses, V8's GC helpers — may keep one: memory touched there stays
+ *   in RSS). A realistic 1,000-cycle soak ran about 7 MB lower with it (docs/performance.md).
+ * - MALLOC_MMAP_THRESHOLD_=131072, MALLOC_TRIM_THRESHOLD_=131072, MALLOC_TOP_PAD_=65536: fixed,
+ *   where glibc's defaults move. After a large block made with mmap is freed, glibc raises its
+ *   mmap threshold to that block's size (up to 32 MB) and its trim threshold to twice that; a
+ *   scrape's multi-megabyte buffers (the exposition, its writer) then come from the heap, and
+ *   the heap's free top is kept up to 2x that size. Fixed, a buffer of 128 KiB or more is its own
+ *   mapping, returned when freed, and a free top above 128 KiB is given back. The 250-pod lab
+ *   (realistic pods, 30 scrapes 1.1 s apart): RSS after the scrapes 96 -> 87 MB, the malloc heap
+ *   20 -> 10 MB, CPU per scrape within the noise (docs/performance.md, eighth round).
  */
-export const DEFAULT_AGENT_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+export const DEFAULT_AGENT_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: '131072',
+  MALLOC_TRIM_THRESHOLD_: '131072',
+  MALLOC_TOP_PAD_: '65536',
+};
 
 /** The environment the bench gives the agent: the shipped one, or BENCH_AGENT_MALLOC_ARENA_MAX to try another. */
 export const AGENT_ENV: Readonly<Record<string, string>> = {
