@@ -4,7 +4,9 @@ import { benchUsage, parseBenchArgs } from './bench-args.js';
 import { fstabText, mountPoints, mountsUnder } from './bind-mounts.js';
 import { macvlanBatch, nodeBatch, podInterfaceNames, podMacvlanBatch, podNames, type PreparedCase } from './cases.js';
 import { cpuNanos, runNanosOfSchedstat } from './cpu-time.js';
+import { parseEnvAssignments } from './exporters.js';
 import { netnsBatchInput, netnsInodeOfLink, parseNetnsList } from './netns.js';
+import { commandLine } from './processes.js';
 import type { ExporterFigures, MeasureResult, PodInterfaceCount } from './protocol.js';
 import { cpuUseOf, floorOf, podCheckOf, shortList, verdictOf } from './report.js';
 import { countSamples, expositionStats } from './scrape.js';
@@ -331,5 +333,20 @@ describe('shortList', () => {
   it('lists a few names and shortens many', () => {
     expect(shortList(['a', 'b'])).toBe('a, b');
     expect(shortList(['a', 'b', 'c', 'd', 'e'])).toBe('a, b .. e (5)');
+  });
+});
+
+describe('the agent\'s environment and command line', () => {
+  it('reads BENCH_AGENT_ENV as NAME=VALUE words and refuses anything else', () => {
+    expect(parseEnvAssignments(' MALLOC_ARENA_MAX=4  MALLOC_TOP_PAD_=0 ')).toEqual({ MALLOC_ARENA_MAX: '4', MALLOC_TOP_PAD_: '0' });
+    expect(parseEnvAssignments('')).toEqual({});
+    expect(parseEnvAssignments('A=x=y')).toEqual({ A: 'x=y' });
+    expect(() => parseEnvAssignments('MALLOC_ARENA_MAX')).toThrow('"MALLOC_ARENA_MAX" is not NAME=VALUE');
+    expect(() => parseEnvAssignments('=1')).toThrow('is not NAME=VALUE');
+  });
+
+  it('prints the environment it adds before the command, quoted as a shell needs', () => {
+    expect(commandLine('/usr/bin/node', ['--x=1', 'a b'], { MALLOC_ARENA_MAX: '2' })).toBe("MALLOC_ARENA_MAX=2 /usr/bin/node --x=1 'a b'");
+    expect(commandLine('node', ['-e', '0'])).toBe('node -e 0');
   });
 });

@@ -55,11 +55,22 @@ export const DEFAULT_AGENT_ENV: Readonly<Record<string, string>> = {
   MALLOC_TOP_PAD_: '65536',
 };
 
-/** The environment the bench gives the agent: the shipped one, or BENCH_AGENT_MALLOC_ARENA_MAX to try another. */
-export const AGENT_ENV: Readonly<Record<string, string>> = {
-  ...DEFAULT_AGENT_ENV,
-  ...(process.env.BENCH_AGENT_MALLOC_ARENA_MAX === undefined ? {} : { MALLOC_ARENA_MAX: process.env.BENCH_AGENT_MALLOC_ARENA_MAX }),
-};
+/**
+ * The environment the bench gives the agent: the shipped one, or BENCH_AGENT_ENV to try another
+ * ("NAME=VALUE NAME=VALUE", in place of all of the shipped variables; empty: none of them).
+ */
+export const AGENT_ENV: Readonly<Record<string, string>> = process.env.BENCH_AGENT_ENV === undefined ? DEFAULT_AGENT_ENV : parseEnvAssignments(process.env.BENCH_AGENT_ENV);
+
+/** "A=1 B=2" as { A: '1', B: '2' }; a word without "=" is an error, not a silent default. */
+export function parseEnvAssignments(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const word of text.split(' ').filter(Boolean)) {
+    const eq = word.indexOf('=');
+    if (eq <= 0) throw new Error(`BENCH_AGENT_ENV: "${word}" is not NAME=VALUE`);
+    env[word.slice(0, eq)] = word.slice(eq + 1);
+  }
+  return env;
+}
 
 /** The agent of this build with its default collectors, plus the case's flags, run as it ships. */
 function agentSpec(config: MeasureConfig): ExporterSpec {

@@ -341,7 +341,7 @@ async function readinessFlaps(spec: ExporterSpec, config: MeasureConfig, agent: 
 
 /** Starts one exporter, scrapes it, reads its memory, and stops it. */
 async function measureExporter(spec: ExporterSpec, config: MeasureConfig, readiness: { figures?: ReadinessFigures }): Promise<ExporterFigures> {
-  const command = commandLine(spec.file, spec.args);
+  const command = commandLine(spec.file, spec.args, spec.env);
   progress(`starting ${command}`);
   const child = children.spawn(spec.file, spec.args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...spec.env } });
   const stderr = new OutputTail();

@@ -30,9 +30,9 @@ export class OutputTail {
   }
 }
 
-/** A command line as one readable string. */
-export function commandLine(file: string, args: readonly string[]): string {
-  return [file, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+/** A command line as one readable string, the environment it adds first (as a shell would take it). */
+export function commandLine(file: string, args: readonly string[], env: Readonly<Record<string, string>> = {}): string {
+  return [...Object.entries(env).map(([k, v]) => `${k}=${v}`), file, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 
 /** The children this process started and has not yet seen exit. */
