@@ -34,6 +34,9 @@ describe.skipIf(!LAB_POSSIBLE)('soak under pod churn (short)', () => {
     expect(report.end.soakSeries).toBe(live * 4 * 14);
     expect(report.end.knownSeries).toBe(report.end.soakSeries);
     expect(report.knownChecks).toBeGreaterThanOrEqual(live);
+    // Each pod lives past the 8 s its Pod file needs by a few scrapes: every pod the soak made,
+    // removed or left at the end, was required by name at least once.
+    expect(report.podsCheckedKnown).toBe(cycles + live);
     expect(report.podsSeenKnown).toBeGreaterThanOrEqual(live);
     expect(report.scrapes).toBeGreaterThan(10);
   }, 240_000);
