@@ -151,6 +151,7 @@ const ALL_ON: Obj = {
   seriesLimit: 1000000,
   logLevel: 'debug',
   extraArgs: ['--collector.timeout=3s'],
+  env: { MALLOC_ARENA_MAX: '4', NODE_OPTIONS: '--optimize-for-size' },
   image: { tag: '9.9.9' },
   imagePullSecrets: [{ name: 'regcred' }],
   podAnnotations: { 'example.com/a': 'b' },
@@ -198,6 +199,9 @@ describe('values.schema.json', () => {
     ['a CRI endpoint that is not a unix socket', { cri: { enabled: true, endpoint: 'tcp://10.0.0.1:1234' } }],
     ['a collector switch that is a string', { collectors: { netns: 'false' } }],
     ['an extra arg that is not a flag', { extraArgs: ['-v'] }],
+    ['an env variable the chart sets itself', { env: { NODE_NAME: 'x' } }],
+    ['an env variable that is not a string (YAML reads 4 as a number)', { env: { MALLOC_ARENA_MAX: 4 } }],
+    ['an env name that is not one', { env: { 'MALLOC-ARENA': '2' } }],
     ['an unknown update strategy', { updateStrategy: { type: 'Recreate' } }],
     ['maxUnavailable 0', { updateStrategy: { rollingUpdate: { maxUnavailable: 0 } } }],
     ['a relative host path', { hostPaths: { podResources: 'var/lib/kubelet/pod-resources' } }],
@@ -377,6 +381,16 @@ describe('rendered with the default values', () => {
     const all = agent(render({ web: { listenOnAllAddresses: true } }));
     expect(all.args[0]).toBe('--web.listen-address=:9739');
     expect(all.env).toEqual([{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }]);
+    // env: after the chart's own, in name order (Helm ranges over a map by sorted key), values
+    // quoted so that a number or "true" stays a string.
+    const withEnv = agent(render({ env: { NODE_OPTIONS: '--optimize-for-size --max-lazy', MALLOC_ARENA_MAX: '4', FLAG: 'true' } }));
+    expect(withEnv.env).toEqual([
+      { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+      { name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
+      { name: 'FLAG', value: 'true' },
+      { name: 'MALLOC_ARENA_MAX', value: '4' },
+      { name: 'NODE_OPTIONS', value: '--optimize-for-size --max-lazy' },
+    ]);
     expect(c.ports).toEqual([{ name: 'metrics', containerPort: 9739, protocol: 'TCP' }]);
     expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics', scheme: 'HTTP' });
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics', scheme: 'HTTP' });
