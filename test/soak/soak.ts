@@ -446,8 +446,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
           });
           if (live.size > opts.live) {
             const oldest = live.keys().next().value as string;
-            const writtenAt = live.get(oldest)?.manifest ? live.get(oldest)?.writtenAt : undefined;
-            if (writtenAt !== undefined) await sleep(writtenAt + KNOWN_AFTER_MS + KNOWN_CHECK_WINDOW_MS - Date.now());
+            const leaving = live.get(oldest);
+            if (leaving?.manifest) await sleep(leaving.writtenAt + KNOWN_AFTER_MS + KNOWN_CHECK_WINDOW_MS - Date.now());
             await serial.run(async () => {
               live.delete(oldest);
               await labRemovePod({ ...lab, state, pod: oldest });
