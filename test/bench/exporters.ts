@@ -56,8 +56,10 @@ export const DEFAULT_AGENT_ENV: Readonly<Record<string, string>> = {
 };
 
 /**
- * The environment the bench gives the agent: the shipped one, or BENCH_AGENT_ENV to try another
- * ("NAME=VALUE NAME=VALUE", in place of all of the shipped variables; empty: none of them).
+ * The environment the bench adds to its own for the agent: the shipped one, or BENCH_AGENT_ENV to
+ * try another ("NAME=VALUE NAME=VALUE", in place of all of the shipped variables; empty: none of
+ * them). Variables already in the bench's environment (a MALLOC_* of the shell) still reach the
+ * agent unless named here.
  */
 export const AGENT_ENV: Readonly<Record<string, string>> = process.env.BENCH_AGENT_ENV === undefined ? DEFAULT_AGENT_ENV : parseEnvAssignments(process.env.BENCH_AGENT_ENV);
 
