@@ -348,5 +348,6 @@ describe('the agent\'s environment and command line', () => {
   it('prints the environment it adds before the command, quoted as a shell needs', () => {
     expect(commandLine('/usr/bin/node', ['--x=1', 'a b'], { MALLOC_ARENA_MAX: '2' })).toBe("MALLOC_ARENA_MAX=2 /usr/bin/node --x=1 'a b'");
     expect(commandLine('node', ['-e', '0'])).toBe('node -e 0');
+    expect(commandLine('node', [], { NODE_OPTIONS: '--a --b' })).toBe("NODE_OPTIONS='--a --b' node");
   });
 });

@@ -30,9 +30,17 @@ export class OutputTail {
   }
 }
 
-/** A command line as one readable string, the environment it adds first (as a shell would take it). */
+/** A word as a POSIX shell reads it back: bare when it is safe, else in single quotes. */
+function shellWord(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * A command line as one readable string, the environment it adds first; a value is quoted on its
+ * own (`NAME='a b'`), so that a shell still reads the word as an assignment.
+ */
 export function commandLine(file: string, args: readonly string[], env: Readonly<Record<string, string>> = {}): string {
-  return [...Object.entries(env).map(([k, v]) => `${k}=${v}`), file, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return [...Object.entries(env).map(([k, v]) => `${k}=${shellWord(v)}`), ...[file, ...args].map(shellWord)].join(' ');
 }
 
 /** The children this process started and has not yet seen exit. */
