@@ -47,11 +47,14 @@ interface StaticInfo {
   readonly pciAddress: PciAddress | undefined;
 }
 
+/** Speed and duplex as read, with the link state they were read in (a change of it means a re-read). */
 interface LinkSettings {
-  readonly key: string;
+  readonly adminUp: boolean;
+  readonly operstate: NetLink['operstate'];
+  readonly carrierChanges: NetLink['carrierChanges'];
   readonly expiresAtMs: number;
-  readonly speedBytesPerSecond: number | undefined;
-  readonly duplex: string | undefined;
+  /** What describe() answers for the link meanwhile: one object, the same at every scrape. */
+  readonly info: DeviceInfo;
 }
 
 interface CacheEntry {
@@ -98,18 +101,36 @@ export class SysfsDeviceSource implements DeviceInfoSource {
   async describe(links: readonly NetLink[], signal: AbortSignal): Promise<ReadonlyMap<IfIndex, DeviceInfo>> {
     const out = new Map<IfIndex, DeviceInfo>();
     const seen = new Set<IfIndex>();
+    // Links whose details are cached and still good are answered without a promise each: at 750
+    // links the awaits alone cost 1.5-2 ms of a scrape whose reads were all cached.
+    const now = this.#now();
+    const misses: NetLink[] = [];
+    for (const link of links) {
+      seen.add(link.ifindex);
+      const info = this.#cached(link, now);
+      if (info === undefined) misses.push(link);
+      else out.set(link.ifindex, info);
+    }
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < links.length) {
+      while (next < misses.length) {
         signal.throwIfAborted();
-        const link = links[next++] as NetLink;
-        seen.add(link.ifindex);
+        const link = misses[next++] as NetLink;
         out.set(link.ifindex, await this.#describeOne(link));
       }
     };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, links.length) }, worker));
+    if (misses.length > 0) await Promise.all(Array.from({ length: Math.min(CONCURRENCY, misses.length) }, worker));
     for (const ifindex of this.#cache.keys()) if (!seen.has(ifindex)) this.#cache.delete(ifindex);
     return out;
+  }
+
+  /** The link's details when its cache entry is for this name and its settings are still good. */
+  #cached(link: NetLink, now: number): DeviceInfo | undefined {
+    const entry = this.#cache.get(link.ifindex);
+    if (entry === undefined || entry.static.name !== link.name || entry.settings === undefined) return undefined;
+    const s = entry.settings;
+    if (s.adminUp !== link.adminUp || s.operstate !== link.operstate || s.carrierChanges !== link.carrierChanges || s.expiresAtMs <= now) return undefined;
+    return s.info;
   }
 
   async #describeOne(link: NetLink): Promise<DeviceInfo> {
@@ -119,17 +140,10 @@ export class SysfsDeviceSource implements DeviceInfoSource {
       entry = { static: await this.#readStatic(dir, link.name), settings: undefined };
       this.#cache.set(link.ifindex, entry);
     }
-    const key = `${link.adminUp ? 1 : 0}/${link.operstate}/${link.carrierChanges ?? ''}`;
-    const now = this.#now();
-    if (!entry.settings || entry.settings.key !== key || entry.settings.expiresAtMs <= now) {
-      entry.settings = await this.#readSettings(dir, key, now);
-    }
-    return {
-      speedBytesPerSecond: entry.settings.speedBytesPerSecond,
-      duplex: entry.settings.duplex,
-      driver: entry.static.driver,
-      pciAddress: entry.static.pciAddress,
-    };
+    const cached = this.#cached(link, this.#now());
+    if (cached !== undefined) return cached;
+    entry.settings = await this.#readSettings(dir, link, entry.static, this.#now());
+    return entry.settings.info;
   }
 
   async #readStatic(dir: string, name: string): Promise<StaticInfo> {
@@ -143,17 +157,23 @@ export class SysfsDeviceSource implements DeviceInfoSource {
     };
   }
 
-  async #readSettings(dir: string, key: string, now: number): Promise<LinkSettings> {
+  async #readSettings(dir: string, link: NetLink, stat: StaticInfo, now: number): Promise<LinkSettings> {
     const speed = parseCount(await this.#attr(dir, 'speed'));
     const duplex = (await this.#attr(dir, 'duplex'))?.trim();
     // Spread refreshes over ±20% so that links first seen together do not all expire together.
     const ttl = this.#refreshMs * (0.8 + 0.4 * this.#random());
     return {
-      key,
+      adminUp: link.adminUp,
+      operstate: link.operstate,
+      carrierChanges: link.carrierChanges,
       expiresAtMs: now + ttl,
-      // SPEED_UNKNOWN is -1; some drivers report 0 without a link.
-      speedBytesPerSecond: speed !== undefined && speed > 0 ? speed * MBPS : undefined,
-      duplex: duplex === 'full' || duplex === 'half' ? duplex : undefined,
+      info: {
+        // SPEED_UNKNOWN is -1; some drivers report 0 without a link.
+        speedBytesPerSecond: speed !== undefined && speed > 0 ? speed * MBPS : undefined,
+        duplex: duplex === 'full' || duplex === 'half' ? duplex : undefined,
+        driver: stat.driver,
+        pciAddress: stat.pciAddress,
+      },
     };
   }
 
