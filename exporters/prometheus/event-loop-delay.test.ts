@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parseExposition } from '../../test/support/exposition.js';
-import { delayFigures, EVENT_LOOP_DELAY_GAUGES, registerEventLoopDelay } from './event-loop-delay.js';
+import { delayFigures, EVENT_LOOP_DELAY_GAUGES, EventLoopDelaySampler, eventLoopDelayFamilies } from './event-loop-delay.js';
+import { writeFamilies } from './exposition.js';
 import { createMetricsRenderer } from './registry.js';
 import { EMPTY_SNAPSHOT } from '../../agent/model/snapshot.js';
 import { assess } from '../../agent/rules/assess.js';
@@ -22,12 +22,12 @@ describe('event-loop delay gauges', () => {
   });
 
   it('see a blocked loop, and not the interval itself when nothing blocks', async () => {
-    const registry = new Registry();
-    const stop = registerEventLoopDelay(registry, 400);
+    const sampler = new EventLoopDelaySampler(400);
+    const read = (): string => writeFamilies(eventLoopDelayFamilies(sampler));
     try {
       // Quiet for three ticks: what is recorded is lateness, not the 400 ms between ticks.
       await sleep(1_300);
-      const quiet = await registry.metrics();
+      const quiet = read();
       expect(value(quiet, 'nodejs_eventloop_lag_min_seconds')).toBeLessThan(0.2);
       // Read and reset: the next read starts afresh. Then the loop blocked across a tick.
       const until = Date.now() + 900;
@@ -35,19 +35,19 @@ describe('event-loop delay gauges', () => {
         // busy: the tick due meanwhile runs late
       }
       await sleep(450);
-      const blocked = await registry.metrics();
+      const blocked = read();
       expect(value(blocked, 'nodejs_eventloop_lag_max_seconds')).toBeGreaterThanOrEqual(0.4);
       for (const name of EVENT_LOOP_DELAY_GAUGES) expect(value(blocked, name)).toBeGreaterThanOrEqual(0);
     } finally {
-      stop();
+      sampler.stop();
     }
   });
 
-  it("are in /metrics once each, in place of prom-client's", async () => {
+  it('are in /metrics once each', async () => {
     const renderer = createMetricsRenderer({ version: 't', assessed: async () => ({ snapshot: EMPTY_SNAPSHOT, assessment: assess(EMPTY_SNAPSHOT) }) });
     const samples = parseExposition(await renderer.render());
     for (const name of EVENT_LOOP_DELAY_GAUGES) expect(samples.filter((s) => s.name === name), name).toHaveLength(1);
-    // prom-client's gauge measured at scrape time (setImmediate) stays.
+    // prom-client's gauge, measured with a setImmediate queued at the scrape, is there too.
     expect(samples.filter((s) => s.name === 'nodejs_eventloop_lag_seconds')).toHaveLength(1);
   });
 });

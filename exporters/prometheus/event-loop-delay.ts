@@ -14,7 +14,7 @@
  * over a scrape interval's 15-30 samples; a short one is caught in proportion to its length (a
  * 60 ms scrape in 6% of seconds).
  */
-import client, { type Registry } from 'prom-client';
+import { type Family } from './family.js';
 
 /** How often the sampler's timer is due, milliseconds. */
 export const EVENT_LOOP_SAMPLE_MS = 1000;
@@ -32,7 +32,7 @@ const GAUGES = [
   ['nodejs_eventloop_lag_p99_seconds', 'The 99th percentile of the recorded event loop delays.'],
 ] as const;
 
-/** The names of the gauges this module registers (prom-client's must be removed first). */
+/** The names of the seven gauges. */
 export const EVENT_LOOP_DELAY_GAUGES: readonly string[] = GAUGES.map(([name]) => name);
 
 /** min, max, mean, stddev, p50, p90, p99 of `delays` (ms), in seconds; all 0 for none. Sorts `delays`. */
@@ -78,27 +78,8 @@ export class EventLoopDelaySampler {
   }
 }
 
-/** Registers the seven gauges in `registry`; each scrape reads the delays recorded since the one before. Returns what stops the timer. */
-export function registerEventLoopDelay(registry: Registry, sampleMs = EVENT_LOOP_SAMPLE_MS): () => void {
-  const sampler = new EventLoopDelaySampler(sampleMs);
-  const gauges: client.Gauge[] = [];
-  for (const [i, [name, help]] of GAUGES.entries()) {
-    gauges.push(
-      new client.Gauge({
-        name,
-        help,
-        registers: [registry],
-        // The first gauge's collect, called first, sets all seven from one read.
-        ...(i === 0
-          ? {
-              collect() {
-                const figures = delayFigures(sampler.take());
-                for (const [j, g] of gauges.entries()) g.set(figures[j] as number);
-              },
-            }
-          : {}),
-      }),
-    );
-  }
-  return () => sampler.stop();
+/** The seven gauges over the delays `sampler` recorded since the last call (which it forgets). */
+export function eventLoopDelayFamilies(sampler: EventLoopDelaySampler): Family[] {
+  const figures = delayFigures(sampler.take());
+  return GAUGES.map(([name, help], i) => ({ name, help, type: 'gauge', samples: [{ labels: {}, value: figures[i] as number }] }));
 }

@@ -167,6 +167,7 @@ export function writeFamiliesTo(out: ByteWriter, families: readonly Family[], se
     const name = Buffer.from(f.name);
     for (const s of f.samples) {
       out.bytes(name);
+      if (s.suffix !== undefined) out.string(s.suffix);
       if (s.labelText !== undefined) out.string(s.labelText);
       else writeLabels(out, s.labels);
       out.byte(SPACE);

@@ -7,13 +7,15 @@ export interface Sample {
   readonly value: number;
   /** `labels` already rendered (`{a="x"}`), when several families share one label set. */
   readonly labelText?: string;
+  /** Written after the family's name: a histogram's `_bucket`, `_sum` and `_count`. */
+  readonly suffix?: string;
 }
 
 /** One metric family: what `# HELP` / `# TYPE` announce and the samples under them. */
 export interface Family {
   readonly name: string;
   readonly help: string;
-  readonly type: 'gauge' | 'counter';
+  readonly type: 'gauge' | 'counter' | 'histogram';
   readonly samples: readonly Sample[];
   /**
    * Rows that several families share, one label set per link, rendered once: `values[i]` goes

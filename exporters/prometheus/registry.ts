@@ -1,8 +1,7 @@
 /**
- * /metrics: prom-client's registry for the process and build metrics, and the snapshot families
- * written by our own exposition writer (see exposition.ts for why), one body.
+ * /metrics: the snapshot families, written by our own exposition writer (see exposition.ts for
+ * why), then this scrape's process, build and live families, one body.
  */
-import client, { Registry } from 'prom-client';
 import { type AssessedSnapshot } from '../../agent/model/assessment.js';
 import { type Snapshot } from '../../agent/model/snapshot.js';
 import { EXPORT_ALL, type ExportFilter } from './export-filter.js';
@@ -13,13 +12,7 @@ import { type Family } from './family.js';
 import { NetworkTotals } from './network-families.js';
 import { LabelTextCache } from './label-cache.js';
 import { countSeries, limitSeries } from './series-limit.js';
-import { EVENT_LOOP_DELAY_GAUGES, registerEventLoopDelay } from './event-loop-delay.js';
-
-/** A timer period that never comes due (Node takes any positive integer; libuv's timers are 64-bit). */
-const NEVER_MS = Number.MAX_SAFE_INTEGER;
-
-/** prom-client default metrics that break the Prometheus naming rules. */
-const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+import { EXPOSITION_CONTENT_TYPE, ProcessMetrics } from './process-metrics.js';
 
 /** Options of {@link createMetricsRenderer}. */
 export interface RendererOptions {
@@ -28,7 +21,7 @@ export interface RendererOptions {
   readonly nodeVersion?: string;
   /** Returns the snapshot behind this scrape and its assessment (made once per snapshot, by the snapshot cache). */
   readonly assessed: () => Promise<AssessedSnapshot>;
-  /** Include prom-client's process_* and nodejs_* defaults (default true). */
+  /** Include the process_* and nodejs_* families (process-metrics.ts; default true). */
   readonly processMetrics?: boolean;
   /** Families of the agent's own state (event recorder, kube caches), read at every scrape. */
   readonly live?: () => readonly Family[];
@@ -51,26 +44,9 @@ export interface MetricsRenderer {
   chunks?(): Promise<readonly Buffer[]>;
 }
 
-/** The registry of process and build metrics. */
-function processRegistry(opts: RendererOptions): Registry {
-  const registry = new Registry();
-  if (opts.processMetrics !== false) {
-    // prom-client's event-loop sampler cannot be left out of its defaults: its timer is made due
-    // never, and its seven nodejs_eventloop_lag_* histogram gauges are ours (event-loop-delay.ts).
-    client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: NEVER_MS });
-    // prom-client names these gauges with a _total suffix, which promtool check metrics rejects;
-    // the per-type nodejs_active_{handles,requests,resources} gauges carry the same counts.
-    for (const name of [...LINT_FAILING_DEFAULTS, ...EVENT_LOOP_DELAY_GAUGES]) registry.removeSingleMetric(name);
-    registerEventLoopDelay(registry);
-  }
-  const build = new client.Gauge({
-    name: 'multinet_build_info',
-    help: 'Version of the agent and of the Node.js runtime it runs on (value 1).',
-    labelNames: ['version', 'node_version'],
-    registers: [registry],
-  });
-  build.set({ version: opts.version, node_version: opts.nodeVersion ?? process.version }, 1);
-  return registry;
+/** `multinet_build_info`. */
+function buildInfo(version: string, nodeVersion: string): Family {
+  return { name: 'multinet_build_info', help: 'Version of the agent and of the Node.js runtime it runs on (value 1).', type: 'gauge', samples: [{ labels: { version, node_version: nodeVersion }, value: 1 }] };
 }
 
 /** `multinet_exported_series`, `multinet_series_limit_reached`, `multinet_series_dropped`. */
@@ -84,7 +60,8 @@ export function seriesFamilies(exported: number, dropped: number): Family[] {
 
 /** Builds the /metrics renderer. */
 export function createMetricsRenderer(opts: RendererOptions): MetricsRenderer {
-  const registry = processRegistry(opts);
+  const processFamilies = opts.processMetrics === false ? undefined : new ProcessMetrics();
+  const build = buildInfo(opts.version, opts.nodeVersion ?? process.version);
   const filter = opts.filter ?? EXPORT_ALL;
   const totals = filter.podSeries === 'per-network' ? new NetworkTotals() : undefined;
   let limiting = false;
@@ -111,23 +88,19 @@ export function createMetricsRenderer(opts: RendererOptions): MetricsRenderer {
     return out.toBuffer();
   };
   const chunks = async (): Promise<Buffer[]> => {
-    const [base, assessed] = await Promise.all([registry.metrics(), opts.assessed()]);
+    const assessed = await opts.assessed();
     let body = rendered.get(assessed.snapshot);
     if (body === undefined) {
       body = renderSnapshot(assessed);
       rendered.set(assessed.snapshot, body);
     }
-    // This scrape's own part: a blank line after the snapshot's families, prom-client's (each
-    // family ending in a line feed, blank lines between) and the live families.
-    const live = opts.live?.() ?? [];
-    const own = new ByteWriter(base.length * 2 + 4096);
-    own.byte(0x0a);
-    own.string(base);
-    if (live.length > 0) writeFamiliesTo(own, live, true);
+    // This scrape's own part, after a blank line: the process families, build info and the live families.
+    const own = new ByteWriter(16 * 1024);
+    writeFamiliesTo(own, [...(processFamilies?.families() ?? []), build, ...(opts.live?.() ?? [])], true);
     return [body, own.toBuffer()];
   };
   return {
-    contentType: registry.contentType,
+    contentType: EXPOSITION_CONTENT_TYPE,
     chunks,
     async render() {
       return Buffer.concat(await chunks()).toString('utf8');
