@@ -211,6 +211,35 @@ describe('expectedAttachments', () => {
     expect(expectedAttachments(p, [])).toEqual([{ network: 'sriov-net', networkNamespace: 'other', interface: 'net1', reason: 'listed', present: false }]);
   });
 
+  it('are worked out again when the links or the pod object change, and kept while neither does', () => {
+    const p = pod({ name: 'p', uid: '77777777-2222-3333-4444-555555555555', requested: [{ name: 'mgmt-network', interface: 'net1' }, { name: 'data-network', interface: 'net2' }] });
+    const eth0 = netLink({ ifindex: 2, name: 'eth0' });
+    const net1 = netLink({ ifindex: 3, name: 'net1' });
+    const net2 = netLink({ ifindex: 4, name: 'net2' });
+    const both = expectedAttachments(p, [eth0, net1, net2]);
+    expect(both.map((a) => a.present)).toEqual([true, true]);
+    // The same names in fresh link objects (the next dump): the same answer, the same objects.
+    expect(expectedAttachments(p, [netLink({ ifindex: 2, name: 'eth0' }), netLink({ ifindex: 3, name: 'net1' }), netLink({ ifindex: 4, name: 'net2' })])).toBe(both);
+    // net2 gone, then a link renamed into its place: each time worked out anew.
+    expect(expectedAttachments(p, [eth0, net1]).map((a) => a.present)).toEqual([true, false]);
+    expect(expectedAttachments(p, [eth0, net1, netLink({ ifindex: 5, name: 'net2' })]).map((a) => a.present)).toEqual([true, true]);
+    // An edited pod is a new object (the sources never change one in place): its own answer.
+    const edited = { ...p, requested: { ok: true, value: [{ name: 'mgmt-network', namespace: 'default', interface: 'net9', mac: undefined, ips: [] }] } } as typeof p;
+    expect(expectedAttachments(edited, [eth0, net1, net2]).map((a) => [a.interface, a.present])).toEqual([['net9', false]]);
+    // And through the join, scrape after scrape: the views hold the same attachment objects while nothing changed.
+    const ns = netnsRef(4026532001, { podUid: p.uid });
+    const sample = (): Parameters<typeof joinPodNetns>[0]['samples'][number] => ({ ref: ns, nsid: 1, links: [netLink({ ifindex: 2, name: 'eth0' }), netLink({ ifindex: 3, name: 'net1' })] });
+    const pods = [p];
+    const [a] = joinPodNetns({ samples: [sample()], selfNsid: SELF, hostLinks: host, pods, networks });
+    const [b] = joinPodNetns({ samples: [sample()], selfNsid: SELF, hostLinks: host, pods, networks });
+    expect(a?.pod).toBe(p);
+    expect(b?.attachments).toBe(a?.attachments);
+    expect(b?.attachments.map((x) => [x.interface, x.present])).toEqual([
+      ['net1', true],
+      ['net2', false],
+    ]);
+  });
+
   it('splits network names', () => {
     expect(splitNetworkName('kube-system/sriov', 'default')).toEqual({ namespace: 'kube-system', name: 'sriov' });
     expect(splitNetworkName('cbr0', 'default')).toEqual({ namespace: 'default', name: 'cbr0' });

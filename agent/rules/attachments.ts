@@ -66,7 +66,17 @@ function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   } else m.set(k, [v]);
 }
 
+/** The index of the last pods array seen: the metadata sources hand out the same array until a pod changes. */
+let lastIndex: { readonly pods: readonly PodInfo[]; readonly index: PodIndex } | undefined;
+
 export function podIndex(pods: readonly PodInfo[]): PodIndex {
+  if (lastIndex?.pods === pods) return lastIndex.index;
+  const index = buildPodIndex(pods);
+  lastIndex = { pods, index };
+  return index;
+}
+
+function buildPodIndex(pods: readonly PodInfo[]): PodIndex {
   const byUid = new Map<string, PodInfo>();
   const byName = new Map<string, PodInfo[]>();
   const byStatusMac = new Map<string, PodInfo[]>();
@@ -140,7 +150,36 @@ interface PodLookups {
   readonly requested: ReadonlyMap<string, NetworkSelection>;
 }
 
+/**
+ * Per-pod results of the join that depend only on the pod object (and, for the attachments, on
+ * its namespace's link names), kept while the pod object lives. The metadata sources keep a pod's
+ * object until the Pod changes (manifests: its file; the kube API: its resourceVersion), so on a
+ * settled node every scrape finds them here: at 250 pods they were a tenth of what a scrape
+ * allocated, and the snapshot holding the same objects as the last one lets the assessment's
+ * comparison (assess-reuse.ts) stop at identity.
+ */
+interface PodMemo {
+  readonly limit: number;
+  readonly lookups: PodLookups;
+  /** The last attachments worked out, and the link names (in dump order) they were worked out for. */
+  attachments?: { readonly names: string; readonly result: ReturnType<typeof computeAttachments> };
+}
+const podMemo = new WeakMap<PodInfo, PodMemo>();
+
+function memoOf(pod: PodInfo, limit: number): PodMemo {
+  let m = podMemo.get(pod);
+  if (m === undefined || m.limit !== limit) {
+    m = { limit, lookups: computeLookups(pod, limit) };
+    podMemo.set(pod, m);
+  }
+  return m;
+}
+
 function podLookups(pod: PodInfo, limit: number): PodLookups {
+  return memoOf(pod, limit).lookups;
+}
+
+function computeLookups(pod: PodInfo, limit: number): PodLookups {
   const status = new Map<string, NetworkStatusEntry>();
   const entries = statusOf(pod);
   for (let i = 0; i < entries.length && i < limit; i++) {
@@ -221,6 +260,15 @@ export function expectedAttachments(pod: PodInfo, links: readonly NetLink[]): Ex
 
 /** {@link expectedAttachments}, at most `limit` of them, with the conflicts and how many there were in all. */
 function attachmentsOf(pod: PodInfo, links: readonly NetLink[], limit: number): { attachments: ExpectedAttachment[]; conflicts: AttachmentConflict[]; total: number } {
+  const m = memoOf(pod, limit);
+  // Interface names hold no '/' (the kernel refuses it), so joined with it they key the set of names.
+  let names = '';
+  for (const l of links) names += `${l.name}/`;
+  if (m.attachments?.names !== names) m.attachments = { names, result: computeAttachments(pod, links, limit) };
+  return m.attachments.result;
+}
+
+function computeAttachments(pod: PodInfo, links: readonly NetLink[], limit: number): { attachments: ExpectedAttachment[]; conflicts: AttachmentConflict[]; total: number } {
   const present = new Set(links.map((l) => l.name as string));
   const out: ExpectedAttachment[] = [];
   const claimed = new Map<string, string>();
