@@ -8,6 +8,7 @@ import { type Assessment } from '../../agent/model/assessment.js';
 import { type Snapshot } from '../../agent/model/snapshot.js';
 import { EXPORT_ALL, networkPasses, passes, type ExportFilter } from './export-filter.js';
 import { type Family, type Sample } from './family.js';
+import { SampleCache } from './label-cache.js';
 
 /** `multinet_ipam_addresses_*{network,range}`: the assessment's range usage; none while the IPAM collector is off. */
 export function ipamFamilies(snapshot: Snapshot, assessment: Assessment): Family[] {
@@ -78,15 +79,19 @@ function kept(filter: ExportFilter, c: { namespace: string; networkNamespace: st
 }
 
 /** `multinet_pod_interface_route_mismatch` and `multinet_pod_network_policy_violation`, for the pods and networks the filter keeps. */
+/** Rule verdicts' samples, kept per verdict object: a reused assessment (assess-reuse.ts) hands out the same ones. */
+const routeSamples = new SampleCache<Assessment['routes'][number]>((c) => ({ labels: { namespace: c.namespace, pod: c.pod, interface: c.interface, network_namespace: c.networkNamespace, network: c.network }, value: c.mismatch ? 1 : 0 }));
+const policySamples = new SampleCache<Assessment['policy'][number]>((c) => ({ labels: { namespace: c.namespace, pod: c.pod, network_namespace: c.networkNamespace, network: c.network, interface: c.interface }, value: c.violation ? 1 : 0 }));
+
 export function attachmentRuleFamilies(assessment: Assessment, filter: ExportFilter = EXPORT_ALL): Family[] {
   // Loops, not callbacks, over every pod interface each scrape (docs/architecture.md, "Code on the scrape path").
   const routes: Sample[] = [];
   for (const c of assessment.routes) {
-    if (kept(filter, c)) routes.push({ labels: { namespace: c.namespace, pod: c.pod, interface: c.interface, network_namespace: c.networkNamespace, network: c.network }, value: c.mismatch ? 1 : 0 });
+    if (kept(filter, c)) routes.push(routeSamples.of(c, undefined));
   }
   const policy: Sample[] = [];
   for (const c of assessment.policy) {
-    if (kept(filter, c)) policy.push({ labels: { namespace: c.namespace, pod: c.pod, network_namespace: c.networkNamespace, network: c.network, interface: c.interface }, value: c.violation ? 1 : 0 });
+    if (kept(filter, c)) policy.push(policySamples.of(c, undefined));
   }
   return [
     {

@@ -6,6 +6,9 @@
  * render does not use are dropped at its end, so the cache holds the node's current interfaces.
  */
 
+import { formatLabels } from './exposition.js';
+import { type Labels, type Sample } from './family.js';
+
 /** The two label sets of an interface: the one its series share and its `_info` series'. */
 export interface LabelTexts {
   readonly labels: string;
@@ -35,5 +38,31 @@ export class LabelTextCache {
   /** Ends a render: forgets the interfaces it did not use. */
   end(): void {
     for (const [key, e] of this.#entries) if (e.gen !== this.#gen) this.#entries.delete(key);
+  }
+}
+
+/**
+ * Samples made once per source object and kept while it lives, their label text rendered: for
+ * families over objects that stay the same from one scrape to the next (a pod's attachments, kept
+ * by the join while the pod and its links stay; the rules' verdicts, while the assessment is
+ * reused). A sample must be a function of its object alone (`context` only adds what that object
+ * already implies, such as the pod an attachment belongs to), so a kept one is always right.
+ */
+export class SampleCache<T extends object, C = undefined> {
+  readonly #samples = new WeakMap<T, Sample>();
+  readonly #make: (item: T, context: C) => { labels: Labels; value: number };
+
+  constructor(make: (item: T, context: C) => { labels: Labels; value: number }) {
+    this.#make = make;
+  }
+
+  of(item: T, context: C): Sample {
+    let s = this.#samples.get(item);
+    if (s === undefined) {
+      const { labels, value } = this.#make(item, context);
+      s = { labels, value, labelText: formatLabels(labels) };
+      this.#samples.set(item, s);
+    }
+    return s;
   }
 }

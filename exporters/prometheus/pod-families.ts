@@ -5,12 +5,13 @@
  * namespaces with an `eth0` each stay apart (`netns` is '' for a known pod).
  */
 import { type Assessment } from '../../agent/model/assessment.js';
-import { type PodInterface, type PodNetnsView } from '../../agent/model/attachments.js';
+import { type ExpectedAttachment, type PodInterface, type PodNetnsView } from '../../agent/model/attachments.js';
+import { type PodInfo } from '../../agent/model/pods.js';
 import type { LinkCounters, NetLink, NetnsRef } from '../../agent/model/domain.js';
 import { type Snapshot } from '../../agent/model/snapshot.js';
 import { constrains, EXPORT_ALL, networkPasses, passes, type ExportFilter } from './export-filter.js';
 import { formatLabels } from './exposition.js';
-import { LabelTextCache, type LabelTexts } from './label-cache.js';
+import { LabelTextCache, SampleCache, type LabelTexts } from './label-cache.js';
 import { columnOf, type Family, type Labels, type Sample } from './family.js';
 import { NetworkTotals } from './network-families.js';
 import { networkLabels } from './network-labels.js';
@@ -119,6 +120,12 @@ function podInterfaceFamilies(views: readonly PodNetnsView[], filter: ExportFilt
   ];
 }
 
+/** An attachment's `multinet_pod_network_attachment_missing` sample; the join keeps a pod's attachment objects while nothing about them changes. */
+const missingSamples = new SampleCache<ExpectedAttachment, PodInfo>((a, pod) => ({
+  labels: { namespace: pod.namespace, pod: pod.name, network_namespace: a.networkNamespace, network: a.network, interface: a.interface },
+  value: a.present ? 0 : 1,
+}));
+
 /** Attachment health: requested/listed vs present, and annotations that do not parse. */
 function attachmentFamilies(snapshot: Snapshot, filter: ExportFilter): Family[] {
   const classOf = new Map(snapshot.networks.map((n) => [`${n.namespace}/${n.name}`, n.trafficClass]));
@@ -128,7 +135,7 @@ function attachmentFamilies(snapshot: Snapshot, filter: ExportFilter): Family[] 
     if (!view.pod || !namespacePasses(filter, view)) continue;
     for (const a of view.attachments) {
       if (byNetwork && !networkPasses(filter, a.networkNamespace, a.network, classOf.get(`${a.networkNamespace}/${a.network}`) ?? '')) continue;
-      missing.push({ labels: { namespace: view.pod.namespace, pod: view.pod.name, network_namespace: a.networkNamespace, network: a.network, interface: a.interface }, value: a.present ? 0 : 1 });
+      missing.push(missingSamples.of(a, view.pod));
     }
   }
   const invalid: Sample[] = [];
