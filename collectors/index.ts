@@ -16,7 +16,7 @@ import { type NetnsRef } from '../agent/model/domain.js';
 import { AgentError, CapabilityError } from '../agent/model/errors.js';
 import type { DeviceAllocationSource, DeviceInfoSource, LinkSource, Logger, NetnsDiscoverer, PodLinkSource, PodSandboxSource, SriovTopologySource } from '../agent/model/ports.js';
 import { NetlinkLinkSource } from './netlink/link-dump.js';
-import { rotateMacTexts } from './netlink/attrs.js';
+import { rotateKeptTexts } from './netlink/attrs.js';
 import { NetlinkPodLinkSource } from './netlink/netns-links.js';
 import { NetnsDiscovery } from './procfs/netns-discovery.js';
 import { effectiveCapabilities, holds } from './procfs/capabilities.js';
@@ -112,8 +112,8 @@ export const samplePodNetns = (source: { readonly discovery: NetnsDiscoverer; re
   async run(signal) {
     const lacks = (cap: 'CAP_NET_ADMIN' | 'CAP_SYS_PTRACE'): boolean => holds(source.capabilities, cap) === false;
     const selfNsid = await source.links.selfNsid(signal);
-    // One generation of kept MAC texts per pass: addresses of pods gone since are dropped.
-    rotateMacTexts();
+    // One generation of kept MAC and name texts per pass: those of pods gone since are dropped.
+    rotateKeptTexts();
     const discovery = source.discovery.discover();
     const refs = discovery.netns;
     const dumped = new Array<NetnsSample | undefined>(refs.length);

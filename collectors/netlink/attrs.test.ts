@@ -1,5 +1,39 @@
 import { describe, expect, it } from 'vitest';
-import { attrLength, attrType, firstAttr, forEachAttr, keptMacTexts, nextAttr, readAttrMac, rotateMacTexts } from './attrs.js';
+import { attrLength, attrType, firstAttr, forEachAttr, keptMacTexts, keptNameTexts, nextAttr, readAttrMac, readAttrString, rotateKeptTexts } from './attrs.js';
+import { nameFromBytes } from '../../agent/rules/names.js';
+
+describe('readAttrString', () => {
+  /** `text` as a NUL-terminated attribute payload at offset 3 of a larger buffer. */
+  const payload = (bytes: Buffer): Buffer => Buffer.concat([Buffer.from([9, 9, 9]), bytes, Buffer.from([0, 0])]);
+  const read = (bytes: Buffer): string => readAttrString(payload(bytes), 3, bytes.length + 1);
+
+  it('reads every name as names.ts decodes it: ASCII as is, UTF-8, bytes that are not, backslashes, controls', () => {
+    const names = ['eth0', 'net1', 'macvlan', 'a b', 'x~y', 'dev\\ice', 'ünïcode', '\t\n', '网卡0'].map((n) => Buffer.from(n));
+    names.push(Buffer.from([0x65, 0xff, 0x30]), Buffer.from([0xc3]), Buffer.from([0x5c, 0x78, 0x66, 0x66]), Buffer.from([0x7f, 0x41]));
+    for (const n of names) {
+      // Twice: the first decodes, the second may come from the kept texts; both as names.ts says.
+      expect(read(n)).toBe(nameFromBytes(n));
+      expect(read(n)).toBe(nameFromBytes(n));
+    }
+  });
+
+  it('hands out one string per name across reads and dumps, keeps only those read during the last two passes, and never mixes up two names', () => {
+    rotateKeptTexts();
+    rotateKeptTexts();
+    expect(keptNameTexts()).toBe(0);
+    const first = read(Buffer.from('net1'));
+    expect(read(Buffer.from('net1'))).toBe(first);
+    // 20,000 distinct names, more than a generation keeps: each read back as itself.
+    for (let i = 0; i < 20_000; i++) expect(read(Buffer.from(`veth${i.toString(36)}`))).toBe(`veth${i.toString(36)}`);
+    expect(keptNameTexts()).toBeLessThanOrEqual(2 * 16_384);
+    rotateKeptTexts();
+    expect(read(Buffer.from('eth0'))).toBe('eth0');
+    rotateKeptTexts();
+    rotateKeptTexts();
+    // Nothing read for two passes: nothing kept.
+    expect(keptNameTexts()).toBe(0);
+  });
+});
 
 describe('readAttrMac', () => {
   it('gives each address its own text, across more addresses than it keeps texts for', () => {
@@ -20,8 +54,8 @@ describe('readAttrMac', () => {
   });
 
   it('keeps only the texts read during the last two generations', () => {
-    rotateMacTexts();
-    rotateMacTexts();
+    rotateKeptTexts();
+    rotateKeptTexts();
     expect(keptMacTexts()).toBe(0);
     const buf = Buffer.alloc(6);
     const read = (i: number): string => {
@@ -30,14 +64,14 @@ describe('readAttrMac', () => {
     };
     for (let i = 0; i < 100; i++) read(i);
     expect(keptMacTexts()).toBe(100);
-    rotateMacTexts();
+    rotateKeptTexts();
     // Ten read again (a pass that still sees them): moved to the new generation, same text.
     for (let i = 0; i < 10; i++) expect(read(i)).toBe(`02:00:00:00:00:${i.toString(16).padStart(2, '0')}`);
     expect(keptMacTexts()).toBe(110);
-    rotateMacTexts();
+    rotateKeptTexts();
     // The 90 not read during the last generation are gone; the ten stay one more.
     expect(keptMacTexts()).toBe(10);
-    rotateMacTexts();
+    rotateKeptTexts();
     expect(keptMacTexts()).toBe(0);
   });
 });
