@@ -1,12 +1,32 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ByteWriter, formatLabels, formatValue, writeLabels } from './exposition.js';
+import { ByteWriter, formatLabels, formatValue, TextBytes, writeLabels } from './exposition.js';
 
 const bytesOf = (write: (out: ByteWriter) => void, capacity?: number): Buffer => {
   const out = new ByteWriter(capacity);
   write(out);
   return out.toBuffer();
 };
+
+describe('TextBytes', () => {
+  it('hands out the same bytes for a text while renders use it, and forgets one a whole render did not', () => {
+    const t = new TextBytes();
+    const a = t.get('{a="1"}');
+    expect(a.toString()).toBe('{a="1"}');
+    expect(t.get('{a="1"}')).toBe(a);
+    t.get('{b="ü"}');
+    t.rotate();
+    // Render 2 uses only b: a is forgotten at its end.
+    expect(t.get('{b="ü"}').toString()).toBe('{b="ü"}');
+    t.rotate();
+    expect(t.size).toBe(1);
+    expect(t.get('{a="1"}')).not.toBe(a);
+    expect(t.get('{a="1"}').equals(a)).toBe(true);
+    t.rotate();
+    t.rotate();
+    expect(t.size).toBe(0);
+  });
+});
 
 describe('ByteWriter', () => {
   it('writes label sets byte for byte as formatLabels formats them, whatever the values', () => {
