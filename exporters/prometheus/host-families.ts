@@ -77,7 +77,7 @@ export function hostFamilies(snapshot: Snapshot, links: readonly HostLink[] = sn
   cache.begin();
   for (let i = 0; i < links.length; i++) {
     const l = links[i] as HostLink;
-    const e = cache.texts(l.name, labelValues(l), () => renderLabels(l));
+    const e = cache.texts(l.name, labelValues(l), renderLabels, l, undefined);
     infoTexts[i] = e.info;
     labelTexts[i] = e.labels;
   }

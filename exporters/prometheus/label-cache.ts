@@ -15,6 +15,12 @@ export interface LabelTexts {
   readonly info: string;
 }
 
+function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export class LabelTextCache {
   #gen = 0;
   readonly #entries = new Map<string, { gen: number; values: readonly unknown[]; texts: LabelTexts }>();
@@ -24,11 +30,14 @@ export class LabelTextCache {
     this.#gen++;
   }
 
-  /** The texts of interface `key`: kept while every one of `values` is the same (===), else `render()`ed. */
-  texts(key: string, values: readonly unknown[], render: () => LabelTexts): LabelTexts {
+  /**
+   * The texts of interface `key`: kept while every one of `values` is the same (===), else
+   * `render(a, b)`ed (a function of the module and its arguments, not a closure made per call).
+   */
+  texts<A, B>(key: string, values: readonly unknown[], render: (a: A, b: B) => LabelTexts, a: A, b: B): LabelTexts {
     let e = this.#entries.get(key);
-    if (e === undefined || e.values.length !== values.length || e.values.some((v, i) => v !== values[i])) {
-      e = { gen: this.#gen, values, texts: render() };
+    if (e === undefined || !sameValues(e.values, values)) {
+      e = { gen: this.#gen, values, texts: render(a, b) };
       this.#entries.set(key, e);
     }
     e.gen = this.#gen;
@@ -37,7 +46,11 @@ export class LabelTextCache {
 
   /** Ends a render: forgets the interfaces it did not use. */
   end(): void {
-    for (const [key, e] of this.#entries) if (e.gen !== this.#gen) this.#entries.delete(key);
+    // forEach, not for-of: the entries iterator made a [key, entry] array per interface.
+    const gen = this.#gen;
+    this.#entries.forEach((e, key, entries) => {
+      if (e.gen !== gen) entries.delete(key);
+    });
   }
 }
 

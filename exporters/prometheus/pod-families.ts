@@ -101,7 +101,7 @@ function podInterfaceFamilies(views: readonly PodNetnsView[], filter: ExportFilt
   for (const { view, iface: i } of exportedPodInterfaces(views, filter)) {
     // Keyed by pod (or unknown namespace) and interface name: what the series labels identify.
     const key = view.pod ? `${view.pod.namespace}\0${view.pod.name}\0\0${i.link.name}` : `\0\0${netnsLabel(view.netns)}\0${i.link.name}`;
-    const texts = cache.texts(key, labelValues(i), () => renderLabels(view, i));
+    const texts = cache.texts(key, labelValues(i), renderLabels, view, i);
     links.push(i.link);
     labelTexts.push(texts.labels);
     infoTexts.push(texts.info);
