@@ -133,6 +133,7 @@ export class SysfsDeviceSource implements DeviceInfoSource {
     return s.info;
   }
 
+  /** A link describe() found no good cache entry for: its static details if the name is new to the ifindex, then speed and duplex. */
   async #describeOne(link: NetLink): Promise<DeviceInfo> {
     const dir = path.join(this.#root, 'class/net', link.name);
     let entry = this.#cache.get(link.ifindex);
@@ -140,8 +141,6 @@ export class SysfsDeviceSource implements DeviceInfoSource {
       entry = { static: await this.#readStatic(dir, link.name), settings: undefined };
       this.#cache.set(link.ifindex, entry);
     }
-    const cached = this.#cached(link, this.#now());
-    if (cached !== undefined) return cached;
     entry.settings = await this.#readSettings(dir, link, entry.static, this.#now());
     return entry.settings.info;
   }
