@@ -145,7 +145,7 @@ export class TextBytes {
     return e.bytes;
   }
 
-  /** Ends a render: what it did not use is forgotten at the end of the next. */
+  /** Ends a render: a text it did not use is forgotten. */
   rotate(): void {
     // forEach, not for-of: the entries iterator made a [text, entry] array per text.
     const render = this.#render;

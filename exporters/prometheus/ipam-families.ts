@@ -78,11 +78,11 @@ function kept(filter: ExportFilter, c: { namespace: string; networkNamespace: st
   return filter === EXPORT_ALL || (passes(filter.namespace, c.namespace) && networkPasses(filter, c.networkNamespace, c.network, c.trafficClass));
 }
 
-/** `multinet_pod_interface_route_mismatch` and `multinet_pod_network_policy_violation`, for the pods and networks the filter keeps. */
 /** Rule verdicts' samples, kept per verdict object: a reused assessment (assess-reuse.ts) hands out the same ones. */
 const routeSamples = new SampleCache<Assessment['routes'][number]>((c) => ({ labels: { namespace: c.namespace, pod: c.pod, interface: c.interface, network_namespace: c.networkNamespace, network: c.network }, value: c.mismatch ? 1 : 0 }));
 const policySamples = new SampleCache<Assessment['policy'][number]>((c) => ({ labels: { namespace: c.namespace, pod: c.pod, network_namespace: c.networkNamespace, network: c.network, interface: c.interface }, value: c.violation ? 1 : 0 }));
 
+/** `multinet_pod_interface_route_mismatch` and `multinet_pod_network_policy_violation`, for the pods and networks the filter keeps. */
 export function attachmentRuleFamilies(assessment: Assessment, filter: ExportFilter = EXPORT_ALL): Family[] {
   // Loops, not callbacks, over every pod interface each scrape (docs/architecture.md, "Code on the scrape path").
   const routes: Sample[] = [];
