@@ -5,7 +5,7 @@
  * is used: requests, replies and multipart grouping are ours (RtnlSocket), so that requests made
  * in the same turn go out in one sendmsg and a reply costs no objects beyond its messages.
  */
-import { RawNetlinkSocket } from 'netlink';
+import { RawNetlinkSocket } from 'netlink/dist/raw.js';
 import { AgentError } from '../../agent/model/errors.js';
 import type { NetLink } from '../../agent/model/domain.js';
 import type { LinkSource } from '../../agent/model/ports.js';

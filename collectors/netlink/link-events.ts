@@ -4,7 +4,7 @@
  * milliseconds after the change. When the socket overruns (ENOBUFS: more changes than its
  * buffer held), some announcements are lost: the listener is told to resynchronise from a dump.
  */
-import { createNetlink, type NetlinkSocket } from 'netlink';
+import { createNetlink, type NetlinkSocket } from 'netlink/dist/netlink.js';
 import type { NetLink } from '../../agent/model/domain.js';
 import type { LinkChange, LinkEventSource, Logger } from '../../agent/model/ports.js';
 import { parseLinkMessage } from './parse-link.js';
