@@ -8,7 +8,7 @@ import { parseEnvAssignments } from './exporters.js';
 import { netnsBatchInput, netnsInodeOfLink, parseNetnsList } from './netns.js';
 import { commandLine } from './processes.js';
 import type { ExporterFigures, MeasureResult, PodInterfaceCount } from './protocol.js';
-import { cpuUseOf, floorOf, podCheckOf, shortList, verdictOf } from './report.js';
+import { cpuUseOf, floorOf, intervalSpread, podCheckOf, shortList, verdictOf } from './report.js';
 import { countSamples, expositionStats } from './scrape.js';
 import { median, percentile } from './stats.js';
 
@@ -82,13 +82,14 @@ describe('parseBenchArgs', () => {
   const cases = ['macvlan', 'pods'];
 
   it('runs every case with the defaults', () => {
-    expect(parseBenchArgs([], cases)).toEqual({ cases, links: undefined, pods: undefined, scrapes: 20, nodeExporterBin: 'prometheus-node-exporter', help: false });
+    expect(parseBenchArgs([], cases)).toEqual({ cases, links: undefined, pods: undefined, scrapes: 20, cpuIntervals: 8, nodeExporterBin: 'prometheus-node-exporter', help: false });
   });
 
   it('takes --flag=value and --flag value', () => {
     expect(parseBenchArgs(['--case=pods', '--links', '50', '--scrapes=30'], cases)).toMatchObject({ cases: ['pods'], links: 50, scrapes: 30 });
     expect(parseBenchArgs(['--case', 'pods', '--pods', '20'], cases)).toMatchObject({ cases: ['pods'], links: undefined, pods: 20 });
     expect(parseBenchArgs(['--pods=1000'], cases)).toMatchObject({ cases, pods: 1000 });
+    expect(parseBenchArgs(['--cpu-intervals', '4'], cases)).toMatchObject({ cases, cpuIntervals: 4 });
   });
 
   it('says the default sizes in --help', () => {
@@ -101,6 +102,7 @@ describe('parseBenchArgs', () => {
     expect(() => parseBenchArgs(['--case', 'nope'], cases)).toThrow('--case: no case "nope"');
     expect(() => parseBenchArgs(['--links=0'], cases)).toThrow('--links');
     expect(() => parseBenchArgs(['--scrapes=19'], cases)).toThrow('--scrapes');
+    expect(() => parseBenchArgs(['--cpu-intervals=0'], cases)).toThrow('--cpu-intervals');
     expect(() => parseBenchArgs(['--links'], cases)).toThrow('--links needs a value');
     expect(() => parseBenchArgs(['--pods=0'], cases)).toThrow('--pods: "0" is not a whole number from 1 to 1000');
     expect(() => parseBenchArgs(['--pods', '1001'], cases)).toThrow('--pods');
@@ -232,7 +234,7 @@ function figures(id: 'agent' | 'node_exporter', over: Partial<ExporterFigures>):
     collectorMedianMs: {},
     cachedScrapes: undefined,
     gzip: undefined,
-    cpu: { scrapesCpuMs: 600, scrapes: 20, atInterval: { intervalMs: 15_000, intervals: 4, wallMs: 60_000, cpuMs: 240, quiet: { wallMs: 52_000, cpuMs: 104 }, rssBytes: 50e6 } },
+    cpu: { scrapesCpuMs: 600, scrapes: 20, atInterval: { intervalMs: 15_000, intervals: 4, wallMs: 60_000, cpuMs: 240, quiet: { wallMs: 52_000, cpuMs: 104 }, perIntervalCpuMs: [70, 50, 60, 60], rssBytes: 50e6 } },
     podInterfaces: [],
     ...over,
   };
@@ -288,8 +290,13 @@ describe('verdicts', () => {
     expect(checks[2]?.text).toBe('agent CPU 0.40% of one core scraped every 15 s (target <= 1%)');
   });
 
+  it('prints the spread of the intervals the CPU share is an average of', () => {
+    expect(intervalSpread([150, 90, 120, 105], 15)).toEqual(['  each interval, from its scrape to the next: min 90 ms (0.60%), median 113 ms (0.75%), max 150 ms (1.00%) over 4']);
+    expect(intervalSpread([], 15)).toEqual([]);
+  });
+
   it('gives CPU per scrape, and at an interval the quiet CPU per second and the share of a core as read', () => {
-    const use = cpuUseOf({ scrapesCpuMs: 600, scrapes: 20, atInterval: { intervalMs: 15_000, intervals: 4, wallMs: 60_000, cpuMs: 240, quiet: { wallMs: 52_000, cpuMs: 104 }, rssBytes: 50e6 } });
+    const use = cpuUseOf({ scrapesCpuMs: 600, scrapes: 20, atInterval: { intervalMs: 15_000, intervals: 4, wallMs: 60_000, cpuMs: 240, quiet: { wallMs: 52_000, cpuMs: 104 }, perIntervalCpuMs: [70, 50, 60, 60], rssBytes: 50e6 } });
     expect(use.perScrapeMs).toBe(30);
     expect(use.idleMsPerS).toBeCloseTo(2, 10);
     // 240 ms over 60 s: read, not modelled from the two figures above.

@@ -29,8 +29,6 @@ import { formatCase, podCheckOf, shortList, summaryJson, summaryTable, type Case
 const SCRAPE_GAP_MS = 1100;
 const WARMUPS = 2;
 const DUMP_RUNS = 20;
-/** Scrape intervals over which the CPU share of a case with a CPU target is read. */
-const CPU_INTERVALS = 4;
 
 const AGENT_BIN = fileURLToPath(new URL('../../agent/app/bin.js', import.meta.url));
 const MEASURE_JS = fileURLToPath(new URL('./measure.js', import.meta.url));
@@ -121,7 +119,7 @@ async function runCase(benchCase: BenchCase, options: BenchOptions): Promise<Cas
       dumpRuns: DUMP_RUNS,
       // The CPU target's interval, scraped as Prometheus would, for several of the agent's 10 s
       // route refreshes rather than one or two of them.
-      scrapeInterval: benchCase.targets.cpu ? { ms: benchCase.targets.cpu.scrapeIntervalS * 1000, count: CPU_INTERVALS } : undefined,
+      scrapeInterval: benchCase.targets.cpu ? { ms: benchCase.targets.cpu.scrapeIntervalS * 1000, count: options.cpuIntervals } : undefined,
       podNetnsDir: prepared.pods > 0 ? prepared.podNetnsDir : undefined,
       podInterfaceNames: prepared.podInterfaceNames,
       podProcesses: prepared.podProcesses ?? [],

@@ -224,6 +224,8 @@ async function cpuAtInterval(spec: ExporterSpec, agent: http.Agent, pid: number,
   const until = (at: number): Promise<void> => sleep(Math.max(0, t0 + at - performance.now()));
   let quietNs = 0;
   let quietMs = 0;
+  const perIntervalCpuMs: number[] = [];
+  let intervalStart = start;
   for (let i = 0; i < interval.count; i++) {
     await until(i * interval.ms);
     await scrape(spec.metricsUrl, agent, 30_000, true);
@@ -231,12 +233,15 @@ async function cpuAtInterval(spec: ExporterSpec, agent: http.Agent, pid: number,
     const q0 = await cpuNanos(pid);
     const w0 = performance.now();
     await until((i + 1) * interval.ms);
-    quietNs += (await cpuNanos(pid)) - q0;
+    const end = await cpuNanos(pid);
+    quietNs += end - q0;
     quietMs += performance.now() - w0;
+    perIntervalCpuMs.push(nanosToMs(end - intervalStart));
+    intervalStart = end;
   }
   const cpuMs = nanosToMs((await cpuNanos(pid)) - start);
   const wallMs = performance.now() - t0;
-  return { intervalMs: interval.ms, intervals: interval.count, wallMs, cpuMs, quiet: { wallMs: quietMs, cpuMs: nanosToMs(quietNs) }, rssBytes: (await residentBytes(pid)).rss };
+  return { intervalMs: interval.ms, intervals: interval.count, wallMs, cpuMs, quiet: { wallMs: quietMs, cpuMs: nanosToMs(quietNs) }, perIntervalCpuMs, rssBytes: (await residentBytes(pid)).rss };
 }
 
 /** Pairs of scrapes, `gapMs` apart: a fresh one, then at once one the snapshot cache should answer (timed). */

@@ -68,6 +68,8 @@ export interface IntervalCpu {
   readonly cpuMs: number;
   /** From 2 s after each scrape to the next: what the agent spends with no scrape to answer. */
   readonly quiet: { readonly wallMs: number; readonly cpuMs: number };
+  /** Each interval's CPU, from its scrape to the next one, milliseconds: the spread the share is an average of. */
+  readonly perIntervalCpuMs: readonly number[];
   /** VmRSS at the end, after a minute scraped at this interval. */
   readonly rssBytes: number;
 }

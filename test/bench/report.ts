@@ -310,6 +310,20 @@ function cpuLines(report: CaseReport): string[] {
     `  scraped every ${use.intervalS} s for ${(at.wallMs / 1000).toFixed(1)} s (${at.intervals} gzip scrapes): ${Math.round(at.cpuMs)} ms = ${pct(use.percent)} of one core; ` +
       `quiet ${use.idleMsPerS.toFixed(2)} ms/s (${Math.round(at.quiet.cpuMs)} ms in the ${(at.quiet.wallMs / 1000).toFixed(1)} s from 2 s after each scrape to the next); ` +
       `RSS then ${mb(at.rssBytes)} MB`,
+    ...intervalSpread(at.perIntervalCpuMs, use.intervalS),
+  ];
+}
+
+/** The spread of the intervals' CPU: the share above is their average, and one interval holds a route refresh or a mark-compact more than another. */
+export function intervalSpread(perIntervalCpuMs: readonly number[], intervalS: number): string[] {
+  if (perIntervalCpuMs.length === 0) return [];
+  const sorted = [...perIntervalCpuMs].sort((a, b) => a - b);
+  const share = (cpuMs: number): string => pct((100 * cpuMs) / (intervalS * 1000));
+  const lo = sorted[0] as number;
+  const hi = sorted[sorted.length - 1] as number;
+  return [
+    `  each interval, from its scrape to the next: min ${Math.round(lo)} ms (${share(lo)}), median ${Math.round(median(sorted))} ms (${share(median(sorted))}), ` +
+      `max ${Math.round(hi)} ms (${share(hi)}) over ${sorted.length}`,
   ];
 }
 
@@ -371,6 +385,7 @@ function exporterJson(f: ExporterFigures): Record<string, unknown> {
     ...(f.gzip ? { gzip: { bytes: f.gzip.bytes, plainBytes: f.gzip.plainBytes, medianMs: round(f.gzip.medianMs), cpuMsPerScrape: round(f.gzip.cpuMsPerScrape), compressed: f.gzip.compressed } } : {}),
     cpuMsPerScrape: round(cpu.perScrapeMs),
     ...(cpu.idleMsPerS === undefined ? {} : { idleCpuMsPerS: Math.round(cpu.idleMsPerS * 1000) / 1000 }),
+    ...(f.cpu.atInterval ? { intervalCpuMs: f.cpu.atInterval.perIntervalCpuMs.map(round) } : {}),
     collectorMedianMs: Object.fromEntries(Object.entries(f.collectorMedianMs).map(([k, v]) => [k, round(v)])),
     scrapesMs: f.scrapesMs.map(round),
     ...(f.cachedScrapes
