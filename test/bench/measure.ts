@@ -239,7 +239,8 @@ async function cpuAtInterval(spec: ExporterSpec, agent: http.Agent, pid: number,
     perIntervalCpuMs.push(nanosToMs(end - intervalStart));
     intervalStart = end;
   }
-  const cpuMs = nanosToMs((await cpuNanos(pid)) - start);
+  // The intervals end to end: their sum is the window's CPU.
+  const cpuMs = nanosToMs(intervalStart - start);
   const wallMs = performance.now() - t0;
   return { intervalMs: interval.ms, intervals: interval.count, wallMs, cpuMs, quiet: { wallMs: quietMs, cpuMs: nanosToMs(quietNs) }, perIntervalCpuMs, rssBytes: (await residentBytes(pid)).rss };
 }

@@ -317,13 +317,10 @@ function cpuLines(report: CaseReport): string[] {
 /** The spread of the intervals' CPU: the share above is their average, and one interval holds a route refresh or a mark-compact more than another. */
 export function intervalSpread(perIntervalCpuMs: readonly number[], intervalS: number): string[] {
   if (perIntervalCpuMs.length === 0) return [];
-  const sorted = [...perIntervalCpuMs].sort((a, b) => a - b);
-  const share = (cpuMs: number): string => pct((100 * cpuMs) / (intervalS * 1000));
-  const lo = sorted[0] as number;
-  const hi = sorted[sorted.length - 1] as number;
+  const at = (cpuMs: number): string => `${Math.round(cpuMs)} ms (${pct((100 * cpuMs) / (intervalS * 1000))})`;
   return [
-    `  each interval, from its scrape to the next: min ${Math.round(lo)} ms (${share(lo)}), median ${Math.round(median(sorted))} ms (${share(median(sorted))}), ` +
-      `max ${Math.round(hi)} ms (${share(hi)}) over ${sorted.length}`,
+    `  each interval, from its scrape to the next: min ${at(Math.min(...perIntervalCpuMs))}, median ${at(median(perIntervalCpuMs))}, ` +
+      `max ${at(Math.max(...perIntervalCpuMs))} over ${perIntervalCpuMs.length}`,
   ];
 }
 
