@@ -26,10 +26,16 @@ export interface BenchOptions {
   /** Scrape intervals the CPU share at the target's interval is read over. */
   readonly cpuIntervals: number;
   readonly nodeExporterBin: string;
+  /**
+   * The Node.js executable the agent and measure.js (the kernel floor) run on; undefined: the
+   * bench's own. The image ships another Node than the one a machine may have (Dockerfile), and
+   * its figures differ (issue 17, eleventh round).
+   */
+  readonly nodeBin: string | undefined;
   readonly help: boolean;
 }
 
-const FLAGS = ['case', 'links', 'pods', 'scrapes', 'cpu-intervals', 'node-exporter', 'help'] as const;
+const FLAGS = ['case', 'links', 'pods', 'scrapes', 'cpu-intervals', 'node-exporter', 'node', 'help'] as const;
 type Flag = (typeof FLAGS)[number];
 
 /** The --help text, listing the case names and the default sizes it is given. */
@@ -47,6 +53,7 @@ export function benchUsage(caseNames: readonly string[], defaults: { readonly li
     `  --scrapes N            Timed scrapes per exporter, at least ${MIN_SCRAPES} (default ${MIN_SCRAPES}).`,
     `  --cpu-intervals N      Scrape intervals the CPU share at a case's target interval is read over (default ${DEFAULT_CPU_INTERVALS}).`,
     '  --node-exporter BIN    node_exporter executable (default prometheus-node-exporter).',
+    "  --node BIN             Node.js executable the agent and the kernel floor run on (default: the bench's own).",
     '  --help                 Print this help.',
     '',
   ].join('\n');
@@ -70,6 +77,7 @@ export function parseBenchArgs(argv: readonly string[], caseNames: readonly stri
   let scrapes = MIN_SCRAPES;
   let cpuIntervals = DEFAULT_CPU_INTERVALS;
   let nodeExporterBin = 'prometheus-node-exporter';
+  let nodeBin: string | undefined;
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -89,7 +97,8 @@ export function parseBenchArgs(argv: readonly string[], caseNames: readonly stri
     else if (flag === 'pods') pods = positiveInt(flag, value, 1, 1000);
     else if (flag === 'scrapes') scrapes = positiveInt(flag, value, MIN_SCRAPES, 10_000);
     else if (flag === 'cpu-intervals') cpuIntervals = positiveInt(flag, value, 1, 240);
+    else if (flag === 'node') nodeBin = value;
     else nodeExporterBin = value;
   }
-  return { cases: cases.length > 0 ? cases : [...caseNames], links, pods, scrapes, cpuIntervals, nodeExporterBin, help };
+  return { cases: cases.length > 0 ? cases : [...caseNames], links, pods, scrapes, cpuIntervals, nodeExporterBin, nodeBin, help };
 }

@@ -82,7 +82,7 @@ describe('parseBenchArgs', () => {
   const cases = ['macvlan', 'pods'];
 
   it('runs every case with the defaults', () => {
-    expect(parseBenchArgs([], cases)).toEqual({ cases, links: undefined, pods: undefined, scrapes: 20, cpuIntervals: 8, nodeExporterBin: 'prometheus-node-exporter', help: false });
+    expect(parseBenchArgs([], cases)).toEqual({ cases, links: undefined, pods: undefined, scrapes: 20, cpuIntervals: 8, nodeExporterBin: 'prometheus-node-exporter', nodeBin: undefined, help: false });
   });
 
   it('takes --flag=value and --flag value', () => {
@@ -90,6 +90,8 @@ describe('parseBenchArgs', () => {
     expect(parseBenchArgs(['--case', 'pods', '--pods', '20'], cases)).toMatchObject({ cases: ['pods'], links: undefined, pods: 20 });
     expect(parseBenchArgs(['--pods=1000'], cases)).toMatchObject({ cases, pods: 1000 });
     expect(parseBenchArgs(['--cpu-intervals', '4'], cases)).toMatchObject({ cases, cpuIntervals: 4 });
+    expect(parseBenchArgs(['--node', '/opt/node24/bin/node'], cases)).toMatchObject({ cases, nodeBin: '/opt/node24/bin/node' });
+    expect(parseBenchArgs(['--node=node24'], cases)).toMatchObject({ nodeBin: 'node24' });
   });
 
   it('says the default sizes in --help', () => {
@@ -104,6 +106,7 @@ describe('parseBenchArgs', () => {
     expect(() => parseBenchArgs(['--scrapes=19'], cases)).toThrow('--scrapes');
     expect(() => parseBenchArgs(['--cpu-intervals=0'], cases)).toThrow('--cpu-intervals');
     expect(() => parseBenchArgs(['--links'], cases)).toThrow('--links needs a value');
+    expect(() => parseBenchArgs(['--node'], cases)).toThrow('--node needs a value');
     expect(() => parseBenchArgs(['--pods=0'], cases)).toThrow('--pods: "0" is not a whole number from 1 to 1000');
     expect(() => parseBenchArgs(['--pods', '1001'], cases)).toThrow('--pods');
     expect(() => parseBenchArgs(['--pods', '2.5'], cases)).toThrow('--pods');

@@ -10,6 +10,7 @@
  * discovery then sees only the bench's processes, not the host's, and when measure.js ends the
  * kernel kills whatever it started.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { mkdtemp, realpath, rm } from 'node:fs/promises';
 import os, { constants } from 'node:os';
@@ -47,11 +48,11 @@ function progress(line: string): void {
   process.stderr.write(`bench: ${line}\n`);
 }
 
-/** Runs measure.js inside `ns` and returns the result line it prints. */
-async function measureIn(ns: string, config: MeasureConfig): Promise<MeasureResult> {
+/** Runs measure.js inside `ns` on the Node.js executable `nodeBin` (the agent runs on the same) and returns the result line it prints. */
+async function measureIn(ns: string, nodeBin: string, config: MeasureConfig): Promise<MeasureResult> {
   interrupted.signal.throwIfAborted();
   const unshare = ['unshare', '--pid', '--mount-proc', '--kill-child=SIGTERM', '--'];
-  const child = children.spawn('ip', ['netns', 'exec', ns, ...unshare, process.execPath, MEASURE_JS, JSON.stringify(config)], {
+  const child = children.spawn('ip', ['netns', 'exec', ns, ...unshare, nodeBin, MEASURE_JS, JSON.stringify(config)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const out: Buffer[] = [];
@@ -127,7 +128,7 @@ async function runCase(benchCase: BenchCase, options: BenchOptions): Promise<Cas
       cgroupMountDir: path.join(workDir, 'cgroup'),
       readinessFlap: prepared.readinessFlap,
     };
-    const result = await measureIn(prepared.netns, config);
+    const result = await measureIn(prepared.netns, options.nodeBin ?? process.execPath, config);
     failed = false;
     return { name: benchCase.name, prepared, targets: benchCase.targets, config, result };
   } finally {
@@ -187,6 +188,7 @@ function checkPrerequisites(options: BenchOptions): void {
   for (const bin of ['ip', 'unshare', 'mount', 'umount', 'getconf', options.nodeExporterBin]) {
     if (!onPath(bin)) throw new Error(`${bin} not found (install iproute2, util-linux and prometheus-node-exporter, or pass --node-exporter BIN)`);
   }
+  if (options.nodeBin !== undefined && !onPath(options.nodeBin)) throw new Error(`--node: ${options.nodeBin} not found`);
 }
 
 /** Last resort when nothing asynchronous can run any more: kill, unmount, remove, delete what is no longer mounted. */
@@ -241,6 +243,9 @@ async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
   checkPrerequisites(options);
+  const nodeBin = options.nodeBin ?? process.execPath;
+  const runtime = { bin: nodeBin, version: execFileSync(nodeBin, ['--version'], { encoding: 'utf8' }).trim() };
+  progress(`the agent and the kernel floor run on Node.js ${runtime.version} (${runtime.bin})`);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   // Last resort for a throw that escapes every finally: nothing of ours may outlive the bench.
@@ -254,8 +259,8 @@ async function main(argv: readonly string[]): Promise<number> {
     reports.push(report);
     process.stdout.write(`\n${formatCase(report)}\n\n`);
   }
-  process.stdout.write(`${summaryTable(reports)}\nload average at the end (uptime): ${os.loadavg().map((l) => l.toFixed(2)).join(', ')}\n\n`);
-  process.stdout.write(`${summaryJson(reports)}\n`);
+  process.stdout.write(`${summaryTable(reports, runtime)}\nload average at the end (uptime): ${os.loadavg().map((l) => l.toFixed(2)).join(', ')}\n\n`);
+  process.stdout.write(`${summaryJson(reports, runtime)}\n`);
   const wrong = reports.filter((r) => !podCheckOf(r.prepared, r.result).ok).map((r) => r.name);
   if (wrong.length > 0) {
     process.stderr.write(`bench: the agent did not export the pod interfaces the case built (case ${wrong.join(', ')}): its figures are worthless\n`);

@@ -260,8 +260,15 @@ function gzipLines(result: MeasureResult): string[] {
   });
 }
 
+/** The Node.js the agent and the kernel floor ran on: the bench's own, or `--node`'s. */
+export interface Runtime {
+  readonly bin: string;
+  /** `node --version` of `bin`, e.g. v24.11.1. */
+  readonly version: string;
+}
+
 /** One line per case with the figures the issue asks for, side by side. */
-export function summaryTable(reports: readonly CaseReport[]): string {
+export function summaryTable(reports: readonly CaseReport[], runtime: Runtime): string {
   const header = ['case', 'floor ms', 'median ms', 'p95 ms', 'agent/floor', 'CPU ms/scrape', 'CPU % at 15 s', 'RSS MB', 'bytes', 'gzip bytes', 'gzip CPU ms', 'Event ms med/max', '/metrics ms med/max'];
   const rows = reports.map((r) => {
     const a = figuresOf(r.result, 'agent');
@@ -283,7 +290,10 @@ export function summaryTable(reports: readonly CaseReport[]): string {
       r.result.readiness ? `${ms(latency(r.result.readiness.metricsMs).median)}/${ms(latency(r.result.readiness.metricsMs).max)}` : '-',
     ];
   });
-  return ['multinet-agent, every case of this run (fresh snapshots; floor = raw kernel dumps of the same namespaces, same run):', ...table([header, ...rows])].join('\n');
+  return [
+    `multinet-agent on Node.js ${runtime.version} (${runtime.bin}), every case of this run (fresh snapshots; floor = raw kernel dumps of the same namespaces, same run):`,
+    ...table([header, ...rows]),
+  ].join('\n');
 }
 
 function podLines(report: CaseReport): string[] {
@@ -404,9 +414,10 @@ function podKernelJson(pods: PodKernelFigures): Record<string, unknown> {
 }
 
 /** The machine-readable line: every case's figures and verdict. */
-export function summaryJson(reports: readonly CaseReport[]): string {
+export function summaryJson(reports: readonly CaseReport[], runtime: Runtime): string {
   return JSON.stringify({
     bench: 'multinet-agent',
+    node: runtime,
     cases: reports.map((r) => {
       const podCheck = podCheckOf(r.prepared, r.result);
       return {

@@ -424,7 +424,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         (realistic
           ? `Pods of ${template?.namespace}/upf in --manifests (one file each, written before and after the ADDs), a process in each pod's kubepods cgroup (pids, cgroup v1), eth0 (bridge) and ${nads.length} macvlans`
           : `bare namespaces (no Pod, no process) with ${nads.length} macvlans`) +
-        ` (${nads.map((n) => `${n.namespace}/${n.name} on ${String(n.config.master)}`).join(', ')}); warm-up ${opts.warmup} cycles`,
+        ` (${nads.map((n) => `${n.namespace}/${n.name} on ${String(n.config.master)}`).join(', ')}); warm-up ${opts.warmup} cycles; ` +
+        // The agent runs on the soak's own Node: run the soak with another node (the image's) to soak that one.
+        `the agent on Node.js ${process.version} (${process.execPath})`,
     );
 
     let start: SoakFigures | undefined;
