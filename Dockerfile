@@ -49,7 +49,9 @@ WORKDIR /app
 # written here).
 USER 0
 EXPOSE 9739
-# --max-semi-space-size=4: V8's young generation capped (RSS about 123 -> 93 MB, npm run bench);
+# --max-semi-space-size=4: V8's young generation capped (RSS about 123 -> 93 MB on Node 20, npm run
+# bench; on this image's Node 24 the four V8 flags together hold 250 realistic pods at about 117 MB
+# instead of 142, docs/performance.md);
 # --max-old-space-size=128: the old generation bounded well under the chart's 256Mi (peaks of
 # 243-286 MB RSS at 250 realistic pods without it); --v8-pool-size=1: one V8 background thread
 # instead of Node's four (its GC helpers competed with the agent's thread for 2 cores);

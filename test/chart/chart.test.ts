@@ -394,7 +394,7 @@ describe('rendered with the default values', () => {
     expect(c.ports).toEqual([{ name: 'metrics', containerPort: 9739, protocol: 'TCP' }]);
     expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics', scheme: 'HTTP' });
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics', scheme: 'HTTP' });
-    expect(c.resources).toEqual({ requests: { cpu: '20m', memory: '112Mi' }, limits: { memory: '256Mi' } });
+    expect(c.resources).toEqual({ requests: { cpu: '20m', memory: '128Mi' }, limits: { memory: '256Mi' } });
     expect((find(docs, 'DaemonSet').spec as Obj).updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } });
     const onDelete = render({ updateStrategy: { type: 'OnDelete' } });
     expect((find(onDelete, 'DaemonSet').spec as Obj).updateStrategy).toEqual({ type: 'OnDelete' });
