@@ -24,7 +24,7 @@ import { CASES as BASE_CASES, DEFAULT_LINKS, DEFAULT_PODS, POD_NETWORKS, type Be
 import { NetnsRegistry, parseNetnsList, removeNetns, staleBenchNetns } from './netns.js';
 import { alive, ChildProcesses, describeError } from './processes.js';
 import type { MeasureConfig, MeasureResult } from './protocol.js';
-import { formatCase, podCheckOf, shortList, summaryJson, summaryTable, type CaseReport } from './report.js';
+import { formatCase, podCheckOf, shortList, summaryJson, summaryTable, type CaseReport, type Runtime } from './report.js';
 
 /** Just over the agent's SNAPSHOT_MAX_AGE_MS (agent/app/main.ts), so each timed scrape builds a new snapshot. */
 const SCRAPE_GAP_MS = 1100;
@@ -90,7 +90,7 @@ async function checkNothingLeft(names: readonly string[], workDir: string): Prom
 }
 
 /** Sets up one case, measures it and tears it down, whatever happens in between. */
-async function runCase(benchCase: BenchCase, options: BenchOptions): Promise<CaseReport> {
+async function runCase(benchCase: BenchCase, options: BenchOptions, nodeBin: string): Promise<CaseReport> {
   // The pid in the name lets a later run find this directory if this process is killed.
   const workDir = await realpath(await mkdtemp(path.join(os.tmpdir(), `mna-bench-${process.pid}-${benchCase.name}-`)));
   workDirs.add(workDir);
@@ -128,7 +128,7 @@ async function runCase(benchCase: BenchCase, options: BenchOptions): Promise<Cas
       cgroupMountDir: path.join(workDir, 'cgroup'),
       readinessFlap: prepared.readinessFlap,
     };
-    const result = await measureIn(prepared.netns, options.nodeBin ?? process.execPath, config);
+    const result = await measureIn(prepared.netns, nodeBin, config);
     failed = false;
     return { name: benchCase.name, prepared, targets: benchCase.targets, config, result };
   } finally {
@@ -244,7 +244,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   checkPrerequisites(options);
   const nodeBin = options.nodeBin ?? process.execPath;
-  const runtime = { bin: nodeBin, version: execFileSync(nodeBin, ['--version'], { encoding: 'utf8' }).trim() };
+  const runtime: Runtime = { bin: nodeBin, version: execFileSync(nodeBin, ['--version'], { encoding: 'utf8' }).trim() };
   progress(`the agent and the kernel floor run on Node.js ${runtime.version} (${runtime.bin})`);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -255,7 +255,7 @@ async function main(argv: readonly string[]): Promise<number> {
   for (const name of options.cases) {
     interrupted.signal.throwIfAborted();
     const benchCase = CASES.find((c) => c.name === name) as BenchCase;
-    const report = await runCase(benchCase, options);
+    const report = await runCase(benchCase, options, runtime.bin);
     reports.push(report);
     process.stdout.write(`\n${formatCase(report)}\n\n`);
   }
