@@ -26,7 +26,7 @@ RUN tar -xzf /tmp/multinet-agent-*.tgz --strip-components=1 -C /app \
  && cp /src/package-lock.json /app/ \
  && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && rm package-lock.json
-RUN test ! -e dist/lab && test -f collectors/cri/api.proto && test -f collectors/podresources/api.proto
+RUN test ! -e dist/lab && test ! -e node_modules/@grpc
 
 # Run: distroless Node.js 24 on Debian 12 — glibc, which the netlink prebuilt is built against
 # (an Alpine/musl image would not load it) — with no shell and no package manager.

@@ -24,6 +24,12 @@ const forbid = (...groups) => [
  * test apiserver against the real library.
  */
 const CLIENT_NODE = { names: ['@kubernetes/client-node'], group: ['@kubernetes/client-node/*'], message: 'the product uses collectors/kube/kube-client.ts, not @kubernetes/client-node (70 MB of RSS; see docs/performance.md)' };
+/**
+ * The product asks the kubelet and the container runtime over collectors/grpc/ (node:http2 and
+ * hand-written codecs); grpc-js and proto-loader are devDependencies for the test servers, which
+ * hold those codecs to protobufjs.
+ */
+const GRPC = { names: ['@grpc/grpc-js', '@grpc/proto-loader'], group: ['@grpc/*'], message: 'the product uses collectors/grpc/unary-client.ts, not @grpc/* (devDependencies for the test servers; see docs/performance.md)' };
 const ADAPTERS = { group: ['**/collectors/**', '**/exporters/**', '**/lab/**'], message: 'the core does not import adapters: define a port in agent/model and wire it in agent/app' };
 const LIBRARIES = { names: ADAPTER_LIBRARIES.filter((l) => !l.includes('*')), group: ADAPTER_LIBRARIES.filter((l) => l.includes('*')), message: 'adapter libraries belong in collectors/ or exporters/, not in the core' };
 const APP = { group: ['**/app/**', '../app/*', './app/*'], message: 'only bin.ts imports the app' };
@@ -53,12 +59,12 @@ export default [
     // The production entry point never loads the lab (a developer tool, lab/bin.ts, not shipped).
     files: ['agent/app/**/*.ts'],
     ignores: ['**/*.test.ts'],
-    rules: { 'no-restricted-imports': forbid({ group: ['**/lab/**'], message: 'the agent does not load the lab: it is run by lab/bin.ts (npm run lab), and not shipped' }, CLIENT_NODE) },
+    rules: { 'no-restricted-imports': forbid({ group: ['**/lab/**'], message: 'the agent does not load the lab: it is run by lab/bin.ts (npm run lab), and not shipped' }, CLIENT_NODE, GRPC) },
   },
   {
     files: ['collectors/**/*.ts'],
     ignores: ['**/*.test.ts'],
-    rules: { 'no-restricted-imports': forbid({ group: ['**/exporters/**', '**/lab/**', '**/agent/app/**', '**/agent/runtime/**'], message: 'collectors read: they implement ports of agent/model and use agent/rules, nothing else of ours' }, CLIENT_NODE) },
+    rules: { 'no-restricted-imports': forbid({ group: ['**/exporters/**', '**/lab/**', '**/agent/app/**', '**/agent/runtime/**'], message: 'collectors read: they implement ports of agent/model and use agent/rules, nothing else of ours' }, CLIENT_NODE, GRPC) },
   },
   {
     files: ['exporters/**/*.ts'],
@@ -67,9 +73,10 @@ export default [
       'no-restricted-imports': [
         'error',
         {
-          paths: CLIENT_NODE.names.map((name) => ({ name, message: CLIENT_NODE.message })),
+          paths: [CLIENT_NODE, GRPC].flatMap(({ names, message }) => names.map((name) => ({ name, message }))),
           patterns: [
             { group: CLIENT_NODE.group, message: CLIENT_NODE.message },
+            { group: GRPC.group, message: GRPC.message },
             { group: ['**/lab/**', '**/agent/app/**'], message: 'exporters do not import the app or the lab' },
             {
               // Exporters format: the verdicts come judged in the snapshot's assessment (agent/rules/assess.ts).

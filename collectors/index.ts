@@ -266,7 +266,7 @@ export const COLLECTORS: readonly AnyEntry[] = [
         ctx.log.info({ dir: config.podResourcesDir }, 'no kubelet pod-resources directory; device allocations not read');
         return undefined;
       }
-      // grpc-js is imported only when it is asked for (about 14 MB of RSS).
+      // The gRPC client (node:http2) is imported only when it is asked for.
       const { PodResourcesSource } = await import('./podresources/podresources-client.js');
       const source = new PodResourcesSource({ dir: config.podResourcesDir, log: ctx.log });
       source.start();

@@ -8,8 +8,8 @@ import { ManifestSource } from '../../collectors/manifests/manifest-source.js';
 import { NetlinkLinkEvents } from '../../collectors/netlink/link-events.js';
 import { readNetnsNetworking, type NetworkingMemo } from '../../collectors/procfs/netns-networking.js';
 import { createCollectors, type Exposed } from '../../collectors/index.js';
-// The kube and kubelet clients are imported only when used (grpc-js alone adds about 14 MB of
-// RSS; the kube client is the agent's own on node:http, see collectors/kube/kube-client.ts).
+// The kube and kubelet clients are imported only when used (node:http2 for the kubelet's and the
+// runtime's gRPC; the kube client is the agent's own on node:http, see collectors/kube/kube-client.ts).
 import type { KubeMetadataSource } from '../../collectors/kube/kube-source.js';
 import type { NodeConditionWriter } from '../../exporters/kube/node-condition.js';
 import { runDoctor } from '../../exporters/doctor/doctor.js';

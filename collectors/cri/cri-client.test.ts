@@ -10,7 +10,7 @@ import { snapshotFrom } from '../../test/support/collectors.js';
 import { CriServer, type TestSandbox } from '../../test/support/cri-server.js';
 import { recordingLogger } from '../../test/support/links.js';
 import { CriSandboxSource, type CriSandboxSourceOptions } from './cri-client.js';
-import { criRuntimeService } from './cri-proto.js';
+import { criGrpc } from '../../test/support/grpc-services.js';
 
 const FAST = { refreshIntervalMs: 30, callTimeoutMs: 1_000, backoff: { initialMs: 20, maxMs: 80 } } as const;
 const WAIT = { timeout: 3_000, interval: 10 } as const;
@@ -204,7 +204,7 @@ describe('the CRI test server', () => {
   it('answers Version, and PodSandboxStatus without verbose carries no info, as runtimes do', async () => {
     server = await CriServer.start(socket);
     server.sandboxes = SANDBOXES;
-    const { version, podSandboxStatus } = criRuntimeService();
+    const { version, podSandboxStatus } = criGrpc();
     const client = new Client(`unix://${socket}`, credentials.createInsecure());
     try {
       const call = <Req, Res>(m: MethodDefinition<Req, Res>, req: Req): Promise<Res> =>

@@ -9,9 +9,9 @@
  * is kept but marked stale in {@link CriSandboxSource.status}, and the refresh is retried with
  * jittered exponential backoff; a runtime that restarts re-creates its socket at the same path.
  */
-import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import type { Logger, PodSandbox, PodSandboxSource } from '../../agent/model/ports.js';
 import { PolledChannel, type Backoff, type ChannelStatus, type UnaryCall } from '../grpc/polled-channel.js';
+import { GrpcError, GrpcStatus } from '../grpc/unary-client.js';
 import { criRuntimeService, type CriRuntimeService, type PodSandboxMessage, type PodSandboxStatusResponseMessage } from './cri-proto.js';
 import { parseSandboxInfo, type InfoLayout } from './parse-sandbox-info.js';
 import { nsfsDevice, resolveNetnsInode, type HostPaths } from './sandbox-netns.js';
@@ -175,7 +175,7 @@ export class CriSandboxSource implements PodSandboxSource {
         st = await call(service.podSandboxStatus, { pod_sandbox_id: item.id, verbose: true });
       } catch (err) {
         // Removed between the list and this call: it is simply not there any more.
-        if ((err as ServiceError).code === GrpcStatus.NOT_FOUND) continue;
+        if (err instanceof GrpcError && err.code === GrpcStatus.NOT_FOUND) continue;
         throw err;
       }
       if (!current()) return;

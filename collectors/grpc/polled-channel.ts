@@ -6,8 +6,8 @@
  * and one warning per outage (retries at debug). The adapter keeps its timer, its cache and what
  * a refresh asks.
  */
-import { Client, credentials, Metadata, status as GrpcStatus, type ClientUnaryCall, type MethodDefinition, type ServiceError } from '@grpc/grpc-js';
 import type { Logger } from '../../agent/model/ports.js';
+import { GrpcError, UnixGrpcClient, type PendingCall, type UnaryMethod } from './unary-client.js';
 
 /** Bounds of the reconnect backoff; each delay is jittered by ±20 %. */
 export interface Backoff {
@@ -37,9 +37,9 @@ export interface ChannelStatus {
 }
 
 /** One unary call on the channel under the call deadline; {@link PolledChannel.close} cancels it. */
-export type UnaryCall = <Req, Res>(method: MethodDefinition<Req, Res>, request: Req) => Promise<Res>;
+export type UnaryCall = <Req, Res>(method: UnaryMethod<Req, Res>, request: Req) => Promise<Res>;
 
-/** One refresh of the adapter's cache; throws (a call's ServiceError) when it fails. `current()` turns false once the channel is closed or reopened meanwhile: then the cache must be left as it is. */
+/** One refresh of the adapter's cache; throws (a call's GrpcError) when it fails. `current()` turns false once the channel is closed or reopened meanwhile: then the cache must be left as it is. */
 export type Refresh = (call: UnaryCall, current: () => boolean) => Promise<void>;
 
 /** The log lines of the channel's state, constant per adapter, and what each says of the cache. */
@@ -67,13 +67,9 @@ export interface PolledChannelOptions {
   readonly callTimeoutMs: number;
   /** Default {@link DEFAULT_BACKOFF}. */
   readonly backoff?: Backoff;
-  /** `grpc.max_receive_message_length`. */
+  /** A larger response message fails its call with RESOURCE_EXHAUSTED. */
   readonly maxResponseBytes: number;
 }
-
-const describeError = (err: ServiceError): string =>
-  // grpc-js appends an empty "Resolution note: " to UNAVAILABLE details of a unix target.
-  `${GrpcStatus[err.code] ?? err.code}: ${err.details.replace(/\s*Resolution note:\s*$/, '')}`;
 
 /** A unix-socket gRPC channel a cache is refreshed over, and the state of that cache; see the module comment. */
 export class PolledChannel {
@@ -84,8 +80,8 @@ export class PolledChannel {
   readonly #callTimeoutMs: number;
   readonly #backoff: Backoff;
   readonly #maxResponseBytes: number;
-  #client: Client | undefined;
-  #call: ClientUnaryCall | undefined;
+  #client: UnixGrpcClient | undefined;
+  #call: PendingCall<unknown> | undefined;
   /** Bumped by open and close, so that the end of a refresh from before is ignored. */
   #generation = 0;
   #connected = false;
@@ -115,12 +111,8 @@ export class PolledChannel {
     if (this.#client) return false;
     this.#generation++;
     this.#failures = 0;
-    this.#client = new Client(`unix://${this.#socket}`, credentials.createInsecure(), {
-      // grpc-js reconnects in the background while a call waits or fails; keep its backoff within ours.
-      'grpc.initial_reconnect_backoff_ms': this.#backoff.initialMs,
-      'grpc.max_reconnect_backoff_ms': this.#backoff.maxMs,
-      'grpc.max_receive_message_length': this.#maxResponseBytes,
-    });
+    // Dialled at the first call and again after a failure: the retries are this channel's backoff.
+    this.#client = new UnixGrpcClient(this.#socket, { maxResponseBytes: this.#maxResponseBytes });
     return true;
   }
 
@@ -161,20 +153,19 @@ export class PolledChannel {
     } catch (err) {
       if (!current()) return;
       this.#lastRefreshSeconds = took();
-      delayMs = this.#failed(err as ServiceError);
+      delayMs = this.#failed(err);
     }
     next(delayMs);
   }
 
-  #unary<Req, Res>(client: Client, method: MethodDefinition<Req, Res>, request: Req): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      const call = client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, new Metadata(), { deadline: Date.now() + this.#callTimeoutMs }, (err, response) => {
-        if (this.#call === call) this.#call = undefined;
-        if (err) reject(err);
-        else resolve(response as Res);
-      });
-      this.#call = call;
-    });
+  async #unary<Req, Res>(client: UnixGrpcClient, method: UnaryMethod<Req, Res>, request: Req): Promise<Res> {
+    const call = client.unary(method, request, this.#callTimeoutMs);
+    this.#call = call;
+    try {
+      return await call.response;
+    } finally {
+      if (this.#call === call) this.#call = undefined;
+    }
   }
 
   #succeeded(): number {
@@ -188,9 +179,9 @@ export class PolledChannel {
     return this.#intervalMs;
   }
 
-  #failed(err: ServiceError): number {
+  #failed(err: unknown): number {
     this.#connected = false;
-    this.#lastError = typeof err?.code === 'number' ? describeError(err) : String(err);
+    this.#lastError = err instanceof GrpcError ? err.message : String(err);
     this.#failures++;
     const retryInMs = backoffDelayMs(this.#failures, this.#backoff);
     if (this.#failures === 1) {

@@ -9,7 +9,8 @@ import { PodResourcesServer } from '../../test/support/podresources-server.js';
 import { recordingLogger } from '../../test/support/links.js';
 import { backoffDelayMs } from '../grpc/polled-channel.js';
 import { deviceUsersFromList, PodResourcesSource, type DeviceUser, type PodResourcesSourceOptions } from './podresources-client.js';
-import { podResourcesProtoPath, podResourcesService, type PodResourcesMessage } from './podresources-proto.js';
+import { podResourcesGrpc } from '../../test/support/grpc-services.js';
+import type { PodResourcesMessage } from './podresources-proto.js';
 
 const SRIOV = 'intel.com/intel_sriov_netdevice';
 const DPDK = 'intel.com/intel_sriov_dpdk';
@@ -215,7 +216,7 @@ describe('the PodResources test server', () => {
     server = await PodResourcesServer.start(dir);
     server.pods = PODS;
     server.allocatable = [{ resource_name: SRIOV, device_ids: ['0000:3b:02.1', '0000:3b:02.2', '0000:3b:02.3'], topology: { nodes: [{ ID: '0' }] } }];
-    const { get, getAllocatableResources } = podResourcesService();
+    const { get, getAllocatableResources } = podResourcesGrpc();
     const client = new Client(`unix://${server.socketPath}`, credentials.createInsecure());
     try {
       const call = <Req, Res>(m: MethodDefinition<Req, Res>, req: Req): Promise<Res> =>
@@ -261,17 +262,6 @@ describe('backoffDelayMs', () => {
     expect([1, 2, 3, 4, 5, 6, 7, 50].map((n) => backoffDelayMs(n, b, () => 0.5))).toEqual([800, 1600, 3200, 6400, 12800, 25600, 30000, 30000]);
     expect(backoffDelayMs(1, b, () => 0)).toBe(640);
     expect(backoffDelayMs(50, b, () => 1)).toBe(36_000);
-  });
-});
-
-describe('podResourcesProtoPath', () => {
-  it('finds api.proto from the source tree and from dist/', () => {
-    const source = podResourcesProtoPath();
-    expect(path.basename(source)).toBe('api.proto');
-    const root = path.resolve(path.dirname(source), '../..');
-    const fromDist = pathToFileURL(path.join(root, 'dist/collectors/podresources/podresources-proto.js'));
-    expect(podResourcesProtoPath(fromDist)).toBe(source);
-    expect(() => podResourcesProtoPath(pathToFileURL('/nonexistent/a/b/c/x.js'))).toThrow(/api\.proto not found/);
   });
 });
 

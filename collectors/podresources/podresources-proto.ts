@@ -1,28 +1,12 @@
 /**
  * The kubelet PodResources v1 API (`k8s.io/kubelet/pkg/apis/podresources/v1/api.proto`, vendored
- * beside this file): where the .proto is found at runtime, the service loaded from it with
- * @grpc/proto-loader (no generated code), and the decoded message shapes (field names as in the
- * .proto, `keepCase`).
+ * beside this file for reference and for the test server): the decoded message shapes (field
+ * names as in the .proto), and List with its codecs, written by hand from the .proto's field
+ * numbers on the wire reader of ../grpc/protobuf.ts. Every field of the messages is decoded,
+ * unknown ones skipped; the test server encodes with protobufjs from the .proto itself.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { loadPackageDefinition, type MethodDefinition, type ServiceDefinition } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { AgentError } from '../../agent/model/errors.js';
-
-/** Where `api.proto` may be, relative to this module: beside it in the source tree (vitest), or in the source tree next to `dist/` (tsc copies only .ts outputs). */
-const PROTO_CANDIDATES = ['./api.proto', '../../../collectors/podresources/api.proto'] as const;
-
-/** The path of the vendored `api.proto` as seen from the module at `moduleUrl`; throws when no candidate exists. */
-export function podResourcesProtoPath(moduleUrl: string | URL = import.meta.url): string {
-  const tried: string[] = [];
-  for (const rel of PROTO_CANDIDATES) {
-    const file = fileURLToPath(new URL(rel, moduleUrl));
-    if (existsSync(file)) return file;
-    tried.push(file);
-  }
-  throw new AgentError('E_USAGE', `kubelet podresources api.proto not found (the install is incomplete); looked at ${tried.join(', ')}`);
-}
+import { ProtoReader, ProtoWriter } from '../grpc/protobuf.js';
+import type { UnaryMethod } from '../grpc/unary-client.js';
 
 /** `NUMANode`: `ID` is an int64, decoded as a decimal string (`longs: String`). */
 export interface NumaNodeMessage {
@@ -109,41 +93,153 @@ export interface AllocatableResourcesResponseMessage {
   readonly memory?: readonly ContainerMemoryMessage[];
 }
 
-/** The three methods of `v1.PodResourcesLister`, with their paths and (de)serialisers. */
+/** The method of `v1.PodResourcesLister` the agent calls. Get is not used (see podresources-client.ts). */
 export interface PodResourcesService {
-  /** The grpc-js service definition, for a server's `addService`. */
-  readonly definition: ServiceDefinition;
-  readonly list: MethodDefinition<Record<string, never>, ListPodResourcesResponseMessage>;
-  readonly get: MethodDefinition<GetPodResourcesRequestMessage, GetPodResourcesResponseMessage>;
-  readonly getAllocatableResources: MethodDefinition<Record<string, never>, AllocatableResourcesResponseMessage>;
+  readonly list: UnaryMethod<Record<string, never>, ListPodResourcesResponseMessage>;
 }
 
-let loaded: PodResourcesService | undefined;
+function numaNode(r: ProtoReader): NumaNodeMessage {
+  let ID = '0';
+  while (r.more()) {
+    const { field, wire } = r.tag();
+    if (field === 1) ID = r.int64(wire);
+    else r.skip(wire);
+  }
+  return { ID };
+}
 
-/** Loads `v1.PodResourcesLister` from the vendored .proto (once per process). */
+function topologyInfo(r: ProtoReader): TopologyInfoMessage {
+  const nodes: NumaNodeMessage[] = [];
+  while (r.more()) {
+    const { field, wire } = r.tag();
+    if (field === 1) nodes.push(numaNode(r.message(wire)));
+    else r.skip(wire);
+  }
+  return { nodes };
+}
+
+function containerDevices(r: ProtoReader): ContainerDevicesMessage {
+  let resource_name = '';
+  const device_ids: string[] = [];
+  let topology: TopologyInfoMessage | null = null;
+  while (r.more()) {
+    const { field, wire } = r.tag();
+    if (field === 1) resource_name = r.string(wire);
+    else if (field === 2) device_ids.push(r.string(wire));
+    else if (field === 3) topology = topologyInfo(r.message(wire));
+    else r.skip(wire);
+  }
+  return { resource_name, device_ids, topology };
+}
+
+function containerMemory(r: ProtoReader): ContainerMemoryMessage {
+  let memory_type = '';
+  let size = '0';
+  let topology: TopologyInfoMessage | null = null;
+  while (r.more()) {
+    const { field, wire } = r.tag();
+    if (field === 1) memory_type = r.string(wire);
+    else if (field === 2) size = r.uint64(wire);
+    else if (field === 3) topology = topologyInfo(r.message(wire));
+    else r.skip(wire);
+  }
+  return { memory_type, size, topology };
+}
+
+function cdiDevice(r: ProtoReader): CdiDeviceMessage {
+  let name = '';
+  while (r.more()) {
+    const { field, wire } = r.tag();
+    if (field === 1) name = r.string(wire);
+    else r.skip(wire);
+  }
+  return { name };
+}
+
+function claimResource(r: ProtoReader): ClaimResourceMessage {
+  const cdi_devices: CdiDeviceMessage[] = [];
+  let driver_name = '';
+  let pool_name = '';
+  let device_name = '';
+  while (r.more()) {
+    const { field, wire } = r.tag();
+    if (field === 1) cdi_devices.push(cdiDevice(r.message(wire)));
+    else if (field === 2) driver_name = r.string(wire);
+    else if (field === 3) pool_name = r.string(wire);
+    else if (field === 4) device_name = r.string(wire);
+    else r.skip(wire);
+  }
+  return { cdi_devices, driver_name, pool_name, device_name };
+}
+
+function dynamicResource(r: ProtoReader): DynamicResourceMessage {
+  let claim_name = '';
+  let claim_namespace = '';
+  const claim_resources: ClaimResourceMessage[] = [];
+  while (r.more()) {
+    const { field, wire } = r.tag();
+    if (field === 2) claim_name = r.string(wire);
+    else if (field === 3) claim_namespace = r.string(wire);
+    else if (field === 4) claim_resources.push(claimResource(r.message(wire)));
+    else r.skip(wire);
+  }
+  return { claim_name, claim_namespace, claim_resources };
+}
+
+function containerResources(r: ProtoReader): ContainerResourcesMessage {
+  let name = '';
+  const devices: ContainerDevicesMessage[] = [];
+  const cpu_ids: string[] = [];
+  const memory: ContainerMemoryMessage[] = [];
+  const dynamic_resources: DynamicResourceMessage[] = [];
+  while (r.more()) {
+    const { field, wire } = r.tag();
+    if (field === 1) name = r.string(wire);
+    else if (field === 2) devices.push(containerDevices(r.message(wire)));
+    else if (field === 3) r.int64s(wire, cpu_ids);
+    else if (field === 4) memory.push(containerMemory(r.message(wire)));
+    else if (field === 5) dynamic_resources.push(dynamicResource(r.message(wire)));
+    else r.skip(wire);
+  }
+  return { name, devices, cpu_ids, memory, dynamic_resources };
+}
+
+function podResources(r: ProtoReader): PodResourcesMessage {
+  let name = '';
+  let namespace = '';
+  const containers: ContainerResourcesMessage[] = [];
+  while (r.more()) {
+    const { field, wire } = r.tag();
+    if (field === 1) name = r.string(wire);
+    else if (field === 2) namespace = r.string(wire);
+    else if (field === 3) containers.push(containerResources(r.message(wire)));
+    else r.skip(wire);
+  }
+  return { name, namespace, containers };
+}
+
+/** Decodes a `ListPodResourcesResponse`; throws ProtobufError when it is malformed. */
+export function decodeListPodResourcesResponse(message: Buffer): ListPodResourcesResponseMessage {
+  const r = new ProtoReader(message);
+  const pod_resources: PodResourcesMessage[] = [];
+  while (r.more()) {
+    const { field, wire } = r.tag();
+    if (field === 1) pod_resources.push(podResources(r.message(wire)));
+    else r.skip(wire);
+  }
+  return { pod_resources };
+}
+
+const service: PodResourcesService = {
+  list: {
+    path: '/v1.PodResourcesLister/List',
+    // ListPodResourcesRequest has no fields.
+    encode: () => new ProtoWriter().finish(),
+    decode: decodeListPodResourcesResponse,
+  },
+};
+
+/** `v1.PodResourcesLister`'s List. */
 export function podResourcesService(): PodResourcesService {
-  if (loaded) return loaded;
-  const packageDefinition = loadSync(podResourcesProtoPath(), {
-    keepCase: true,
-    // int64/uint64 (cpu ids, NUMA ids, memory sizes) as decimal strings: nothing here does arithmetic on them.
-    longs: String,
-    enums: String,
-    defaults: true,
-    arrays: true,
-  });
-  const v1 = loadPackageDefinition(packageDefinition)['v1'];
-  const ctor = typeof v1 === 'object' && v1 !== null && 'PodResourcesLister' in v1 ? v1.PodResourcesLister : undefined;
-  const definition = typeof ctor === 'function' && 'service' in ctor ? (ctor.service as ServiceDefinition) : undefined;
-  const method = <Req, Res>(name: string): MethodDefinition<Req, Res> => {
-    const m = definition?.[name];
-    if (m === undefined) throw new AgentError('E_USAGE', `kubelet podresources api.proto lacks v1.PodResourcesLister/${name}`);
-    return m as MethodDefinition<Req, Res>;
-  };
-  loaded = {
-    definition: definition ?? {},
-    list: method('List'),
-    get: method('Get'),
-    getAllocatableResources: method('GetAllocatableResources'),
-  };
-  return loaded;
+  return service;
 }

@@ -4,9 +4,10 @@
  * dependencies alone (`npm ci --omit=dev --ignore-scripts`); the agent runs from there. The lab
  * and the tests are not in it. It is started from that copy against the kube API test server
  * (so the agent's kube client and yaml, for the kubeconfig, are loaded; @kubernetes/client-node,
- * a devDependency, must not be installed) with a pod-resources directory (so @grpc/grpc-js,
- * @grpc/proto-loader and the vendored api.proto are loaded), and scraped once: a runtime
- * dependency that is only a devDependency, or a file the image would lack, fails here.
+ * a devDependency, must not be installed) and a kubelet PodResources test server in its
+ * pod-resources directory (so the agent's own gRPC client and codecs run; @grpc/grpc-js and
+ * @grpc/proto-loader, devDependencies for the test servers, must not be installed), and scraped
+ * once: a runtime dependency that is only a devDependency, or a file the image would lack, fails here.
  *
  * Needs the npm registry (or npm's cache, --prefer-offline). Unreachable: a failure in CI
  * (CI=true), otherwise skipped with one warning line. No root needed.
@@ -20,6 +21,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_AGENT_ENV, DEFAULT_AGENT_NODE_FLAGS } from '../bench/exporters.js';
 import { KubeApiServer } from '../support/kube-api-server.js';
+import { PodResourcesServer } from '../support/podresources-server.js';
 import { scrapeUrl } from '../support/scrape.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -54,6 +56,7 @@ function freePort(): Promise<number> {
 describe('production-only install', () => {
   let dir: string | undefined;
   let server: KubeApiServer | undefined;
+  let kubelet: PodResourcesServer | undefined;
   let agent: ChildProcess | undefined;
   let log = '';
   let unreachable: string | undefined;
@@ -88,16 +91,16 @@ describe('production-only install', () => {
       await exited;
     }
     await server?.close();
+    await kubelet?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it("ships exactly package.json's files: the agent, its collectors and exporters, the .proto files it reads; not the lab, not tests", () => {
+  it("ships exactly package.json's files: the agent, its collectors and exporters; not the lab, not tests, no .proto (the codecs are compiled in)", () => {
     const under = (p: string): boolean => pkg.files.some((f) => p === f || p.startsWith(`${f}/`));
     // npm adds package.json and the README to every package.
     expect(shipped.filter((p) => !under(p))).toEqual(['README.md', 'package.json']);
     for (const f of pkg.files) expect(shipped.some((p) => p === f || p.startsWith(`${f}/`)), f).toBe(true);
-    expect(shipped).toContain('collectors/podresources/api.proto');
-    expect(shipped).toContain('collectors/cri/api.proto');
+    expect(shipped.filter((p) => p.endsWith('.proto'))).toEqual([]);
     expect(shipped).toContain('dist/agent/app/bin.js');
     expect(shipped.filter((p) => p.startsWith('dist/lab/') || p.startsWith('lab/') || /\.test\.js$/.test(p) || p.startsWith('dist/test/'))).toEqual([]);
     expect(existsSync(path.join(dir as string, 'dist/lab')), 'dist/lab unpacked').toBe(false);
@@ -113,6 +116,7 @@ describe('production-only install', () => {
     expect(existsSync(path.join(copy, 'node_modules/typescript')), 'a devDependency was installed').toBe(false);
     expect(existsSync(path.join(copy, 'node_modules/vitest')), 'a devDependency was installed').toBe(false);
     expect(existsSync(path.join(copy, 'node_modules/@kubernetes/client-node')), 'client-node is a devDependency: the product has its own kube client').toBe(false);
+    expect(existsSync(path.join(copy, 'node_modules/@grpc')), 'grpc-js and proto-loader are devDependencies: the product has its own gRPC client').toBe(false);
     expect(existsSync(path.join(copy, 'node_modules/netlink/prebuilds/linux-x64')), 'netlink prebuilt N-API binary').toBe(true);
 
     server = await KubeApiServer.start({ host: '127.0.0.1' });
@@ -120,6 +124,8 @@ describe('production-only install', () => {
     await server.writeKubeconfig(kubeconfig);
     const podResources = path.join(copy, 'pod-resources');
     await mkdir(podResources);
+    kubelet = await PodResourcesServer.start(podResources);
+    kubelet.pods = [{ name: 'cnf-a', namespace: 'telco', containers: [{ name: 'app', devices: [{ resource_name: 'intel.com/intel_sriov_netdevice', device_ids: ['0000:3b:02.1'] }] }] }];
     const port = await freePort();
     const child = spawn(
       process.execPath,
@@ -158,6 +164,10 @@ describe('production-only install', () => {
     expect(body).toMatch(/^multinet_build_info\{[^}]*version="0\.1\.0"[^}]*\} 1$/m);
     expect(body).toMatch(/^multinet_host_interface_up\{interface="lo"\} [01]$/m);
     expect(body).toMatch(/^multinet_kube_cache_synced\{resource="pods"\} 1$/m);
-    expect(log).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)|api\.proto not found/);
+    // The kubelet answered List over the agent's own HTTP/2 gRPC client.
+    expect(body).toMatch(/^multinet_scrape_collector_success\{collector="podresources"\} 1$/m);
+    expect(kubelet.calls.list).toBeGreaterThan(0);
+    expect(log).toMatch(/kubelet pod resources connected/);
+    expect(log).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)/);
   }, 60_000);
 });

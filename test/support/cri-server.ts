@@ -10,8 +10,8 @@
 import { readFileSync } from 'node:fs';
 import { status, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { UnixGrpcServer } from './grpc-unix.js';
+import { criGrpc } from './grpc-services.js';
 import {
-  criRuntimeService,
   type ListPodSandboxRequestMessage,
   type ListPodSandboxResponseMessage,
   type PodSandboxMessage,
@@ -110,7 +110,7 @@ export class CriServer extends UnixGrpcServer {
   }
 
   protected override service(): { definition: ServiceDefinition; implementation: UntypedServiceImplementation } {
-    const { definition } = criRuntimeService();
+    const { definition } = criGrpc();
     const implementation: UntypedServiceImplementation = {
       Version: this.#unary('version', (_req: VersionRequestMessage): VersionResponseMessage => ({ version: '0.1.0', runtime_name: this.runtime.name, runtime_version: this.runtime.version, runtime_api_version: 'v1' })),
       ListPodSandbox: this.#unary('listPodSandbox', (req: ListPodSandboxRequestMessage): ListPodSandboxResponseMessage => {

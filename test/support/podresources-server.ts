@@ -12,8 +12,8 @@ import path from 'node:path';
 import { status, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { UnixGrpcServer } from './grpc-unix.js';
 import { PODRESOURCES_SOCKET } from '../../collectors/podresources/podresources-client.js';
+import { podResourcesGrpc } from './grpc-services.js';
 import {
-  podResourcesService,
   type AllocatableResourcesResponseMessage,
   type ContainerDevicesMessage,
   type GetPodResourcesRequestMessage,
@@ -71,7 +71,7 @@ export class PodResourcesServer extends UnixGrpcServer {
   }
 
   protected override service(): { definition: ServiceDefinition; implementation: UntypedServiceImplementation } {
-    const { definition } = podResourcesService();
+    const { definition } = podResourcesGrpc();
     const implementation: UntypedServiceImplementation = {
       List: this.#unary('list', (): ListPodResourcesResponseMessage => ({ pod_resources: this.pods })),
       Get: this.#unary('get', (req: GetPodResourcesRequestMessage): GetPodResourcesResponseMessage => {
