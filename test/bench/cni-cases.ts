@@ -17,6 +17,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { labUp, makeCgroupParents, removeCgroupParents, type LabState } from '../../lab/lab.js';
 import type { Random } from '../../lab/plan.js';
 import { KubeApiServer, type KubeObject } from '../support/kube-api-server.js';
+import { PodResourcesServer } from '../support/podresources-server.js';
 import { bridgeToNetns, type NetnsBridge } from '../support/netns-bridge.js';
 import type { BenchCase, CaseContext, PreparedCase } from './cases.js';
 import type { ReadinessFlapConfig } from './protocol.js';
@@ -229,14 +230,16 @@ export const cniCase: BenchCase = {
 /** Pods and NADs from the kube API test server, which the agent reaches over a veth into the node namespace. */
 export const cniKubeCase: BenchCase = {
   name: 'cni-kube',
-  summary: `the cni case with Pods and NADs from the kube API test server (list + watch by the agent's own kube client)`,
+  summary: `the cni case with Pods and NADs from the kube API test server (list + watch by the agent's own kube client) and the kubelet's PodResources API`,
   targets: { maxMedianMs: 50, maxFloorRatio: 1.3, maxRssMB: 80, cpu: { maxPercent: 1, scrapeIntervalS: 15 } },
   async setup(ctx) {
     const b = await buildLab(ctx, 'cni-kube');
     let server: KubeApiServer | undefined;
+    let kubelet: PodResourcesServer | undefined;
     let bridge: NetnsBridge | undefined;
     const teardown = async (): Promise<void> => {
       await server?.close();
+      await kubelet?.close();
       await bridge?.remove();
       await b.teardown();
     };
@@ -245,12 +248,29 @@ export const cniKubeCase: BenchCase = {
       server = await KubeApiServer.start({ host: bridge.hostAddress });
       const read = async (file: string): Promise<KubeObject[]> => (JSON.parse(await readFile(path.join(b.state.manifestsDir, file), 'utf8')) as { items: KubeObject[] }).items;
       for (const nad of await read('network-attachment-definitions.json')) server.create('network-attachment-definitions', nad);
-      for (const pod of await read('pods.json')) server.create('pods', pod);
+      const pods = await read('pods.json');
+      for (const pod of pods) server.create('pods', pod);
+      // The kubelet's PodResources API, as every node has it and the chart mounts it: List answers
+      // for every pod (these macvlan pods hold no device-plugin devices), so the agent's gRPC client runs.
+      const podResourcesDir = path.join(ctx.workDir, 'pod-resources');
+      await mkdir(podResourcesDir);
+      kubelet = await PodResourcesServer.start(podResourcesDir);
+      kubelet.pods = pods.map((p) => ({
+        name: String(p.metadata['name']),
+        namespace: String(p.metadata['namespace'] ?? ''),
+        containers: ((p as { spec?: { containers?: { name: string }[] } }).spec?.containers ?? []).map((c) => ({ name: c.name, devices: [], cpu_ids: [], memory: [], dynamic_resources: [] })),
+      }));
       server.create('nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: b.state.node }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
       const kubeconfig = path.join(ctx.workDir, 'kubeconfig');
       await server.writeKubeconfig(kubeconfig);
       const readinessFlap = { iface: 'eth2', apiUrl: server.url, token: 't', cycles: READINESS_CYCLES };
-      return prepared(b, `from the kube API test server at ${server.url}`, [`--kubeconfig=${kubeconfig}`, `--node-name=${b.state.node}`], teardown, readinessFlap);
+      return prepared(
+        b,
+        `from the kube API test server at ${server.url}, and the kubelet's PodResources API (a grpc-js test server listing every pod) in ${podResourcesDir}`,
+        [`--kubeconfig=${kubeconfig}`, `--node-name=${b.state.node}`, `--path.podresources=${podResourcesDir}`],
+        teardown,
+        readinessFlap,
+      );
     } catch (err) {
       await teardown().catch(() => undefined);
       throw err;
