@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { criGrpc, podResourcesGrpc } from '../../test/support/grpc-services.js';
 import { criRuntimeService, decodeListPodSandboxResponse, decodePodSandboxStatusResponse, decodeVersionResponse, encodeListPodSandboxRequest, type PodSandboxStatusResponseMessage } from '../cri/cri-proto.js';
 import { decodeListPodResourcesResponse, podResourcesService } from '../podresources/podresources-proto.js';
-import { ProtobufError, ProtoReader, ProtoWriter, WIRE } from './protobuf.js';
+import { MAX_FIELDS, ProtobufError, ProtoReader, ProtoWriter, WIRE } from './protobuf.js';
 
 // The reference: protobufjs, through @grpc/proto-loader, from the vendored .proto files, with the
 // options whose output the hand-written codecs mirror (test/support/grpc-services.ts).
@@ -122,6 +122,45 @@ describe('ProtoReader on what a careless or hostile server sends', () => {
     const msg = Buffer.concat([Buffer.from([0x0a, pod.length]), pod]);
     expect(decodeListPodResourcesResponse(msg).pod_resources?.[0]?.containers?.[0]?.cpu_ids).toEqual(['1', '300', '7', '-1']);
     expect(podres.list.responseDeserialize(msg).pod_resources?.[0]?.containers?.[0]?.cpu_ids).toEqual(['1', '300', '7', '-1']);
+  });
+
+  it('a map key "__proto__" is an entry, not the prototype', () => {
+    // JSON.parse makes "__proto__" an own key (an object literal would set the prototype).
+    const info = JSON.parse('{"__proto__": "{\\"polluted\\":true}", "info": "{}"}') as Record<string, string>;
+    const wire = cri.podSandboxStatus.responseSerialize({ info, timestamp: '0' });
+    const got = decodePodSandboxStatusResponse(wire);
+    expect(Object.getPrototypeOf(got.info)).toBe(Object.prototype);
+    expect(Object.keys(got.info ?? {}).sort()).toEqual(['__proto__', 'info']);
+    expect(Object.getOwnPropertyDescriptor(got.info, '__proto__')?.value).toBe('{"polluted":true}');
+  });
+
+  it('keeps an enum number it does not know as a number, negative ones too, as proto-loader does', () => {
+    const neg1 = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
+    for (const [bytes, want] of [[[0x18, 0x05], 5], [[0x18, ...neg1], -1], [[0x18, 0x01], 'SANDBOX_NOTREADY']] as [number[], string | number][]) {
+      const sandbox = Buffer.from([0x0a, 0x01, 0x73, ...bytes]);
+      const msg = Buffer.concat([Buffer.from([0x0a, sandbox.length]), sandbox]);
+      expect(decodeListPodSandboxResponse(msg).items?.[0]?.state).toBe(want);
+      expect(cri.listPodSandbox.responseDeserialize(msg).items?.[0]?.state).toBe(want);
+    }
+  });
+
+  it('refuses an answer of more fields than MAX_FIELDS (empty nested messages decode to many times their bytes)', () => {
+    // pod_resources { containers {} x N }: two bytes a container.
+    const containers = Buffer.alloc(2 * (MAX_FIELDS + 1));
+    for (let i = 0; i < containers.length; i += 2) containers[i] = 0x1a;
+    const lenBytes = (n: number): number[] => {
+      const out: number[] = [];
+      while (n >= 0x80) {
+        out.push((n & 0x7f) | 0x80);
+        n = Math.floor(n / 128);
+      }
+      out.push(n);
+      return out;
+    };
+    const msg = Buffer.concat([Buffer.from([0x0a, ...lenBytes(containers.length)]), containers]);
+    expect(() => decodeListPodResourcesResponse(msg)).toThrow(new ProtobufError(`more than ${MAX_FIELDS} fields in one message`));
+    const fits = Buffer.concat([Buffer.from([0x0a, ...lenBytes(2 * 1000)]), containers.subarray(0, 2 * 1000)]);
+    expect(decodeListPodResourcesResponse(fits).pod_resources?.[0]?.containers).toHaveLength(1000);
   });
 
   it('skips unknown fields of every wire type, and fields a newer kubelet or runtime adds', () => {

@@ -4,8 +4,8 @@
  * skips the ones it does not know, and a writer for requests. The messages themselves are
  * decoded and encoded by hand beside their services (podresources-proto.ts, cri-proto.ts), field
  * numbers from the vendored .proto files. This replaces @grpc/proto-loader (protobufjs), which
- * parsed the .proto files at start and held about 10 MB of RSS for a handful of messages; the
- * test servers still use protobufjs, so every test checks this codec against it.
+ * parsed the .proto files at start into reflection objects for a handful of messages; the test
+ * servers still use protobufjs, so every test checks these codecs against it.
  *
  * Decoding follows what proto-loader gave with `keepCase`, `longs: String`, `enums: String`,
  * `defaults`, `arrays`: scalars default to their zero value, 64-bit integers are decimal strings,
@@ -23,16 +23,27 @@ export class ProtobufError extends Error {
 
 const TWO_32 = 0x1_0000_0000;
 
+/**
+ * Fields one message (nested ones included) may hold. Each decoded field becomes a value or an
+ * object, many times its bytes: 16 MiB of empty nested messages would be millions of objects
+ * (gigabytes of heap); this bound keeps a hostile answer to tens of MB. The kubelet's List for
+ * 500 pods of 5 containers with 4 devices each is about 80,000 fields.
+ */
+export const MAX_FIELDS = 250_000;
+
 /** Reads one message's fields in order; every read is checked against the message's end. */
 export class ProtoReader {
   readonly #buf: Buffer;
   #pos: number;
   readonly #end: number;
+  /** Fields left to read in the whole message, shared with its nested readers. */
+  readonly #budget: { left: number };
 
-  constructor(buf: Buffer, start = 0, end = buf.length) {
+  constructor(buf: Buffer, start = 0, end = buf.length, budget: { left: number } = { left: MAX_FIELDS }) {
     this.#buf = buf;
     this.#pos = start;
     this.#end = end;
+    this.#budget = budget;
   }
 
   /** Whether another field follows. */
@@ -42,6 +53,7 @@ export class ProtoReader {
 
   /** The next field's tag: its number and wire type. */
   tag(): { field: number; wire: number } {
+    if (--this.#budget.left < 0) throw new ProtobufError(`more than ${MAX_FIELDS} fields in one message`);
     const t = this.#varint();
     const field = Math.floor(t / 8);
     if (field === 0) throw new ProtobufError('field number 0');
@@ -119,8 +131,11 @@ export class ProtoReader {
       return;
     }
     const end = this.#lenEnd();
-    const inner = new ProtoReader(this.#buf, this.#pos, end);
-    while (inner.more()) into.push(inner.int64(WIRE.varint));
+    const inner = new ProtoReader(this.#buf, this.#pos, end, this.#budget);
+    while (inner.more()) {
+      if (--this.#budget.left < 0) throw new ProtobufError(`more than ${MAX_FIELDS} fields in one message`);
+      into.push(inner.int64(WIRE.varint));
+    }
     this.#pos = end;
   }
 
@@ -136,7 +151,7 @@ export class ProtoReader {
   message(wire: number): ProtoReader {
     this.#expect(wire, WIRE.len);
     const end = this.#lenEnd();
-    const inner = new ProtoReader(this.#buf, this.#pos, end);
+    const inner = new ProtoReader(this.#buf, this.#pos, end, this.#budget);
     this.#pos = end;
     return inner;
   }
@@ -152,7 +167,8 @@ export class ProtoReader {
       else if (field === 2) value = r.string(w);
       else r.skip(w);
     }
-    into[key] = value;
+    // defineProperty, not assignment: a key "__proto__" is an entry like any other, not the prototype.
+    Object.defineProperty(into, key, { value, enumerable: true, writable: true, configurable: true });
   }
 
   /** Skips a field the decoder does not read. */

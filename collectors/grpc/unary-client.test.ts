@@ -147,7 +147,7 @@ describe('UnixGrpcClient', () => {
     mode = 'huge';
     await expect(call()).rejects.toMatchObject({ code: GrpcStatus.RESOURCE_EXHAUSTED, details: 'Received message larger than max (4096 vs. 1024)' });
     mode = 'two';
-    await expect(call()).rejects.toMatchObject({ code: GrpcStatus.INTERNAL, details: expect.stringMatching(/not one message/) as unknown });
+    await expect(call()).rejects.toMatchObject({ code: GrpcStatus.INTERNAL, details: 'more than one message of 3 bytes for a unary call' });
     mode = 'bad-proto';
     await expect(call()).rejects.toMatchObject({ code: GrpcStatus.INTERNAL, details: expect.stringMatching(/^response not decoded: length 16 runs past/) as unknown });
     mode = 'no-status';
@@ -157,6 +157,39 @@ describe('UnixGrpcClient', () => {
     // None of those leaves the client unable to make the next call.
     mode = 'ok';
     expect(await call()).toBe('a');
+  });
+
+  it('reads a message whose frame header and body come in many DATA frames; a message cut short is INTERNAL', async () => {
+    const payload = frame(ECHO.encode('split ✂ across frames'));
+    let cut = false;
+    await startServer((stream) => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      const bytes = cut ? payload.subarray(0, payload.length - 1) : payload;
+      let i = 0;
+      const next = (): void => {
+        if (i >= bytes.length) return void stream.end();
+        // One, two or three bytes per write, each its own DATA frame, a tick apart.
+        const n = 1 + (i % 3);
+        stream.write(bytes.subarray(i, i + n), () => setImmediate(next));
+        i += n;
+      };
+      next();
+    });
+    expect(await call()).toBe('split ✂ across frames');
+    cut = true;
+    await expect(call()).rejects.toMatchObject({ code: GrpcStatus.INTERNAL, details: expect.stringMatching(/cut short/) as unknown });
+  });
+
+  it('a stream the server refuses is UNAVAILABLE; a non-200 answer with a grpc-status is judged by that status', async () => {
+    let mode: 'refuse' | 'status' = 'refuse';
+    await startServer((stream) => {
+      if (mode === 'refuse') return void stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      stream.respond({ ':status': 503, 'content-type': 'application/grpc', 'grpc-status': '8', 'grpc-message': 'rate%20limited' }, { endStream: true });
+    });
+    await expect(call()).rejects.toMatchObject({ code: GrpcStatus.UNAVAILABLE });
+    mode = 'status';
+    await expect(call()).rejects.toMatchObject({ code: GrpcStatus.RESOURCE_EXHAUSTED, details: 'rate limited' });
   });
 
   it('ends a call the server never answers at its deadline, and resets the stream so the server stops too', async () => {
@@ -191,12 +224,32 @@ describe('UnixGrpcClient', () => {
     expect(await call()).toBe('a');
     expect(opened).toBe(1);
     for (const s of sessions) s.goaway();
-    // (The server side keeps its end of a session it sent GOAWAY on for a while; the client has let it go.)
-    await expect.poll(async () => [await call(), opened]).toEqual(['a', 2]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await call()).toBe('a');
+    expect(opened).toBe(2);
     for (const s of sessions) s.destroy();
     await expect.poll(() => sessions.size).toBe(0);
     expect(await call()).toBe('a');
     expect(opened).toBe(3);
+  });
+
+  it('a GOAWAY that arrives during a call lets the call finish on the old session, then the next call dials anew', async () => {
+    let release: (() => void) | undefined;
+    await startServer((stream) => {
+      release = () => ok(stream, ECHO.encode('finished'));
+    });
+    client = new UnixGrpcClient(socket, { maxResponseBytes: 1024 });
+    const pending = client.unary(ECHO, 'x', 5_000);
+    await expect.poll(() => release !== undefined).toBe(true);
+    const [old] = [...sessions];
+    // GOAWAY naming the stream in flight as the last the server will process.
+    old?.goaway(http2.constants.NGHTTP2_NO_ERROR, 1);
+    await new Promise((r) => setTimeout(r, 50));
+    release?.();
+    expect(await pending.response).toBe('finished');
+    handler = (stream) => ok(stream, ECHO.encode('a'));
+    expect(await call()).toBe('a');
+    expect(opened).toBe(2);
   });
 
   it('a connection dropped mid-call is UNAVAILABLE', async () => {
