@@ -181,14 +181,26 @@ describe('UnixGrpcClient', () => {
     await expect(call()).rejects.toMatchObject({ code: GrpcStatus.INTERNAL, details: expect.stringMatching(/cut short/) as unknown });
   });
 
-  it('a stream the server refuses is UNAVAILABLE; a non-200 answer with a grpc-status is judged by that status', async () => {
-    let mode: 'refuse' | 'status' = 'refuse';
+  it('sends a refused stream once more (the server never processed it); refused twice is UNAVAILABLE', async () => {
+    let refuse = 1;
+    let streams = 0;
     await startServer((stream) => {
-      if (mode === 'refuse') return void stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      streams++;
+      if (refuse-- > 0) return void stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      ok(stream, ECHO.encode('second time'));
+    });
+    expect(await call()).toBe('second time');
+    expect(streams).toBe(2);
+    refuse = 5;
+    streams = 0;
+    await expect(call()).rejects.toMatchObject({ code: GrpcStatus.UNAVAILABLE });
+    expect(streams).toBe(2);
+  });
+
+  it('a non-200 answer with a grpc-status is judged by that status', async () => {
+    await startServer((stream) => {
       stream.respond({ ':status': 503, 'content-type': 'application/grpc', 'grpc-status': '8', 'grpc-message': 'rate%20limited' }, { endStream: true });
     });
-    await expect(call()).rejects.toMatchObject({ code: GrpcStatus.UNAVAILABLE });
-    mode = 'status';
     await expect(call()).rejects.toMatchObject({ code: GrpcStatus.RESOURCE_EXHAUSTED, details: 'rate limited' });
   });
 

@@ -52,6 +52,13 @@ export class GrpcError extends Error {
   }
 }
 
+/** A stream the server refused before processing it: UNAVAILABLE, and safe to send again. */
+class RefusedStream extends GrpcError {
+  constructor(details: string) {
+    super(GrpcStatus.UNAVAILABLE, details);
+  }
+}
+
 /** One unary method: its path and its request and response codecs. */
 export interface UnaryMethod<Req, Res> {
   /** `/runtime.v1.RuntimeService/ListPodSandbox`. */
@@ -198,26 +205,47 @@ export class UnixGrpcClient {
     return session;
   }
 
-  /** Sends `request` to `method`; the call ends by `deadlineMs` from now with DEADLINE_EXCEEDED. */
+  /**
+   * Sends `request` to `method`; the call ends by `deadlineMs` from now with DEADLINE_EXCEEDED.
+   * A stream the server refused unprocessed (REFUSED_STREAM, as for a stream past a GOAWAY's
+   * last stream) is sent once more on a new session within the same deadline, as gRPC's
+   * transparent retry does: the server never saw it.
+   */
   unary<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, deadlineMs: number): PendingCall<Res> {
+    if (this.#closed) return { response: Promise.reject(new GrpcError(GrpcStatus.UNAVAILABLE, 'client closed')), cancel: () => {} };
+    let body: Buffer;
+    try {
+      body = method.encode(request);
+    } catch (err) {
+      return { response: Promise.reject(new GrpcError(GrpcStatus.INTERNAL, `request not encoded: ${(err as Error).message}`)), cancel: () => {} };
+    }
+    const frame = Buffer.allocUnsafe(GRPC_FRAME_HEADER + body.length);
+    frame.writeUInt8(0, 0);
+    frame.writeUInt32BE(body.length, 1);
+    body.copy(frame, GRPC_FRAME_HEADER);
+
+    const deadlineAt = Date.now() + deadlineMs;
+    let cancelled = false;
+    let current = this.#send(method, frame, deadlineMs);
+    const response = current.response.catch((err: unknown) => {
+      const left = deadlineAt - Date.now();
+      if (cancelled || this.#closed || !(err instanceof RefusedStream) || left <= 0) throw err;
+      current = this.#send(method, frame, left);
+      return current.response;
+    });
+    return {
+      response,
+      cancel: () => {
+        cancelled = true;
+        current.cancel();
+      },
+    };
+  }
+
+  /** One attempt of a call: one stream, `frame` sent, the answer read. */
+  #send<Req, Res>(method: UnaryMethod<Req, Res>, frame: Buffer, deadlineMs: number): PendingCall<Res> {
     let cancel = (): void => {};
     const response = new Promise<Res>((resolve, reject) => {
-      if (this.#closed) {
-        reject(new GrpcError(GrpcStatus.UNAVAILABLE, 'client closed'));
-        return;
-      }
-      let body: Buffer;
-      try {
-        body = method.encode(request);
-      } catch (err) {
-        reject(new GrpcError(GrpcStatus.INTERNAL, `request not encoded: ${(err as Error).message}`));
-        return;
-      }
-      const frame = Buffer.allocUnsafe(GRPC_FRAME_HEADER + body.length);
-      frame.writeUInt8(0, 0);
-      frame.writeUInt32BE(body.length, 1);
-      body.copy(frame, GRPC_FRAME_HEADER);
-
       const session = this.#sessionNow();
       let stream: http2.ClientHttp2Stream;
       try {
@@ -311,7 +339,9 @@ export class UnixGrpcClient {
           const rst = stream.rstCode;
           // A stream the server reset on a live connection, as against one ended by the connection going.
           const reset = !session.destroyed && !session.closed && rst !== undefined && rst !== http2.constants.NGHTTP2_NO_ERROR;
-          return finish(new GrpcError(reset ? codeOfRstCode(rst) : GrpcStatus.UNAVAILABLE, this.#transportError(session, stream, streamError)));
+          const details = this.#transportError(session, stream, streamError);
+          if (rst === http2.constants.NGHTTP2_REFUSED_STREAM) return finish(new RefusedStream(details));
+          return finish(new GrpcError(reset ? codeOfRstCode(rst) : GrpcStatus.UNAVAILABLE, details));
         }
         if (status === undefined) {
           const rst = stream.rstCode;
