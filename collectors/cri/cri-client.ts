@@ -12,7 +12,7 @@
 import type { Logger, PodSandbox, PodSandboxSource } from '../../agent/model/ports.js';
 import { PolledChannel, type Backoff, type ChannelStatus, type UnaryCall } from '../grpc/polled-channel.js';
 import { GrpcError, GrpcStatus } from '../grpc/unary-client.js';
-import { criRuntimeService, type CriRuntimeService, type PodSandboxMessage, type PodSandboxStatusResponseMessage } from './cri-proto.js';
+import { CRI_RUNTIME_SERVICE as CRI, type PodSandboxMessage, type PodSandboxStatusResponseMessage } from './cri-proto.js';
 import { parseSandboxInfo, type InfoLayout } from './parse-sandbox-info.js';
 import { nsfsDevice, resolveNetnsInode, type HostPaths } from './sandbox-netns.js';
 
@@ -62,7 +62,6 @@ export class CriSandboxSource implements PodSandboxSource {
   readonly #host: HostPaths;
   readonly #log: Logger;
   readonly #channel: PolledChannel;
-  #service: CriRuntimeService | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly #entries = new Map<string, SandboxEntry>();
   /** Sandbox ids whose namespace could not be resolved at the last refresh (logged on change only). */
@@ -98,10 +97,9 @@ export class CriSandboxSource implements PodSandboxSource {
     return this.#socket;
   }
 
-  /** Opens the channel and starts refreshing at once. Throws only when the vendored api.proto is missing. */
+  /** Opens the channel and starts refreshing at once. */
   start(): void {
     if (this.#channel.isOpen) return;
-    this.#service ??= criRuntimeService();
     this.#channel.open();
     this.#schedule(0);
   }
@@ -157,22 +155,20 @@ export class CriSandboxSource implements PodSandboxSource {
 
   /** Lists, fetches the status of new sandboxes, resolves namespaces; the version too on a new connection. */
   async #refresh(call: UnaryCall, current: () => boolean): Promise<void> {
-    const service = this.#service;
-    if (!service) return;
     let runtime = this.#runtime;
     if (!this.#channel.status().connected) {
-      const v = await call(service.version, { version: CRI_API_VERSION });
+      const v = await call(CRI.version, { version: CRI_API_VERSION });
       runtime = { name: v.runtime_name ?? '', version: v.runtime_version ?? '', apiVersion: v.runtime_api_version ?? '' };
       if (!current()) return;
     }
-    const listed = await call(service.listPodSandbox, { filter: { state: { state: 'SANDBOX_READY' } } });
+    const listed = await call(CRI.listPodSandbox, { filter: { state: { state: 'SANDBOX_READY' } } });
     if (!current()) return;
     const items = (listed.items ?? []).filter((s): s is PodSandboxMessage & { id: string } => typeof s.id === 'string' && s.id !== '' && s.state !== 'SANDBOX_NOTREADY');
     for (const item of items) {
       if (this.#entries.has(item.id)) continue;
       let st: PodSandboxStatusResponseMessage;
       try {
-        st = await call(service.podSandboxStatus, { pod_sandbox_id: item.id, verbose: true });
+        st = await call(CRI.podSandboxStatus, { pod_sandbox_id: item.id, verbose: true });
       } catch (err) {
         // Removed between the list and this call: it is simply not there any more.
         if (err instanceof GrpcError && err.code === GrpcStatus.NOT_FOUND) continue;

@@ -264,7 +264,8 @@ export function encodeListPodSandboxRequest(req: ListPodSandboxRequestMessage): 
   return new ProtoWriter().message(1, filter).finish();
 }
 
-const service: CriRuntimeService = {
+/** `runtime.v1.RuntimeService`'s Version, ListPodSandbox and PodSandboxStatus. */
+export const CRI_RUNTIME_SERVICE: CriRuntimeService = {
   version: {
     path: '/runtime.v1.RuntimeService/Version',
     encode: (req) => new ProtoWriter().string(1, req.version).finish(),
@@ -281,8 +282,3 @@ const service: CriRuntimeService = {
     decode: decodePodSandboxStatusResponse,
   },
 };
-
-/** `runtime.v1.RuntimeService`'s Version, ListPodSandbox and PodSandboxStatus. */
-export function criRuntimeService(): CriRuntimeService {
-  return service;
-}

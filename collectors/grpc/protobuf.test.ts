@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { criGrpc, podResourcesGrpc } from '../../test/support/grpc-services.js';
-import { criRuntimeService, decodeListPodSandboxResponse, decodePodSandboxStatusResponse, decodeVersionResponse, encodeListPodSandboxRequest, type PodSandboxStatusResponseMessage } from '../cri/cri-proto.js';
-import { decodeListPodResourcesResponse, podResourcesService } from '../podresources/podresources-proto.js';
+import { CRI_RUNTIME_SERVICE, decodeListPodSandboxResponse, decodePodSandboxStatusResponse, decodeVersionResponse, encodeListPodSandboxRequest, type PodSandboxStatusResponseMessage } from '../cri/cri-proto.js';
+import { decodeListPodResourcesResponse, PODRESOURCES_LISTER } from '../podresources/podresources-proto.js';
 import { MAX_FIELDS, ProtobufError, ProtoReader, ProtoWriter, WIRE } from './protobuf.js';
 
 // The reference: protobufjs, through @grpc/proto-loader, from the vendored .proto files, with the
@@ -96,7 +96,7 @@ describe('the hand-written codecs agree with protobufjs on the vendored .proto',
   });
 
   it('the requests the agent sends decode in protobufjs to what was meant', () => {
-    const { version, listPodSandbox, podSandboxStatus } = criRuntimeService();
+    const { version, listPodSandbox, podSandboxStatus } = CRI_RUNTIME_SERVICE;
     expect(cri.version.requestDeserialize(version.encode({ version: 'v1' }))).toEqual({ version: 'v1' });
     // READY is 0, which proto3 does not write; the filter's state message is written all the same: its presence is the filter.
     expect(listPodSandbox.encode({ filter: { state: { state: 'SANDBOX_READY' } } })).toEqual(Buffer.from([0x0a, 0x02, 0x12, 0x00]));
@@ -109,7 +109,7 @@ describe('the hand-written codecs agree with protobufjs on the vendored .proto',
         expect(cri.podSandboxStatus.requestDeserialize(podSandboxStatus.encode({ pod_sandbox_id: sandboxId, verbose }))).toEqual({ pod_sandbox_id: sandboxId, verbose });
       }),
     );
-    expect(podResourcesService().list.encode({})).toEqual(Buffer.alloc(0));
+    expect(PODRESOURCES_LISTER.list.encode({})).toEqual(Buffer.alloc(0));
   });
 });
 
@@ -232,6 +232,6 @@ describe('ProtoReader on what a careless or hostile server sends', () => {
   it('ProtoWriter refuses what it cannot write', () => {
     expect(() => new ProtoWriter().uint32(1, -1)).toThrow(ProtobufError);
     expect(() => new ProtoWriter().uint32(1, 2 ** 32)).toThrow(ProtobufError);
-    expect(() => criRuntimeService().listPodSandbox.encode({ filter: { state: { state: 'SANDBOX_GONE' as 'SANDBOX_READY' } } })).toThrow(/unknown enum value/);
+    expect(() => CRI_RUNTIME_SERVICE.listPodSandbox.encode({ filter: { state: { state: 'SANDBOX_GONE' as 'SANDBOX_READY' } } })).toThrow(/unknown enum value/);
   });
 });

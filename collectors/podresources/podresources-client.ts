@@ -14,7 +14,7 @@
 import path from 'node:path';
 import type { Logger } from '../../agent/model/ports.js';
 import { PolledChannel, type Backoff, type ChannelStatus, type UnaryCall } from '../grpc/polled-channel.js';
-import { podResourcesService, type ListPodResourcesResponseMessage, type PodResourcesService } from './podresources-proto.js';
+import { PODRESOURCES_LISTER, type ListPodResourcesResponseMessage } from './podresources-proto.js';
 
 /** `--path.podresources` default: the directory the kubelet serves the PodResources API in. */
 export const DEFAULT_PODRESOURCES_DIR = '/var/lib/kubelet/pod-resources';
@@ -82,7 +82,6 @@ export function deviceUsersFromList(response: ListPodResourcesResponseMessage): 
 export class PodResourcesSource {
   readonly #socket: string;
   readonly #channel: PolledChannel;
-  #service: PodResourcesService | undefined;
   #timer: NodeJS.Timeout | undefined;
   #devices: ReadonlyMap<string, DeviceUser> = new Map();
 
@@ -110,10 +109,9 @@ export class PodResourcesSource {
     return this.#socket;
   }
 
-  /** Opens the channel and starts refreshing; the first List is sent at once. Throws only when the vendored api.proto is missing. */
+  /** Opens the channel and starts refreshing; the first List is sent at once. */
   start(): void {
     if (this.#channel.isOpen) return;
-    this.#service ??= podResourcesService();
     this.#channel.open();
     this.#schedule(0);
   }
@@ -147,9 +145,7 @@ export class PodResourcesSource {
 
   /** One List; the cache is replaced only by the answer to a call of the channel as it is now. */
   async #list(call: UnaryCall, current: () => boolean): Promise<void> {
-    const service = this.#service;
-    if (!service) return;
-    const response = await call(service.list, {});
+    const response = await call(PODRESOURCES_LISTER.list, {});
     if (current()) this.#devices = deviceUsersFromList(response ?? {});
   }
 }

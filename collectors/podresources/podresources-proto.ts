@@ -230,7 +230,8 @@ export function decodeListPodResourcesResponse(message: Buffer): ListPodResource
   return { pod_resources };
 }
 
-const service: PodResourcesService = {
+/** `v1.PodResourcesLister`'s List. */
+export const PODRESOURCES_LISTER: PodResourcesService = {
   list: {
     path: '/v1.PodResourcesLister/List',
     // ListPodResourcesRequest has no fields.
@@ -238,8 +239,3 @@ const service: PodResourcesService = {
     decode: decodeListPodResourcesResponse,
   },
 };
-
-/** `v1.PodResourcesLister`'s List. */
-export function podResourcesService(): PodResourcesService {
-  return service;
-}
