@@ -238,14 +238,18 @@ export class ProtoWriter {
     this.#parts.push(Buffer.from(bytes));
   }
 
-  /** A string field; proto3 leaves out the empty string. */
-  string(field: number, value: string | undefined): this {
-    if (value === undefined || value === '') return this;
-    const b = Buffer.from(value, 'utf8');
+  /** A length-delimited field. */
+  #bytes(field: number, b: Buffer): this {
     this.#tag(field, WIRE.len);
     this.#varint(b.length);
     this.#parts.push(b);
     return this;
+  }
+
+  /** A string field; proto3 leaves out the empty string. */
+  string(field: number, value: string | undefined): this {
+    if (value === undefined || value === '') return this;
+    return this.#bytes(field, Buffer.from(value, 'utf8'));
   }
 
   /** A bool field; proto3 leaves out false. */
@@ -267,12 +271,7 @@ export class ProtoWriter {
 
   /** A nested message field, written even when empty: its presence is what a filter says. */
   message(field: number, inner: ProtoWriter | undefined): this {
-    if (inner === undefined) return this;
-    const b = inner.finish();
-    this.#tag(field, WIRE.len);
-    this.#varint(b.length);
-    this.#parts.push(b);
-    return this;
+    return inner === undefined ? this : this.#bytes(field, inner.finish());
   }
 
   /** `map<string, string>` entries. */

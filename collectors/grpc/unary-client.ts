@@ -141,16 +141,22 @@ function statusOf(headers: http2.IncomingHttpHeaders): GrpcError | null | undefi
   return new GrpcError(code, decodeGrpcMessage(headers['grpc-message']));
 }
 
+/** What the calls on one session need to know of it. */
+interface SessionState {
+  /** Calls in flight on it. */
+  inFlight: number;
+  /** Told GOAWAY: destroyed when its last call ends. */
+  draining: boolean;
+  /** What it failed with (a refused dial, a broken connection), for the calls it ends. */
+  error: Error | undefined;
+}
+
 /** A unix-socket gRPC client for unary calls; see the module comment. */
 export class UnixGrpcClient {
   readonly #socketPath: string;
   readonly #maxResponseBytes: number;
-  #session: http2.ClientHttp2Session | undefined;
+  #live: { readonly session: http2.ClientHttp2Session; readonly state: SessionState } | undefined;
   #closed = false;
-  /** What each session failed with (a refused dial, a broken connection), for the calls it ends. */
-  readonly #sessionErrors = new WeakMap<http2.ClientHttp2Session, Error>();
-  /** Calls in flight per session, and whether the session is draining after GOAWAY (then it is destroyed when the last ends). */
-  readonly #sessionCalls = new WeakMap<http2.ClientHttp2Session, { inFlight: number; draining: boolean }>();
 
   constructor(socketPath: string, options: UnixGrpcClientOptions) {
     this.#socketPath = socketPath;
@@ -160,21 +166,22 @@ export class UnixGrpcClient {
   /** Closes the session; calls in flight end with UNAVAILABLE. A later call is refused. */
   close(): void {
     this.#closed = true;
-    const s = this.#session;
-    this.#session = undefined;
-    s?.destroy();
+    const live = this.#live;
+    this.#live = undefined;
+    live?.session.destroy();
   }
 
   /** The live session, dialled afresh when there is none or the last one closed, failed or was told GOAWAY. */
-  #sessionNow(): http2.ClientHttp2Session {
-    const live = this.#session;
-    if (live && !live.closed && !live.destroyed) return live;
+  #sessionNow(): { readonly session: http2.ClientHttp2Session; readonly state: SessionState } {
+    const live = this.#live;
+    if (live && !live.session.closed && !live.session.destroyed) return live;
     const socketPath = this.#socketPath;
-    const session: http2.ClientHttp2Session = http2.connect('http://localhost', {
+    const state: SessionState = { inFlight: 0, draining: false, error: undefined };
+    const session = http2.connect('http://localhost', {
       createConnection: () => {
         const socket = net.connect(socketPath);
         // The socket's error (a refused dial: ENOENT, ECONNREFUSED) comes before the session's, and the streams end in between.
-        socket.once('error', (err) => this.#sessionErrors.set(session, err));
+        socket.once('error', (err) => (state.error ??= err));
         return socket;
       },
       settings: { enablePush: false, initialWindowSize: 1 << 20 },
@@ -182,34 +189,32 @@ export class UnixGrpcClient {
       maxSessionMemory: 64,
     });
     const forget = (): void => {
-      if (this.#session === session) this.#session = undefined;
+      if (this.#live?.session === session) this.#live = undefined;
     };
     // A failed dial or a broken connection: each stream on the session sees it and ends its call.
     session.on('error', (err: Error) => {
-      if (!this.#sessionErrors.has(session)) this.#sessionErrors.set(session, err);
+      state.error ??= err;
       forget();
     });
     session.on('close', forget);
     // GOAWAY: new calls go to a new session; this one is destroyed when its last call ends.
     session.on('goaway', () => {
       forget();
-      const calls = this.#sessionCalls.get(session);
-      if (calls) calls.draining = true;
-      if (!calls || calls.inFlight === 0) session.destroy();
+      state.draining = true;
+      if (state.inFlight === 0) session.destroy();
       else session.close();
     });
-    this.#sessionCalls.set(session, { inFlight: 0, draining: false });
     // Idle between refreshes the session must not hold the process: a call's deadline timer does.
     session.unref();
-    this.#session = session;
-    return session;
+    this.#live = { session, state };
+    return this.#live;
   }
 
   /**
    * Sends `request` to `method`; the call ends by `deadlineMs` from now with DEADLINE_EXCEEDED.
    * A stream the server refused unprocessed (REFUSED_STREAM, as for a stream past a GOAWAY's
-   * last stream) is sent once more on a new session within the same deadline, as gRPC's
-   * transparent retry does: the server never saw it.
+   * last stream) is sent once more within the same deadline (on a new session after GOAWAY), as
+   * gRPC's transparent retry does: the server never saw it.
    */
   unary<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, deadlineMs: number): PendingCall<Res> {
     if (this.#closed) return { response: Promise.reject(new GrpcError(GrpcStatus.UNAVAILABLE, 'client closed')), cancel: () => {} };
@@ -246,7 +251,7 @@ export class UnixGrpcClient {
   #send<Req, Res>(method: UnaryMethod<Req, Res>, frame: Buffer, deadlineMs: number): PendingCall<Res> {
     let cancel = (): void => {};
     const response = new Promise<Res>((resolve, reject) => {
-      const session = this.#sessionNow();
+      const { session, state } = this.#sessionNow();
       let stream: http2.ClientHttp2Stream;
       try {
         stream = session.request({
@@ -258,14 +263,13 @@ export class UnixGrpcClient {
           'user-agent': 'multinet-agent',
         });
       } catch (err) {
-        if (this.#session === session) this.#session = undefined;
+        if (this.#live?.session === session) this.#live = undefined;
         session.destroy();
         reject(new GrpcError(GrpcStatus.UNAVAILABLE, (err as Error).message));
         return;
       }
 
-      const calls = this.#sessionCalls.get(session);
-      if (calls) calls.inFlight++;
+      state.inFlight++;
       let done = false;
       let httpStatus: number | undefined;
       let headerStatus: GrpcError | null | undefined;
@@ -331,7 +335,7 @@ export class UnixGrpcClient {
         streamError = err;
       });
       stream.on('close', () => {
-        if (calls && --calls.inFlight === 0 && calls.draining) session.destroy();
+        if (--state.inFlight === 0 && state.draining) session.destroy();
         if (done) return;
         const status = trailerStatus !== undefined ? trailerStatus : headerStatus;
         if (httpStatus === undefined) {
@@ -339,7 +343,7 @@ export class UnixGrpcClient {
           const rst = stream.rstCode;
           // A stream the server reset on a live connection, as against one ended by the connection going.
           const reset = !session.destroyed && !session.closed && rst !== undefined && rst !== http2.constants.NGHTTP2_NO_ERROR;
-          const details = this.#transportError(session, stream, streamError);
+          const details = this.#transportError(state, stream, streamError);
           if (rst === http2.constants.NGHTTP2_REFUSED_STREAM) return finish(new RefusedStream(details));
           return finish(new GrpcError(reset ? codeOfRstCode(rst) : GrpcStatus.UNAVAILABLE, details));
         }
@@ -362,9 +366,8 @@ export class UnixGrpcClient {
   }
 
   /** What a stream that got no response died of, in the words the logs and /readyz show. */
-  #transportError(session: http2.ClientHttp2Session, stream: http2.ClientHttp2Stream, streamError: Error | undefined): string {
-    const sessionError = this.#sessionErrors.get(session);
-    if (sessionError) return sessionError.message;
+  #transportError(state: SessionState, stream: http2.ClientHttp2Stream, streamError: Error | undefined): string {
+    if (state.error) return state.error.message;
     const rst = stream.rstCode;
     if (rst !== undefined && rst !== http2.constants.NGHTTP2_NO_ERROR) return `stream reset (RST_STREAM code ${rst})`;
     return streamError?.message ?? `connection to ${this.#socketPath} closed`;
